@@ -1,0 +1,56 @@
+# Every target creates .venv and installs the locked dependencies when they are missing
+# or when requirements.lock / pyproject.toml changed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: train test dev bench lint mlflow-ui data lock clean
+
+$(DEPS_STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@rm -f $(VENV)/.deps-* && touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@
+
+## Materialize the whole graph on the bundled data, then show the champion.
+train: $(DEPS_STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dagster asset materialize -m churn_assets --select '*'
+	$(PY) -m churn_assets.champion
+
+## The test suite (the same set-up as train).
+test: $(DEPS_STAMP)
+	$(PY) -m pytest
+
+## The Dagster UI on http://127.0.0.1:3000 with the daemon (sensors, schedule).
+dev: $(DEPS_STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dagster dev --host 127.0.0.1 --port 3000
+
+## Speed and memory figures, measured side by side.
+bench: $(DEPS_STAMP)
+	$(PY) -m churn_assets_tests.bench
+
+## The MLflow UI over the local store on http://127.0.0.1:5000.
+mlflow-ui: $(DEPS_STAMP)
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
+
+lint: $(DEPS_STAMP)
+	$(VENV)/bin/ruff check .
+
+## Regenerate the bundled data set with the project's own generator.
+data: $(DEPS_STAMP)
+	$(PY) -m churn_assets.generator --rows 7043 --seed 7 --out data/customers.csv
+
+## Re-resolve the dependency ranges in pyproject.toml into requirements.lock.
+lock:
+	rm -rf /tmp/churn-lock-venv && $(PYTHON) -m venv /tmp/churn-lock-venv
+	/tmp/churn-lock-venv/bin/pip install --quiet -e '.[dev]'
+	/tmp/churn-lock-venv/bin/pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf .dagster_home mlruns .churn_storage

@@ -1,0 +1,1 @@
+"""Software-defined assets, one module per stage; the module name is the group name."""

@@ -1,0 +1,205 @@
+"""Seeded synthetic customers with the IBM Telco churn schema, realistic relationships and defects.
+
+The bundled ``data/customers.csv`` is made by this module; later snapshots (and drift tests)
+use the ``DistributionShift`` knobs to move distributions away from the reference.
+
+    python -m churn_assets.generator --rows 7043 --seed 7 --out data/customers.csv
+    python -m churn_assets.generator --rows 2000 --seed 8 --month-to-month-share 0.85 \
+        --charges-multiplier 1.3 --out data/landing/shifted.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import string
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TARGET_CHURN_RATE = 0.265
+ONLINE_SERVICES = (
+    "OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport", "StreamingTV",
+    "StreamingMovies",
+)
+PAYMENT_METHODS = (
+    "Electronic check", "Mailed check", "Bank transfer (automatic)", "Credit card (automatic)",
+)
+
+
+@dataclass(frozen=True)
+class DistributionShift:
+    """Knobs that move the generated population; the defaults reproduce the reference."""
+
+    month_to_month_share: float = 0.55
+    fiber_share: float = 0.44
+    no_internet_share: float = 0.22
+    electronic_check_share: float = 0.34
+    senior_share: float = 0.16
+    charges_multiplier: float = 1.0
+    tenure_multiplier: float = 1.0
+
+
+def _customer_ids(rng: np.random.Generator, n_rows: int) -> np.ndarray:
+    ids: set[str] = set()
+    letters = np.array(list(string.ascii_uppercase))
+    while len(ids) < n_rows:
+        need = n_rows - len(ids)
+        digits = rng.integers(0, 10_000, size=need)
+        tails = rng.choice(letters, size=(need, 5))
+        ids.update(f"{d:04d}-{''.join(t)}" for d, t in zip(digits, tails, strict=True))
+    return rng.permutation(np.array(sorted(ids)))
+
+
+def _yes_no(mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, "Yes", "No")
+
+
+def _contracts(rng: np.random.Generator, tenure: np.ndarray, m2m_share: float) -> np.ndarray:
+    # Long-tenure customers hold longer contracts; m2m_share sets the population average.
+    loyalty = tenure / 72.0
+    p_m2m = np.clip(m2m_share * (1.6 - 1.2 * loyalty) / 1.0, 0.02, 0.97)
+    p_two = (1 - p_m2m) * np.clip(0.25 + 0.6 * loyalty, 0, 0.95)
+    draw = rng.random(tenure.size)
+    return np.select(
+        [draw < p_m2m, draw < p_m2m + p_two], ["Month-to-month", "Two year"], "One year"
+    )
+
+
+def _churn_logit(frame: pd.DataFrame, total_internet: np.ndarray) -> np.ndarray:
+    contract = frame["Contract"].to_numpy()
+    internet = frame["InternetService"].to_numpy()
+    z = (
+        1.25 * (contract == "Month-to-month")
+        - 1.45 * (contract == "Two year")
+        + 0.85 * (internet == "Fiber optic")
+        - 0.9 * (internet == "No")
+        + 0.55 * (frame["PaymentMethod"].to_numpy() == "Electronic check")
+        + 0.3 * (frame["PaperlessBilling"].to_numpy() == "Yes")
+        + 0.3 * frame["SeniorCitizen"].to_numpy()
+        - 0.45 * (frame["TechSupport"].to_numpy() == "Yes")
+        - 0.4 * (frame["OnlineSecurity"].to_numpy() == "Yes")
+        - 0.2 * (frame["Dependents"].to_numpy() == "Yes")
+        - 1.6 * np.log1p(frame["tenure"].to_numpy()) / np.log(73)
+        + 0.012 * (frame["MonthlyCharges"].to_numpy() - 65)
+        + 0.1 * total_internet
+    )
+    return 1.25 * z
+
+
+def _calibrated_churn(rng: np.random.Generator, logit: np.ndarray, rate: float) -> np.ndarray:
+    low, high = -10.0, 10.0
+    for _ in range(60):  # bisection on the intercept so the expected churn rate is `rate`
+        mid = (low + high) / 2
+        if (1 / (1 + np.exp(-(logit + mid)))).mean() > rate:
+            high = mid
+        else:
+            low = mid
+    probability = 1 / (1 + np.exp(-(logit + low)))
+    return rng.random(logit.size) < probability
+
+
+def generate_customers(
+    n_rows: int = 7043,
+    seed: int = 7,
+    shift: DistributionShift | None = None,
+    churn_rate: float = TARGET_CHURN_RATE,
+) -> pd.DataFrame:
+    """Return ``n_rows`` customers with the Telco columns, in the CSV's textual form."""
+    if n_rows < 1:
+        raise ValueError(f"n_rows must be positive, got {n_rows}")
+    shift = shift or DistributionShift()
+    rng = np.random.default_rng(seed)
+    n = n_rows
+
+    new_customer = rng.random(n) < 0.3
+    tenure = np.where(new_customer, rng.exponential(6.0, n), rng.uniform(1, 80, n))
+    tenure = np.clip(np.ceil(tenure * shift.tenure_multiplier), 1, 72).astype(int)
+    tenure[rng.random(n) < 0.0016] = 0  # brand-new customers: no bill yet, blank TotalCharges
+
+    senior = (rng.random(n) < shift.senior_share).astype(int)
+    partner = rng.random(n) < 0.35 + 0.25 * (tenure / 72)
+    dependents = rng.random(n) < np.where(partner, 0.5, 0.1)
+    phone = rng.random(n) < 0.9
+    multiple = np.where(phone, _yes_no(rng.random(n) < 0.3 + 0.4 * (tenure / 72)),
+                        "No phone service")
+    fiber_cut = shift.fiber_share
+    draw = rng.random(n)
+    internet = np.select(
+        [draw < fiber_cut, draw < fiber_cut + shift.no_internet_share], ["Fiber optic", "No"], "DSL"
+    )
+    has_internet = internet != "No"
+    services = {}
+    for name, base in zip(ONLINE_SERVICES, (0.35, 0.4, 0.4, 0.35, 0.45, 0.45), strict=True):
+        taken = rng.random(n) < base + 0.25 * (tenure / 72)
+        services[name] = np.where(has_internet, _yes_no(taken), "No internet service")
+    total_internet = sum((services[s] == "Yes").astype(int) for s in ONLINE_SERVICES)
+
+    contract = _contracts(rng, tenure, shift.month_to_month_share)
+    paperless = rng.random(n) < np.where(internet == "Fiber optic", 0.75, 0.5)
+    other = (1 - shift.electronic_check_share) / 3
+    p_pay = [shift.electronic_check_share, other, other, other]
+    payment = rng.choice(np.array(PAYMENT_METHODS), size=n, p=p_pay)
+
+    monthly = (
+        20.0 * phone
+        + 5.0 * (multiple == "Yes")
+        + np.select([internet == "Fiber optic", internet == "DSL"], [50.0, 27.0], 0.0)
+        + 5.0 * total_internet
+        + rng.normal(0, 2.0, n)
+    )
+    monthly = np.clip(monthly * shift.charges_multiplier, 18.25, 118.75 * shift.charges_multiplier)
+    monthly = np.round(np.maximum(monthly, 18.25), 2)
+    total = np.round(monthly * tenure * rng.normal(1.0, 0.05, n), 2)
+    total_text = np.where(tenure == 0, " ", np.char.mod("%.2f", np.maximum(total, monthly)))
+
+    frame = pd.DataFrame(
+        {
+            "customerID": _customer_ids(rng, n),
+            "gender": rng.choice(["Female", "Male"], size=n),
+            "SeniorCitizen": senior,
+            "Partner": _yes_no(partner),
+            "Dependents": _yes_no(dependents),
+            "tenure": tenure,
+            "PhoneService": _yes_no(phone),
+            "MultipleLines": multiple,
+            "InternetService": internet,
+            **services,
+            "Contract": contract,
+            "PaperlessBilling": _yes_no(paperless),
+            "PaymentMethod": payment,
+            "MonthlyCharges": monthly,
+            "TotalCharges": total_text,
+        }
+    )
+    churned = _calibrated_churn(rng, _churn_logit(frame, total_internet), churn_rate)
+    frame["Churn"] = _yes_no(churned)
+    return frame
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=7043)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--churn-rate", type=float, default=TARGET_CHURN_RATE)
+    parser.add_argument("--out", type=Path, required=True, help=".csv or .parquet")
+    for knob in fields(DistributionShift):
+        parser.add_argument(f"--{knob.name.replace('_', '-')}", type=float, default=knob.default)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse_args(argv)
+    shift = DistributionShift(**{k.name: getattr(args, k.name) for k in fields(DistributionShift)})
+    frame = generate_customers(args.rows, args.seed, shift, args.churn_rate)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.suffix == ".parquet":
+        frame.to_parquet(args.out, index=False)
+    else:
+        frame.to_csv(args.out, index=False)
+    print(f"wrote {len(frame)} customers ({frame['Churn'].eq('Yes').mean():.1%} churn) to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
