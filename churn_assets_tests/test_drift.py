@@ -146,6 +146,9 @@ def test_low_cardinality_numeric_is_treated_as_categorical():
     assert (senior.kind, senior.method) == ("categorical", "chisquare")
     assert senior.statistic == pytest.approx(
         chisquare_p_value(ref["SeniorCitizen"], cur["SeniorCitizen"]))
+    five_values = pd.DataFrame({"x": np.arange(600) % 5})  # the boundary: 5 is still few
+    x = detect_drift(five_values, five_values, ["x"], [], DriftConfig()).features[0]
+    assert (x.kind, x.method) == ("categorical", "chisquare")
     six_values = pd.DataFrame({"x": np.arange(600) % 6})
     x = detect_drift(six_values, six_values, ["x"], [], DriftConfig()).features[0]
     assert (x.kind, x.method) == ("numeric", "ks")

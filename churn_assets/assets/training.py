@@ -14,6 +14,7 @@ from churn_assets.assets.features import PREPROCESSOR_ATTR
 from churn_assets.core.config import TuningConfig
 from churn_assets.core.model_logging import log_candidate
 from churn_assets.core.training import LABEL, SPLIT, train_candidate
+from churn_assets.core.tuning import SEARCH_SPACE_VERSION
 from churn_assets.resources import DatasetResource, MlflowResource, local_state_dir
 
 REFERENCE_ARTIFACT = "reference/train_rows.parquet"
@@ -31,7 +32,7 @@ def _log_inputs_and_reference(train_rows: pd.DataFrame, source: str, target: str
 def fingerprint(features: pd.DataFrame, tuning: TuningConfig) -> str:
     """Same features and tuning settings, same Optuna study: a crashed run resumes it."""
     digest = hashlib.sha256(pd.util.hash_pandas_object(features, index=False).to_numpy())
-    digest.update(repr(sorted(asdict(tuning).items())).encode())
+    digest.update(repr((SEARCH_SPACE_VERSION, sorted(asdict(tuning).items()))).encode())
     return digest.hexdigest()
 
 
@@ -41,15 +42,16 @@ def tuned_churn_model(
     customer_splits: pd.DataFrame, dataset: DatasetResource, mlflow_tracking: MlflowResource,
 ) -> dg.Output[dict]:
     """Tune on the validation split, pick the F1-optimal threshold there, score test once.
-    Trials are logged to the MLflow run as a table and as `trial_valid_roc_auc` per step."""
+    Trials are logged to the MLflow run as a table and as `trial_valid_logloss` per step."""
     config = dataset.load()
     data_version = fingerprint(customer_features, config.tuning)
     study_file = local_state_dir() / "optuna" / f"{config.model_name}.journal"
 
     def on_trial(trial, finished: int) -> None:
-        mlflow.log_metric("trial_valid_roc_auc", trial.value or 0.0, step=trial.number)
+        if trial.value is not None:
+            mlflow.log_metric("trial_valid_logloss", trial.value, step=trial.number)
         context.log.info(f"trial {trial.number} ({finished}/{config.tuning.n_trials}): "
-                         f"{trial.state.name} valid ROC-AUC={trial.value}")
+                         f"{trial.state.name} valid log-loss={trial.value}")
 
     raw_columns = [c for c in customer_splits.columns if c not in (SPLIT, LABEL, config.target)]
     train_rows = customer_splits.loc[customer_splits[SPLIT] == "train", raw_columns + [config.target]]
