@@ -198,7 +198,8 @@ def main(argv: list[str] | None = None) -> None:
         frame.to_parquet(args.out, index=False)
     else:
         frame.to_csv(args.out, index=False)
-    print(f"wrote {len(frame)} customers ({frame['Churn'].eq('Yes').mean():.1%} churn) to {args.out}")
+    churn_rate = frame["Churn"].eq("Yes").mean()
+    print(f"wrote {len(frame)} customers ({churn_rate:.1%} churn) to {args.out}")
 
 
 if __name__ == "__main__":

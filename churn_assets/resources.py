@@ -123,5 +123,6 @@ class ChurnIOManagerFactory(dg.ConfigurableIOManagerFactory):
     base_path: str = ""
 
     def create_io_manager(self, context) -> ChurnIOManager:
-        base = self.base_path or os.environ.get("CHURN_STORAGE_URI") or str(local_state_dir() / "assets")
+        base = (self.base_path or os.environ.get("CHURN_STORAGE_URI")
+                or str(local_state_dir() / "assets"))
         return ChurnIOManager(base_path=UPath(base))

@@ -54,7 +54,8 @@ def tuned_churn_model(
                          f"{trial.state.name} valid log-loss={trial.value}")
 
     raw_columns = [c for c in customer_splits.columns if c not in (SPLIT, LABEL, config.target)]
-    train_rows = customer_splits.loc[customer_splits[SPLIT] == "train", raw_columns + [config.target]]
+    train_mask = customer_splits[SPLIT] == "train"
+    train_rows = customer_splits.loc[train_mask, [*raw_columns, config.target]]
     with mlflow_tracking.run(context) as run:
         mlflow.log_params({f"tuning.{k}": v for k, v in asdict(config.tuning).items()}
                           | {"model_name": config.model_name, "source": config.source})

@@ -36,7 +36,8 @@ class ChurnClassifier(PythonModel):
         )
         self.booster = xgb.Booster()
         self.booster.load_model(artifacts[ARTIFACT_BOOSTER])
-        self.threshold = float(json.loads(Path(artifacts[ARTIFACT_DECISION]).read_text())["threshold"])
+        decision = json.loads(Path(artifacts[ARTIFACT_DECISION]).read_text())
+        self.threshold = float(decision["threshold"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         rows = pd.DataFrame(model_input)

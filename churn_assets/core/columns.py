@@ -77,8 +77,8 @@ def infer_column_roles(frame: pd.DataFrame, config: DatasetConfig) -> ColumnRole
                 numeric.append(column)
         elif _parses_as_numeric(values):
             numeric.append(column)
-        elif n_distinct > MAX_CATEGORIES and n_distinct > NEAR_UNIQUE_SHARE * values.notna().sum():
-            dropped[column] = f"near-unique text: {n_distinct} distinct values in {len(values)} rows"
+        elif n_distinct > max(MAX_CATEGORIES, NEAR_UNIQUE_SHARE * values.notna().sum()):
+            dropped[column] = f"near-unique text: {n_distinct} distinct in {len(values)} rows"
         elif n_distinct > MAX_CATEGORIES:
             dropped[column] = f"too many categories: {n_distinct} > {MAX_CATEGORIES}"
         else:

@@ -146,7 +146,7 @@ def parse_dataset_config(raw: Any, base_dir: Path, config_path: str = "") -> Dat
     if values["drift"].retrain_policy not in ("on_drift", "always"):
         raise ConfigError("'drift.retrain_policy' must be 'on_drift' or 'always'")
     split = values["split"]
-    if not (0 < split.valid_fraction and 0 < split.test_fraction
+    if not (split.valid_fraction > 0 and split.test_fraction > 0
             and split.valid_fraction + split.test_fraction < 0.9):
         raise ConfigError("'split' fractions must be positive and leave at least 10% for training")
     values["source"] = _resolve(str(raw["source"]), base_dir)

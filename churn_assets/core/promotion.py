@@ -32,10 +32,9 @@ def decide_promotion(
     if champion is None:
         return PromotionDecision(True, "first model to pass the floors")
     gain = candidate.f1 - champion.f1
-    if rules.min_delta > 0:
-        better = gain >= rules.min_delta
-    else:  # with no margin asked for, a tie is not an improvement
-        better = gain > 0
+    # With no margin asked for a tie is no improvement; the epsilon absorbs float noise
+    # such as 0.72 - 0.70 = 0.0199999.
+    better = gain >= rules.min_delta - 1e-9 if rules.min_delta > 0 else gain > 1e-9
     if better:
         return PromotionDecision(True, f"F1 gain {gain:+.4f} over champion meets min_delta "
                                        f"{rules.min_delta}")

@@ -49,7 +49,9 @@ def suggest_params(trial: optuna.Trial) -> dict[str, Any]:
     }
 
 
-def make_classifier(params: dict[str, Any], config: TuningConfig, callbacks=None) -> xgb.XGBClassifier:
+def make_classifier(
+    params: dict[str, Any], config: TuningConfig, callbacks: list | None = None
+) -> xgb.XGBClassifier:
     # XGBoost 3: early stopping, eval metric and callbacks belong to the constructor.
     return xgb.XGBClassifier(
         **params,
