@@ -5,15 +5,28 @@ from __future__ import annotations
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from churn_assets.assets import features, ingestion, registry, training, validation
+from churn_assets.assets import (
+    features,
+    ingestion,
+    monitoring,
+    registry,
+    training,
+    validation,
+)
 from churn_assets.deployment import executor_for_deployment
-from churn_assets.jobs import churn_training_job
+from churn_assets.jobs import churn_retraining_job, churn_training_job, snapshot_intake_job
 from churn_assets.resources import ChurnIOManagerFactory, DatasetResource, MlflowResource
+from churn_assets.schedules import weekly_retraining_schedule
+from churn_assets.sensors import drift_retraining_sensor, new_customer_data_sensor
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingestion, validation, features, training, registry]),
+    assets=dg.load_assets_from_modules(
+        [ingestion, validation, features, training, registry, monitoring]
+    ),
     asset_checks=[validation.customer_expectations],
-    jobs=[churn_training_job],
+    jobs=[churn_training_job, churn_retraining_job, snapshot_intake_job],
+    schedules=[weekly_retraining_schedule],
+    sensors=[new_customer_data_sensor, drift_retraining_sensor],
     resources={
         "dataset": DatasetResource(),
         "mlflow_tracking": MlflowResource(),

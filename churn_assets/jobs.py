@@ -1,17 +1,26 @@
-"""Jobs: the whole training graph, retraining from validated data, and snapshot intake."""
-
-from __future__ import annotations
+"""Jobs: the whole training graph, retraining on validated data, and snapshot intake."""
 
 import dagster as dg
 
+INTAKE_ASSETS = dg.AssetSelection.assets("raw_customers", "validated_customers")
 TRAINING_ASSETS = dg.AssetSelection.assets(
     "customer_splits", "customer_features", "tuned_churn_model", "champion_model"
 )
-INTAKE_ASSETS = dg.AssetSelection.assets("raw_customers", "validated_customers")
 
-# Everything from the raw file to the champion (the checks come along with their asset).
 churn_training_job = dg.define_asset_job(
     "churn_training_job",
     selection=INTAKE_ASSETS | TRAINING_ASSETS,
     description="Ingest the configured source, validate, split, featurize, tune, promote.",
+)
+
+churn_retraining_job = dg.define_asset_job(
+    "churn_retraining_job",
+    selection=TRAINING_ASSETS,
+    description="Retrain and promote on the latest validated customers (drift or schedule).",
+)
+
+snapshot_intake_job = dg.define_asset_job(
+    "snapshot_intake_job",
+    selection=INTAKE_ASSETS | dg.AssetSelection.assets("feature_drift"),
+    description="One landed snapshot: ingest, validate (blocking checks), measure drift.",
 )

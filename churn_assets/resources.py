@@ -69,7 +69,8 @@ class MlflowResource(dg.ConfigurableResource):
 
     def client(self):
         mlflow = self._activate()
-        return mlflow.MlflowClient(tracking_uri=self.resolved_uri())
+        uri = self.resolved_uri()
+        return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
     @contextmanager
     def run(self, context: dg.AssetExecutionContext) -> Iterator[Any]:

@@ -38,7 +38,7 @@ def score_model(model_uri: str, rows: pd.DataFrame, labels: np.ndarray) -> Score
 
 def current_champion_version(client: MlflowClient, name: str) -> str | None:
     try:
-        return client.get_model_version_by_alias(name, CHAMPION).version
+        return str(client.get_model_version_by_alias(name, CHAMPION).version)
     except MlflowException as error:
         if error.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(error).lower():
             return None
@@ -76,3 +76,22 @@ def register_and_decide(
         previous_champion_version=previous,
         champion_version=str(version) if decision.promote else previous,
     )
+
+
+@dataclass(frozen=True)
+class ChampionReference:
+    version: str
+    model_uri: str
+    rows: pd.DataFrame  # the rows the champion was trained on (raw columns and target)
+
+
+def load_champion_reference(
+    client: MlflowClient, name: str, artifact_path: str
+) -> ChampionReference | None:
+    """The current champion and its training rows, or None when there is no champion."""
+    version = current_champion_version(client, name)
+    if version is None:
+        return None
+    run_id = client.get_model_version(name, version).run_id
+    local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path)
+    return ChampionReference(version, f"models:/{name}/{version}", pd.read_parquet(local))

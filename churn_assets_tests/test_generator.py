@@ -1,0 +1,169 @@
+"""Unit tests for churn_assets.generator: determinism, Telco schema, realism and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_assets.generator import (
+    ONLINE_SERVICES,
+    TARGET_CHURN_RATE,
+    DistributionShift,
+    generate_customers,
+    main,
+)
+
+TELCO_COLUMNS = [
+    "customerID", "gender", "SeniorCitizen", "Partner", "Dependents", "tenure", "PhoneService",
+    "MultipleLines", "InternetService", "OnlineSecurity", "OnlineBackup", "DeviceProtection",
+    "TechSupport", "StreamingTV", "StreamingMovies", "Contract", "PaperlessBilling",
+    "PaymentMethod", "MonthlyCharges", "TotalCharges", "Churn",
+]
+
+
+@pytest.fixture(scope="module")
+def big() -> pd.DataFrame:
+    return generate_customers(20_000, seed=3)
+
+
+def churn_rate(frame: pd.DataFrame) -> float:
+    return float(frame["Churn"].eq("Yes").mean())
+
+
+# --- determinism ------------------------------------------------------------------------------
+
+def test_same_seed_gives_identical_frame() -> None:
+    pd.testing.assert_frame_equal(generate_customers(300, seed=5), generate_customers(300, seed=5))
+
+
+def test_different_seed_gives_different_frame() -> None:
+    a, b = generate_customers(300, seed=5), generate_customers(300, seed=6)
+    assert not a.equals(b)
+    assert set(a["customerID"]) != set(b["customerID"])
+    assert not np.array_equal(a["MonthlyCharges"].to_numpy(), b["MonthlyCharges"].to_numpy())
+
+
+@pytest.mark.parametrize("n_rows", [0, -5])
+def test_non_positive_row_count_is_rejected(n_rows: int) -> None:
+    with pytest.raises(ValueError, match="n_rows"):
+        generate_customers(n_rows)
+
+
+def test_single_row_is_allowed() -> None:
+    assert len(generate_customers(1, seed=1)) == 1
+
+
+# --- schema -----------------------------------------------------------------------------------
+
+def test_telco_columns_in_order(big: pd.DataFrame) -> None:
+    assert list(big.columns) == TELCO_COLUMNS
+    assert len(big) == 20_000
+
+
+def test_customer_ids_are_unique_and_telco_shaped(big: pd.DataFrame) -> None:
+    ids = big["customerID"]
+    assert ids.is_unique
+    assert ids.str.fullmatch(r"\d{4}-[A-Z]{5}").all()
+
+
+def test_value_domains(big: pd.DataFrame) -> None:
+    assert set(big["Churn"]) == {"Yes", "No"}
+    assert set(big["SeniorCitizen"]) == {0, 1}
+    assert set(big["Contract"]) == {"Month-to-month", "One year", "Two year"}
+    assert set(big["InternetService"]) == {"DSL", "Fiber optic", "No"}
+    assert big["tenure"].between(0, 72).all()
+    assert (big["MonthlyCharges"] >= 18.25).all()
+
+
+def test_total_charges_blank_exactly_where_tenure_is_zero(big: pd.DataFrame) -> None:
+    blank = big["TotalCharges"] == " "
+    assert (big["tenure"] == 0).sum() > 0, "20k rows should contain brand-new customers"
+    assert (blank == (big["tenure"] == 0)).all()
+    # every other value is a number at least one month's charge
+    totals = pd.to_numeric(big.loc[~blank, "TotalCharges"])
+    assert totals.notna().all()
+    assert (totals >= big.loc[~blank, "MonthlyCharges"] - 1e-9).all()
+
+
+def test_no_internet_service_is_consistent(big: pd.DataFrame) -> None:
+    no_internet = big["InternetService"] == "No"
+    for column in ONLINE_SERVICES:
+        says_none = big[column] == "No internet service"
+        assert (says_none == no_internet).all(), column
+        assert set(big.loc[~no_internet, column]) == {"Yes", "No"}
+    no_phone = big["PhoneService"] == "No"
+    assert ((big["MultipleLines"] == "No phone service") == no_phone).all()
+
+
+# --- realism ----------------------------------------------------------------------------------
+
+def test_churn_rate_near_target(big: pd.DataFrame) -> None:
+    assert TARGET_CHURN_RATE == 0.265
+    assert churn_rate(big) == pytest.approx(0.265, abs=0.015)
+
+
+def test_churn_rate_argument_is_honoured() -> None:
+    assert churn_rate(generate_customers(20_000, seed=4, churn_rate=0.1)) == pytest.approx(
+        0.1, abs=0.015)
+
+
+def test_realistic_churn_directions(big: pd.DataFrame) -> None:
+    by_contract = big.groupby("Contract")["Churn"].apply(lambda s: s.eq("Yes").mean())
+    assert by_contract["Month-to-month"] > by_contract["One year"] > by_contract["Two year"]
+    by_internet = big.groupby("InternetService")["Churn"].apply(lambda s: s.eq("Yes").mean())
+    assert by_internet["Fiber optic"] > by_internet["DSL"] > by_internet["No"]
+    short = churn_rate(big[big["tenure"] <= 12])
+    long = churn_rate(big[big["tenure"] >= 48])
+    assert short > long + 0.1
+
+
+def test_month_to_month_share_knob_raises_month_to_month(big: pd.DataFrame) -> None:
+    shifted = generate_customers(20_000, seed=3, shift=DistributionShift(month_to_month_share=0.9))
+    before = big["Contract"].eq("Month-to-month").mean()
+    after = shifted["Contract"].eq("Month-to-month").mean()
+    assert after > before + 0.1
+
+
+def test_charges_multiplier_raises_monthly_charges(big: pd.DataFrame) -> None:
+    shifted = generate_customers(20_000, seed=3, shift=DistributionShift(charges_multiplier=1.3))
+    assert shifted["MonthlyCharges"].mean() > 1.2 * big["MonthlyCharges"].mean()
+
+
+def test_fiber_share_knob_moves_internet_mix(big: pd.DataFrame) -> None:
+    shifted = generate_customers(20_000, seed=3, shift=DistributionShift(fiber_share=0.7))
+    assert shifted["InternetService"].eq("Fiber optic").mean() == pytest.approx(0.7, abs=0.02)
+    assert big["InternetService"].eq("Fiber optic").mean() == pytest.approx(0.44, abs=0.02)
+
+
+# --- CLI --------------------------------------------------------------------------------------
+
+def test_cli_writes_readable_csv(tmp_path, capsys) -> None:
+    out = tmp_path / "nested" / "x.csv"
+    main(["--rows", "50", "--seed", "1", "--out", str(out)])
+    written = pd.read_csv(out)
+    expected = generate_customers(50, seed=1)
+    assert list(written.columns) == TELCO_COLUMNS
+    assert written["customerID"].tolist() == expected["customerID"].tolist()
+    assert written["Churn"].tolist() == expected["Churn"].tolist()
+    np.testing.assert_allclose(written["MonthlyCharges"], expected["MonthlyCharges"])
+    assert "wrote 50 customers" in capsys.readouterr().out
+
+
+def test_cli_writes_parquet_for_parquet_suffix(tmp_path) -> None:
+    out = tmp_path / "x.parquet"
+    main(["--rows", "50", "--seed", "1", "--out", str(out)])
+    assert out.read_bytes()[:4] == b"PAR1"
+    pd.testing.assert_frame_equal(pd.read_parquet(out), generate_customers(50, seed=1))
+
+
+def test_cli_passes_shift_knobs(tmp_path) -> None:
+    out = tmp_path / "x.parquet"
+    main(["--rows", "60", "--seed", "2", "--charges-multiplier", "1.3", "--out", str(out)])
+    expected = generate_customers(60, seed=2, shift=DistributionShift(charges_multiplier=1.3))
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
+
+
+def test_cli_requires_out() -> None:
+    with pytest.raises(SystemExit):
+        main(["--rows", "5"])
