@@ -222,3 +222,20 @@ def test_repository_telco_example_loads() -> None:
     assert config.source == str((path.parent / raw["source"]).resolve())
     assert config.landing == str((path.parent / raw["landing"]).resolve()) + "/"
     assert config.expectations.ranges["tenure"] == (0, 72)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [("tuning", "n_trials", "fifty"), ("tuning", "n_trials", True),
+     ("promotion", "min_f1", "high"), ("drift", "retrain_policy", 3)],
+)
+def test_value_of_the_wrong_kind_is_named(tmp_path: Path, section: str, key: str, value) -> None:
+    with pytest.raises(ConfigError, match=rf"'{section}\.{key}' must be of type"):
+        parse_dataset_config(minimal() | {section: {key: value}}, tmp_path)
+
+
+def test_yaml_boolean_positive_label_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "bool.yaml"
+    path.write_text(yaml.safe_dump(minimal()).replace("positive_label: 'Yes'", "positive_label: Yes"))
+    with pytest.raises(ConfigError, match="positive_label"):
+        load_dataset_config(path)

@@ -99,8 +99,8 @@ def coerce_numeric(frame: pd.DataFrame, numeric: tuple[str, ...]) -> tuple[pd.Da
             continue
         blanked = _blank_to_nan(coerced[column].astype("object"))
         parsed = pd.to_numeric(blanked, errors="coerce")
-        unparsable = parsed.isna() & blanked.notna()
+        if (parsed.isna() & blanked.notna()).any():
+            continue
         report[column] = int(blanked.isna().sum() - coerced[column].isna().sum())
-        if not unparsable.any():
-            coerced[column] = parsed.astype("float64")
+        coerced[column] = parsed.astype("float64")
     return coerced, {column: n for column, n in report.items() if n}

@@ -101,6 +101,15 @@ _SECTIONS: dict[str, type] = {
 _LISTS = ("categorical", "numeric", "drop")
 
 
+def _check_kind(key: str, default: Any, value: Any) -> None:
+    """Scalars must match their default's kind (an int is fine where a float is expected)."""
+    if value is None or default is None or default is dataclasses.MISSING:
+        return
+    kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}.get(type(default))
+    if kinds and (not isinstance(value, kinds) or (isinstance(value, bool) and kinds != (bool,))):
+        raise ConfigError(f"'{key}' must be of type {type(default).__name__}, got {value!r}")
+
+
 def _build_section(name: str, cls: type, raw: Any) -> Any:
     if raw is None:
         return cls()
@@ -111,10 +120,15 @@ def _build_section(name: str, cls: type, raw: Any) -> Any:
     if unknown:
         raise ConfigError(f"unknown key '{name}.{unknown[0]}' (known: {', '.join(sorted(known))})")
     values = dict(raw)
-    if cls is ExpectationsConfig:
-        values["ranges"] = {k: tuple(v) for k, v in (raw.get("ranges") or {}).items()}
-        values["value_sets"] = {k: tuple(v) for k, v in (raw.get("value_sets") or {}).items()}
-    return cls(**values)
+    for spec in dataclasses.fields(cls):
+        _check_kind(f"{name}.{spec.name}", spec.default, values.get(spec.name, spec.default))
+    try:
+        if cls is ExpectationsConfig:
+            values["ranges"] = {k: tuple(v) for k, v in (raw.get("ranges") or {}).items()}
+            values["value_sets"] = {k: tuple(v) for k, v in (raw.get("value_sets") or {}).items()}
+        return cls(**values)
+    except (TypeError, AttributeError) as error:
+        raise ConfigError(f"'{name}' has a value of the wrong kind: {error}") from error
 
 
 def _resolve(location: str, base: Path) -> str:
@@ -143,6 +157,8 @@ def parse_dataset_config(raw: Any, base_dir: Path, config_path: str = "") -> Dat
         values[name] = tuple(str(item) for item in items)
     for name, cls in _SECTIONS.items():
         values[name] = _build_section(name, cls, raw.get(name))
+    if isinstance(raw["positive_label"], bool):
+        raise ConfigError("'positive_label' was read as a boolean: quote it, e.g. \"Yes\"")
     if values["drift"].retrain_policy not in ("on_drift", "always"):
         raise ConfigError("'drift.retrain_policy' must be 'on_drift' or 'always'")
     split = values["split"]
@@ -164,5 +180,5 @@ def load_dataset_config(path: str | os.PathLike[str] | None = None) -> DatasetCo
         raw = yaml.safe_load(handle)
     try:
         return parse_dataset_config(raw, chosen.resolve().parent, str(chosen.resolve()))
-    except TypeError as error:  # a value of the wrong kind inside a section
+    except ConfigError as error:
         raise ConfigError(f"{chosen}: {error}") from error

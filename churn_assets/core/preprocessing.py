@@ -26,6 +26,16 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z_=.+-]+", "_", text)
 
 
+def _deduplicated(names: list[str]) -> list[str]:
+    # Sanitising can map distinct levels ('<50K', '>50K') to one name; number the repeats.
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}~{seen[name]}")
+    return unique
+
+
 def _as_number(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.replace(r"^\s*$", np.nan, regex=True), errors="coerce")
 
@@ -73,7 +83,7 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
         for column, levels in self.levels_.items():
             names += [f"cat__{_safe_name(column)}={_safe_name(level)}" for level in levels]
             names.append(f"cat__{_safe_name(column)}={RARE}")
-        return names
+        return _deduplicated(names)
 
     @staticmethod
     def _categorical_text(values: pd.Series) -> pd.Series:

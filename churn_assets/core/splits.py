@@ -37,7 +37,11 @@ def assign_splits(ids: pd.Series, config: SplitConfig) -> pd.Series:
 
 
 def binary_target(values: pd.Series, positive_label: object) -> pd.Series:
-    """1 where the value equals the positive label; ints and their text compare equal."""
+    """1 where the value equals the positive label; 1, 1.0 and "1" all compare equal."""
+    as_numbers = pd.to_numeric(values, errors="coerce")
+    label_number = pd.to_numeric(pd.Series([positive_label]), errors="coerce").iloc[0]
+    if pd.notna(label_number) and as_numbers.notna().all():
+        return (as_numbers == label_number).astype("int8")
     return (values.astype(str).str.strip() == str(positive_label).strip()).astype("int8")
 
 
