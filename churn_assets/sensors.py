@@ -76,5 +76,5 @@ def drift_retraining_sensor(context: dg.SensorEvaluationContext, asset_event: dg
     retrain = metadata.get("retrain")
     if retrain is None or not retrain.value:
         return dg.SkipReason(f"feature_drift in run {asset_event.run_id[:8]}: {reason_text}")
-    return dg.RunRequest(run_key=f"feature_drift:{asset_event.storage_id}",
+    return dg.RunRequest(run_key=f"feature_drift:{asset_event.run_id}",
                          tags={"churn/retrain_reason": str(reason_text)[:200]})
