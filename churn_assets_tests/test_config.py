@@ -236,6 +236,8 @@ def test_value_of_the_wrong_kind_is_named(tmp_path: Path, section: str, key: str
 
 def test_yaml_boolean_positive_label_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "bool.yaml"
-    path.write_text(yaml.safe_dump(minimal()).replace("positive_label: 'Yes'", "positive_label: Yes"))
+    unquoted = yaml.safe_dump(minimal()).replace("positive_label: 'Yes'", "positive_label: Yes")
+    assert "positive_label: Yes\n" in unquoted
+    path.write_text(unquoted)
     with pytest.raises(ConfigError, match="positive_label"):
         load_dataset_config(path)

@@ -21,8 +21,8 @@ from churn_assets.core.drift import (
     ks_p_value,
     normalized_wasserstein,
     population_stability_index,
-    write_drift_report,
 )
+from churn_assets.core.drift_report import write_drift_report
 
 NUMERIC = ["tenure", "MonthlyCharges", "SeniorCitizen"]
 CATEGORICAL = ["Contract"]

@@ -9,7 +9,8 @@ import pandas as pd
 
 from churn_assets.assets.training import REFERENCE_ARTIFACT
 from churn_assets.core.columns import infer_column_roles
-from churn_assets.core.drift import DriftReport, detect_drift, write_drift_report
+from churn_assets.core.drift import DriftReport, detect_drift
+from churn_assets.core.drift_report import write_drift_report
 from churn_assets.core.registry import load_champion_reference
 from churn_assets.core.retraining import decide_retraining
 from churn_assets.resources import DatasetResource, MlflowResource

@@ -15,11 +15,8 @@ first, as Evidently does.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,11 +30,11 @@ from churn_assets.core.config import DriftConfig
 EPSILON = 1e-4  # used in place of an empty bin's share, so log(q/p) and x/expected stay finite
 LOW_CARDINALITY = 5
 PREDICTION_FEATURE = "churn_probability (prediction)"
-_TESTS = ("ks", "chisquare")  # statistic is a p-value: drift means it is *below* the threshold
-_MAX_BARS = 20  # an accidental ID column must not make an unreadable chart
+# For these the statistic is a p-value: drift means it is *below* the threshold.
+P_VALUE_METHODS = ("ks", "chisquare")
 
 
-def _finite(values: ArrayLike) -> np.ndarray:
+def finite_values(values: ArrayLike) -> np.ndarray:
     """Floats with NaN/inf dropped; strings that are not numbers (blank " " cells) become NaN."""
     array = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float, na_value=np.nan)
     return array[np.isfinite(array)]
@@ -52,7 +49,7 @@ def _labels(values: ArrayLike) -> pd.Series:
 
 
 def _numeric_pair(reference: ArrayLike, current: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    ref, cur = _finite(reference), _finite(current)
+    ref, cur = finite_values(reference), finite_values(current)
     _require(ref, cur)
     return ref, cur
 
@@ -62,7 +59,7 @@ def _require(reference: Sequence[Any], current: Sequence[Any]) -> None:
         raise ValueError("drift statistics need at least one non-missing value on each side")
 
 
-def _category_counts(
+def category_counts(
     reference: ArrayLike, current: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The union of both sides' categories, and each side's count per category."""
@@ -101,7 +98,7 @@ def population_stability_index(reference: ArrayLike, current: ArrayLike, bins: i
 
 def categorical_psi(reference: ArrayLike, current: ArrayLike) -> float:
     """PSI over the union of the categories seen on either side."""
-    _, ref_counts, cur_counts = _category_counts(reference, current)
+    _, ref_counts, cur_counts = category_counts(reference, current)
     return _psi(ref_counts, cur_counts)
 
 
@@ -128,7 +125,7 @@ def chisquare_p_value(reference: ArrayLike, current: ArrayLike) -> float:
     A category the reference never saw gets the share EPSILON (shares are then renormalised),
     so a brand-new category gives a tiny p-value rather than a division by zero.
     """
-    _, ref_counts, cur_counts = _category_counts(reference, current)
+    _, ref_counts, cur_counts = category_counts(reference, current)
     if ref_counts.size < 2:
         return 1.0  # a single category on both sides cannot have moved
     shares = np.where(ref_counts == 0, EPSILON * ref_counts.sum(), ref_counts)
@@ -138,7 +135,7 @@ def chisquare_p_value(reference: ArrayLike, current: ArrayLike) -> float:
 
 def jensen_shannon_distance(reference: ArrayLike, current: ArrayLike) -> float:
     """Jensen-Shannon distance (base 2, so within 0..1) between the category shares."""
-    _, ref_counts, cur_counts = _category_counts(reference, current)
+    _, ref_counts, cur_counts = category_counts(reference, current)
     return float(jensenshannon(ref_counts, cur_counts, base=2))
 
 
@@ -188,8 +185,8 @@ def _feature_drift(
     feature: str, reference: ArrayLike, current: ArrayLike, numeric: bool, cfg: DriftConfig,
     low_cardinality_as_categorical: bool = True,
 ) -> FeatureDrift:
-    ref: Any = _finite(reference) if numeric else _labels(reference)
-    cur: Any = _finite(current) if numeric else _labels(current)
+    ref: Any = finite_values(reference) if numeric else _labels(reference)
+    cur: Any = finite_values(current) if numeric else _labels(current)
     # A handful of distinct values gives a step CDF that KS and Wasserstein read poorly.
     if numeric and low_cardinality_as_categorical and np.unique(ref).size <= LOW_CARDINALITY:
         numeric, ref, cur = False, _labels(ref), _labels(cur)
@@ -201,7 +198,7 @@ def _feature_drift(
     psi = (population_stability_index if numeric else categorical_psi)(ref, cur)
     test, threshold_name = _METHODS[method]
     statistic, threshold = test(ref, cur), float(getattr(cfg, threshold_name))
-    drifted = statistic < threshold if method in _TESTS else statistic > threshold
+    drifted = statistic < threshold if method in P_VALUE_METHODS else statistic > threshold
     return FeatureDrift(feature, "numeric" if numeric else "categorical", method, statistic,
                         threshold, bool(drifted), psi, len(ref), len(cur))
 
@@ -233,70 +230,3 @@ def detect_drift(
                                     cfg, low_cardinality_as_categorical=False)
     share = sum(f.drifted for f in features) / len(features)
     return DriftReport(features, share, share >= cfg.drifted_share, prediction)
-
-
-def _draw(ax: Any, drift: FeatureDrift, reference: ArrayLike, current: ArrayLike) -> None:
-    if drift.kind == "numeric":
-        ref, cur = _finite(reference), _finite(current)
-        edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins=30)
-        ax.hist(ref, bins=edges, density=True, alpha=0.5, label="reference")
-        ax.hist(cur, bins=edges, density=True, alpha=0.5, label="current")
-        ax.set_ylabel("density")
-    else:
-        categories, ref_counts, cur_counts = _category_counts(reference, current)
-        order = np.argsort(-(ref_counts / ref_counts.sum() + cur_counts / cur_counts.sum()),
-                           kind="stable")[:_MAX_BARS]
-        x = np.arange(order.size)
-        ax.bar(x - 0.2, ref_counts[order] / ref_counts.sum(), width=0.4, label="reference")
-        ax.bar(x + 0.2, cur_counts[order] / cur_counts.sum(), width=0.4, label="current")
-        ax.set_xticks(x, [str(c) for c in categories[order]], rotation=30, ha="right")
-        ax.set_ylabel("share of rows")
-    kind = "p-value" if drift.method in _TESTS else "distance"
-    verdict = "DRIFTED" if drift.drifted else "no drift"
-    ax.set_title(f"{drift.feature}: {drift.method} {kind} {drift.statistic:.3g} "
-                 f"(threshold {drift.threshold:g}) - {verdict}", fontsize=9)
-    ax.legend()
-
-
-def write_drift_report(
-    reference: pd.DataFrame, current: pd.DataFrame, report: DriftReport, out_dir: Path,
-    *, reference_scores: np.ndarray | None = None, current_scores: np.ndarray | None = None,
-) -> Path:
-    """Write one PNG per feature and ``drift_report.html`` embedding them; return the HTML path.
-
-    Pass the scores too to get a chart of the prediction drift as well.
-    """
-    # Figure used directly renders with Agg and touches no pyplot global state (no backend
-    # switch, nothing to leak across threads); imported here so importing this module is cheap.
-    from matplotlib.figure import Figure
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    charts: list[tuple[FeatureDrift, ArrayLike, ArrayLike]] = [
-        (f, reference[f.feature], current[f.feature]) for f in report.features
-    ]
-    if report.prediction_drift and reference_scores is not None and current_scores is not None:
-        charts.append((report.prediction_drift, reference_scores, current_scores))
-    sections = []
-    for index, (drift, ref, cur) in enumerate(charts):
-        name = f"{index:02d}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', drift.feature)}.png"
-        figure = Figure(figsize=(7, 4))
-        _draw(figure.add_subplot(), drift, ref, cur)
-        figure.savefig(out_dir / name, dpi=100, bbox_inches="tight")
-        figure.clear()
-        title = html.escape(drift.feature)
-        sections.append(f'<h3>{title}</h3>\n<img src="{name}" alt="{title}">')
-    drifted = sum(f.drifted for f in report.features)
-    table = report.to_frame().to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}")
-    page = (
-        '<!doctype html>\n<html><head><meta charset="utf-8"><title>Drift report</title>\n'
-        "<style>body{font-family:sans-serif;margin:2em} th,td{padding:2px 8px}</style>\n"
-        "</head><body>\n<h1>Drift report</h1>\n"
-        f"<p>{drifted} of {len(report.features)} features drifted (share "
-        f"{report.drifted_share:.2f}); dataset drift: <b>{'yes' if report.drift_detected else 'no'}"
-        "</b>. PSI is shown for information; the method column decides.</p>\n"
-        f"{table}\n" + "\n".join(sections) + "\n</body></html>\n"
-    )
-    path = out_dir / "drift_report.html"
-    path.write_text(page, encoding="utf-8")
-    return path
