@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# dagster.yaml in the repo root is the instance config; it keeps its state in .dagster_home/.
+export DAGSTER_HOME ?= $(CURDIR)
+export CHURN_DAGSTER_STATE ?= $(CURDIR)/.dagster_home
 
 .PHONY: train test dev bench lint mlflow-ui data lock clean
 
@@ -15,11 +17,8 @@ $(DEPS_STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.deps-* && touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
-	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@
-
 ## Materialize the whole graph on the bundled data, then show the champion.
-train: $(DEPS_STAMP) $(DAGSTER_HOME)/dagster.yaml
+train: $(DEPS_STAMP)
 	$(VENV)/bin/dagster asset materialize -m churn_assets --select '*'
 	$(PY) -m churn_assets.champion
 
@@ -28,7 +27,7 @@ test: $(DEPS_STAMP)
 	$(PY) -m pytest
 
 ## The Dagster UI on http://127.0.0.1:3000 with the daemon (sensors, schedule).
-dev: $(DEPS_STAMP) $(DAGSTER_HOME)/dagster.yaml
+dev: $(DEPS_STAMP)
 	$(VENV)/bin/dagster dev --host 127.0.0.1 --port 3000
 
 ## Speed and memory figures, measured side by side.
