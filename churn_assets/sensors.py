@@ -70,8 +70,9 @@ def drift_retraining_sensor(context: dg.SensorEvaluationContext, asset_event: dg
     metadata = materialization.metadata if materialization else {}
     reason = metadata.get("retrain_reason")
     reason_text = reason.value if reason is not None else "no decision recorded"
-    run = context.instance.get_run_by_id(asset_event.run_id)
-    if run and run.asset_selection and dg.AssetKey("champion_model") in run.asset_selection:
+    latest_champion = context.instance.get_latest_materialization_event(
+        dg.AssetKey("champion_model"))
+    if latest_champion and latest_champion.run_id == asset_event.run_id:
         return dg.SkipReason(f"run {asset_event.run_id[:8]} already trained a candidate")
     retrain = metadata.get("retrain")
     if retrain is None or not retrain.value:

@@ -14,7 +14,7 @@ from churn_assets.core.registry import current_champion_version
 from churn_assets.definitions import defs
 from churn_assets.resources import DatasetResource
 from churn_assets.sensors import drift_retraining_sensor, new_customer_data_sensor
-from churn_assets_tests.conftest import ChurnWorkspace, customers
+from churn_assets_tests.conftest import ChurnWorkspace, customers, materialize_graph
 from churn_assets_tests.s3_server import REGION, MotoS3Server, running_s3_server
 
 BUCKET = "churn-landing"
@@ -160,3 +160,13 @@ def test_weekly_schedule_retrains_on_validated_data():
     job = defs.resolve_job_def(schedule.job_name)
     assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == {
         "customer_splits", "customer_features", "tuned_churn_model", "champion_model"}
+
+
+def test_a_full_graph_run_does_not_trigger_a_second_training(workspace: ChurnWorkspace):
+    workspace.write_config(workspace.write_data("seed.csv", customers()))
+    assert materialize_graph(workspace).success  # '*' includes feature_drift after training
+
+    tick = Operator(workspace).tick(drift_retraining_sensor)
+
+    assert not tick.run_requests
+    assert "already trained a candidate" in tick.skip_message

@@ -41,8 +41,12 @@ def feature_drift(
 
     roles = infer_column_roles(champion.rows, config)
     model = mlflow.pyfunc.load_model(champion.model_uri)
-    reference_scores = model.predict(champion.rows)["churn_probability"].to_numpy()
-    current_scores = model.predict(validated_customers)["churn_probability"].to_numpy()
+
+    def scores(rows: pd.DataFrame):
+        features_only = rows.drop(columns=[config.target], errors="ignore")
+        return model.predict(features_only)["churn_probability"].to_numpy()
+
+    reference_scores, current_scores = scores(champion.rows), scores(validated_customers)
     report = detect_drift(champion.rows, validated_customers, roles.numeric, roles.categorical,
                           config.drift, reference_scores, current_scores)
     decision = decide_retraining(report, config.drift.retrain_policy)
