@@ -65,9 +65,10 @@ def ratio(numerator: float, denominator: float) -> str:
 
 
 def table(title: str, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """Print a plain-text table (first column left-aligned); short rows are padded."""
-    pad = ("",) * len(header)
-    cells = [header, *((*(str(cell) for cell in row), *pad)[:len(header)] for row in rows)]
+    """Print an aligned plain-text table; floats get 4 significant digits, short rows are
+    padded, and rows labelled "ratio ..." are also collected for the summary."""
+    cells = [header, *(tuple(f"{c:.4g}" if isinstance(c, float) else str(c) for c in row)
+                       + ("",) * (len(header) - len(row)) for row in rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     print(f"\n== {title}")
     for n, row in enumerate(cells):
@@ -75,6 +76,9 @@ def table(title: str, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> N
                         for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
         if n == 0:
             print("  ".join("-" * w for w in widths))
+    SUMMARY.extend((f"{title.split('.')[0]}. {row[0]}", ", ".join(
+        f"{name}: {c}" for name, c in zip(header[1:], row[1:], strict=True) if c))
+        for row in cells[1:] if row[0].startswith("ratio"))
     sys.stdout.flush()
 
 
@@ -123,23 +127,19 @@ def bench_s3_sensor(repeats: int = 3) -> None:
     print(f"\n(uploaded {len(objects):,} objects to moto at {server.endpoint_url} with 16 threads "
           f"in {upload_s:.1f} s; ours ignores {cold.ignored} on every tick)")
     warm_tick = "skip" if tick_warm.skip_message else f"{len(tick_warm.run_requests)} requests"
-    table(f"1. S3 landing, {N_KEYS:,} CSV keys + 20 ignored objects, median of {repeats}; "
-          "peak MiB = tracemalloc peak of one cold listing",
+    table(f"1. S3 landing, {N_KEYS:,} CSV keys + 20 ignored objects, seconds = median of "
+          f"{repeats}, peak MiB = tracemalloc peak of one cold listing",
           ("what", "cold s", "warm s", "cold result", "warm result", "peak MiB"), [
-              ("ours: list_s3 + select_new", f"{ours_cold_s:.3f}", f"{ours_warm_s:.3f}",
-               f"{len(cold.new):,} new", f"{len(warm.new)} new", f"{peak_mib[0]:.1f}"),
-              ("ours: new_customer_data_sensor tick", f"{tick_cold_s:.3f}", f"{tick_warm_s:.3f}",
+              ("ours: list_s3 + select_new", ours_cold_s, ours_warm_s,
+               f"{len(cold.new):,} new", f"{len(warm.new)} new", peak_mib[0]),
+              ("ours: new_customer_data_sensor tick", tick_cold_s, tick_warm_s,
                f"{len(tick_cold.run_requests):,} run requests", warm_tick),
-              ("dagster_aws get_objects", f"{theirs_cold_s:.3f}", f"{theirs_warm_s:.3f}",
-               f"{len(listed):,} objects", f"{len(listed_warm)} objects", f"{peak_mib[1]:.1f}"),
+              ("dagster_aws get_objects", theirs_cold_s, theirs_warm_s,
+               f"{len(listed):,} objects", f"{len(listed_warm)} objects", peak_mib[1]),
               ("ratio listing ours/get_objects", ratio(ours_cold_s, theirs_cold_s),
                ratio(ours_warm_s, theirs_warm_s), "", "", ratio(*peak_mib)),
               ("ratio sensor tick/get_objects", ratio(tick_cold_s, theirs_cold_s),
                ratio(tick_warm_s, theirs_warm_s))])
-    SUMMARY.extend([
-        ("S3 10k keys: listing ours/get_objects (cold)", ratio(ours_cold_s, theirs_cold_s)),
-        ("S3 10k keys: sensor tick/get_objects (cold)", ratio(tick_cold_s, theirs_cold_s)),
-        ("S3 10k keys: peak memory ours/get_objects", ratio(*peak_mib))])
 
 
 def bench_local_landing(n_files: int = 2_000, repeats: int = 5) -> None:
@@ -155,14 +155,13 @@ def bench_local_landing(n_files: int = 2_000, repeats: int = 5) -> None:
         rehash_s, rehash = timed(lambda: select_new(list_local(root), at), repeats)
         warm_s, warm = timed(
             lambda: select_new(list_local(root, newer_than=at.last_modified), at), repeats)
-    rows = [(label, f"{s:.4f}", len(sel.new) + sum(sel.ignored.values()), len(sel.new))
-            for label, s, sel in (("cold (empty cursor)", cold_s, cold),
-                                  ("warm, no newer_than (hashes all)", rehash_s, rehash),
-                                  ("warm, newer_than=cursor (sensor)", warm_s, warm))]
     table(f"2. Local landing, {n_files:,} files of {len(body):,} bytes, median of {repeats}",
           ("tick", "seconds", "files hashed", "new"),
-          [*rows, ("ratio cold/warm", ratio(cold_s, warm_s))])
-    SUMMARY.append(("local landing 2k files: cold/warm tick", ratio(cold_s, warm_s)))
+          [(label, s, len(sel.new) + sum(sel.ignored.values()), len(sel.new))
+           for label, s, sel in (("cold (empty cursor)", cold_s, cold),
+                                 ("warm, no newer_than (hashes all)", rehash_s, rehash),
+                                 ("warm, newer_than=cursor (sensor)", warm_s, warm))]
+          + [("ratio cold/warm tick", ratio(cold_s, warm_s))])
 
 
 def bench_drift(rows: int = 5_000, repeats: int = 5) -> None:
@@ -176,12 +175,10 @@ def bench_drift(rows: int = 5_000, repeats: int = 5) -> None:
         current = coerce_numeric(customers(rows, seed=12, **shift), roles.numeric)[0]
         results.append((label, *timed(partial(detect_drift, reference, current, roles.numeric,
                                               roles.categorical, config.drift), repeats)))
-    same_s, shift_s = results[0][1], results[1][1]
     table(f"3. detect_drift, {rows:,} vs {rows:,} rows, {len(roles.features)} features, "
           f"median of {repeats}", ("current", "seconds", "drifted_share", "drift_detected"),
-          [(label, f"{s:.3f}", f"{r.drifted_share:.2f}", r.drift_detected)
-           for label, s, r in results] + [("ratio shifted/unshifted", ratio(shift_s, same_s))])
-    SUMMARY.append(("drift 5k vs 5k: shifted/unshifted time", ratio(shift_s, same_s)))
+          [(label, s, round(r.drifted_share, 3), r.drift_detected) for label, s, r in results]
+          + [("ratio shifted/unshifted", ratio(results[1][1], results[0][1]))])
 
 
 def tuning_matrices() -> tuple[Any, ...]:
@@ -210,18 +207,18 @@ def bench_tuning(n_trials: int = 20) -> None:
         nop = open_study(Path(tmp) / "nop.journal", "bench-nop", tuning.seed)
         nop.pruner = optuna.pruners.NopPruner()  # the same study, only the pruner differs
         for label, study in (("MedianPruner (open_study)", median), ("NopPruner", nop)):
-            rows.append((label, *timed(partial(tune, study, tuning, x_train, y_train,
-                                               x_valid, y_valid))))
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            seconds, result = timed(partial(tune, study, tuning, x_train, y_train, x_valid,
+                                            y_valid))
+            rows.append((label, seconds, seconds / result.n_trials,
+                         f"{result.n_pruned / result.n_trials:.0%}", result.best_value))
     table(f"4. Tuning on data/customers.csv ({len(y_train):,} train / {len(y_valid):,} valid, "
           f"{x_train.shape[1]} features), n_trials={n_trials}, max_estimators="
           f"{tuning.max_estimators}, early_stopping={tuning.early_stopping_rounds}, one run each",
           ("pruner", "seconds", "s/trial", "pruned share", "best valid logloss"),
-          [(label, f"{s:.1f}", f"{s / r.n_trials:.2f}", f"{r.n_pruned / r.n_trials:.0%}",
-            f"{r.best_value:.4f}") for label, s, r in rows]
-          + [("ratio Median/Nop", ratio(rows[0][1], rows[1][1]))])
-    print(f"(peak RSS of this process so far, all earlier sections included: {peak_rss:.0f} MiB)")
-    SUMMARY.append(("tuning 20 trials: MedianPruner/NopPruner", ratio(rows[0][1], rows[1][1])))
+          [*rows, ("ratio MedianPruner/NopPruner", ratio(rows[0][1], rows[1][1]),
+                   ratio(rows[0][2], rows[1][2]))])
+    print(f"(peak RSS of this process so far, earlier sections included: "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
 
 
 def multiprocess_graph_job() -> dg.JobDefinition:
@@ -264,15 +261,12 @@ def bench_executors() -> None:
         [sys.executable, "-c", "import churn_assets.definitions"], check=True))
     runs = [("in_process (dg.materialize)", *run_graph(in_process=True)),
             ("multiprocess_executor (execute_job)", *run_graph(in_process=False))]
-    child_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    in_s, mp_s = runs[0][1], runs[1][1]
     table(f"5. Whole graph, 1,500 rows, n_trials={FAST_TUNING['n_trials']}, one run each",
           ("executor", "wall s", "success", "steps", "assets materialized"),
-          [(label, f"{s:.1f}", ok, steps, n) for label, s, ok, steps, n in runs]
-          + [("ratio multiprocess/in_process", ratio(mp_s, in_s))])
+          [*runs, ("ratio multiprocess/in_process", ratio(runs[1][1], runs[0][1]))])
     print(f"(a fresh interpreter needs {import_s:.1f} s to import churn_assets.definitions, paid "
-          f"by every step process; largest child peak RSS {child_mib:.0f} MiB)")
-    SUMMARY.append(("whole graph: multiprocess/in_process", ratio(mp_s, in_s)))
+          "by every step process; largest child peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB)")
 
 
 def main(chosen: list[str]) -> None:
@@ -283,7 +277,10 @@ def main(chosen: list[str]) -> None:
     sections = (bench_s3_sensor, bench_local_landing, bench_drift, bench_tuning, bench_executors)
     for number in chosen or "12345":
         sections[int(number) - 1]()
-    table("Summary: key ratios", ("comparison", "ratio"), SUMMARY)
+    print("\n== Summary: key ratios (numerator/denominator as labelled above)")
+    width = max((len(label) for label, _ in SUMMARY), default=0)
+    for label, value in SUMMARY:
+        print(f"{label.ljust(width)}  {value}")
     print(f"\ntotal bench wall time: {time.perf_counter() - start:.1f} s")
 
 
