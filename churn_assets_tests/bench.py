@@ -9,7 +9,6 @@ import logging
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,40 +22,34 @@ from typing import Any
 from unittest import mock
 
 import dagster as dg
-import mlflow
 import optuna
 from botocore.config import Config
 from dagster_aws.s3 import S3Resource
 from dagster_aws.s3.sensor import get_objects
 
+from churn_assets.assets.features import customer_features, customer_splits
+from churn_assets.assets.validation import validated_customers
 from churn_assets.core.columns import coerce_numeric, infer_column_roles
 from churn_assets.core.config import DEFAULT_CONFIG_PATH, load_dataset_config
 from churn_assets.core.drift import detect_drift
 from churn_assets.core.landing import LandingCursor, list_local, list_s3, select_new
-from churn_assets.core.preprocessing import ChurnPreprocessor
 from churn_assets.core.sources import read_source
-from churn_assets.core.splits import assign_splits, binary_target
+from churn_assets.core.training import split_matrix
 from churn_assets.core.tuning import open_study, tune
 from churn_assets.resources import DatasetResource
 from churn_assets.sensors import new_customer_data_sensor
 from churn_assets_tests.conftest import FAST_TUNING, ChurnWorkspace, customers, materialize_graph
 from churn_assets_tests.s3_server import REGION, running_s3_server
+from churn_assets_tests.test_event_driven import SHIFT  # the shifted snapshot of that test
 
 BUCKET, PREFIX, N_KEYS = "bench-landing", "landing/", 10_000
-SHIFT = {"month_to_month_share": 0.85, "fiber_share": 0.7, "no_internet_share": 0.05,
-         "electronic_check_share": 0.6, "senior_share": 0.35, "charges_multiplier": 1.25,
-         "tenure_multiplier": 0.6}  # the shifted snapshot of test_event_driven
 SUMMARY: list[tuple[str, str]] = []
 
 
 def timed(fn: Callable[[], Any], repeats: int = 1) -> tuple[float, Any]:
     """Median wall seconds over ``repeats`` calls of ``fn``, and the last call's result."""
-    seconds, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds), result
+    runs = [(time.perf_counter(), fn(), time.perf_counter()) for _ in range(repeats)]  # in order
+    return statistics.median(end - start for start, _, end in runs), runs[-1][1]
 
 
 def ratio(numerator: float, denominator: float) -> str:
@@ -65,21 +58,17 @@ def ratio(numerator: float, denominator: float) -> str:
 
 
 def table(title: str, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """Print an aligned plain-text table; floats get 4 significant digits, short rows are
-    padded, and rows labelled "ratio ..." are also collected for the summary."""
+    """Print an aligned plain-text table (floats to 4 digits); keep its "ratio" rows for later."""
     cells = [header, *(tuple(f"{c:.4g}" if isinstance(c, float) else str(c) for c in row)
                        + ("",) * (len(header) - len(row)) for row in rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    print(f"\n== {title}")
-    for n, row in enumerate(cells):
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                        for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
+                       enumerate(zip(row, widths, strict=True))).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    print(f"\n== {title}", *lines, sep="\n", flush=True)
     SUMMARY.extend((f"{title.split('.')[0]}. {row[0]}", ", ".join(
         f"{name}: {c}" for name, c in zip(header[1:], row[1:], strict=True) if c))
         for row in cells[1:] if row[0].startswith("ratio"))
-    sys.stdout.flush()
 
 
 def bench_s3_sensor(repeats: int = 3) -> None:
@@ -96,12 +85,10 @@ def bench_s3_sensor(repeats: int = 3) -> None:
         with ThreadPoolExecutor(16) as pool:
             upload_s, _ = timed(lambda: list(pool.map(
                 lambda kv: client.put_object(Bucket=BUCKET, Key=kv[0], Body=kv[1]), objects)))
-
         def tick(cursor: str | None) -> dg.SensorExecutionData:
             return new_customer_data_sensor.evaluate_tick(dg.build_sensor_context(
                 instance=instance, cursor=cursor,
                 resources={"dataset": DatasetResource(), "s3": S3Resource()}))
-
         ours = partial(list_s3, client, BUCKET, PREFIX)
         ours_cold_s, cold = timed(lambda: select_new(ours(), LandingCursor()), repeats)
         ours_warm_s, warm = timed(lambda: select_new(ours(), cold.cursor), repeats)
@@ -124,16 +111,15 @@ def bench_s3_sensor(repeats: int = 3) -> None:
             peak_mib.append(tracemalloc.get_traced_memory()[1] / 2**20)
             tracemalloc.stop()
         server.reset()  # free moto's 10,020 objects before the next sections
-    print(f"\n(uploaded {len(objects):,} objects to moto at {server.endpoint_url} with 16 threads "
-          f"in {upload_s:.1f} s; ours ignores {cold.ignored} on every tick)")
-    warm_tick = "skip" if tick_warm.skip_message else f"{len(tick_warm.run_requests)} requests"
-    table(f"1. S3 landing, {N_KEYS:,} CSV keys + 20 ignored objects, seconds = median of "
-          f"{repeats}, peak MiB = tracemalloc peak of one cold listing",
+    table(f"1. S3 landing on moto: {N_KEYS:,} CSV keys + 20 to ignore, uploaded by 16 threads in "
+          f"{upload_s:.1f} s; seconds = median of {repeats}; peak MiB = tracemalloc, one listing",
           ("what", "cold s", "warm s", "cold result", "warm result", "peak MiB"), [
               ("ours: list_s3 + select_new", ours_cold_s, ours_warm_s,
-               f"{len(cold.new):,} new", f"{len(warm.new)} new", peak_mib[0]),
+               f"{len(cold.new):,} new, {sum(cold.ignored.values())} ignored",
+               f"{len(warm.new)} new", peak_mib[0]),
               ("ours: new_customer_data_sensor tick", tick_cold_s, tick_warm_s,
-               f"{len(tick_cold.run_requests):,} run requests", warm_tick),
+               f"{len(tick_cold.run_requests):,} run requests",
+               f"{len(tick_warm.run_requests)} (skip: {tick_warm.skip_message is not None})"),
               ("dagster_aws get_objects", theirs_cold_s, theirs_warm_s,
                f"{len(listed):,} objects", f"{len(listed_warm)} objects", peak_mib[1]),
               ("ratio listing ours/get_objects", ratio(ours_cold_s, theirs_cold_s),
@@ -147,14 +133,11 @@ def bench_local_landing(n_files: int = 2_000, repeats: int = 5) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root, body = Path(tmp), customers(40).to_csv(index=False).encode()
         for i in range(n_files):
-            path = root / f"day-{i % 20:02d}" / f"snapshot-{i:04d}.csv"
-            path.parent.mkdir(exist_ok=True)
-            path.write_bytes(body)
+            (root / f"snapshot-{i:04d}.csv").write_bytes(body)
         cold_s, cold = timed(lambda: select_new(list_local(root), LandingCursor()), repeats)
-        at = cold.cursor
-        rehash_s, rehash = timed(lambda: select_new(list_local(root), at), repeats)
-        warm_s, warm = timed(
-            lambda: select_new(list_local(root, newer_than=at.last_modified), at), repeats)
+        rehash_s, rehash = timed(lambda: select_new(list_local(root), cold.cursor), repeats)
+        warm_s, warm = timed(lambda: select_new(
+            list_local(root, newer_than=cold.cursor.last_modified), cold.cursor), repeats)
     table(f"2. Local landing, {n_files:,} files of {len(body):,} bytes, median of {repeats}",
           ("tick", "seconds", "files hashed", "new"),
           [(label, s, len(sel.new) + sum(sel.ignored.values()), len(sel.new))
@@ -181,24 +164,18 @@ def bench_drift(rows: int = 5_000, repeats: int = 5) -> None:
           + [("ratio shifted/unshifted", ratio(results[1][1], results[0][1]))])
 
 
-def tuning_matrices() -> tuple[Any, ...]:
-    """The bundled data along the asset path: read, coerce, split, fit on train, transform."""
-    config = load_dataset_config(DEFAULT_CONFIG_PATH)
-    raw = read_source(config.source).frame
-    frame = coerce_numeric(raw, infer_column_roles(raw, config).numeric)[0]
-    split = assign_splits(frame[config.id_column], config.split).to_numpy()
-    label = binary_target(frame[config.target], config.positive_label).to_numpy()
-    roles = infer_column_roles(frame, config)
-    train, valid = split == "train", split == "valid"
-    matrix = ChurnPreprocessor(roles.numeric, roles.categorical).fit(frame[train]).transform(frame)
-    return config, matrix[train], label[train], matrix[valid], label[valid]
-
-
 def bench_tuning(n_trials: int = 20) -> None:
-    """4. tune() with the project's MedianPruner (open_study) vs the same study with NopPruner."""
-    config, x_train, y_train, x_valid, y_valid = tuning_matrices()
+    """4. tune() with the project's MedianPruner (open_study) vs the same study with NopPruner,
+    on the bundled data prepared by the validation and feature assets."""
+    dataset = DatasetResource(config_path=str(DEFAULT_CONFIG_PATH))
+    with dg.build_asset_context() as context:  # the asset functions themselves, invoked directly
+        raw = read_source(dataset.load().source).frame
+        valid = validated_customers(context, raw_customers=raw, dataset=dataset).value
+        split = customer_splits(context, validated_customers=valid, dataset=dataset).value
+        features = customer_features(context, customer_splits=split, dataset=dataset).value
+    (x_train, y_train), (x_valid, y_valid) = (split_matrix(features, s) for s in ("train", "valid"))
     # The test suite's boosting caps: with the project's 2000 rounds this section takes ~11 min.
-    tuning = dataclasses.replace(config.tuning, n_trials=n_trials, timeout_seconds=None,
+    tuning = dataclasses.replace(dataset.load().tuning, n_trials=n_trials, timeout_seconds=None,
                                  max_estimators=FAST_TUNING["max_estimators"],
                                  early_stopping_rounds=FAST_TUNING["early_stopping_rounds"])
     rows = []
@@ -207,9 +184,8 @@ def bench_tuning(n_trials: int = 20) -> None:
         nop = open_study(Path(tmp) / "nop.journal", "bench-nop", tuning.seed)
         nop.pruner = optuna.pruners.NopPruner()  # the same study, only the pruner differs
         for label, study in (("MedianPruner (open_study)", median), ("NopPruner", nop)):
-            seconds, result = timed(partial(tune, study, tuning, x_train, y_train, x_valid,
-                                            y_valid))
-            rows.append((label, seconds, seconds / result.n_trials,
+            took, result = timed(partial(tune, study, tuning, x_train, y_train, x_valid, y_valid))
+            rows.append((label, took, took / result.n_trials,
                          f"{result.n_pruned / result.n_trials:.0%}", result.best_value))
     table(f"4. Tuning on data/customers.csv ({len(y_train):,} train / {len(y_valid):,} valid, "
           f"{x_train.shape[1]} features), n_trials={n_trials}, max_estimators="
@@ -227,8 +203,7 @@ def multiprocess_graph_job() -> dg.JobDefinition:
 
     job = dg.define_asset_job("bench_graph_multiprocess", selection=dg.AssetSelection.all(),
                               executor_def=dg.multiprocess_executor)
-    return dg.Definitions(assets=defs.assets, asset_checks=defs.asset_checks,
-                          resources=defs.resources, jobs=[job]).resolve_job_def(job.name)
+    return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(job.name)
 
 
 def run_graph(in_process: bool) -> tuple[float, bool, int, int]:
@@ -240,47 +215,33 @@ def run_graph(in_process: bool) -> tuple[float, bool, int, int]:
         stack.enter_context(mock.patch.dict(os.environ, {
             "CHURN_STATE_DIR": f"{tmp}/state", "CHURN_DATASET_CONFIG": str(config),
             "MLFLOW_TRACKING_URI": workspace.tracking_uri}))
-        start = time.perf_counter()
-        if in_process:
-            result = materialize_graph(workspace)
-        else:  # execute_job's result is a context manager: it stays open until the stack exits
-            result = stack.enter_context(dg.execute_job(
-                dg.reconstructable(multiprocess_graph_job), instance=instance,
-                raise_on_error=False))
-        seconds = time.perf_counter() - start
-        outcome = (result.success, len(result.get_step_success_events()),
-                   len(result.get_asset_materialization_events()))
-        while mlflow.active_run():
-            mlflow.end_run()
-    return seconds, *outcome
+        start = time.perf_counter()  # execute_job's result is a context manager, kept open
+        result = materialize_graph(workspace) if in_process else stack.enter_context(
+            dg.execute_job(dg.reconstructable(multiprocess_graph_job), instance=instance))
+        return (time.perf_counter() - start, result.success, len(result.get_step_success_events()),
+                len(result.get_asset_materialization_events()))
 
 
 def bench_executors() -> None:
     """5. The whole graph in process (dg.materialize) vs on dg.multiprocess_executor."""
-    import_s, _ = timed(lambda: subprocess.run(
-        [sys.executable, "-c", "import churn_assets.definitions"], check=True))
     runs = [("in_process (dg.materialize)", *run_graph(in_process=True)),
             ("multiprocess_executor (execute_job)", *run_graph(in_process=False))]
     table(f"5. Whole graph, 1,500 rows, n_trials={FAST_TUNING['n_trials']}, one run each",
           ("executor", "wall s", "success", "steps", "assets materialized"),
           [*runs, ("ratio multiprocess/in_process", ratio(runs[1][1], runs[0][1]))])
-    print(f"(a fresh interpreter needs {import_s:.1f} s to import churn_assets.definitions, paid "
-          "by every step process; largest child peak RSS "
+    print(f"(about {(runs[1][1] - runs[0][1]) / runs[1][3]:.1f} s more per step: each step process "
+          "is a fresh interpreter that imports the project again; largest step process peak RSS "
           f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB)")
 
 
 def main(chosen: list[str]) -> None:
     """Run the chosen sections (all by default), then the summary and the total wall time."""
     start = time.perf_counter()
-    print(f"churn_assets bench: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"dagster {dg.__version__}")
+    print(f"churn_assets bench: {os.cpu_count()} CPUs, dagster {dg.__version__}")
     sections = (bench_s3_sensor, bench_local_landing, bench_drift, bench_tuning, bench_executors)
     for number in chosen or "12345":
         sections[int(number) - 1]()
-    print("\n== Summary: key ratios (numerator/denominator as labelled above)")
-    width = max((len(label) for label, _ in SUMMARY), default=0)
-    for label, value in SUMMARY:
-        print(f"{label.ljust(width)}  {value}")
+    table("Summary: key ratios, as labelled above", ("section / ratio", "value"), SUMMARY)
     print(f"\ntotal bench wall time: {time.perf_counter() - start:.1f} s")
 
 

@@ -1,6 +1,5 @@
 """[features] Stable splits and leak-free features (preprocessing fitted on train only)."""
 
-
 import dagster as dg
 import pandas as pd
 

@@ -1,6 +1,5 @@
 """[ingestion] The raw customer table, read from the configured source or a landed snapshot."""
 
-
 import dagster as dg
 import pandas as pd
 from dagster_aws.s3 import S3Resource

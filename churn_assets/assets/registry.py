@@ -1,6 +1,5 @@
 """[registry] The registered champion: replaced only by a challenger that is really better."""
 
-
 import dagster as dg
 import mlflow
 import pandas as pd

@@ -1,6 +1,5 @@
 """[training] Optuna-tuned XGBoost, logged to MLflow as a pyfunc over raw rows."""
 
-
 import hashlib
 import tempfile
 from dataclasses import asdict

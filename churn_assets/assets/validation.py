@@ -1,6 +1,5 @@
 """[validation] Typed customer rows, guarded by blocking Great Expectations checks."""
 
-
 import dagster as dg
 import pandas as pd
 
