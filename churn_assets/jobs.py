@@ -13,9 +13,11 @@ churn_training_job = dg.define_asset_job(
     description="Ingest the configured source, validate, split, featurize, tune, promote.",
 )
 
+# The validation checks run again here: a snapshot that failed them is still the stored
+# validated_customers, and blocking checks only stop downstream steps within one run.
 churn_retraining_job = dg.define_asset_job(
     "churn_retraining_job",
-    selection=TRAINING_ASSETS,
+    selection=TRAINING_ASSETS | dg.AssetSelection.checks_for_assets("validated_customers"),
     description="Retrain and promote on the latest validated customers (drift or schedule).",
 )
 

@@ -170,3 +170,22 @@ def test_a_full_graph_run_does_not_trigger_a_second_training(workspace: ChurnWor
 
     assert not tick.run_requests
     assert "already trained a candidate" in tick.skip_message
+
+
+def test_retraining_refuses_a_snapshot_that_failed_validation(workspace: ChurnWorkspace):
+    workspace.write_config(workspace.write_data("seed.csv", customers()))
+    assert materialize_graph(workspace).success
+    bad = customers(seed=8)
+    bad.loc[1, "customerID"] = bad.loc[0, "customerID"]
+    snapshot = workspace.write_data("bad-snapshot.csv", bad)
+    intake = defs.resolve_job_def("snapshot_intake_job").execute_in_process(
+        run_config={"ops": {"raw_customers": {"config": {"source_uri": str(snapshot)}}}},
+        instance=workspace.instance, raise_on_error=False)
+    assert not intake.success
+
+    retraining = defs.resolve_job_def("churn_retraining_job").execute_in_process(
+        instance=workspace.instance, raise_on_error=False)
+
+    assert not retraining.success
+    assert not retraining.get_asset_materialization_events()
+    assert current_champion_version(workspace.client(), "churn-test") == "1"
