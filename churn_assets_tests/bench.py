@@ -1,6 +1,5 @@
-"""Speed and memory figures, measured side by side in one run (``make bench``; sections 1-5,
-or some of them: ``python -m churn_assets_tests.bench 2 3``). Temp folders and a moto server
-on 127.0.0.1 only, all removed at the end."""
+"""Speed and memory figures measured side by side in one run (``make bench``; some sections only:
+``python -m churn_assets_tests.bench 2 3``). Temp folders and 127.0.0.1 only, cleaned up after."""
 
 from __future__ import annotations
 
@@ -57,12 +56,13 @@ def ratio(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:.2f}x" if denominator else "n/a"
 
 
-def table(title: str, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def table(title: str, header: tuple[str, ...], rows: list[tuple[Any, ...]],
+          right: bool = True) -> None:
     """Print an aligned plain-text table (floats to 4 digits); keep its "ratio" rows for later."""
-    cells = [header, *(tuple(f"{c:.4g}" if isinstance(c, float) else str(c) for c in row)
+    cells = [header, *(tuple(f"{c:#.4g}" if isinstance(c, float) else str(c) for c in row)
                        + ("",) * (len(header) - len(row)) for row in rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
+    lines = ["  ".join(c.rjust(w) if i and right else c.ljust(w) for i, (c, w) in
                        enumerate(zip(row, widths, strict=True))).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     print(f"\n== {title}", *lines, sep="\n", flush=True)
@@ -85,7 +85,9 @@ def bench_s3_sensor(repeats: int = 3) -> None:
         with ThreadPoolExecutor(16) as pool:
             upload_s, _ = timed(lambda: list(pool.map(
                 lambda kv: client.put_object(Bucket=BUCKET, Key=kv[0], Body=kv[1]), objects)))
+
         def tick(cursor: str | None) -> dg.SensorExecutionData:
+            """One evaluation of the real sensor with its resources, as the daemon runs it."""
             return new_customer_data_sensor.evaluate_tick(dg.build_sensor_context(
                 instance=instance, cursor=cursor,
                 resources={"dataset": DatasetResource(), "s3": S3Resource()}))
@@ -160,11 +162,11 @@ def bench_drift(rows: int = 5_000, repeats: int = 5) -> None:
                                               roles.categorical, config.drift), repeats)))
     table(f"3. detect_drift, {rows:,} vs {rows:,} rows, {len(roles.features)} features, "
           f"median of {repeats}", ("current", "seconds", "drifted_share", "drift_detected"),
-          [(label, s, round(r.drifted_share, 3), r.drift_detected) for label, s, r in results]
+          [(label, s, f"{r.drifted_share:.2f}", r.drift_detected) for label, s, r in results]
           + [("ratio shifted/unshifted", ratio(results[1][1], results[0][1]))])
 
 
-def bench_tuning(n_trials: int = 20) -> None:
+def bench_tuning(n_trials: int = 20, repeats: int = 3) -> None:
     """4. tune() with the project's MedianPruner (open_study) vs the same study with NopPruner,
     on the bundled data prepared by the validation and feature assets."""
     dataset = DatasetResource(config_path=str(DEFAULT_CONFIG_PATH))
@@ -174,33 +176,31 @@ def bench_tuning(n_trials: int = 20) -> None:
         split = customer_splits(context, validated_customers=valid, dataset=dataset).value
         features = customer_features(context, customer_splits=split, dataset=dataset).value
     (x_train, y_train), (x_valid, y_valid) = (split_matrix(features, s) for s in ("train", "valid"))
-    # The test suite's boosting caps: with the project's 2000 rounds this section takes ~11 min.
-    tuning = dataclasses.replace(dataset.load().tuning, n_trials=n_trials, timeout_seconds=None,
-                                 max_estimators=FAST_TUNING["max_estimators"],
-                                 early_stopping_rounds=FAST_TUNING["early_stopping_rounds"])
+    tuning = dataclasses.replace(dataset.load().tuning, n_trials=n_trials, timeout_seconds=None)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        median = open_study(Path(tmp) / "median.journal", "bench-median", tuning.seed)
-        nop = open_study(Path(tmp) / "nop.journal", "bench-nop", tuning.seed)
-        nop.pruner = optuna.pruners.NopPruner()  # the same study, only the pruner differs
-        for label, study in (("MedianPruner (open_study)", median), ("NopPruner", nop)):
-            took, result = timed(partial(tune, study, tuning, x_train, y_train, x_valid, y_valid))
+        for label, nop in (("MedianPruner (open_study)", False), ("NopPruner", True)):
+            def run(nop: bool = nop) -> Any:
+                """tune() on a fresh open_study (tune resumes a study), pruner swapped if nop."""
+                study = open_study(Path(tempfile.mkdtemp(dir=tmp)) / "j", "bench", tuning.seed)
+                study.pruner = optuna.pruners.NopPruner() if nop else study.pruner
+                return tune(study, tuning, x_train, y_train, x_valid, y_valid)
+            took, result = timed(run, repeats)
             rows.append((label, took, took / result.n_trials,
                          f"{result.n_pruned / result.n_trials:.0%}", result.best_value))
     table(f"4. Tuning on data/customers.csv ({len(y_train):,} train / {len(y_valid):,} valid, "
           f"{x_train.shape[1]} features), n_trials={n_trials}, max_estimators="
-          f"{tuning.max_estimators}, early_stopping={tuning.early_stopping_rounds}, one run each",
+          f"{tuning.max_estimators}, early_stopping={tuning.early_stopping_rounds}, median of "
+          f"{repeats}; process peak RSS so far (all sections) "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
           ("pruner", "seconds", "s/trial", "pruned share", "best valid logloss"),
           [*rows, ("ratio MedianPruner/NopPruner", ratio(rows[0][1], rows[1][1]),
                    ratio(rows[0][2], rows[1][2]))])
-    print(f"(peak RSS of this process so far, earlier sections included: "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
 
 
 def multiprocess_graph_job() -> dg.JobDefinition:
     """The whole graph on the multiprocess executor; every step process rebuilds it from here."""
     from churn_assets.definitions import defs
-
     job = dg.define_asset_job("bench_graph_multiprocess", selection=dg.AssetSelection.all(),
                               executor_def=dg.multiprocess_executor)
     return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(job.name)
@@ -208,13 +208,13 @@ def multiprocess_graph_job() -> dg.JobDefinition:
 
 def run_graph(in_process: bool) -> tuple[float, bool, int, int]:
     """Materialize every asset on 1,500 generated rows with fresh state, MLflow and instance."""
-    with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance, \
-            ExitStack() as stack:
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(tempfile, "tempdir", tmp), \
+            dg.instance_for_test() as instance, ExitStack() as stack:
         workspace = ChurnWorkspace(Path(tmp), instance)
         config = workspace.write_config(workspace.write_data("customers.csv", customers(1500)))
         stack.enter_context(mock.patch.dict(os.environ, {
-            "CHURN_STATE_DIR": f"{tmp}/state", "CHURN_DATASET_CONFIG": str(config),
-            "MLFLOW_TRACKING_URI": workspace.tracking_uri}))
+            "CHURN_STATE_DIR": f"{tmp}/state", "CHURN_DATASET_CONFIG": str(config), "TMPDIR": tmp,
+            "MLFLOW_TRACKING_URI": workspace.tracking_uri}))  # temp dirs: MLflow leaves some
         start = time.perf_counter()  # execute_job's result is a context manager, kept open
         result = materialize_graph(workspace) if in_process else stack.enter_context(
             dg.execute_job(dg.reconstructable(multiprocess_graph_job), instance=instance))
@@ -241,7 +241,7 @@ def main(chosen: list[str]) -> None:
     sections = (bench_s3_sensor, bench_local_landing, bench_drift, bench_tuning, bench_executors)
     for number in chosen or "12345":
         sections[int(number) - 1]()
-    table("Summary: key ratios, as labelled above", ("section / ratio", "value"), SUMMARY)
+    table("Summary: key ratios, as labelled above", ("section / ratio", "value"), SUMMARY, False)
     print(f"\ntotal bench wall time: {time.perf_counter() - start:.1f} s")
 
 
