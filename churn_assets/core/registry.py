@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 
 import mlflow
@@ -93,5 +94,8 @@ def load_champion_reference(
     if version is None:
         return None
     run_id = client.get_model_version(name, version).run_id
-    local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path)
-    return ChampionReference(version, f"models:/{name}/{version}", pd.read_parquet(local))
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=artifact_path, dst_path=tmp)
+        rows = pd.read_parquet(local)
+    return ChampionReference(version, f"models:/{name}/{version}", rows)
