@@ -60,7 +60,7 @@ def _contracts(rng: np.random.Generator, tenure: np.ndarray, m2m_share: float) -
     # Long-tenure customers hold longer contracts; m2m_share moves the population share
     # (the default 0.55 gives about 60% month-to-month, close to Telco's 55%).
     loyalty = tenure / 72.0
-    p_m2m = np.clip(m2m_share * (1.6 - 1.2 * loyalty) / 1.0, 0.02, 0.97)
+    p_m2m = np.clip(m2m_share * (1.6 - 1.2 * loyalty), 0.02, 0.97)
     p_two = (1 - p_m2m) * np.clip(0.25 + 0.6 * loyalty, 0, 0.95)
     draw = rng.random(tenure.size)
     return np.select(
