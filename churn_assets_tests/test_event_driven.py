@@ -189,3 +189,26 @@ def test_retraining_refuses_a_snapshot_that_failed_validation(workspace: ChurnWo
     assert not retraining.success
     assert not retraining.get_asset_materialization_events()
     assert current_champion_version(workspace.client(), "churn-test") == "1"
+
+
+@pytest.mark.slow
+def test_intermediate_data_can_live_in_s3(workspace: ChurnWorkspace, s3: MotoS3Server,
+                                          monkeypatch: pytest.MonkeyPatch):
+    s3.client().create_bucket(Bucket="churn-assets-storage")
+    monkeypatch.setenv("CHURN_STORAGE_URI", "s3://churn-assets-storage/assets")
+    source = f"s3://{BUCKET}/seed/customers.parquet"
+    buffer = io.BytesIO()
+    customers().to_parquet(buffer, index=False)
+    s3.client().put_object(Bucket=BUCKET, Key="seed/customers.parquet", Body=buffer.getvalue())
+    workspace.write_config(source)
+
+    assert materialize_graph(workspace).success
+
+    stored = s3.client().list_objects_v2(Bucket="churn-assets-storage")["Contents"]
+    keys = {item["Key"] for item in stored}
+    assert {"assets/customer_splits.parquet", "assets/customer_features.parquet",
+            "assets/tuned_churn_model.json", "assets/champion_model.json"} <= keys
+    assert not (workspace.root / "state" / "assets").exists()
+    features = pd.read_parquet(io.BytesIO(s3.client().get_object(
+        Bucket="churn-assets-storage", Key="assets/customer_features.parquet")["Body"].read()))
+    assert "preprocessor" in features.attrs
