@@ -49,7 +49,7 @@ class MlflowResource(dg.ConfigurableResource):
     def resolved_uri(self) -> str:
         return self.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
 
-    def _activate(self) -> Any:
+    def _activate(self, experiment_name: str | None = None) -> Any:
         import mlflow
 
         uri = self.resolved_uri()
@@ -59,12 +59,13 @@ class MlflowResource(dg.ConfigurableResource):
         # different stores in one process cannot write into each other's.
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
-        if mlflow.get_experiment_by_name(self.experiment_name) is None:
+        experiment_name = experiment_name or self.experiment_name
+        if mlflow.get_experiment_by_name(experiment_name) is None:
             location = None
             if uri.startswith("sqlite:///"):  # keep artifacts beside the local store, not in cwd
                 location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
-            mlflow.create_experiment(self.experiment_name, artifact_location=location)
-        mlflow.set_experiment(self.experiment_name)
+            mlflow.create_experiment(experiment_name, artifact_location=location)
+        mlflow.set_experiment(experiment_name)
         return mlflow
 
     def client(self):
@@ -73,9 +74,11 @@ class MlflowResource(dg.ConfigurableResource):
         return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
     @contextmanager
-    def run(self, context: dg.AssetExecutionContext) -> Iterator[Any]:
+    def run(
+        self, context: dg.AssetExecutionContext, experiment_name: str | None = None
+    ) -> Iterator[Any]:
         """Start or resume this Dagster run's MLflow run; always end it, FAILED on error."""
-        mlflow = self._activate()
+        mlflow = self._activate(experiment_name)
         while mlflow.active_run():  # a run left open by an earlier step in this process
             mlflow.end_run()
         existing = mlflow.search_runs(

@@ -51,7 +51,7 @@ def test_minimal_config_has_documented_defaults(tmp_path: Path) -> None:
     assert config.split.test_fraction == 0.15
     assert (config.categorical, config.numeric, config.drop) == ((), (), ())
     assert config.expectations.ranges == {}
-    assert not config.is_s3_source
+    assert not config.source.startswith("s3://")
 
 
 def test_sections_override_only_given_fields(tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_s3_and_absolute_locations_kept_as_is(tmp_path: Path) -> None:
     config = parse_dataset_config(raw, tmp_path)
     assert config.source == "s3://bucket/raw/customers.csv"
     assert config.landing == "s3://bucket/in/"
-    assert config.is_s3_source
+    assert config.source.startswith("s3://")
     absolute = str(tmp_path.parent / "elsewhere.csv")
     assert parse_dataset_config(minimal() | {"source": absolute}, tmp_path).source == absolute
 

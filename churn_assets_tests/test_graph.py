@@ -38,7 +38,7 @@ def metadata_of(result, asset: str) -> dict:
 def test_whole_graph_registers_a_champion_that_predicts_raw_rows(workspace: ChurnWorkspace):
     source = workspace.write_data("customers.csv", customers())
     before = file_fingerprint(source)
-    workspace.write_config(source)
+    workspace.write_config(source, experiment_name="churn-e2e")
 
     result = materialize_graph(workspace)
 
@@ -50,7 +50,9 @@ def test_whole_graph_registers_a_champion_that_predicts_raw_rows(workspace: Chur
 
     client = workspace.client()
     version = client.get_model_version_by_alias("churn-test", CHAMPION)
-    metrics = client.get_run(version.run_id).data.metrics
+    run = client.get_run(version.run_id)
+    assert client.get_experiment(run.info.experiment_id).name == "churn-e2e"
+    metrics = run.data.metrics
     for name in CONTRACT_METRICS:
         assert 0.0 <= metrics[name] <= 1.0, name
     assert version.tags["promotion.decision"] == "promoted"

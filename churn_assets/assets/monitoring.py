@@ -51,7 +51,8 @@ def feature_drift(
                           config.drift, reference_scores, current_scores)
     decision = decide_retraining(report, config.drift.retrain_policy)
     context.log.info(f"{decision.reason}; retrain={decision.retrain}")
-    with mlflow_tracking.run(context), tempfile.TemporaryDirectory() as tmp:
+    with mlflow_tracking.run(context, config.experiment_name), \
+            tempfile.TemporaryDirectory() as tmp:
         html = write_drift_report(champion.rows, validated_customers, report, Path(tmp),
                                   reference_scores=reference_scores,
                                   current_scores=current_scores)

@@ -20,7 +20,7 @@ def champion_model(
     test = customer_splits[customer_splits[SPLIT] == "test"]
     rows = test.drop(columns=[SPLIT, LABEL, config.target])
     client = mlflow_tracking.client()
-    with mlflow_tracking.run(context):
+    with mlflow_tracking.run(context, config.experiment_name):
         outcome = register_and_decide(
             client, config.model_name, tuned_churn_model["model_uri"],
             tuned_churn_model["run_id"], rows, test[LABEL].to_numpy(), config.promotion,

@@ -55,7 +55,7 @@ def tuned_churn_model(
     raw_columns = [c for c in customer_splits.columns if c not in (SPLIT, LABEL, config.target)]
     train_mask = customer_splits[SPLIT] == "train"
     train_rows = customer_splits.loc[train_mask, [*raw_columns, config.target]]
-    with mlflow_tracking.run(context) as run:
+    with mlflow_tracking.run(context, config.experiment_name) as run:
         mlflow.log_params({f"tuning.{k}": v for k, v in asdict(config.tuning).items()}
                           | {"model_name": config.model_name, "source": config.source})
         _log_inputs_and_reference(train_rows, config.source, config.target)

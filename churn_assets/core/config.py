@@ -51,7 +51,6 @@ class PromotionConfig:
 @dataclass(frozen=True)
 class DriftConfig:
     drifted_share: float = 0.5
-    psi_threshold: float = 0.2
     wasserstein_threshold: float = 0.1
     stattest_p_value: float = 0.05
     jensen_shannon_threshold: float = 0.1
@@ -84,10 +83,6 @@ class DatasetConfig:
     drift: DriftConfig = DriftConfig()
     expectations: ExpectationsConfig = ExpectationsConfig()
     config_path: str = ""
-
-    @property
-    def is_s3_source(self) -> bool:
-        return self.source.startswith("s3://")
 
 
 _REQUIRED = ("source", "target", "positive_label", "id_column", "model_name")

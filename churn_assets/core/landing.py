@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SUPPORTED_SUFFIXES = (".csv", ".parquet")
+from churn_assets.core.sources import SUPPORTED_SUFFIXES
+
 _HASH_CHUNK = 1 << 20
 
 
