@@ -49,7 +49,7 @@ class MlflowResource(dg.ConfigurableResource):
     def resolved_uri(self) -> str:
         return self.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
 
-    def _activate(self, experiment_name: str | None = None) -> Any:
+    def _point_at_store(self) -> tuple[Any, str]:
         import mlflow
 
         uri = self.resolved_uri()
@@ -59,6 +59,10 @@ class MlflowResource(dg.ConfigurableResource):
         # different stores in one process cannot write into each other's.
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
+        return mlflow, uri
+
+    def _activate(self, experiment_name: str | None = None) -> Any:
+        mlflow, uri = self._point_at_store()
         experiment_name = experiment_name or self.experiment_name
         if mlflow.get_experiment_by_name(experiment_name) is None:
             location = None
@@ -69,8 +73,7 @@ class MlflowResource(dg.ConfigurableResource):
         return mlflow
 
     def client(self):
-        mlflow = self._activate()
-        uri = self.resolved_uri()
+        mlflow, uri = self._point_at_store()
         return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
     @contextmanager

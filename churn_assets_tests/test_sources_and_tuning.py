@@ -190,10 +190,11 @@ def test_train_candidate_metrics_threshold_and_resume(features, tmp_path: Path) 
 def test_new_data_version_starts_a_new_study(features, tmp_path: Path) -> None:
     study_file = tmp_path / "study.journal"
     config = config_with(n_trials=2)
-    train_candidate(features, config, study_file, "a" * 16 + "-one")
-    train_candidate(features, config, study_file, "b" * 16)
-    assert len(load_trials(study_file, config, "a" * 16)) == 2
-    assert len(load_trials(study_file, config, "b" * 16)) == 2
+    train_candidate(features, config, study_file, "a" * 64)
+    train_candidate(features, config, study_file, "b" * 64)
+    assert len(load_trials(study_file, config, "a" * 64)) == 2
+    assert len(load_trials(study_file, config, "b" * 64)) == 2
+    assert study_name_for(config, "a" * 64) != study_name_for(config, "b" * 64)
 
 
 @pytest.mark.parametrize("split", ["train", "valid", "test"])
@@ -203,3 +204,10 @@ def test_single_class_split_is_rejected(features, tmp_path: Path, split: str) ->
     with pytest.raises(ValueError, match=f"the {split} split holds a single class"):
         train_candidate(broken, config_with(), tmp_path / "s.journal", "v1")
     assert not (tmp_path / "s.journal").exists()  # rejected before any study was opened
+
+
+def test_study_name_follows_what_a_trial_computes() -> None:
+    base = config_with(n_trials=2)
+    assert study_name_for(base, "v") == study_name_for(config_with(n_trials=9), "v")
+    assert study_name_for(base, "v") != study_name_for(
+        config_with(n_trials=2, early_stopping_rounds=7), "v")

@@ -1,6 +1,5 @@
 """[training] Optuna-tuned XGBoost, logged to MLflow as a pyfunc over raw rows."""
 
-import hashlib
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -10,10 +9,8 @@ import mlflow
 import pandas as pd
 
 from churn_assets.assets.features import PREPROCESSOR_ATTR
-from churn_assets.core.config import TuningConfig
 from churn_assets.core.model_logging import log_candidate
-from churn_assets.core.training import LABEL, SPLIT, train_candidate
-from churn_assets.core.tuning import SEARCH_SPACE_VERSION
+from churn_assets.core.training import LABEL, SPLIT, features_version, train_candidate
 from churn_assets.resources import DatasetResource, MlflowResource, local_state_dir
 
 REFERENCE_ARTIFACT = "reference/train_rows.parquet"
@@ -28,13 +25,6 @@ def _log_inputs_and_reference(train_rows: pd.DataFrame, source: str, target: str
         mlflow.log_artifact(str(path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
 
 
-def fingerprint(features: pd.DataFrame, tuning: TuningConfig) -> str:
-    """Same features and tuning settings, same Optuna study: a crashed run resumes it."""
-    digest = hashlib.sha256(pd.util.hash_pandas_object(features, index=False).to_numpy())
-    digest.update(repr((SEARCH_SPACE_VERSION, sorted(asdict(tuning).items()))).encode())
-    return digest.hexdigest()
-
-
 @dg.asset(group_name="training", kinds={"xgboost", "optuna", "mlflow"})
 def tuned_churn_model(
     context: dg.AssetExecutionContext, customer_features: pd.DataFrame,
@@ -43,7 +33,7 @@ def tuned_churn_model(
     """Tune on the validation split, pick the F1-optimal threshold there, score test once.
     Trials are logged to the MLflow run as a table and as `trial_valid_logloss` per step."""
     config = dataset.load()
-    data_version = fingerprint(customer_features, config.tuning)
+    data_version = features_version(customer_features)
     study_file = local_state_dir() / "optuna" / f"{config.model_name}.journal"
 
     def on_trial(trial, finished: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,13 @@ import xgboost as xgb
 
 from churn_assets.core.config import DatasetConfig
 from churn_assets.core.metrics import best_f1_threshold, classification_metrics
-from churn_assets.core.tuning import TuningResult, fit_on_train, open_study, tune
+from churn_assets.core.tuning import (
+    SEARCH_SPACE_VERSION,
+    TuningResult,
+    fit_on_train,
+    open_study,
+    tune,
+)
 
 ID, SPLIT, LABEL = "row_id", "split", "label"
 META_COLUMNS = (ID, SPLIT, LABEL)
@@ -33,8 +40,18 @@ def split_matrix(features: pd.DataFrame, split: str) -> tuple[pd.DataFrame, np.n
 
 
 def study_name_for(config: DatasetConfig, data_version: str) -> str:
-    """One study per model and feature data: re-running the same data resumes the study."""
-    return f"{config.model_name}-{data_version[:16]}"
+    """One study per model, search space, objective settings and feature data: re-running
+    the same data resumes the study (a larger n_trials adds trials); any change to what a
+    trial computes starts a new one."""
+    tuning = config.tuning
+    settings = repr((tuning.seed, tuning.early_stopping_rounds, tuning.max_estimators)).encode()
+    digest = hashlib.sha256(settings + data_version.encode()).hexdigest()[:16]
+    return f"{config.model_name}-{SEARCH_SPACE_VERSION}-{digest}"
+
+
+def features_version(features: pd.DataFrame) -> str:
+    """A content hash of the feature table."""
+    return hashlib.sha256(pd.util.hash_pandas_object(features, index=False).to_numpy()).hexdigest()
 
 
 def train_candidate(
