@@ -32,7 +32,7 @@ dev: $(DEPS_STAMP)
 
 ## Speed and memory figures, measured side by side.
 bench: $(DEPS_STAMP)
-	$(PY) -m churn_assets_tests.bench
+	$(PY) -m benchmarks.bench
 
 ## The MLflow UI over the local store on http://127.0.0.1:5000.
 mlflow-ui: $(DEPS_STAMP)

@@ -6,9 +6,10 @@ import sys
 
 from mlflow import MlflowClient
 
-from churn_assets.core.config import load_dataset_config
-from churn_assets.core.registry import CHAMPION, current_champion_version
-from churn_assets.resources import MlflowResource
+from churn_assets.dataset_config import load_dataset_config
+from churn_assets.defs.resources import MlflowResource
+from churn_assets.names import CHAMPION
+from churn_assets.registry.model_registry import current_champion_version
 
 REPORTED_METRICS = ("test_f1", "test_roc_auc", "test_pr_auc", "valid_f1", "valid_roc_auc")
 

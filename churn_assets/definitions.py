@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from churn_assets.assets import (
+from churn_assets.defs.assets import (
     features,
     ingestion,
     monitoring,
@@ -13,11 +13,11 @@ from churn_assets.assets import (
     training,
     validation,
 )
-from churn_assets.deployment import executor_for_deployment
-from churn_assets.jobs import churn_retraining_job, churn_training_job, snapshot_intake_job
-from churn_assets.resources import ChurnIOManagerFactory, DatasetResource, MlflowResource
-from churn_assets.schedules import weekly_retraining_schedule
-from churn_assets.sensors import drift_retraining_sensor, new_customer_data_sensor
+from churn_assets.defs.deployment import executor_for_deployment
+from churn_assets.defs.jobs import churn_retraining_job, churn_training_job, snapshot_intake_job
+from churn_assets.defs.resources import ChurnIOManagerFactory, DatasetResource, MlflowResource
+from churn_assets.defs.schedules import weekly_retraining_schedule
+from churn_assets.defs.sensors import drift_retraining_sensor, new_customer_data_sensor
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(

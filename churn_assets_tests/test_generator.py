@@ -171,7 +171,7 @@ def test_cli_requires_out() -> None:
 
 def test_bundled_data_is_what_the_generator_makes(tmp_path):
     """data/customers.csv is reproducible: `make data` regenerates it byte for byte."""
-    from churn_assets.core.config import PROJECT_ROOT
+    from churn_assets.dataset_config import PROJECT_ROOT
     from churn_assets.generator import main
 
     main(["--rows", "7043", "--seed", "7", "--out", str(tmp_path / "customers.csv")])

@@ -1,0 +1,106 @@
+"""Which columns are features, of what kind, and which are dropped (with the reason).
+
+A churn table from elsewhere may carry ids, free text or constant columns; one-hot encoding
+those would blow up into thousands of meaningless features, so they are dropped and the
+reason is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from churn_assets.dataset_config import DatasetConfig
+
+MAX_CATEGORIES = 50
+NEAR_UNIQUE_SHARE = 0.5
+NUMERIC_PARSE_SHARE = 0.98
+
+
+@dataclass(frozen=True)
+class ColumnRoles:
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    dropped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.numeric + self.categorical
+
+
+def _blank_to_nan(values: pd.Series) -> pd.Series:
+    return values.replace(r"^\s*$", np.nan, regex=True)
+
+
+def _parses_as_numeric(values: pd.Series) -> bool:
+    present = _blank_to_nan(values).dropna()
+    if present.empty:
+        return False
+    parsed = pd.to_numeric(present, errors="coerce")
+    return parsed.notna().mean() >= NUMERIC_PARSE_SHARE
+
+
+def _is_integer_id(values: pd.Series) -> bool:
+    present = values.dropna()
+    return (
+        pd.api.types.is_integer_dtype(present)
+        and len(present) > 20
+        and present.is_unique
+        and present.is_monotonic_increasing
+    )
+
+
+def infer_column_roles(frame: pd.DataFrame, config: DatasetConfig) -> ColumnRoles:
+    """Classify every column of ``frame``; config overrides win over inference."""
+    numeric: list[str] = []
+    categorical: list[str] = []
+    dropped: dict[str, str] = {}
+    for column in frame.columns:
+        values = frame[column]
+        n_distinct = values.nunique(dropna=True)
+        if column in (config.id_column, config.target):
+            continue
+        if column in config.drop:
+            dropped[column] = "dropped by config"
+        elif column in config.numeric:
+            numeric.append(column)
+        elif column in config.categorical:
+            categorical.append(column)
+        elif n_distinct <= 1:
+            dropped[column] = "constant column"
+        elif pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+            if _is_integer_id(values):
+                dropped[column] = "id-like: unique, increasing integers"
+            else:
+                numeric.append(column)
+        elif _parses_as_numeric(values):
+            numeric.append(column)
+        elif n_distinct > max(MAX_CATEGORIES, NEAR_UNIQUE_SHARE * values.notna().sum()):
+            dropped[column] = f"near-unique text: {n_distinct} distinct in {len(values)} rows"
+        elif n_distinct > MAX_CATEGORIES:
+            dropped[column] = f"too many categories: {n_distinct} > {MAX_CATEGORIES}"
+        else:
+            categorical.append(column)
+    return ColumnRoles(tuple(numeric), tuple(categorical), dropped)
+
+
+def coerce_numeric(frame: pd.DataFrame, numeric: tuple[str, ...]) -> tuple[pd.DataFrame, dict]:
+    """Turn blank strings in numeric columns into missing values; report what changed.
+
+    Non-blank values that still do not parse are left as they are, so the validation
+    checks can name them instead of this step silently hiding bad data.
+    """
+    coerced = frame.copy()
+    report: dict[str, int] = {}
+    for column in numeric:
+        if column not in coerced or pd.api.types.is_numeric_dtype(coerced[column]):
+            continue
+        blanked = _blank_to_nan(coerced[column].astype("object"))
+        parsed = pd.to_numeric(blanked, errors="coerce")
+        if (parsed.isna() & blanked.notna()).any():
+            continue
+        report[column] = int(blanked.isna().sum() - coerced[column].isna().sum())
+        coerced[column] = parsed.astype("float64")
+    return coerced, {column: n for column, n in report.items() if n}

@@ -1,0 +1,50 @@
+"""Train/valid/test assignment as a pure function of the customer id.
+
+A hash keeps every customer in the same split when a later snapshot arrives, so a
+customer seen in training never leaks into a later test set. Because the hash is
+independent of the label, each class is split in the configured fractions in
+expectation (stratified by construction); the per-split churn rates are reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from churn_assets.dataset_config import SplitConfig
+from churn_assets.names import LABEL, SPLIT, SPLITS
+
+
+def hash_unit_interval(ids: pd.Series, salt: str) -> np.ndarray:
+    """Map each id to a stable pseudo-random number in [0, 1)."""
+    def unit(value: object) -> float:
+        digest = hashlib.blake2b(f"{salt}:{value}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2**64
+
+    return np.fromiter((unit(v) for v in ids), dtype="float64", count=len(ids))
+
+
+def assign_splits(ids: pd.Series, config: SplitConfig) -> pd.Series:
+    """Return 'train' / 'valid' / 'test' per id; same id, same answer, every time."""
+    position = hash_unit_interval(ids, config.salt)
+    test_cut = config.test_fraction
+    valid_cut = test_cut + config.valid_fraction
+    labels = np.where(position < test_cut, "test", np.where(position < valid_cut, "valid", "train"))
+    return pd.Series(labels, index=ids.index, name=SPLIT)
+
+
+def binary_target(values: pd.Series, positive_label: object) -> pd.Series:
+    """1 where the value equals the positive label; 1, 1.0 and "1" all compare equal."""
+    as_numbers = pd.to_numeric(values, errors="coerce")
+    label_number = pd.to_numeric(pd.Series([positive_label]), errors="coerce").iloc[0]
+    if pd.notna(label_number) and as_numbers.notna().all():
+        return (as_numbers == label_number).astype("int8")
+    return (values.astype(str).str.strip() == str(positive_label).strip()).astype("int8")
+
+
+def split_summary(splits: pd.Series, label: pd.Series) -> pd.DataFrame:
+    frame = pd.DataFrame({SPLIT: splits, LABEL: label})
+    summary = frame.groupby(SPLIT)[LABEL].agg(rows="size", churn_rate="mean")
+    return summary.reindex(list(SPLITS)).fillna(0).reset_index()

@@ -1,0 +1,59 @@
+"""Log a trained candidate to MLflow as a pyfunc that takes raw rows."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types.schema import AnyType, ColSpec, Schema
+
+from churn_assets.model import preprocessing, served_model
+from churn_assets.model.candidate import Candidate
+from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.model.served_model import (
+    ARTIFACT_BOOSTER,
+    ARTIFACT_DECISION,
+    ARTIFACT_PREPROCESSOR,
+)
+
+MODEL_NAME_IN_RUN = "model"
+PIP_REQUIREMENTS = ("mlflow", "pandas", "numpy", "scikit-learn", "xgboost-cpu")
+
+
+def raw_rows_signature(columns: list[str], preprocessor: ChurnPreprocessor) -> ModelSignature:
+    """Every source column by name. Types are left open because raw files disagree on them
+    (the Telco CSV stores TotalCharges as text); columns the model ignores are optional."""
+    used = set(preprocessor.numeric) | set(preprocessor.categorical)
+    inputs = Schema([ColSpec(AnyType(), c, required=c in used) for c in columns])
+    outputs = Schema([ColSpec("double", "churn_probability"), ColSpec("long", "churn_prediction")])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def log_candidate(
+    candidate: Candidate, preprocessor_json: str, raw_rows: pd.DataFrame,
+) -> mlflow.models.model.ModelInfo:
+    """Log the model into the active MLflow run. ``raw_rows``: source columns, no target."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "preprocessor.json").write_text(preprocessor_json)
+        candidate.model.get_booster().save_model(folder / "booster.json")
+        (folder / "decision.json").write_text(json.dumps({"threshold": candidate.threshold}))
+        example = raw_rows.head(5)
+        preprocessor = ChurnPreprocessor.from_json(preprocessor_json)
+        return mlflow.pyfunc.log_model(
+            name=MODEL_NAME_IN_RUN,
+            python_model=served_model.__file__,
+            code_paths=[preprocessing.__file__],
+            artifacts={
+                ARTIFACT_PREPROCESSOR: str(folder / "preprocessor.json"),
+                ARTIFACT_BOOSTER: str(folder / "booster.json"),
+                ARTIFACT_DECISION: str(folder / "decision.json"),
+            },
+            signature=raw_rows_signature(list(raw_rows.columns), preprocessor),
+            input_example=example,
+            pip_requirements=list(PIP_REQUIREMENTS),
+        )

@@ -1,0 +1,214 @@
+"""New data arriving in S3 (a real moto HTTP server on 127.0.0.1) drives drift and retraining."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+import pytest
+from dagster_aws.s3 import S3Resource
+
+from churn_assets.definitions import defs
+from churn_assets.defs.resources import DatasetResource
+from churn_assets.defs.sensors import drift_retraining_sensor, new_customer_data_sensor
+from churn_assets.registry.model_registry import current_champion_version
+from churn_assets_tests.helpers.s3_server import REGION, MotoS3Server, running_s3_server
+from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers, materialize_graph
+
+pytestmark = pytest.mark.slow  # the whole asset graph, in process
+
+BUCKET = "churn-landing"
+SHIFT = {"month_to_month_share": 0.85, "fiber_share": 0.7, "no_internet_share": 0.05,
+         "electronic_check_share": 0.6, "senior_share": 0.35, "charges_multiplier": 1.25,
+         "tenure_multiplier": 0.6}
+
+
+@pytest.fixture
+def s3(workspace: ChurnWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoS3Server]:
+    with running_s3_server() as server:
+        # The standard AWS environment, exactly as an operator would set it for MinIO.
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.endpoint_url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+        server.client().create_bucket(Bucket=BUCKET)
+        yield server
+        server.reset()
+
+
+def upload(server: MotoS3Server, key: str, frame: pd.DataFrame) -> None:
+    server.client().put_object(Bucket=BUCKET, Key=key, Body=frame.to_csv(index=False).encode())
+
+
+class Operator:
+    """Plays the daemon: ticks sensors with their cursors and launches what they request."""
+
+    def __init__(self, workspace: ChurnWorkspace):
+        self.instance = workspace.instance
+        self.cursors: dict[str, str | None] = {}
+        self.launched_run_keys: set[str] = set()
+
+    def tick(self, sensor: dg.SensorDefinition) -> dg.SensorExecutionData:
+        self.last_sensor = sensor
+        context = dg.build_sensor_context(
+            instance=self.instance, cursor=self.cursors.get(sensor.name),
+            resources={"dataset": DatasetResource(), "s3": S3Resource(max_attempts=1)},
+            definitions=defs,
+        )
+        data = sensor.evaluate_tick(context)
+        self.cursors[sensor.name] = data.cursor
+        return data
+
+    def launch(self, data: dg.SensorExecutionData) -> list[dg.ExecuteInProcessResult]:
+        results = []
+        for request in data.run_requests or []:
+            if request.run_key in self.launched_run_keys:  # the daemon's run_key dedup
+                continue
+            self.launched_run_keys.add(request.run_key)
+            job = defs.resolve_job_def(request.job_name or self.last_sensor.job_name)
+            results.append(job.execute_in_process(
+                run_config=request.run_config, instance=self.instance, tags=request.tags))
+        return results
+
+
+def drift_metadata(result: dg.ExecuteInProcessResult) -> dict:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key == dg.AssetKey("feature_drift"):
+            return {k: v.value for k, v in event.materialization.metadata.items()}
+    raise AssertionError("feature_drift was not materialized")
+
+
+def test_snapshots_drive_drift_and_retraining(workspace: ChurnWorkspace, s3: MotoS3Server):
+    workspace.write_config(workspace.write_data("seed.csv", customers()),
+                           landing=f"s3://{BUCKET}/snapshots/")
+    operator = Operator(workspace)
+    client = workspace.client()
+
+    upload(s3, "snapshots/2026-11-01.csv", customers(seed=3))
+    upload(s3, "snapshots/README.txt", pd.DataFrame({"x": [1]}))
+    tick = operator.tick(new_customer_data_sensor)
+    assert [r.tags["churn/snapshot_key"] for r in tick.run_requests] == ["snapshots/2026-11-01.csv"]
+    (intake,) = operator.launch(tick)
+    assert intake.success
+    assert drift_metadata(intake)["retrain"] is True  # no champion yet
+    (retraining,) = operator.launch(operator.tick(drift_retraining_sensor))
+    assert retraining.success
+    assert current_champion_version(client, "churn-test") == "1"
+
+    upload(s3, "snapshots/2026-11-08.csv", customers(seed=4, **SHIFT))
+    (intake,) = operator.launch(operator.tick(new_customer_data_sensor))
+    drift = drift_metadata(intake)
+    assert drift["drift_detected"] is True and drift["drifted_share"] >= 0.5
+    (retraining,) = operator.launch(operator.tick(drift_retraining_sensor))
+    assert retraining.success
+    assert len(client.search_model_versions("name = 'churn-test'")) == 2
+
+    upload(s3, "snapshots/2026-11-15.csv", customers(seed=5))
+    (intake,) = operator.launch(operator.tick(new_customer_data_sensor))
+    drift = drift_metadata(intake)
+    assert drift["drift_detected"] is False and drift["retrain"] is False
+    no_retrain = operator.tick(drift_retraining_sensor)
+    assert not no_retrain.run_requests and "no drift" in no_retrain.skip_message
+    assert len(client.search_model_versions("name = 'churn-test'")) == 2
+
+    upload(s3, "snapshots/2026-11-15.csv", customers(seed=5))  # same bytes, same ETag
+    again = operator.tick(new_customer_data_sensor)
+    assert operator.launch(again) == []
+
+
+def test_unreachable_store_skips_without_losing_objects(workspace: ChurnWorkspace,
+                                                        s3: MotoS3Server):
+    workspace.write_config(workspace.write_data("seed.csv", customers()),
+                           landing=f"s3://{BUCKET}/outage/")
+    operator = Operator(workspace)
+    upload(s3, "outage/a.csv", customers(n_rows=50, seed=1))
+    upload(s3, "outage/b.parquet", customers(n_rows=50, seed=2))
+    s3.stop()
+    skipped = operator.tick(new_customer_data_sensor)
+    assert not skipped.run_requests
+    assert "unreachable" in skipped.skip_message
+    assert operator.cursors[new_customer_data_sensor.name] is None
+
+    s3.start()
+    resumed = operator.tick(new_customer_data_sensor)
+    assert sorted(r.tags["churn/snapshot_key"] for r in resumed.run_requests) == \
+        ["outage/a.csv", "outage/b.parquet"]
+    assert operator.tick(new_customer_data_sensor).skip_message.startswith("no new snapshot")
+
+
+def test_local_landing_folder_is_the_embedded_default(workspace: ChurnWorkspace):
+    landing = workspace.root / "landing"
+    landing.mkdir()
+    workspace.write_config(workspace.write_data("seed.csv", customers()))
+    buffer = io.BytesIO()
+    customers(n_rows=50).to_parquet(buffer, index=False)
+    (landing / "week-47.parquet").write_bytes(buffer.getvalue())
+    (landing / ".gitkeep").write_bytes(b"")
+
+    tick = Operator(workspace).tick(new_customer_data_sensor)
+
+    (request,) = tick.run_requests
+    assert request.run_config["ops"]["raw_customers"]["config"]["source_uri"] == \
+        str(landing / "week-47.parquet")
+    assert request.run_key.startswith("week-47.parquet:")
+
+
+def test_weekly_schedule_retrains_on_validated_data():
+    schedule = defs.resolve_schedule_def("weekly_retraining_schedule")
+    assert schedule.cron_schedule == "0 2 * * 0"
+    job = defs.resolve_job_def(schedule.job_name)
+    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == {
+        "customer_splits", "customer_features", "tuned_churn_model", "champion_model"}
+
+
+def test_a_full_graph_run_does_not_trigger_a_second_training(workspace: ChurnWorkspace):
+    workspace.write_config(workspace.write_data("seed.csv", customers()))
+    assert materialize_graph(workspace).success  # '*' includes feature_drift after training
+
+    tick = Operator(workspace).tick(drift_retraining_sensor)
+
+    assert not tick.run_requests
+    assert "already trained a candidate" in tick.skip_message
+
+
+def test_retraining_refuses_a_snapshot_that_failed_validation(workspace: ChurnWorkspace):
+    workspace.write_config(workspace.write_data("seed.csv", customers()))
+    assert materialize_graph(workspace).success
+    bad = customers(seed=8)
+    bad.loc[1, "customerID"] = bad.loc[0, "customerID"]
+    snapshot = workspace.write_data("bad-snapshot.csv", bad)
+    intake = defs.resolve_job_def("snapshot_intake_job").execute_in_process(
+        run_config={"ops": {"raw_customers": {"config": {"source_uri": str(snapshot)}}}},
+        instance=workspace.instance, raise_on_error=False)
+    assert not intake.success
+
+    retraining = defs.resolve_job_def("churn_retraining_job").execute_in_process(
+        instance=workspace.instance, raise_on_error=False)
+
+    assert not retraining.success
+    assert not retraining.get_asset_materialization_events()
+    assert current_champion_version(workspace.client(), "churn-test") == "1"
+
+
+def test_intermediate_data_can_live_in_s3(workspace: ChurnWorkspace, s3: MotoS3Server,
+                                          monkeypatch: pytest.MonkeyPatch):
+    s3.client().create_bucket(Bucket="churn-assets-storage")
+    monkeypatch.setenv("CHURN_STORAGE_URI", "s3://churn-assets-storage/assets")
+    source = f"s3://{BUCKET}/seed/customers.parquet"
+    buffer = io.BytesIO()
+    customers().to_parquet(buffer, index=False)
+    s3.client().put_object(Bucket=BUCKET, Key="seed/customers.parquet", Body=buffer.getvalue())
+    workspace.write_config(source)
+
+    assert materialize_graph(workspace).success
+
+    stored = s3.client().list_objects_v2(Bucket="churn-assets-storage")["Contents"]
+    keys = {item["Key"] for item in stored}
+    assert {"assets/customer_splits.parquet", "assets/customer_features.parquet",
+            "assets/tuned_churn_model.json", "assets/champion_model.json"} <= keys
+    assert not (workspace.root / "state" / "assets").exists()
+    features = pd.read_parquet(io.BytesIO(s3.client().get_object(
+        Bucket="churn-assets-storage", Key="assets/customer_features.parquet")["Body"].read()))
+    assert "preprocessor" in features.attrs

@@ -1,0 +1,200 @@
+"""The whole asset graph, materialized in process against temporary stores."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_assets.names import CHALLENGER, CHAMPION
+from churn_assets.registry.model_registry import current_champion_version
+from churn_assets_tests.helpers.workspace import (
+    ChurnWorkspace,
+    customers,
+    file_fingerprint,
+    materialize_graph,
+)
+
+pytestmark = pytest.mark.slow  # the whole asset graph, in process
+
+CONTRACT_METRICS = ("valid_f1", "valid_roc_auc", "test_f1", "test_roc_auc")
+DOWNSTREAM_OF_VALIDATION = ("customer_splits", "customer_features", "tuned_churn_model",
+                            "champion_model")
+
+
+def materialized_keys(result) -> set[str]:
+    return {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+
+
+def check_results(result) -> dict[str, object]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def metadata_of(result, asset: str) -> dict:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == asset:
+            return {k: v.value for k, v in event.materialization.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")
+
+
+def test_whole_graph_registers_a_champion_that_predicts_raw_rows(workspace: ChurnWorkspace):
+    source = workspace.write_data("customers.csv", customers())
+    before = file_fingerprint(source)
+    workspace.write_config(source, experiment_name="churn-e2e")
+
+    result = materialize_graph(workspace)
+
+    assert result.success
+    assert {"raw_customers", "validated_customers", *DOWNSTREAM_OF_VALIDATION} <= \
+        materialized_keys(result)
+    assert all(check.passed for check in check_results(result).values())
+    assert file_fingerprint(source) == before, "the source file must never be modified"
+
+    client = workspace.client()
+    version = client.get_model_version_by_alias("churn-test", CHAMPION)
+    run = client.get_run(version.run_id)
+    assert client.get_experiment(run.info.experiment_id).name == "churn-e2e"
+    metrics = run.data.metrics
+    for name in CONTRACT_METRICS:
+        assert 0.0 <= metrics[name] <= 1.0, name
+    assert version.tags["promotion.decision"] == "promoted"
+    assert version.tags["promotion.previous_champion_version"] == "none"
+
+    raw_rows = pd.read_csv(source).drop(columns=["Churn"]).head(200)
+    model = mlflow.pyfunc.load_model("models:/churn-test@champion")
+    predictions = model.predict(raw_rows)
+    assert list(predictions.columns) == ["churn_probability", "churn_prediction"]
+    assert len(predictions) == len(raw_rows)
+    probability = predictions["churn_probability"]
+    assert probability.between(0, 1).all()
+    threshold = metrics["decision_threshold"]
+    expected = (probability >= threshold).astype(int)
+    assert (predictions["churn_prediction"] == expected).all()
+    assert set(predictions["churn_prediction"].unique()) <= {0, 1}
+
+    split_meta = metadata_of(result, "customer_splits")
+    assert split_meta["train_rows"] + split_meta["valid_rows"] + split_meta["test_rows"] == 1500
+    model_meta = metadata_of(result, "tuned_churn_model")
+    assert model_meta["n_trials"] == 4
+    assert model_meta["mlflow_run_id"] == version.run_id
+
+
+def test_blank_total_charges_are_coerced_and_reported(workspace: ChurnWorkspace):
+    frame = customers()
+    frame.loc[:4, "TotalCharges"] = " "
+    source = workspace.write_data("customers.csv", frame)
+    workspace.write_config(source)
+
+    result = materialize_graph(workspace, selection="key:raw_customers or key:validated_customers")
+
+    assert result.success
+    assert metadata_of(result, "validated_customers")["coerced_to_missing"]["TotalCharges"] >= 5
+
+
+def test_free_text_and_extra_id_columns_are_dropped_with_a_reason(workspace: ChurnWorkspace):
+    frame = customers().rename(columns={"Churn": "churned", "customerID": "account"})
+    frame["churned"] = (frame["churned"] == "Yes").astype(int)
+    frame["note"] = [f"called on day {i}, said {i * 7 % 1000}" for i in range(len(frame))]
+    frame["legacy_row_number"] = np.arange(len(frame))
+    frame["region"] = "EU"
+    source = workspace.write_data("other.parquet", frame)
+    workspace.write_config(source, target="churned", positive_label=1, id_column="account",
+                           model_name="churn-other")
+
+    result = materialize_graph(workspace)
+
+    assert result.success
+    dropped = metadata_of(result, "customer_features")["dropped_columns"]
+    assert set(dropped) == {"note", "legacy_row_number", "region"}
+    assert "near-unique" in dropped["note"] and "constant" in dropped["region"]
+    assert metadata_of(result, "customer_features")["feature_count"] < 100
+    assert current_champion_version(workspace.client(), "churn-other") == "1"
+
+
+def shuffled_labels(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    shuffled = frame.copy()
+    shuffled["Churn"] = shuffled["Churn"].sample(frac=1, random_state=seed).to_numpy()
+    return shuffled
+
+
+def test_floors_block_a_weak_first_model(workspace: ChurnWorkspace):
+    source = workspace.write_data("noise.csv", shuffled_labels(customers()))
+    workspace.write_config(source)
+
+    result = materialize_graph(workspace)
+
+    assert result.success
+    client = workspace.client()
+    assert current_champion_version(client, "churn-test") is None
+    rejected = client.get_model_version_by_alias("churn-test", CHALLENGER)
+    assert rejected.tags["promotion.decision"] == "rejected"
+    assert "below floor" in rejected.tags["promotion.reason"]
+
+
+def test_champion_moves_only_for_a_better_candidate(workspace: ChurnWorkspace):
+    client = workspace.client()
+    weak = workspace.write_data("weak.csv", shuffled_labels(customers()))
+    workspace.write_config(weak, promotion={"min_f1": 0.0, "min_roc_auc": 0.0})
+    assert materialize_graph(workspace).success
+    assert current_champion_version(client, "churn-test") == "1"
+
+    real = workspace.write_data("real.csv", customers())
+    workspace.write_config(real)
+    result = materialize_graph(workspace)
+    assert result.success
+    promoted = client.get_model_version("churn-test", "2")
+    assert current_champion_version(client, "churn-test") == "2"
+    assert promoted.tags["promotion.previous_champion_version"] == "1"
+    assert float(promoted.tags["promotion.candidate_test_f1"]) > \
+        float(promoted.tags["promotion.champion_test_f1"])
+
+    # A candidate that only sees gender is worse on the same rows; floors off so that the
+    # comparison with the champion, not a floor, is what keeps it out.
+    uninformative = [c for c in customers().columns
+                     if c not in ("customerID", "Churn", "gender")]
+    workspace.write_config(real, drop=uninformative,
+                           promotion={"min_f1": 0.0, "min_roc_auc": 0.0})
+    result = materialize_graph(workspace)
+    assert result.success
+    assert current_champion_version(client, "churn-test") == "2"
+    assert str(client.get_model_version_by_alias("churn-test", CHALLENGER).version) == "3"
+    summary = metadata_of(result, "champion_model")
+    assert summary["promoted"] is False
+    assert summary["candidate_test_f1"] < summary["champion_test_f1"]
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "failed_check", "named"),
+    [
+        (lambda f: f.drop(columns=["Churn"]), "required_columns", "Churn"),
+        (lambda f: f.assign(Churn="No"), "target_labels", "Churn"),
+        (lambda f: pd.concat([f, f.head(3)]), "unique_ids", "customerID"),
+    ],
+    ids=["missing-target", "one-class", "duplicate-ids"],
+)
+def test_invalid_data_fails_a_blocking_check_and_keeps_the_champion(
+    module_champion: ChurnWorkspace, corrupt, failed_check: str, named: str
+):
+    workspace = module_champion
+    bad = workspace.write_data(f"bad-{failed_check}.csv", corrupt(customers(seed=9)))
+    before = file_fingerprint(bad)
+    workspace.write_config(bad)
+
+    result = materialize_graph(workspace)
+
+    assert not result.success
+    check = check_results(result)[failed_check]
+    assert not check.passed
+    assert named in check.description
+    assert not materialized_keys(result) & set(DOWNSTREAM_OF_VALIDATION)
+    assert current_champion_version(workspace.client(), "churn-test") == "1"
+    assert file_fingerprint(bad) == before
+
+
+@pytest.fixture(scope="module")
+def module_champion(module_workspace: ChurnWorkspace) -> ChurnWorkspace:
+    source = module_workspace.write_data("customers.csv", customers())
+    module_workspace.write_config(source)
+    assert materialize_graph(module_workspace).success
+    return module_workspace
