@@ -22,8 +22,10 @@ train: $(DEPS_STAMP)
 	$(VENV)/bin/dagster asset materialize -m churn_assets --select '*'
 	$(PY) -m churn_assets.champion
 
-## The test suite (the same set-up as train).
+## The test suite (the same set-up as train): definitions check, lint, then every test.
 test: $(DEPS_STAMP)
+	$(VENV)/bin/dg check defs
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 ## The Dagster UI on http://127.0.0.1:3000 with the daemon (sensors, schedule).

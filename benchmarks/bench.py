@@ -32,7 +32,7 @@ from churn_assets.data.sources import read_source
 from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
 from churn_assets.defs.assets.features import customer_features, customer_splits
 from churn_assets.defs.assets.validation import validated_customers
-from churn_assets.defs.resources import DatasetResource
+from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.sensors import new_customer_data_sensor
 from churn_assets.model.candidate import split_matrix
 from churn_assets.model.tuning import open_study, tune

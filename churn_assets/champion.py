@@ -7,7 +7,7 @@ import sys
 from mlflow import MlflowClient
 
 from churn_assets.dataset_config import load_dataset_config
-from churn_assets.defs.resources import MlflowResource
+from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.names import CHAMPION
 from churn_assets.registry.model_registry import current_champion_version
 
@@ -16,7 +16,7 @@ REPORTED_METRICS = ("test_f1", "test_roc_auc", "test_pr_auc", "valid_f1", "valid
 
 def main() -> int:
     config = load_dataset_config()
-    tracking = MlflowResource()
+    tracking = MlflowTracking()
     client: MlflowClient = tracking.client()
     version = current_champion_version(client, config.model_name)
     if version is None:

@@ -1,55 +1,80 @@
 """Dataset description: a small YAML file that tells the pipeline what a churn table looks like.
 
-Relative paths in the YAML (``source``, ``landing``) are resolved against the YAML file's
-folder, so a config works from any working directory. Unknown keys are errors that name
-the key: a typo must not silently fall back to a default.
+The schema is typed (pydantic): a missing key, an unknown key or a value of the wrong kind is
+an error that names the key, so a typo never silently falls back to a default. Relative
+paths (``source``, ``landing``) resolve against the YAML file's folder, so a config works
+from any working directory.
+
+The optional ``tuning``, ``promotion`` and ``drift`` sections are the dataset's defaults for
+run-level settings; a run can override them from the launchpad (see ``defs/assets``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "dataset.yaml"
 CONFIG_ENV_VAR = "CHURN_DATASET_CONFIG"
+REQUIRED_KEYS = ("source", "target", "positive_label", "id_column", "model_name")
+RETRAIN_POLICIES = ("on_drift", "always")
+
+# YAML lists become tuples; lax parsing only for these (a list is not a tuple to strict mode).
+Columns = Annotated[tuple[str, ...], Strict(False)]
+Bound = Annotated[tuple[float | None, float | None], Strict(False)]
 
 
 class ConfigError(ValueError):
     """The dataset YAML is missing a key, has an unknown one, or a value of the wrong kind."""
 
 
-@dataclass(frozen=True)
-class SplitConfig:
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class SplitConfig(_Section):
     valid_fraction: float = 0.15
     test_fraction: float = 0.15
     salt: str = "churn-split-v1"
 
+    @model_validator(mode="after")
+    def _leaves_room_for_training(self) -> SplitConfig:
+        if not (self.valid_fraction > 0 and self.test_fraction > 0
+                and self.valid_fraction + self.test_fraction < 0.9):
+            raise ValueError("'split' fractions must be positive and leave at least 10% "
+                             "for training")
+        return self
 
-@dataclass(frozen=True)
-class TuningConfig:
-    n_trials: int = 50
+
+class TuningConfig(_Section):
+    n_trials: int = Field(50, ge=1)
     timeout_seconds: float | None = 600.0
     seed: int = 42
-    early_stopping_rounds: int = 50
-    max_estimators: int = 2000
+    early_stopping_rounds: int = Field(50, ge=1)
+    max_estimators: int = Field(2000, ge=1)
     n_jobs: int = 2
 
 
-@dataclass(frozen=True)
-class PromotionConfig:
+class PromotionConfig(_Section):
     min_f1: float = 0.55
     min_roc_auc: float = 0.75
     min_delta: float = 0.0
 
 
-@dataclass(frozen=True)
-class DriftConfig:
+class DriftConfig(_Section):
     drifted_share: float = 0.5
     wasserstein_threshold: float = 0.1
     stattest_p_value: float = 0.05
@@ -57,24 +82,29 @@ class DriftConfig:
     large_sample_size: int = 1000
     retrain_policy: str = "on_drift"  # or "always": retrain on every new snapshot
 
+    @field_validator("retrain_policy")
+    @classmethod
+    def _known_policy(cls, value: str) -> str:
+        if value not in RETRAIN_POLICIES:
+            raise ValueError(f"must be one of {', '.join(RETRAIN_POLICIES)}")
+        return value
 
-@dataclass(frozen=True)
-class ExpectationsConfig:
+
+class ExpectationsConfig(_Section):
     min_rows: int = 200
-    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
-    value_sets: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    ranges: dict[str, Bound] = Field(default_factory=dict)
+    value_sets: dict[str, Annotated[tuple[Any, ...], Strict(False)]] = Field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class DatasetConfig:
+class DatasetConfig(_Section):
     source: str
     target: str
-    positive_label: Any
+    positive_label: str | int | float
     id_column: str
     model_name: str
-    categorical: tuple[str, ...] = ()
-    numeric: tuple[str, ...] = ()
-    drop: tuple[str, ...] = ()
+    categorical: Columns = ()
+    numeric: Columns = ()
+    drop: Columns = ()
     landing: str = "data/landing/"
     experiment_name: str = "churn_assets"
     split: SplitConfig = SplitConfig()
@@ -82,48 +112,41 @@ class DatasetConfig:
     promotion: PromotionConfig = PromotionConfig()
     drift: DriftConfig = DriftConfig()
     expectations: ExpectationsConfig = ExpectationsConfig()
-    config_path: str = ""
+    config_path: str = ""  # where it was read from; set by the loader, never by the YAML
 
 
-_REQUIRED = ("source", "target", "positive_label", "id_column", "model_name")
-_SECTIONS: dict[str, type] = {
-    "split": SplitConfig,
-    "tuning": TuningConfig,
-    "promotion": PromotionConfig,
-    "drift": DriftConfig,
-    "expectations": ExpectationsConfig,
-}
-_LISTS = ("categorical", "numeric", "drop")
+_KIND_NAMES = {"int": "int", "float": "float", "string": "str", "bool": "bool", "list": "list",
+               "tuple": "list", "dict": "mapping", "model": "mapping"}
 
 
-def _check_kind(key: str, default: Any, value: Any) -> None:
-    """Scalars must match their default's kind (an int is fine where a float is expected)."""
-    if value is None or default is None or default is dataclasses.MISSING:
-        return
-    kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}.get(type(default))
-    if kinds and (not isinstance(value, kinds) or (isinstance(value, bool) and kinds != (bool,))):
-        raise ConfigError(f"'{key}' must be of type {type(default).__name__}, got {value!r}")
+def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(set(model.model_fields) - {"config_path"})
 
 
-def _build_section(name: str, cls: type, raw: Any) -> Any:
-    if raw is None:
-        return cls()
-    if not isinstance(raw, dict):
-        raise ConfigError(f"'{name}' must be a mapping, got {type(raw).__name__}")
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"unknown key '{name}.{unknown[0]}' (known: {', '.join(sorted(known))})")
-    values = dict(raw)
-    for spec in dataclasses.fields(cls):
-        _check_kind(f"{name}.{spec.name}", spec.default, values.get(spec.name, spec.default))
-    try:
-        if cls is ExpectationsConfig:
-            values["ranges"] = {k: tuple(v) for k, v in (raw.get("ranges") or {}).items()}
-            values["value_sets"] = {k: tuple(v) for k, v in (raw.get("value_sets") or {}).items()}
-        return cls(**values)
-    except (TypeError, AttributeError) as error:
-        raise ConfigError(f"'{name}' has a value of the wrong kind: {error}") from error
+def _describe(error: dict[str, Any]) -> str:
+    """One pydantic error as a sentence that names the YAML key."""
+    loc = tuple(p for p in error["loc"] if not str(p).startswith(("function-", "union[")))
+    key = ".".join(str(p) for p in loc if not isinstance(p, int))
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key '{key}' (known: {', '.join(_known_keys(DatasetConfig, loc))})"
+    if kind == "missing":
+        return f"missing required key '{key}'"
+    if kind in ("model_type", "dict_type") and len(loc) == 1:
+        return f"'{key}' must be a mapping, got {type(error['input']).__name__}"
+    if kind in ("tuple_type", "list_type") and key in ("categorical", "numeric", "drop"):
+        return f"'{key}' must be a list of column names"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        expected = _KIND_NAMES.get(kind.split("_")[0], kind.split("_")[0])
+        return f"'{key}' must be of type {expected}, got {error['input']!r}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return message if message.startswith("'") else f"'{key}' {message}"
 
 
 def _resolve(location: str, base: Path) -> str:
@@ -137,38 +160,34 @@ def parse_dataset_config(raw: Any, base_dir: Path, config_path: str = "") -> Dat
     """Validate a parsed YAML mapping and turn it into a DatasetConfig."""
     if not isinstance(raw, dict):
         raise ConfigError("the dataset config must be a YAML mapping")
-    missing = [key for key in _REQUIRED if raw.get(key) in (None, "")]
+    missing = [key for key in REQUIRED_KEYS if raw.get(key) in (None, "")]
     if missing:
         raise ConfigError(f"missing required key '{missing[0]}'")
-    top_level = {f.name for f in dataclasses.fields(DatasetConfig)} - {"config_path"}
-    unknown = sorted(set(raw) - top_level)
-    if unknown:
-        raise ConfigError(f"unknown key '{unknown[0]}' (known: {', '.join(sorted(top_level))})")
-    values: dict[str, Any] = {k: v for k, v in raw.items() if k not in _SECTIONS}
-    for name in _LISTS:
-        items = raw.get(name) or []
-        if not isinstance(items, list):
-            raise ConfigError(f"'{name}' must be a list of column names")
-        values[name] = tuple(str(item) for item in items)
-    for name, cls in _SECTIONS.items():
-        values[name] = _build_section(name, cls, raw.get(name))
+    if "config_path" in raw:
+        raise ConfigError("unknown key 'config_path': it is set by the loader, not the YAML")
     if isinstance(raw["positive_label"], bool):
         raise ConfigError("'positive_label' was read as a boolean: quote it, e.g. \"Yes\"")
-    if values["drift"].retrain_policy not in ("on_drift", "always"):
-        raise ConfigError("'drift.retrain_policy' must be 'on_drift' or 'always'")
-    split = values["split"]
-    if not (split.valid_fraction > 0 and split.test_fraction > 0
-            and split.valid_fraction + split.test_fraction < 0.9):
-        raise ConfigError("'split' fractions must be positive and leave at least 10% for training")
-    values["source"] = _resolve(str(raw["source"]), base_dir)
-    values["landing"] = _resolve(str(raw.get("landing", "data/landing/")), base_dir)
-    values["config_path"] = config_path
-    return DatasetConfig(**values)
+    values = {key: ([] if value is None and key in ("categorical", "numeric", "drop") else value)
+              for key, value in raw.items()}
+    try:
+        config = DatasetConfig.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(_describe(error.errors()[0])) from None
+    return config.model_copy(update={
+        "source": _resolve(str(config.source), base_dir),
+        "landing": _resolve(str(config.landing), base_dir),
+        "config_path": config_path,
+    })
+
+
+def config_file_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The YAML named by ``path``, else ``$CHURN_DATASET_CONFIG``, else the bundled one."""
+    return Path(path or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH).expanduser()
 
 
 def load_dataset_config(path: str | os.PathLike[str] | None = None) -> DatasetConfig:
-    """Load the YAML named by ``path``, else ``$CHURN_DATASET_CONFIG``, else the bundled one."""
-    chosen = Path(path or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH).expanduser()
+    """Load and validate the dataset YAML (see ``config_file_path`` for which one)."""
+    chosen = config_file_path(path)
     if not chosen.is_file():
         raise ConfigError(f"dataset config not found: {chosen}")
     with chosen.open() as handle:

@@ -29,6 +29,14 @@ class ColumnRoles:
     def features(self) -> tuple[str, ...]:
         return self.numeric + self.categorical
 
+    def as_dict(self) -> dict:
+        return {"numeric": list(self.numeric), "categorical": list(self.categorical),
+                "dropped": dict(self.dropped)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ColumnRoles:
+        return cls(tuple(data["numeric"]), tuple(data["categorical"]), dict(data["dropped"]))
+
 
 def _blank_to_nan(values: pd.Series) -> pd.Series:
     return values.replace(r"^\s*$", np.nan, regex=True)

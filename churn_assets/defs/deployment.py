@@ -1,24 +1,64 @@
-"""One switch between the embedded local setup and production: $CHURN_DEPLOYMENT."""
+"""One switch between the embedded local setup and production, read when definitions load.
+
+``CHURN_DEPLOYMENT=local`` (default): SQLite, local folders, one process.
+``CHURN_DEPLOYMENT=prod``: every step in its own process; services come from the environment
+(secrets only through ``dg.EnvVar``, never copied into config or logs).
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
+
+from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.resources.io_manager import ChurnIOManagerFactory
+from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.defs.resources.optuna_storage import OptunaStorage
+from churn_assets.defs.schedules import DEFAULT_CRON, DEFAULT_TIMEZONE
+
+OPTUNA_STORAGE_ENV = "CHURN_OPTUNA_STORAGE"  # e.g. postgresql://user:password@host/optuna
 
 
-def deployment() -> str:
-    value = os.environ.get("CHURN_DEPLOYMENT", "local")
-    if value not in ("local", "prod"):
-        raise ValueError(f"CHURN_DEPLOYMENT must be 'local' or 'prod', got '{value}'")
-    return value
+@dataclass(frozen=True)
+class Deployment:
+    name: str = "local"
+    max_concurrent_steps: int = 4
+    retrain_cron: str = DEFAULT_CRON
+    retrain_timezone: str = DEFAULT_TIMEZONE
+    shared_optuna_storage: bool = False
 
-
-def executor_for_deployment() -> dg.ExecutorDefinition:
-    # Locally one process pays the heavy imports (mlflow, xgboost, GX) once and SQLite sees a
-    # single writer; in production each step gets its own process on a Postgres instance.
-    if deployment() == "prod":
-        return dg.multiprocess_executor.configured(
-            {"max_concurrent": int(os.environ.get("CHURN_MAX_CONCURRENT_STEPS", "4"))}
+    @classmethod
+    def from_environment(cls) -> Deployment:
+        name = os.environ.get("CHURN_DEPLOYMENT", "local")
+        if name not in ("local", "prod"):
+            raise ValueError(f"CHURN_DEPLOYMENT must be 'local' or 'prod', got '{name}'")
+        return cls(
+            name=name,
+            max_concurrent_steps=int(os.environ.get("CHURN_MAX_CONCURRENT_STEPS", "4")),
+            retrain_cron=os.environ.get("CHURN_RETRAIN_CRON", DEFAULT_CRON),
+            retrain_timezone=os.environ.get("CHURN_RETRAIN_TIMEZONE", DEFAULT_TIMEZONE),
+            shared_optuna_storage=bool(os.environ.get(OPTUNA_STORAGE_ENV)),
         )
-    return dg.in_process_executor
+
+    def executor(self) -> dg.ExecutorDefinition:
+        # Locally one process pays the heavy imports (mlflow, xgboost, GX) once and SQLite sees
+        # a single writer; in production each step gets its own process on Postgres.
+        if self.name == "prod":
+            return dg.multiprocess_executor.configured(
+                {"max_concurrent": self.max_concurrent_steps})
+        return dg.in_process_executor
+
+    def resources(self) -> dict[str, object]:
+        optuna = (OptunaStorage(url=dg.EnvVar(OPTUNA_STORAGE_ENV))
+                  if self.shared_optuna_storage else OptunaStorage())
+        return {
+            "dataset": DatasetResource(),
+            "mlflow_tracking": MlflowTracking(),
+            "optuna_storage": optuna,
+            # boto3 reads AWS_ENDPOINT_URL_S3 / AWS_* credentials from the environment itself.
+            "s3": S3Resource(),
+            "io_manager": ChurnIOManagerFactory(),
+        }

@@ -12,8 +12,11 @@ from churn_assets.data.landing_cursor import (
     select_new,
 )
 from churn_assets.dataset_config import ConfigError
+from churn_assets.defs.assets.ingestion import RawCustomersConfig
+from churn_assets.defs.assets.monitoring import feature_drift
+from churn_assets.defs.assets.registry import champion_model
 from churn_assets.defs.jobs import churn_retraining_job, snapshot_intake_job
-from churn_assets.defs.resources import DatasetResource
+from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.names import RETRAIN_REASON_TAG, SNAPSHOT_ETAG_TAG, SNAPSHOT_KEY_TAG
 
 UNREACHABLE = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError)
@@ -56,7 +59,7 @@ def new_customer_data_sensor(
     return [
         dg.RunRequest(
             run_key=obj.run_key,
-            run_config={"ops": {"raw_customers": {"config": {"source_uri": obj.uri}}}},
+            run_config=dg.RunConfig(ops={"raw_customers": RawCustomersConfig(source_uri=obj.uri)}),
             tags={SNAPSHOT_KEY_TAG: obj.key, SNAPSHOT_ETAG_TAG: obj.etag},
         )
         for obj in selection.new
@@ -64,7 +67,7 @@ def new_customer_data_sensor(
 
 
 @dg.asset_sensor(
-    asset_key=dg.AssetKey("feature_drift"),
+    asset_key=feature_drift.key,
     job=churn_retraining_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Retrains when a feature_drift materialization says `retrain` (drift found, "
@@ -76,7 +79,7 @@ def drift_retraining_sensor(context: dg.SensorEvaluationContext, asset_event: dg
     reason = metadata.get("retrain_reason")
     reason_text = reason.value if reason is not None else "no decision recorded"
     latest_champion = context.instance.get_latest_materialization_event(
-        dg.AssetKey("champion_model"))
+        champion_model.key)
     if latest_champion and latest_champion.run_id == asset_event.run_id:
         return dg.SkipReason(f"run {asset_event.run_id[:8]} already trained a candidate")
     retrain = metadata.get("retrain")

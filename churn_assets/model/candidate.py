@@ -5,22 +5,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import optuna
 import pandas as pd
 import xgboost as xgb
 
-from churn_assets.dataset_config import DatasetConfig
+from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.metrics import best_f1_threshold, classification_metrics
-from churn_assets.model.tuning import (
-    SEARCH_SPACE_VERSION,
-    TuningResult,
-    fit_on_train,
-    open_study,
-    tune,
-)
+from churn_assets.model.tuning import SEARCH_SPACE_VERSION, TuningResult, fit_on_train, tune
 from churn_assets.names import LABEL, META_COLUMNS, SPLIT
 
 
@@ -37,14 +30,13 @@ def split_matrix(features: pd.DataFrame, split: str) -> tuple[pd.DataFrame, np.n
     return rows.drop(columns=list(META_COLUMNS)), rows[LABEL].to_numpy()
 
 
-def study_name_for(config: DatasetConfig, data_version: str) -> str:
+def study_name_for(model_name: str, tuning: TuningConfig, data_version: str) -> str:
     """One study per model, search space, objective settings and feature data: re-running
     the same data resumes the study (a larger n_trials adds trials); any change to what a
     trial computes starts a new one."""
-    tuning = config.tuning
     settings = repr((tuning.seed, tuning.early_stopping_rounds, tuning.max_estimators)).encode()
     digest = hashlib.sha256(settings + data_version.encode()).hexdigest()[:16]
-    return f"{config.model_name}-{SEARCH_SPACE_VERSION}-{digest}"
+    return f"{model_name}-{SEARCH_SPACE_VERSION}-{digest}"
 
 
 def features_version(features: pd.DataFrame) -> str:
@@ -53,9 +45,13 @@ def features_version(features: pd.DataFrame) -> str:
 
 
 def train_candidate(
-    features: pd.DataFrame, config: DatasetConfig, study_file: Path, data_version: str,
+    features: pd.DataFrame, tuning: TuningConfig, open_study: Callable[[], optuna.Study],
     on_trial: Callable[[optuna.trial.FrozenTrial, int], None] | None = None,
 ) -> Candidate:
+    """Tune on valid, fit, pick the threshold on valid, then score test once.
+
+    ``open_study`` is called only once the data is known to be usable, so a rejected table
+    leaves no study behind."""
     x_train, y_train = split_matrix(features, "train")
     x_valid, y_valid = split_matrix(features, "valid")
     x_test, y_test = split_matrix(features, "test")
@@ -63,9 +59,8 @@ def train_candidate(
         if np.unique(labels).size < 2:
             raise ValueError(f"the {name} split holds a single class; cannot train or evaluate")
 
-    study = open_study(study_file, study_name_for(config, data_version), config.tuning.seed)
-    result = tune(study, config.tuning, x_train, y_train, x_valid, y_valid, on_trial)
-    model = fit_on_train(result.best_params, config.tuning, x_train, y_train, x_valid, y_valid)
+    result = tune(open_study(), tuning, x_train, y_train, x_valid, y_valid, on_trial)
+    model = fit_on_train(result.best_params, tuning, x_train, y_train, x_valid, y_valid)
 
     valid_probability = model.predict_proba(x_valid)[:, 1]
     threshold = best_f1_threshold(y_valid, valid_probability)

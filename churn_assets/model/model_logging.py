@@ -34,16 +34,16 @@ def raw_rows_signature(columns: list[str], preprocessor: ChurnPreprocessor) -> M
 
 
 def log_candidate(
-    candidate: Candidate, preprocessor_json: str, raw_rows: pd.DataFrame,
+    candidate: Candidate, preprocessor_state: dict, raw_rows: pd.DataFrame,
 ) -> mlflow.models.model.ModelInfo:
     """Log the model into the active MLflow run. ``raw_rows``: source columns, no target."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        (folder / "preprocessor.json").write_text(preprocessor_json)
+        (folder / "preprocessor.json").write_text(json.dumps(preprocessor_state))
         candidate.model.get_booster().save_model(folder / "booster.json")
         (folder / "decision.json").write_text(json.dumps({"threshold": candidate.threshold}))
         example = raw_rows.head(5)
-        preprocessor = ChurnPreprocessor.from_json(preprocessor_json)
+        preprocessor = ChurnPreprocessor.from_state(preprocessor_state)
         return mlflow.pyfunc.log_model(
             name=MODEL_NAME_IN_RUN,
             python_model=served_model.__file__,

@@ -107,18 +107,25 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
         matrix = np.hstack(blocks).astype("float32")
         return pd.DataFrame(matrix, columns=self.feature_names_, index=frame.index)
 
-    def to_json(self) -> str:
-        return json.dumps({
+    def state(self) -> dict[str, Any]:
+        """The fitted state as plain JSON-able data."""
+        return {
             "numeric": list(self.numeric), "categorical": list(self.categorical),
             "min_frequency": self.min_frequency, "levels": self.levels_,
             "engineered": self.engineered_,
-        })
+        }
 
     @classmethod
-    def from_json(cls, text: str) -> ChurnPreprocessor:
-        state = json.loads(text)
+    def from_state(cls, state: dict[str, Any]) -> ChurnPreprocessor:
         fitted = cls(tuple(state["numeric"]), tuple(state["categorical"]), state["min_frequency"])
         fitted.levels_ = {k: list(v) for k, v in state["levels"].items()}
         fitted.engineered_ = list(state["engineered"])
         fitted.feature_names_ = fitted._feature_names()
         return fitted
+
+    def to_json(self) -> str:
+        return json.dumps(self.state())
+
+    @classmethod
+    def from_json(cls, text: str) -> ChurnPreprocessor:
+        return cls.from_state(json.loads(text))

@@ -76,10 +76,18 @@ def fit_on_train(
     return model
 
 
-def open_study(storage_file: Path, study_name: str, seed: int) -> optuna.Study:
-    # A journal file tolerates concurrent writers, unlike SQLite (Optuna 5 advice).
-    storage_file.parent.mkdir(parents=True, exist_ok=True)
-    storage = JournalStorage(JournalFileBackend(str(storage_file)))
+def study_storage(url: str) -> optuna.storages.BaseStorage:
+    """``journal:///path/file.journal`` (local default) or an RDB URL such as
+    ``postgresql://...`` that trials on several machines share."""
+    if url.startswith("journal://"):
+        # A journal file tolerates concurrent writers, unlike SQLite (Optuna 5 advice).
+        path = Path(url.removeprefix("journal://"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    return optuna.storages.RDBStorage(url)
+
+
+def open_study(storage: optuna.storages.BaseStorage, study_name: str, seed: int) -> optuna.Study:
     return optuna.create_study(
         study_name=study_name, storage=storage, direction="minimize", load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=seed),
@@ -112,7 +120,7 @@ def tune(
     remaining = config.n_trials - len(study.get_trials(states=finished))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if remaining > 0:
-        study.optimize(objective, n_trials=remaining, timeout=config.timeout_seconds,
+        study.optimize(objective, n_trials=remaining, timeout=config.timeout_seconds or None,
                        callbacks=[report], catch=())
     trials = study.trials_dataframe(
         attrs=("number", "value", "state", "params", "user_attrs", "duration"))

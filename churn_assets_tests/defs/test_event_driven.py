@@ -11,7 +11,7 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from churn_assets.definitions import defs
-from churn_assets.defs.resources import DatasetResource
+from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.sensors import drift_retraining_sensor, new_customer_data_sensor
 from churn_assets.registry.model_registry import current_champion_version
 from churn_assets_tests.helpers.s3_server import REGION, MotoS3Server, running_s3_server
@@ -55,7 +55,7 @@ class Operator:
         context = dg.build_sensor_context(
             instance=self.instance, cursor=self.cursors.get(sensor.name),
             resources={"dataset": DatasetResource(), "s3": S3Resource(max_attempts=1)},
-            definitions=defs,
+            definitions=defs(),
         )
         data = sensor.evaluate_tick(context)
         self.cursors[sensor.name] = data.cursor
@@ -67,7 +67,7 @@ class Operator:
             if request.run_key in self.launched_run_keys:  # the daemon's run_key dedup
                 continue
             self.launched_run_keys.add(request.run_key)
-            job = defs.resolve_job_def(request.job_name or self.last_sensor.job_name)
+            job = defs().resolve_job_def(request.job_name or self.last_sensor.job_name)
             results.append(job.execute_in_process(
                 run_config=request.run_config, instance=self.instance, tags=request.tags))
         return results
@@ -156,11 +156,12 @@ def test_local_landing_folder_is_the_embedded_default(workspace: ChurnWorkspace)
 
 
 def test_weekly_schedule_retrains_on_validated_data():
-    schedule = defs.resolve_schedule_def("weekly_retraining_schedule")
+    schedule = defs().resolve_schedule_def("weekly_retraining_schedule")
     assert schedule.cron_schedule == "0 2 * * 0"
-    job = defs.resolve_job_def(schedule.job_name)
+    job = defs().resolve_job_def(schedule.job_name)
     assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == {
-        "customer_splits", "customer_features", "tuned_churn_model", "champion_model"}
+        "customer_splits", "feature_preprocessor", "customer_features", "tuned_churn_model",
+        "champion_model"}
 
 
 def test_a_full_graph_run_does_not_trigger_a_second_training(workspace: ChurnWorkspace):
@@ -179,12 +180,12 @@ def test_retraining_refuses_a_snapshot_that_failed_validation(workspace: ChurnWo
     bad = customers(seed=8)
     bad.loc[1, "customerID"] = bad.loc[0, "customerID"]
     snapshot = workspace.write_data("bad-snapshot.csv", bad)
-    intake = defs.resolve_job_def("snapshot_intake_job").execute_in_process(
+    intake = defs().resolve_job_def("snapshot_intake_job").execute_in_process(
         run_config={"ops": {"raw_customers": {"config": {"source_uri": str(snapshot)}}}},
         instance=workspace.instance, raise_on_error=False)
     assert not intake.success
 
-    retraining = defs.resolve_job_def("churn_retraining_job").execute_in_process(
+    retraining = defs().resolve_job_def("churn_retraining_job").execute_in_process(
         instance=workspace.instance, raise_on_error=False)
 
     assert not retraining.success

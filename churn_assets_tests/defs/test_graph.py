@@ -38,6 +38,26 @@ def metadata_of(result, asset: str) -> dict:
     raise AssertionError(f"{asset} was not materialized")
 
 
+def test_launchpad_settings_override_the_dataset_yaml_and_are_recorded(
+    workspace: ChurnWorkspace,
+):
+    workspace.write_config(workspace.write_data("customers.csv", customers()))
+    run_config = {"ops": {"tuned_churn_model": {"config": {"n_trials": 2, "seed": 7}},
+                          "champion_model": {"config": {"min_f1": 0.99}}}}
+
+    result = materialize_graph(workspace, run_config=run_config)
+
+    assert result.success
+    tuned = metadata_of(result, "tuned_churn_model")
+    assert (tuned["n_trials"], tuned["tuning.n_trials"], tuned["tuning.seed"]) == (2, 2, 7)
+    assert tuned["tuning.max_estimators"] == 300  # not given: the YAML's value stays
+    params = workspace.client().get_run(tuned["mlflow_run_id"]).data.params
+    assert (params["tuning.n_trials"], params["tuning.seed"]) == ("2", "7")
+    promotion = metadata_of(result, "champion_model")
+    assert promotion["promotion.min_f1"] == 0.99
+    assert not promotion["promoted"] and "below floor 0.99" in promotion["reason"]
+
+
 def test_whole_graph_registers_a_champion_that_predicts_raw_rows(workspace: ChurnWorkspace):
     source = workspace.write_data("customers.csv", customers())
     before = file_fingerprint(source)
@@ -76,7 +96,9 @@ def test_whole_graph_registers_a_champion_that_predicts_raw_rows(workspace: Chur
     split_meta = metadata_of(result, "customer_splits")
     assert split_meta["train_rows"] + split_meta["valid_rows"] + split_meta["test_rows"] == 1500
     model_meta = metadata_of(result, "tuned_churn_model")
-    assert model_meta["n_trials"] == 4
+    assert model_meta["n_trials"] == 4  # the dataset YAML's tuning.n_trials: nothing launched
+    assert model_meta["tuning.n_trials"] == 4
+    assert run.data.params["tuning.n_trials"] == "4"
     assert model_meta["mlflow_run_id"] == version.run_id
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 from pathlib import Path
@@ -27,6 +26,7 @@ from churn_assets.model.candidate import (
 )
 from churn_assets.model.metrics import best_f1_threshold
 from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.model.tuning import open_study, study_storage
 from churn_assets.names import LABEL, SPLIT
 from churn_assets.names import ROW_ID as ID
 
@@ -121,7 +121,7 @@ TUNING = TuningConfig(n_trials=4, max_estimators=50, early_stopping_rounds=10,
 def config_with(**tuning) -> DatasetConfig:
     return DatasetConfig(source="x.csv", target="Churn", positive_label="Yes",
                          id_column="customerID", model_name="churn-test",
-                         tuning=dataclasses.replace(TUNING, **tuning))
+                         tuning=TUNING.model_copy(update=tuning))
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,17 @@ def features() -> pd.DataFrame:
 
 def load_trials(study_file: Path, config: DatasetConfig, version: str) -> list:
     storage = JournalStorage(JournalFileBackend(str(study_file)))
-    return optuna.load_study(study_name=study_name_for(config, version), storage=storage).trials
+    name = study_name_for(config.model_name, config.tuning, version)
+    return optuna.load_study(study_name=name, storage=storage).trials
+
+
+def train(features: pd.DataFrame, config: DatasetConfig, study_file: Path, version: str):
+    """train_candidate as the asset calls it, with a journal-file study storage."""
+    def open_this_study() -> optuna.Study:
+        name = study_name_for(config.model_name, config.tuning, version)
+        return open_study(study_storage(f"journal://{study_file}"), name, config.tuning.seed)
+
+    return train_candidate(features, config.tuning, open_this_study)
 
 
 def test_split_matrix_drops_meta_columns(features: pd.DataFrame) -> None:
@@ -154,7 +164,7 @@ def test_split_matrix_drops_meta_columns(features: pd.DataFrame) -> None:
 def test_train_candidate_metrics_threshold_and_resume(features, tmp_path: Path) -> None:
     study_file = tmp_path / "optuna" / "study.journal"
     config = config_with()
-    candidate = train_candidate(features, config, study_file, "v" * 20)
+    candidate = train(features, config, study_file, "v" * 20)
 
     expected_keys = {f"{split}_{name}" for split in ("valid", "test")
                      for name in ("f1", "roc_auc", "pr_auc", "precision", "recall", "accuracy")}
@@ -175,13 +185,13 @@ def test_train_candidate_metrics_threshold_and_resume(features, tmp_path: Path) 
         f1_score(y_test, (test_probability >= candidate.threshold).astype(int)))
 
     # the same data version resumes the finished study: no new trials
-    again = train_candidate(features, config, study_file, "v" * 20)
+    again = train(features, config, study_file, "v" * 20)
     assert again.tuning.n_trials == 4
     assert len(load_trials(study_file, config, "v" * 20)) == 4
     assert again.tuning.best_params == candidate.tuning.best_params
 
     # a larger budget adds only the missing trials
-    more = train_candidate(features, config_with(n_trials=6), study_file, "v" * 20)
+    more = train(features, config_with(n_trials=6), study_file, "v" * 20)
     assert more.tuning.n_trials == 6
     assert len(load_trials(study_file, config, "v" * 20)) == 6
 
@@ -189,11 +199,12 @@ def test_train_candidate_metrics_threshold_and_resume(features, tmp_path: Path) 
 def test_new_data_version_starts_a_new_study(features, tmp_path: Path) -> None:
     study_file = tmp_path / "study.journal"
     config = config_with(n_trials=2)
-    train_candidate(features, config, study_file, "a" * 64)
-    train_candidate(features, config, study_file, "b" * 64)
+    train(features, config, study_file, "a" * 64)
+    train(features, config, study_file, "b" * 64)
     assert len(load_trials(study_file, config, "a" * 64)) == 2
     assert len(load_trials(study_file, config, "b" * 64)) == 2
-    assert study_name_for(config, "a" * 64) != study_name_for(config, "b" * 64)
+    tuning = config.tuning
+    assert study_name_for("m", tuning, "a" * 64) != study_name_for("m", tuning, "b" * 64)
 
 
 @pytest.mark.parametrize("split", ["train", "valid", "test"])
@@ -201,12 +212,14 @@ def test_single_class_split_is_rejected(features, tmp_path: Path, split: str) ->
     broken = features.copy()
     broken.loc[broken[SPLIT] == split, LABEL] = 0
     with pytest.raises(ValueError, match=f"the {split} split holds a single class"):
-        train_candidate(broken, config_with(), tmp_path / "s.journal", "v1")
+        train(broken, config_with(), tmp_path / "s.journal", "v1")
     assert not (tmp_path / "s.journal").exists()  # rejected before any study was opened
 
 
 def test_study_name_follows_what_a_trial_computes() -> None:
-    base = config_with(n_trials=2)
-    assert study_name_for(base, "v") == study_name_for(config_with(n_trials=9), "v")
-    assert study_name_for(base, "v") != study_name_for(
-        config_with(n_trials=2, early_stopping_rounds=7), "v")
+    base = config_with(n_trials=2).tuning
+    more_trials = config_with(n_trials=9).tuning
+    assert study_name_for("m", base, "v") == study_name_for("m", more_trials, "v")
+    assert study_name_for("m", base, "v") != study_name_for(
+        "m", config_with(n_trials=2, early_stopping_rounds=7).tuning, "v")
+    assert study_name_for("m", base, "v") != study_name_for("other", base, "v")

@@ -1,18 +1,19 @@
-"""[features] Stable splits and leak-free features (preprocessing fitted on train only)."""
+"""[features] Stable splits, the preprocessor fitted on train only, and the model matrix."""
 
 import dagster as dg
 import pandas as pd
 
-from churn_assets.data.column_roles import infer_column_roles
+from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.splits import assign_splits, binary_target, split_summary
-from churn_assets.defs.resources import DatasetResource
+from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.settings import OWNERS
 from churn_assets.model.preprocessing import ChurnPreprocessor
-from churn_assets.names import LABEL, ROW_ID, SPLIT
+from churn_assets.names import LABEL, META_COLUMNS, ROW_ID, SPLIT
 
-PREPROCESSOR_ATTR = "preprocessor"  # fitted state travels in the Parquet file's metadata
+TAGS = {"stage": "features"}
 
 
-@dg.asset(group_name="features", kinds={"pandas"})
+@dg.asset(group_name="features", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
 def customer_splits(
     context: dg.AssetExecutionContext, validated_customers: pd.DataFrame, dataset: DatasetResource
 ) -> dg.Output[pd.DataFrame]:
@@ -30,42 +31,41 @@ def customer_splits(
             "dagster/row_count": len(frame),
             "splits": dg.MetadataValue.md(summary.to_markdown(index=False, floatfmt=".4f")),
             **{f"{row.split}_rows": int(row.rows) for row in summary.itertuples()},
-            **{f"{row.split}_churn_rate": float(row.churn_rate) for row in summary.itertuples()},
+            **{f"{row.split}_churn_rate": round(float(row.churn_rate), 4)
+               for row in summary.itertuples()},
         },
     )
 
 
-@dg.asset(group_name="features", kinds={"pandas", "scikit-learn"})
+@dg.asset(group_name="features", kinds={"scikit-learn"}, owners=OWNERS, tags=TAGS,
+          code_version="1")
+def feature_preprocessor(
+    context: dg.AssetExecutionContext, customer_splits: pd.DataFrame, column_roles: dict
+) -> dg.Output[dict]:
+    """The preprocessor's fitted state (JSON, no pickle), fitted on the train split only;
+    the served model carries the same state."""
+    roles = ColumnRoles.from_dict(column_roles)
+    train = customer_splits[customer_splits[SPLIT] == "train"]
+    preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical).fit(train)
+    context.log.info(f"{len(preprocessor.feature_names_)} features from "
+                     f"{len(roles.features)} columns, fitted on {len(train)} train rows")
+    return dg.Output(preprocessor.state(), metadata={
+        "feature_count": len(preprocessor.feature_names_),
+        "fitted_on_train_rows": len(train),
+        "engineered_features": list(preprocessor.engineered_),
+    })
+
+
+@dg.asset(group_name="features", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
 def customer_features(
-    context: dg.AssetExecutionContext, customer_splits: pd.DataFrame, dataset: DatasetResource
+    customer_splits: pd.DataFrame, feature_preprocessor: dict, dataset: DatasetResource
 ) -> dg.Output[pd.DataFrame]:
-    """Model matrix for every split; encoders see the train split only."""
+    """Model matrix for every split, made by the train-fitted preprocessor."""
     config = dataset.load()
-    features_in = customer_splits.drop(columns=[SPLIT, LABEL])
-    roles = infer_column_roles(features_in, config)
-    train = customer_splits[SPLIT] == "train"
-    preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical).fit(features_in[train])
-    matrix = preprocessor.transform(features_in)
-    table = pd.concat(
-        [
-            pd.DataFrame({ROW_ID: customer_splits[config.id_column].astype(str),
-                          SPLIT: customer_splits[SPLIT], LABEL: customer_splits[LABEL]}),
-            matrix,
-        ],
-        axis=1,
-    )
-    table.attrs[PREPROCESSOR_ATTR] = preprocessor.to_json()
-    context.log.info(f"{matrix.shape[1]} features from {len(roles.features)} columns, "
-                     f"fitted on {int(train.sum())} train rows")
-    return dg.Output(
-        table,
-        metadata={
-            "dagster/row_count": len(table),
-            "feature_count": matrix.shape[1],
-            "fitted_on_train_rows": int(train.sum()),
-            "numeric_columns": list(roles.numeric),
-            "categorical_columns": list(roles.categorical),
-            "engineered_features": list(preprocessor.engineered_),
-            "dropped_columns": roles.dropped,
-        },
-    )
+    preprocessor = ChurnPreprocessor.from_state(feature_preprocessor)
+    matrix = preprocessor.transform(customer_splits.drop(columns=[SPLIT, LABEL]))
+    meta = pd.DataFrame({ROW_ID: customer_splits[config.id_column].astype(str),
+                         SPLIT: customer_splits[SPLIT], LABEL: customer_splits[LABEL]})
+    table = pd.concat([meta, matrix], axis=1)
+    return dg.Output(table, metadata={"dagster/row_count": len(table),
+                                      "feature_count": table.shape[1] - len(META_COLUMNS)})

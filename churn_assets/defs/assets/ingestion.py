@@ -6,7 +6,8 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from churn_assets.data.sources import read_source
-from churn_assets.defs.resources import DatasetResource
+from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.settings import OWNERS
 
 
 class RawCustomersConfig(dg.Config):
@@ -23,7 +24,8 @@ def table_schema(frame: pd.DataFrame) -> dg.TableSchema:
     )
 
 
-@dg.asset(group_name="ingestion", kinds={"pandas", "s3"})
+@dg.asset(group_name="ingestion", kinds={"pandas", "s3"}, owners=OWNERS,
+          tags={"stage": "ingestion"}, code_version="1")
 def raw_customers(
     context: dg.AssetExecutionContext, config: RawCustomersConfig, dataset: DatasetResource,
     s3: S3Resource,

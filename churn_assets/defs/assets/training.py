@@ -1,18 +1,31 @@
 """[training] Optuna-tuned XGBoost, logged to MLflow as a pyfunc over raw rows."""
 
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
 import dagster as dg
 import mlflow
 import pandas as pd
+from pydantic import Field
 
-from churn_assets.defs.assets.features import PREPROCESSOR_ATTR
-from churn_assets.defs.resources import DatasetResource, MlflowResource, local_state_dir
-from churn_assets.model.candidate import features_version, train_candidate
+from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.defs.resources.optuna_storage import OptunaStorage
+from churn_assets.defs.settings import OWNERS, as_metadata, effective
+from churn_assets.model.candidate import features_version, study_name_for, train_candidate
 from churn_assets.model.model_logging import log_candidate
 from churn_assets.names import LABEL, REFERENCE_ARTIFACT, SPLIT
+
+
+class TuningBudget(dg.Config):
+    """Empty fields take the dataset YAML's `tuning` section (else the documented default)."""
+
+    n_trials: int | None = Field(None, description="Finished trials the study must hold; a "
+                                 "re-run on the same data resumes it (YAML tuning.n_trials, 50).")
+    timeout_seconds: float | None = Field(None, description="Stop tuning after this many "
+                                          "seconds; 0 means no limit "
+                                          "(YAML tuning.timeout_seconds, 600).")
+    seed: int | None = Field(None, description="Sampler and model seed (YAML tuning.seed, 42).")
 
 
 def _log_inputs_and_reference(train_rows: pd.DataFrame, source: str, target: str) -> None:
@@ -24,38 +37,42 @@ def _log_inputs_and_reference(train_rows: pd.DataFrame, source: str, target: str
         mlflow.log_artifact(str(path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
 
 
-@dg.asset(group_name="training", kinds={"xgboost", "optuna", "mlflow"})
+@dg.asset(group_name="training", kinds={"xgboost", "optuna", "mlflow"}, owners=OWNERS,
+          tags={"stage": "training"}, code_version="1", pool="churn_training")
 def tuned_churn_model(
-    context: dg.AssetExecutionContext, customer_features: pd.DataFrame,
-    customer_splits: pd.DataFrame, dataset: DatasetResource, mlflow_tracking: MlflowResource,
+    context: dg.AssetExecutionContext, config: TuningBudget, customer_features: pd.DataFrame,
+    customer_splits: pd.DataFrame, feature_preprocessor: dict, dataset: DatasetResource,
+    mlflow_tracking: MlflowTracking, optuna_storage: OptunaStorage,
 ) -> dg.Output[dict]:
     """Tune on the validation split, pick the F1-optimal threshold there, score test once.
     Trials are logged to the MLflow run as a table and as `trial_valid_logloss` per step."""
-    config = dataset.load()
-    data_version = features_version(customer_features)
-    study_file = local_state_dir() / "optuna" / f"{config.model_name}.journal"
+    data = dataset.load()
+    tuning = effective(data.tuning, config, "tuning")
+    study_name = study_name_for(data.model_name, tuning, features_version(customer_features))
 
     def on_trial(trial, finished: int) -> None:
         if trial.value is not None:
             mlflow.log_metric("trial_valid_logloss", trial.value, step=trial.number)
-        context.log.info(f"trial {trial.number} ({finished}/{config.tuning.n_trials}): "
-                         f"{trial.state.name} valid log-loss={trial.value}")
+        value = "-" if trial.value is None else f"{trial.value:.4f}"
+        context.log.info(f"trial {trial.number} ({finished}/{tuning.n_trials}): "
+                         f"{trial.state.name} valid log-loss={value}")
 
-    raw_columns = [c for c in customer_splits.columns if c not in (SPLIT, LABEL, config.target)]
-    train_mask = customer_splits[SPLIT] == "train"
-    train_rows = customer_splits.loc[train_mask, [*raw_columns, config.target]]
-    with mlflow_tracking.run(context, config.experiment_name) as run:
-        mlflow.log_params({f"tuning.{k}": v for k, v in asdict(config.tuning).items()}
-                          | {"model_name": config.model_name, "source": config.source})
-        _log_inputs_and_reference(train_rows, config.source, config.target)
-        candidate = train_candidate(customer_features, config, study_file, data_version, on_trial)
-        mlflow.log_params({f"best.{k}": v for k, v in candidate.tuning.best_params.items()})
+    raw_columns = [c for c in customer_splits.columns if c not in (SPLIT, LABEL, data.target)]
+    train_rows = customer_splits.loc[customer_splits[SPLIT] == "train", [*raw_columns, data.target]]
+    with mlflow_tracking.run(context, data.experiment_name) as run:
+        mlflow_tracking.log_params(as_metadata("tuning", tuning) | {
+            "model_name": data.model_name, "source": data.source, "study_name": study_name})
+        _log_inputs_and_reference(train_rows, data.source, data.target)
+        candidate = train_candidate(
+            customer_features, tuning,
+            lambda: optuna_storage.open_study(study_name, tuning.seed), on_trial)
+        mlflow_tracking.log_params({f"best.{k}": v for k, v in
+                                    candidate.tuning.best_params.items()})
         mlflow.log_metrics(candidate.metrics | {"decision_threshold": candidate.threshold,
                                                 "n_trials": candidate.tuning.n_trials,
                                                 "n_pruned": candidate.tuning.n_pruned})
         mlflow.log_table(candidate.tuning.trials.astype(str), "optuna_trials.json")
-        info = log_candidate(candidate, customer_features.attrs[PREPROCESSOR_ATTR],
-                             customer_splits[raw_columns])
+        info = log_candidate(candidate, feature_preprocessor, customer_splits[raw_columns])
     summary = {
         "run_id": run.info.run_id,
         "model_uri": info.model_uri,
@@ -70,8 +87,9 @@ def tuned_churn_model(
     return dg.Output(summary, metadata={
         "mlflow_run_id": run.info.run_id,
         "model_uri": info.model_uri,
-        "decision_threshold": candidate.threshold,
+        "decision_threshold": round(candidate.threshold, 4),
         "n_trials": candidate.tuning.n_trials,
         "n_pruned": candidate.tuning.n_pruned,
-        **{k: float(v) for k, v in candidate.metrics.items()},
+        **as_metadata("tuning", tuning),
+        **{k: round(float(v), 4) for k, v in candidate.metrics.items()},
     })

@@ -1,57 +1,68 @@
-"""[validation] Typed customer rows, guarded by blocking Great Expectations checks."""
+"""[validation] Column roles decided once, typed customer rows, blocking GX checks."""
 
 import dagster as dg
 import pandas as pd
 
-from churn_assets.data.column_roles import coerce_numeric, infer_column_roles
+from churn_assets.data.column_roles import ColumnRoles, coerce_numeric, infer_column_roles
 from churn_assets.data.expectations import (
     CHECK_DESCRIPTIONS,
     CHECK_NAMES,
     run_expectations,
     summarize_failures,
 )
-from churn_assets.defs.resources import DatasetResource
+from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.settings import OWNERS
+
+TAGS = {"stage": "validation"}
 
 
-@dg.asset(group_name="validation", kinds={"pandas"})
-def validated_customers(
+@dg.asset(group_name="validation", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
+def column_roles(
     context: dg.AssetExecutionContext, raw_customers: pd.DataFrame, dataset: DatasetResource
+) -> dg.Output[dict]:
+    """Which columns are numeric or categorical features and which are dropped, with the
+    reason; decided here once, from the dataset YAML's overrides and the data."""
+    roles = infer_column_roles(raw_customers, dataset.load())
+    for column, reason in roles.dropped.items():
+        context.log.info(f"dropping '{column}': {reason}")
+    return dg.Output(roles.as_dict(), metadata={
+        "numeric_columns": list(roles.numeric),
+        "categorical_columns": list(roles.categorical),
+        "dropped_columns": roles.dropped,
+    })
+
+
+@dg.asset(group_name="validation", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
+def validated_customers(
+    context: dg.AssetExecutionContext, raw_customers: pd.DataFrame, column_roles: dict
 ) -> dg.Output[pd.DataFrame]:
-    """Raw rows with the documented coercions applied (blank numeric text -> missing).
-    Column roles are inferred here and reported, with the reason for every dropped column."""
-    config = dataset.load()
-    roles = infer_column_roles(raw_customers, config)
+    """Raw rows with the documented coercions applied (blank numeric text -> missing)."""
+    roles = ColumnRoles.from_dict(column_roles)
     typed, coerced = coerce_numeric(raw_customers, roles.numeric)
     for column, count in coerced.items():
         context.log.info(f"coerced {count} blank value(s) in '{column}' to missing")
-    return dg.Output(
-        typed,
-        metadata={
-            "dagster/row_count": len(typed),
-            "coerced_to_missing": coerced,
-            "numeric_columns": list(roles.numeric),
-            "categorical_columns": list(roles.categorical),
-            "dropped_columns": roles.dropped,
-        },
-    )
+    return dg.Output(typed, metadata={"dagster/row_count": len(typed),
+                                      "coerced_to_missing": coerced})
 
 
 @dg.multi_asset_check(
     specs=[
         dg.AssetCheckSpec(name, asset="validated_customers", blocking=True,
+                          additional_deps=["column_roles"],
                           description=CHECK_DESCRIPTIONS[name])
         for name in CHECK_NAMES
     ],
-    ins={"validated_customers": dg.AssetIn("validated_customers")},
+    ins={"validated_customers": dg.AssetIn("validated_customers"),
+         "column_roles": dg.AssetIn("column_roles")},
 )
 def customer_expectations(
     context: dg.AssetCheckExecutionContext, validated_customers: pd.DataFrame,
-    dataset: DatasetResource,
+    column_roles: dict, dataset: DatasetResource,
 ):
     """One Great Expectations validation, reported as one blocking check per concern."""
-    config = dataset.load()
-    roles = infer_column_roles(validated_customers, config)
-    outcomes = run_expectations(validated_customers, config, roles.numeric, roles.categorical)
+    roles = ColumnRoles.from_dict(column_roles)
+    outcomes = run_expectations(validated_customers, dataset.load(), roles.numeric,
+                                roles.categorical)
     for name in CHECK_NAMES:
         failed = [o for o in outcomes[name] if not o.success]
         if failed:

@@ -1,0 +1,1 @@
+"""Every external system behind a resource: dataset YAML, MLflow, Optuna storage, S3, storage."""

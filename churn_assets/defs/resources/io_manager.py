@@ -1,0 +1,56 @@
+"""Intermediate data as Parquet (DataFrames) and JSON (dicts), under a folder or s3:// prefix."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from upath import UPath
+
+from churn_assets.dataset_config import PROJECT_ROOT
+
+
+def local_state_dir() -> Path:
+    return Path(os.environ.get("CHURN_STATE_DIR", PROJECT_ROOT / ".churn_storage"))
+
+
+class ChurnIOManager(dg.UPathIOManager):
+    """DataFrames as Parquet, dicts as JSON; under a local folder or an s3:// prefix."""
+
+    extension = ""
+
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(obj, pd.DataFrame):
+            with path.with_suffix(".parquet").open("wb") as handle:
+                obj.to_parquet(handle, index=False)
+        elif isinstance(obj, dict):
+            path.with_suffix(".json").write_text(json.dumps(obj, indent=2, default=str))
+        else:
+            raise TypeError(f"{context.asset_key.to_user_string()}: cannot store "
+                            f"{type(obj).__name__}; only DataFrames and dicts travel via storage")
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
+        parquet, json_file = path.with_suffix(".parquet"), path.with_suffix(".json")
+        if parquet.exists():
+            with parquet.open("rb") as handle:
+                return pd.read_parquet(handle)
+        if json_file.exists():
+            return json.loads(json_file.read_text())
+        raise FileNotFoundError(f"no stored value for {context.asset_key.to_user_string()} "
+                                f"at {path}: materialize it first")
+
+
+class ChurnIOManagerFactory(dg.ConfigurableIOManagerFactory):
+    """``base_path`` empty: $CHURN_STORAGE_URI, else the local state folder."""
+
+    base_path: str = ""
+
+    def create_io_manager(self, context) -> ChurnIOManager:
+        base = (self.base_path or os.environ.get("CHURN_STORAGE_URI")
+                or str(local_state_dir() / "assets"))
+        return ChurnIOManager(base_path=UPath(base))
