@@ -47,7 +47,9 @@ lint: $(DEPS_STAMP)
 data: $(DEPS_STAMP)
 	$(PY) -m churn_assets.generator --rows 7043 --seed 7 --out data/customers.csv
 
-## Re-resolve the dependency ranges in pyproject.toml into requirements.lock.
+## Re-resolve the dependency ranges in pyproject.toml into requirements.lock (slow: a full
+## resolution from scratch; to add one package, `pip install -c requirements.lock pkg` in
+## .venv and `pip freeze --exclude-editable > requirements.lock` instead).
 lock:
 	rm -rf /tmp/churn-lock-venv && $(PYTHON) -m venv /tmp/churn-lock-venv
 	/tmp/churn-lock-venv/bin/pip install --quiet -e '.[dev]'
