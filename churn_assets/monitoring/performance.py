@@ -45,6 +45,8 @@ class DecayRule:
     min_per_class: int = 10
 
 
+DEFAULT_RULE = DecayRule()
+
 @dataclass(frozen=True)
 class MetricCheck:
     """One metric: its value and interval on the snapshot, the reference, and the verdict."""
@@ -154,7 +156,7 @@ def rows_unseen_by_champion(
     raise ValueError("pass the champion's training ids or the rows' splits")
 
 
-def why_not_evaluable(labels: ArrayLike, rule: DecayRule = DecayRule()) -> str | None:
+def why_not_evaluable(labels: ArrayLike, rule: DecayRule = DEFAULT_RULE) -> str | None:
     """None when the rows can be evaluated; otherwise the reason, for the UI."""
     y = np.asarray(labels)
     positives = int((y == 1).sum())
@@ -169,7 +171,7 @@ def why_not_evaluable(labels: ArrayLike, rule: DecayRule = DecayRule()) -> str |
 
 def realized_performance(
     labels: ArrayLike, probabilities: ArrayLike, threshold: float,
-    reference: Mapping[str, float], rule: DecayRule = DecayRule(),
+    reference: Mapping[str, float], rule: DecayRule = DEFAULT_RULE,
 ) -> PerformanceReport:
     """Score the champion's probabilities on unseen labeled rows against its reference.
 

@@ -35,6 +35,7 @@ from sklearn.linear_model import LogisticRegression
 
 from churn_assets.model.intervals import Interval
 from churn_assets.monitoring.performance import (
+    DEFAULT_RULE,
     DecayRule,
     PerformanceReport,
     check_deciding,
@@ -162,7 +163,7 @@ def _simulated_intervals(
 
 def estimated_performance(
     probabilities: ArrayLike, threshold: float, calibrator: Calibrator,
-    reference: Mapping[str, float], rule: DecayRule = DecayRule(),
+    reference: Mapping[str, float], rule: DecayRule = DEFAULT_RULE,
 ) -> PerformanceReport:
     """CBPE estimates of F1 and ROC-AUC on unlabeled rows, with the same decay rule as the
     realized figures (interval entirely below reference - margin)."""
