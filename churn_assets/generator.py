@@ -6,6 +6,8 @@ use the ``DistributionShift`` knobs to move distributions away from the referenc
     python -m churn_assets.generator --rows 7043 --seed 7 --out data/customers.csv
     python -m churn_assets.generator --rows 2000 --seed 8 --month-to-month-share 0.85 \
         --charges-multiplier 1.3 --out data/landing/shifted.csv
+    python -m churn_assets.generator --rows 2000 --seed 9 --concept-shift 1 \
+        --out data/landing/concept_shifted.csv
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class DistributionShift:
     senior_share: float = 0.16
     charges_multiplier: float = 1.0
     tenure_multiplier: float = 1.0
+    # Concept drift, 0..1: changes how features relate to churn, not their distributions.
+    # At 1 the contract and tenure effects are reversed and customers without internet (a
+    # safe segment before) churn; the overall churn rate stays at the target.
+    concept_shift: float = 0.0
 
 
 def _customer_ids(rng: np.random.Generator, n_rows: int) -> np.ndarray:
@@ -68,7 +74,9 @@ def _contracts(rng: np.random.Generator, tenure: np.ndarray, m2m_share: float) -
     )
 
 
-def _churn_logit(frame: pd.DataFrame, total_internet: np.ndarray) -> np.ndarray:
+def _churn_logit(
+    frame: pd.DataFrame, total_internet: np.ndarray, concept_shift: float = 0.0
+) -> np.ndarray:
     contract = frame["Contract"].to_numpy()
     internet = frame["InternetService"].to_numpy()
     z = (
@@ -86,10 +94,17 @@ def _churn_logit(frame: pd.DataFrame, total_internet: np.ndarray) -> np.ndarray:
         + 0.012 * (frame["MonthlyCharges"].to_numpy() - 65)
         + 0.1 * total_internet
     )
+    if concept_shift:  # skipped at 0, so the reference data stays byte for byte the same
+        # Subtracting twice an effect reverses it at concept_shift=1 (halves it at 0.25).
+        log_tenure = np.log1p(frame["tenure"].to_numpy()) / np.log(73)
+        z = z - 2 * concept_shift * (
+            1.25 * (contract == "Month-to-month") - 1.45 * (contract == "Two year")
+            - 1.6 * log_tenure
+        ) + 2.5 * concept_shift * (internet == "No")
     return 1.25 * z
 
 
-def _calibrated_churn(rng: np.random.Generator, logit: np.ndarray, rate: float) -> np.ndarray:
+def _churn_intercept(logit: np.ndarray, rate: float) -> float:
     low, high = -10.0, 10.0
     for _ in range(60):  # bisection on the intercept so the expected churn rate is `rate`
         mid = (low + high) / 2
@@ -97,8 +112,7 @@ def _calibrated_churn(rng: np.random.Generator, logit: np.ndarray, rate: float) 
             high = mid
         else:
             low = mid
-    probability = 1 / (1 + np.exp(-(logit + low)))
-    return rng.random(logit.size) < probability
+    return low
 
 
 def generate_customers(
@@ -107,10 +121,33 @@ def generate_customers(
     shift: DistributionShift | None = None,
     churn_rate: float = TARGET_CHURN_RATE,
 ) -> pd.DataFrame:
-    """Return ``n_rows`` customers with the Telco columns, in the CSV's textual form."""
+    """Return ``n_rows`` customers with the Telco columns, in the CSV's textual form.
+
+    ``churn_rate`` is the expected churn rate of the *reference* population (default
+    covariate knobs). The covariate knobs move who the customers are, never how churn
+    depends on them (pure covariate shift: P(churn | features) is unchanged), so a riskier
+    population churns more. ``concept_shift`` changes P(churn | features), with the
+    reference churn rate kept.
+    """
     if n_rows < 1:
         raise ValueError(f"n_rows must be positive, got {n_rows}")
     shift = shift or DistributionShift()
+    frame, logit, rng = _population(n_rows, seed, shift)
+    reference = DistributionShift(concept_shift=shift.concept_shift)
+    # The intercept is fitted on the same seed's reference population: fitting it on the
+    # shifted rows would quietly change P(churn | features) with every covariate knob.
+    reference_logit = logit if shift == reference else _population(n_rows, seed, reference)[1]
+    intercept = _churn_intercept(reference_logit, churn_rate)
+    probability = 1 / (1 + np.exp(-(logit + intercept)))
+    frame["Churn"] = _yes_no(rng.random(n_rows) < probability)
+    return frame
+
+
+def _population(
+    n_rows: int, seed: int, shift: DistributionShift
+) -> tuple[pd.DataFrame, np.ndarray, np.random.Generator]:
+    """The customers without the label, their churn logits (no intercept) and the generator
+    positioned where the label draw comes next."""
     rng = np.random.default_rng(seed)
     n = n_rows
 
@@ -174,9 +211,7 @@ def generate_customers(
             "TotalCharges": total_text,
         }
     )
-    churned = _calibrated_churn(rng, _churn_logit(frame, total_internet), churn_rate)
-    frame["Churn"] = _yes_no(churned)
-    return frame
+    return frame, _churn_logit(frame, total_internet, shift.concept_shift), rng
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
