@@ -68,6 +68,8 @@ def infer_column_roles(frame: pd.DataFrame, config: DatasetConfig) -> ColumnRole
             numeric.append(column)
         elif column in config.categorical:
             categorical.append(column)
+        elif n_distinct == 0:
+            dropped[column] = "every value is missing"
         elif n_distinct <= 1:
             dropped[column] = "constant column"
         elif pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
@@ -104,3 +106,36 @@ def coerce_numeric(frame: pd.DataFrame, numeric: tuple[str, ...]) -> tuple[pd.Da
         report[column] = int(blanked.isna().sum() - coerced[column].isna().sum())
         coerced[column] = parsed.astype("float64")
     return coerced, {column: n for column, n in report.items() if n}
+
+
+def _label_key(value: object) -> str:
+    return str(value).strip().casefold()
+
+
+def coerce_target_labels(frame: pd.DataFrame, target: str,
+                         positive_label: object) -> tuple[pd.DataFrame, list[str]]:
+    """Spell each target label one way: 'yes', 'YES' and ' Yes' become the configured 'Yes'.
+
+    Values that differ only in case or surrounding spaces are one label to any reader, and
+    without this the positive label would match no row (all customers "not churned") or the
+    target would hold four classes. Other labels take their most frequent spelling. Every
+    rewrite is noted; genuinely different values (a third label) are left for validation.
+    """
+    if target not in frame or frame[target].dtype != object:
+        return frame, []
+    values = frame[target]
+    present = values.dropna().astype(str)
+    canonical: dict[str, str] = {}
+    for key, spellings in present.groupby(present.map(_label_key)):
+        counts = spellings.value_counts()
+        wanted = str(positive_label) if key == _label_key(positive_label) else counts.index[0]
+        canonical |= {s: wanted for s in counts.index if s != wanted}
+    if not canonical:
+        return frame, []
+    coerced = frame.copy()
+    mask = values.notna() & values.astype(str).isin(list(canonical))
+    coerced.loc[mask, target] = values[mask].astype(str).map(canonical)
+    notes = [f"target '{target}': {int((values == spelling).sum())} value(s) '{spelling}' read as "
+             f"'{wanted}' (same label, other case or spaces)"
+             for spelling, wanted in canonical.items()]
+    return coerced, notes
