@@ -7,6 +7,7 @@ reason is reported.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -112,23 +113,25 @@ def _label_key(value: object) -> str:
     return str(value).strip().casefold()
 
 
-def coerce_target_labels(frame: pd.DataFrame, target: str,
-                         positive_label: object) -> tuple[pd.DataFrame, list[str]]:
+def coerce_target_labels(frame: pd.DataFrame, target: str, positive_label: object,
+                         known_labels: Iterable[object] = ()) -> tuple[pd.DataFrame, list[str]]:
     """Spell each target label one way: 'yes', 'YES' and ' Yes' become the configured 'Yes'.
 
     Values that differ only in case or surrounding spaces are one label to any reader, and
     without this the positive label would match no row (all customers "not churned") or the
-    target would hold four classes. Other labels take their most frequent spelling. Every
-    rewrite is noted; genuinely different values (a third label) are left for validation.
+    target would hold four classes. A label takes the configured spelling (the positive label
+    or one of ``known_labels``, e.g. the target's value set), else its most frequent one.
+    Every rewrite is noted; genuinely different values (a third label) are left for validation.
     """
     if target not in frame or frame[target].dtype != object:
         return frame, []
     values = frame[target]
     present = values.dropna().astype(str)
+    configured = {_label_key(v): str(v) for v in [*known_labels, positive_label]}
     canonical: dict[str, str] = {}
     for key, spellings in present.groupby(present.map(_label_key)):
         counts = spellings.value_counts()
-        wanted = str(positive_label) if key == _label_key(positive_label) else counts.index[0]
+        wanted = configured.get(key, counts.index[0])
         canonical |= {s: wanted for s in counts.index if s != wanted}
     if not canonical:
         return frame, []
