@@ -186,3 +186,28 @@ def test_range_on_text_column_fails_numeric_columns(tmp_path: Path) -> None:
     assert outcome.column == "Contract"
     assert set(outcome.examples) == set(CONTRACTS)
     assert all(o.column != "Contract" for o in results["value_ranges"])
+
+
+def test_unexpected_labels_are_named_with_counts_rows_and_case_hint(tmp_path: Path) -> None:
+    frame = make_frame()
+    frame.loc[[2, 6], "Churn"] = "Maybe"
+    frame.loc[3, "Churn"] = "yes"  # not coerced here: validation must still explain it
+    results = run(frame, make_config(tmp_path))
+    [outcome] = [o for o in failed(results["target_labels"])
+                 if o.expectation == "expect_column_unique_value_count_to_be_between"]
+    assert outcome.observed == (
+        "4 distinct values (expected 2): unexpected 'Maybe' (2 rows), 'yes' (1 row); "
+        "known labels 'Yes' (5 rows), 'No' (12 rows); "
+        "'yes' looks like 'Yes' in another case or with spaces")
+    assert outcome.examples == ("Maybe", "yes") and outcome.rows == (3, 4, 7)
+
+
+def test_one_column_frame_names_the_likely_delimiter(tmp_path: Path) -> None:
+    frame = make_frame()
+    header = ";".join(frame.columns)
+    one_column = pd.DataFrame({header: frame.astype(str).agg(";".join, axis=1)})
+    results = run(one_column, make_config(tmp_path))
+    summary = summarize_failures(results["required_columns"])
+    assert "expect_column_to_exist(customerID): column missing; the table was read as 1 " \
+           "column(s), one named 'customerID;tenure;MonthlyCharges;Contract;Churn': the " \
+           "file's delimiter is probably ';'" in summary
