@@ -7,6 +7,7 @@ reason is reported.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,6 +77,8 @@ def infer_column_roles(frame: pd.DataFrame, config: DatasetConfig) -> ColumnRole
             numeric.append(column)
         elif column in config.categorical:
             categorical.append(column)
+        elif n_distinct == 0:
+            dropped[column] = "every value is missing"
         elif n_distinct <= 1:
             dropped[column] = "constant column"
         elif pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
@@ -112,3 +115,38 @@ def coerce_numeric(frame: pd.DataFrame, numeric: tuple[str, ...]) -> tuple[pd.Da
         report[column] = int(blanked.isna().sum() - coerced[column].isna().sum())
         coerced[column] = parsed.astype("float64")
     return coerced, {column: n for column, n in report.items() if n}
+
+
+def _label_key(value: object) -> str:
+    return str(value).strip().casefold()
+
+
+def coerce_target_labels(frame: pd.DataFrame, target: str, positive_label: object,
+                         known_labels: Iterable[object] = ()) -> tuple[pd.DataFrame, list[str]]:
+    """Spell each target label one way: 'yes', 'YES' and ' Yes' become the configured 'Yes'.
+
+    Values that differ only in case or surrounding spaces are one label to any reader, and
+    without this the positive label would match no row (all customers "not churned") or the
+    target would hold four classes. A label takes the configured spelling (the positive label
+    or one of ``known_labels``, e.g. the target's value set), else its most frequent one.
+    Every rewrite is noted; genuinely different values (a third label) are left for validation.
+    """
+    if target not in frame or frame[target].dtype != object:
+        return frame, []
+    values = frame[target]
+    present = values.dropna().astype(str)
+    configured = {_label_key(v): str(v) for v in [*known_labels, positive_label]}
+    canonical: dict[str, str] = {}
+    for key, spellings in present.groupby(present.map(_label_key)):
+        counts = spellings.value_counts()
+        wanted = configured.get(key, counts.index[0])
+        canonical |= {s: wanted for s in counts.index if s != wanted}
+    if not canonical:
+        return frame, []
+    coerced = frame.copy()
+    mask = values.notna() & values.astype(str).isin(list(canonical))
+    coerced.loc[mask, target] = values[mask].astype(str).map(canonical)
+    notes = [f"target '{target}': {int((values == spelling).sum())} value(s) '{spelling}' read as "
+             f"'{wanted}' (same label, other case or spaces)"
+             for spelling, wanted in canonical.items()]
+    return coerced, notes

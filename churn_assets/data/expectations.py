@@ -17,17 +17,24 @@ from churn_assets.dataset_config import DatasetConfig
 CHECK_NAMES = ("required_columns", "unique_ids", "target_labels", "numeric_columns",
                "value_ranges", "value_sets", "min_rows")
 CHECK_DESCRIPTIONS = {
-    "required_columns": "The id, target and every column named in the dataset config exist.",
+    "required_columns": "The id, target and every column named in the dataset config exist "
+    "and are not entirely empty.",
     "unique_ids": "The id column has no duplicate and no missing values.",
     "target_labels": "The target has no missing values, exactly two classes, and the positive "
     "label is one of them.",
     "numeric_columns": "Numeric feature columns and columns with a configured range have a "
     "numeric dtype (no unparsable text left).",
-    "value_ranges": "Columns with a configured range stay within it.",
+    "value_ranges": "Columns with a configured range stay within it; no numeric feature "
+    "exceeds 1e15 in magnitude or is infinite.",
     "value_sets": "Columns with a configured value set hold only those values.",
     "min_rows": "The table has at least the configured minimum number of rows.",
 }
 MAX_EXAMPLES = 5
+MAX_ROWS = 10
+# No churn feature is this large; such values are unit or parsing errors (an id or a
+# timestamp read as a number), and they overflow float32 in the model matrix near 3.4e38.
+MAX_ABS_VALUE = 1e15
+DELIMITER_HINTS = {";": "';'", "\t": "tab", "|": "'|'"}
 # bool counts as numeric because column inference feeds bool columns to the model as numbers.
 # Nullable pandas dtypes go by their class name, which is what GX resolves them with.
 _NUMERIC_DTYPES = [
@@ -47,6 +54,7 @@ class ExpectationOutcome:
     success: bool
     observed: str
     examples: tuple[str, ...] = ()
+    rows: tuple[int, ...] = ()  # 1-based data row numbers (the header is not a row)
 
 
 def _is_number_column(series: pd.Series) -> bool:
@@ -76,17 +84,47 @@ def _unparsable(series: pd.Series) -> tuple[str, ...]:
     return tuple(str(value) for value in pd.unique(bad)[:MAX_EXAMPLES])
 
 
+def _bad_rows(mask: pd.Series) -> tuple[int, ...]:
+    positions = mask.to_numpy().nonzero()[0][:MAX_ROWS]
+    return tuple(int(p) + 1 for p in positions)
+
+
+def _unparsable_mask(series: pd.Series) -> pd.Series:
+    return series.notna() & pd.to_numeric(series, errors="coerce").isna()
+
+
+def _out_of_range_mask(series: pd.Series, low: Any, high: Any) -> pd.Series:
+    numbers = pd.to_numeric(series, errors="coerce")
+    mask = pd.Series(False, index=series.index)
+    if low is not None:
+        mask |= numbers < low
+    if high is not None:
+        mask |= numbers > high
+    return mask
+
+
 def _plan(frame: pd.DataFrame, config: DatasetConfig, numeric_columns: Sequence[str],
           categorical_columns: Sequence[str]) -> list[tuple[str, Any]]:
-    """List (check name, GX expectation) pairs; per-column ones only for existing columns."""
+    """List (check name, GX expectation) pairs; per-column ones only for existing columns.
+
+    Every column the config names gets its expectations. Inferred columns get one only where
+    a pandas pre-screen says it can fail: GX costs about a quarter of a second per
+    expectation, which would turn a 1,000-column file into minutes of passing checks.
+    """
     import great_expectations.expectations as gxe
 
     exp = config.expectations
     plan: list[tuple[str, Any]] = []
-    required = [config.id_column, config.target, *config.categorical, *config.numeric,
-                *exp.ranges, *exp.value_sets, *numeric_columns, *categorical_columns]
-    for column in dict.fromkeys(required):
+    configured = list(dict.fromkeys([config.id_column, config.target, *config.categorical,
+                                     *config.numeric, *exp.ranges, *exp.value_sets]))
+    inferred = [c for c in dict.fromkeys([*numeric_columns, *categorical_columns])
+                if c not in configured]
+    for column in [*configured, *(c for c in inferred if c not in frame)]:
         plan.append(("required_columns", gxe.ExpectColumnToExist(column=column)))
+    for column in configured:
+        if column in frame:  # present but entirely empty is as good as missing
+            plan.append(("required_columns", gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(
+                column=column, min_value=0, strict_min=True)))
 
     if config.id_column in frame:
         plan.append(("unique_ids", gxe.ExpectColumnValuesToBeUnique(column=config.id_column)))
@@ -104,10 +142,18 @@ def _plan(frame: pd.DataFrame, config: DatasetConfig, numeric_columns: Sequence[
         ]
 
     # A range on a text column is a config or data error that must not pass silently.
-    for column in dict.fromkeys([*numeric_columns, *exp.ranges]):
-        if column in frame:
+    typed = [*config.numeric, *exp.ranges]
+    for column in dict.fromkeys([*typed, *numeric_columns]):
+        if column in frame and (column in typed or frame[column].dtype == object):
             plan.append(("numeric_columns", gxe.ExpectColumnValuesToBeInTypeList(
                 column=column, type_list=_NUMERIC_DTYPES)))
+
+    for column in dict.fromkeys([*config.numeric, *numeric_columns]):
+        if column in frame and _is_number_column(frame[column]) and (
+                column in config.numeric
+                or _out_of_range_mask(frame[column], -MAX_ABS_VALUE, MAX_ABS_VALUE).any()):
+            plan.append(("value_ranges", gxe.ExpectColumnValuesToBeBetween(
+                column=column, min_value=-MAX_ABS_VALUE, max_value=MAX_ABS_VALUE)))
 
     for column, (low, high) in exp.ranges.items():
         # GX rejects a range with no bound; a non-numeric column is numeric_columns' failure.
@@ -141,6 +187,8 @@ def _describe(kind: str, kwargs: dict[str, Any], result: dict[str, Any], frame: 
         return f"error: {raised[:200]}"
     if kind == "expect_column_to_exist":
         return "present" if column in frame else "column missing"
+    if kind == "expect_column_proportion_of_non_null_values_to_be_between":
+        return "every value is missing" if not frame[column].notna().any() else "has values"
     if kind == "expect_column_distinct_values_to_contain_set":
         missing = result.get("partial_missing_list") or []
         return f"missing label(s) {missing}" if missing else "label present"
@@ -168,6 +216,73 @@ def _raised(info: dict[str, Any]) -> str | None:
 def _examples(result: dict[str, Any]) -> tuple[str, ...]:
     values = [v for v in result.get("partial_unexpected_list") or [] if not pd.isna(v)]
     return tuple(str(v) for v in dict.fromkeys(values))[:MAX_EXAMPLES]
+
+
+def _counted(counts: pd.Series) -> str:
+    return ", ".join(f"'{value}' ({n} row{'s' if n != 1 else ''})" for value, n in counts.items())
+
+
+def _same_label_hints(unexpected: list[Any], known: list[Any]) -> str:
+    """Say when an unexpected label is a known one in another case or with spaces."""
+    hints = []
+    for value in unexpected:
+        twin = next((k for k in known
+                     if str(k).strip().casefold() == str(value).strip().casefold()), None)
+        if twin is not None:
+            hints.append(f"'{value}' looks like '{twin}' in another case or with spaces")
+    return "; " + "; ".join(hints) if hints else ""
+
+
+def _label_outcome(series: pd.Series,
+                   positive: Any) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
+    """Observed text, unexpected labels and their rows for a target without exactly 2 classes."""
+    counts = series.value_counts(dropna=True)
+    if counts.empty:
+        return "no labels: every value is missing", (), ()
+    if len(counts) == 1:
+        return f"1 distinct value (expected 2): only {_counted(counts)}", (), ()
+    # The known labels: the positive one (if present) and the most frequent other value.
+    others = [v for v in counts.index if v != positive]
+    known = ([positive] if positive in counts.index else []) + others[:1]
+    if len(known) < 2:
+        known = list(counts.index[:2])
+    unexpected = [v for v in counts.index if v not in known]
+    observed = (f"{len(counts)} distinct values (expected 2): unexpected "
+                f"{_counted(counts[unexpected])}; known labels {_counted(counts[known])}"
+                + _same_label_hints(unexpected, known))
+    rows = _bad_rows(series.isin(unexpected))
+    return observed, tuple(str(v) for v in unexpected[:MAX_EXAMPLES]), rows
+
+
+def _delimiter_hint(missing: str, frame: pd.DataFrame) -> str:
+    """A column named 'customerID;gender;...' means the file was split on the wrong character."""
+    for name in map(str, frame.columns):
+        for delimiter, spoken in DELIMITER_HINTS.items():
+            if delimiter in name and (missing in name.split(delimiter) or frame.shape[1] == 1):
+                shown = name if len(name) <= 60 else name[:57] + "..."
+                return (f"; the table was read as {frame.shape[1]} column(s), one named "
+                        f"'{shown}': the file's delimiter is probably {spoken}")
+    return ""
+
+
+def _rows_for(kind: str, kwargs: dict[str, Any], frame: pd.DataFrame) -> tuple[int, ...]:
+    """Row numbers of the offending values, for the expectations where rows help a human."""
+    column = kwargs.get("column")
+    if column not in frame:
+        return ()
+    values = frame[column]
+    if kind == "expect_column_values_to_be_unique":
+        return _bad_rows(values.duplicated(keep=False) & values.notna())
+    if kind == "expect_column_values_to_not_be_null":
+        return _bad_rows(values.isna())
+    if kind == "expect_column_values_to_be_in_type_list":
+        return _bad_rows(_unparsable_mask(values))
+    if kind == "expect_column_values_to_be_between":
+        return _bad_rows(_out_of_range_mask(values, kwargs.get("min_value"),
+                                            kwargs.get("max_value")))
+    if kind == "expect_column_values_to_be_in_set":
+        return _bad_rows(values.notna() & ~values.isin(kwargs.get("value_set") or []))
+    return ()
 
 
 def run_expectations(frame: pd.DataFrame, config: DatasetConfig, numeric_columns: Sequence[str],
@@ -198,12 +313,19 @@ def run_expectations(frame: pd.DataFrame, config: DatasetConfig, numeric_columns
         kwargs, check_name = dict(spec.kwargs), spec.meta["check"]
         column = kwargs.get("column")
         examples = _examples(result)
-        if spec.type == "expect_column_values_to_be_in_type_list" and not item.success:
+        observed = _describe(spec.type, kwargs, result, frame, _raised(item.exception_info or {}))
+        rows = () if item.success else _rows_for(spec.type, kwargs, frame)
+        if not item.success and spec.type == "expect_column_values_to_be_in_type_list":
             # GX flags every value of an object column; only the unparsable ones help a human.
             examples = _unparsable(frame[column])
-        observed = _describe(spec.type, kwargs, result, frame, _raised(item.exception_info or {}))
+            observed += f": {int(_unparsable_mask(frame[column]).sum())} value(s) are not numbers"
+        elif not item.success and spec.type == "expect_column_unique_value_count_to_be_between":
+            positive = _as_column_values([config.positive_label], frame[column])[0]
+            observed, examples, rows = _label_outcome(frame[column], positive)
+        elif not item.success and spec.type == "expect_column_to_exist":
+            observed += _delimiter_hint(column, frame)
         outcomes[check_name].append(ExpectationOutcome(
-            check_name, spec.type, column, bool(item.success), observed, examples))
+            check_name, spec.type, column, bool(item.success), observed, examples, rows))
     return outcomes
 
 
@@ -212,5 +334,7 @@ def summarize_failures(outcomes: list[ExpectationOutcome]) -> str:
     return "\n".join(
         f"{o.expectation}({o.column or 'table'}): {o.observed}"
         + (f", e.g. {', '.join(o.examples)}" if o.examples else "")
+        + (f" (rows {', '.join(map(str, o.rows))}{', ...' if len(o.rows) == MAX_ROWS else ''})"
+           if o.rows else "")
         for o in outcomes if not o.success
     )

@@ -11,7 +11,9 @@ import hashlib
 import json
 import math
 import os
+import re
 import stat
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +23,49 @@ from typing import Any
 from churn_assets.data.sources import SUPPORTED_SUFFIXES
 
 _HASH_CHUNK = 1 << 20
+MAX_KEY_BYTES = 1024  # S3's own limit; anything longer did not come from S3
+# Cc: control characters (newlines split log lines and tags); Cf: invisible format characters
+# such as U+202E (right-to-left override) that disguise a name; Zl/Zp: line/paragraph breaks.
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+class UnsafeKeyError(ValueError):
+    """An object key that must not become a file name, tag or run key."""
+
+
+def unsafe_key_reason(key: str) -> str | None:
+    """Why ``key`` is unsafe as a relative file name, tag value or run key; None if it is safe.
+
+    S3 keys are arbitrary UTF-8, so a key is checked before it names anything locally: no
+    '..' segment, nothing absolute (leading '/', a drive letter, a backslash), no control or
+    invisible characters. Such keys are refused rather than rewritten, so that two different
+    objects can never be mapped onto one name.
+    """
+    if not key or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        return f"empty or longer than {MAX_KEY_BYTES} bytes"
+    bad = next((ch for ch in key if unicodedata.category(ch) in _UNSAFE_CATEGORIES), None)
+    if bad is not None:
+        return f"control or invisible character U+{ord(bad):04X}"
+    if key.startswith("/") or _DRIVE.match(key):
+        return "absolute path"
+    if "\\" in key:
+        return "backslash (a path separator on Windows)"
+    if ".." in key.split("/"):
+        return "'..' path segment"
+    return None
+
+
+def local_path_for(root: str | Path, key: str) -> Path:
+    """The file under ``root`` that mirrors ``key``; raises UnsafeKeyError for unsafe keys."""
+    reason = unsafe_key_reason(key)
+    if reason is not None:
+        raise UnsafeKeyError(f"unsafe object key {key!r}: {reason}")
+    base = Path(root).resolve()
+    path = (base / key).resolve()
+    if not path.is_relative_to(base):  # e.g. through a symlink inside root
+        raise UnsafeKeyError(f"unsafe object key {key!r}: resolves outside {base}")
+    return path
 
 
 @dataclass(frozen=True)
@@ -82,6 +127,8 @@ class Selection:
 
 
 def _ignore_reason(obj: LandedObject) -> str | None:
+    if unsafe_key_reason(obj.key) is not None:
+        return "unsafe_key"  # never becomes a run key, tag or file name
     if obj.key.endswith("/"):
         return "folder_marker"  # zero-byte "directory" objects created by S3 consoles/tools
     if obj.size == 0:

@@ -1,20 +1,29 @@
-"""Read a customer table from a local path or an s3:// URI, CSV or Parquet, never modifying it."""
+"""Read a customer table from a local path or an s3:// URI, CSV or Parquet, never modifying it.
+
+Whatever had to be repaired to read the file (a byte-order mark, another delimiter, an
+encoding fallback, gzip, a repeated header row, formatted numbers) comes back as notes with
+the table; what cannot be read raises ``SourceError`` with a one-line message naming the file.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-SUPPORTED_SUFFIXES = (".csv", ".parquet")
+from churn_assets.data.csv_text import decode_csv_bytes, detect_delimiter, read_csv_strings
+from churn_assets.data.source_errors import SourceError
+from churn_assets.data.text_types import type_columns
 
+__all__ = ["SUPPORTED_SUFFIXES", "SourceError", "SourceTable", "parse_table", "read_source",
+           "read_source_bytes", "split_s3_uri"]
 
-class SourceError(ValueError):
-    """The source cannot be read: wrong scheme, unsupported format, missing object."""
+SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,7 @@ class SourceTable:
     frame: pd.DataFrame
     n_bytes: int
     sha256: str
+    notes: tuple[str, ...] = ()  # coercions applied while reading, one sentence each
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -32,32 +42,75 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+def _s3_object_bytes(uri: str, s3_client: Any) -> bytes:
+    bucket, key = split_s3_uri(uri)
+    try:
+        return s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception as error:  # botocore's ClientError, without importing botocore here
+        code = getattr(error, "response", {}).get("Error", {}).get("Code")
+        if code in ("NoSuchKey", "404", "NoSuchBucket"):
+            raise SourceError(f"source object not found: {uri} ({code})") from None
+        raise
+
+
 def read_source_bytes(uri: str, s3_client: Any | None = None) -> bytes:
     if uri.startswith("s3://"):
         if s3_client is None:
             raise SourceError(f"{uri} needs an S3 client")
-        bucket, key = split_s3_uri(uri)
-        return s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return _s3_object_bytes(uri, s3_client)
     path = Path(uri)
     if not path.is_file():
         raise SourceError(f"source file not found: {uri}")
     return path.read_bytes()
 
 
-def parse_table(data: bytes, uri: str) -> pd.DataFrame:
-    suffix = Path(uri.split("?")[0]).suffix.lower()
+def _suffix(uri: str) -> str:
+    name = Path(uri.split("?")[0]).name.lower()
+    return next((s for s in SUPPORTED_SUFFIXES if name.endswith(s)), Path(name).suffix)
+
+
+def _parse_parquet(data: bytes, uri: str, text_columns: Iterable[str]) -> tuple[pd.DataFrame, list]:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as error:  # pyarrow raises several types for corrupt files
+        raise SourceError(f"{uri}: not a valid Parquet file ({str(error)[:150]})") from None
+    notes = []
+    for column in text_columns:
+        if column in frame and not pd.api.types.is_string_dtype(frame[column]):
+            notes.append(f"column '{column}' is stored as {frame[column].dtype} in the Parquet "
+                         "file: read as text (leading zeros, if any, were lost when written)")
+            frame[column] = frame[column].astype("string").astype(object)
+    return frame, notes
+
+
+def _parse_csv(data: bytes, uri: str, text_columns: Iterable[str]) -> tuple[pd.DataFrame, list]:
+    text, notes = decode_csv_bytes(data, uri)
+    strings, parse_notes = read_csv_strings(text, uri)
+    frame, type_notes = type_columns(strings, detect_delimiter(text), text_columns)
+    return frame, [*notes, *parse_notes, *type_notes]
+
+
+def parse_table(data: bytes, uri: str, *, text_columns: Iterable[str] = ()
+                ) -> tuple[pd.DataFrame, list[str]]:
+    """Bytes -> (frame, notes). ``text_columns`` (e.g. the id column) are kept as text."""
+    suffix = _suffix(uri)
     if suffix not in SUPPORTED_SUFFIXES:
         raise SourceError(f"unsupported source format '{suffix or '(none)'}' for {uri}: "
                           f"use one of {', '.join(SUPPORTED_SUFFIXES)}")
     if not data:
-        raise SourceError(f"source is empty: {uri}")
+        raise SourceError(f"{uri}: empty file (0 bytes)")
+    text_columns = tuple(text_columns)
     if suffix == ".parquet":
-        return pd.read_parquet(io.BytesIO(data))
-    # keep_default_na=False would turn real gaps into ''; the default marks them NaN and
-    # leaves blanks such as TotalCharges ' ' as text for validation to coerce and report.
-    return pd.read_csv(io.BytesIO(data), low_memory=False)
+        frame, notes = _parse_parquet(data, uri, text_columns)
+    else:
+        frame, notes = _parse_csv(data, uri, text_columns)
+    if frame.empty and len(frame.columns):
+        raise SourceError(f"{uri}: header only, no data rows ({len(frame.columns)} columns)")
+    return frame, notes
 
 
-def read_source(uri: str, s3_client: Any | None = None) -> SourceTable:
+def read_source(uri: str, s3_client: Any | None = None, *,
+                text_columns: Iterable[str] = ()) -> SourceTable:
     data = read_source_bytes(uri, s3_client)
-    return SourceTable(uri, parse_table(data, uri), len(data), hashlib.sha256(data).hexdigest())
+    frame, notes = parse_table(data, uri, text_columns=text_columns)
+    return SourceTable(uri, frame, len(data), hashlib.sha256(data).hexdigest(), tuple(notes))

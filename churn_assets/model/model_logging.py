@@ -26,9 +26,12 @@ PIP_REQUIREMENTS = ("mlflow", "pandas", "numpy", "scikit-learn", "xgboost-cpu")
 
 def raw_rows_signature(columns: list[str], preprocessor: ChurnPreprocessor) -> ModelSignature:
     """Every source column by name. Types are left open because raw files disagree on them
-    (the Telco CSV stores TotalCharges as text); columns the model ignores are optional."""
-    used = set(preprocessor.numeric) | set(preprocessor.categorical)
-    inputs = Schema([ColSpec(AnyType(), c, required=c in used) for c in columns])
+    (the Telco CSV stores TotalCharges as text). Every column is optional *to MLflow*: its
+    schema enforcement answers a missing column with a dump of the whole frame, so the
+    served model checks ``preprocessor.required_columns()`` itself and names them in one
+    line. ``preprocessor`` is kept in the signature for callers; the check lives in predict."""
+    del preprocessor
+    inputs = Schema([ColSpec(AnyType(), c, required=False) for c in columns])
     outputs = Schema([ColSpec("double", "churn_probability"), ColSpec("long", "churn_prediction")])
     return ModelSignature(inputs=inputs, outputs=outputs)
 

@@ -19,6 +19,25 @@ RARE = "__rare__"
 MISSING = "__missing__"
 TENURE_BANDS = (0, 6, 12, 24, 48, np.inf)
 CONTRACT_RISK = {"month-to-month": 2.0, "one year": 1.0, "two year": 0.0}
+# Raw columns each engineered feature cannot do without (MonthlyCharges only fills gaps).
+ENGINEERED_INPUTS = {"tenure_band": ("tenure",), "avg_monthly_spend": ("tenure", "TotalCharges"),
+                     "contract_risk": ("Contract",)}
+MAX_NAMED_COLUMNS = 10
+
+
+class MissingColumnsError(KeyError, ValueError):
+    """Input rows lack columns the fitted preprocessor reads; the message is one short line."""
+
+    def __init__(self, missing: list[str]):
+        self.missing = list(missing)
+        named = ", ".join(missing[:MAX_NAMED_COLUMNS])
+        more = len(missing) - MAX_NAMED_COLUMNS
+        self.message = f"missing required column(s): {named}" + (
+            f" and {more} more" if more > 0 else "")
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return self.message
 
 
 def _safe_name(text: str) -> str:
@@ -89,10 +108,15 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
     def _categorical_text(values: pd.Series) -> pd.Series:
         return values.astype("string").str.strip().fillna(MISSING).astype(str)
 
+    def required_columns(self) -> list[str]:
+        """Raw columns the fitted preprocessor reads; any other column may be absent."""
+        engineered = (c for name in self.engineered_ for c in ENGINEERED_INPUTS.get(name, ()))
+        return list(dict.fromkeys([*self.numeric, *self.categorical, *engineered]))
+
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        missing = [c for c in (*self.numeric, *self.categorical) if c not in frame]
+        missing = [c for c in self.required_columns() if c not in frame]
         if missing:
-            raise KeyError(f"input rows lack the model's columns: {', '.join(missing)}")
+            raise MissingColumnsError(missing)
         blocks: list[np.ndarray] = [
             np.column_stack([_as_number(frame[c]).to_numpy(float) for c in self.numeric])
             if self.numeric else np.empty((len(frame), 0)),

@@ -87,7 +87,7 @@ def test_duplicate_ids_fail_unique_ids(tmp_path: Path) -> None:
     assert outcome.examples == ("0002-ABCDE",)
     summary = summarize_failures(results["unique_ids"])
     assert summary.startswith("expect_column_values_to_be_unique(customerID): 2 non-unique")
-    assert "0002-ABCDE" in summary
+    assert "0002-ABCDE" in summary and summary.endswith("(rows 3, 6)")
 
 
 def test_missing_target_fails_required_columns(tmp_path: Path) -> None:
@@ -134,8 +134,9 @@ def test_non_numeric_text_fails_numeric_columns(tmp_path: Path) -> None:
     assert_only_failing(results, "numeric_columns")
     [outcome] = failed(results["numeric_columns"])
     assert outcome.column == "MonthlyCharges"
-    assert outcome.observed == "dtype object"
+    assert outcome.observed == "dtype object: 1 value(s) are not numbers"
     assert outcome.examples == ("n/a",)
+    assert outcome.rows == (4,)  # frame position 3 is the 4th data row
 
 
 def test_negative_tenure_fails_value_ranges(tmp_path: Path) -> None:
@@ -144,8 +145,9 @@ def test_negative_tenure_fails_value_ranges(tmp_path: Path) -> None:
     results = run(frame, make_config(tmp_path))
     assert_only_failing(results, "value_ranges")
     [outcome] = failed(results["value_ranges"])
-    assert (outcome.column, outcome.examples) == ("tenure", ("-4",))
+    assert (outcome.column, outcome.examples, outcome.rows) == ("tenure", ("-4",), (8,))
     assert outcome.observed == "1 values below 0"
+    assert summarize_failures([outcome]).endswith("e.g. -4 (rows 8)")
 
 
 def test_unknown_contract_fails_value_sets(tmp_path: Path) -> None:
@@ -183,4 +185,29 @@ def test_range_on_text_column_fails_numeric_columns(tmp_path: Path) -> None:
     [outcome] = failed(results["numeric_columns"])
     assert outcome.column == "Contract"
     assert set(outcome.examples) == set(CONTRACTS)
-    assert results["value_ranges"] == []
+    assert all(o.column != "Contract" for o in results["value_ranges"])
+
+
+def test_unexpected_labels_are_named_with_counts_rows_and_case_hint(tmp_path: Path) -> None:
+    frame = make_frame()
+    frame.loc[[2, 6], "Churn"] = "Maybe"
+    frame.loc[3, "Churn"] = "yes"  # not coerced here: validation must still explain it
+    results = run(frame, make_config(tmp_path))
+    [outcome] = [o for o in failed(results["target_labels"])
+                 if o.expectation == "expect_column_unique_value_count_to_be_between"]
+    assert outcome.observed == (
+        "4 distinct values (expected 2): unexpected 'Maybe' (2 rows), 'yes' (1 row); "
+        "known labels 'Yes' (5 rows), 'No' (12 rows); "
+        "'yes' looks like 'Yes' in another case or with spaces")
+    assert outcome.examples == ("Maybe", "yes") and outcome.rows == (3, 4, 7)
+
+
+def test_one_column_frame_names_the_likely_delimiter(tmp_path: Path) -> None:
+    frame = make_frame()
+    header = ";".join(frame.columns)
+    one_column = pd.DataFrame({header: frame.astype(str).agg(";".join, axis=1)})
+    results = run(one_column, make_config(tmp_path))
+    summary = summarize_failures(results["required_columns"])
+    assert "expect_column_to_exist(customerID): column missing; the table was read as 1 " \
+           "column(s), one named 'customerID;tenure;MonthlyCharges;Contract;Churn': the " \
+           "file's delimiter is probably ';'" in summary

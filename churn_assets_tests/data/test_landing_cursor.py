@@ -94,20 +94,20 @@ def test_ignored_reasons_are_counted_and_do_not_move_the_cursor() -> None:
         obj("in/empty.csv", 500, size=0),
         obj("in/.gitkeep", 500, size=0),  # empty wins over suffix
         obj("in/readme.txt", 500),
-        obj("in/x.csv.gz", 500),
+        obj("in/x.csv.gz", 500),  # gzip-compressed CSV: read like a .csv
         obj("in/old.csv", 50),
         obj("in/UPPER.CSV", 150),
         obj("in/data.Parquet", 160),
     ]
     sel = select_new(listing, LandingCursor(100.0, frozenset()))
-    assert keys(sel.new) == ["in/UPPER.CSV", "in/data.Parquet"]
+    assert keys(sel.new) == ["in/UPPER.CSV", "in/data.Parquet", "in/x.csv.gz"]
     assert sel.ignored == {
         "folder_marker": 2,
         "empty": 2,
-        "unsupported_suffix": 2,
+        "unsupported_suffix": 1,
         "already_seen": 1,
     }
-    assert sel.cursor == LandingCursor(160.0, frozenset({"in/data.Parquet"}))
+    assert sel.cursor == LandingCursor(500.0, frozenset({"in/x.csv.gz"}))
 
 
 def test_cursor_json_round_trip() -> None:

@@ -1,0 +1,161 @@
+"""Bytes of a CSV file -> text -> a table of strings, tolerating what real exports contain.
+
+Every repair is reported as a human-readable note; anything that cannot be repaired without
+guessing (a binary file, a row with too few fields) raises ``SourceError`` naming the file
+and the problem. The caller's bytes are never modified.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import sys
+import unicodedata
+import zlib
+
+import pandas as pd
+
+from churn_assets.data.source_errors import SourceError
+
+DELIMITERS = (",", ";", "\t", "|")  # ties go to the earlier one
+DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+GZIP_MAGIC = b"\x1f\x8b"
+# Files people save as .csv by mistake: say what the file is instead of parsing noise.
+BINARY_SIGNATURES = {
+    b"PAR1": "a Parquet file",
+    b"PK\x03\x04": "a zip archive (an Excel .xlsx?)",
+    b"\xd0\xcf\x11\xe0": "an old Office file (an Excel .xls?)",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"SQLite format 3\x00": "an SQLite database",
+}
+SNIFF_CHARS = 65536
+MAX_CONTROL_SHARE = 0.01  # text exports hold (almost) no control characters besides \t\r\n
+MAX_LISTED = 3
+
+
+def _decompress_gzip(data: bytes, name: str) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:
+        raise SourceError(f"{name}: gzip-compressed but cannot be decompressed ({error})") from None
+
+
+def _control_share(text: str) -> float:
+    sample = text[:SNIFF_CHARS]
+    controls = sum(1 for ch in sample if ch not in "\t\r\n" and unicodedata.category(ch) == "Cc")
+    return controls / max(len(sample), 1)
+
+
+def decode_csv_bytes(data: bytes, name: str) -> tuple[str, list[str]]:
+    """Decompress and decode; notes say what was done (gzip, BOM, encoding fallback)."""
+    notes: list[str] = []
+    if data.startswith(GZIP_MAGIC):
+        data = _decompress_gzip(data, name)
+        notes.append("gzip-compressed: decompressed before reading")
+        if not data:
+            raise SourceError(f"{name}: empty file (0 bytes after gzip decompression)")
+    elif name.lower().endswith(".gz"):
+        notes.append("named .gz but not gzip-compressed: read as plain text")
+    for signature, what in BINARY_SIGNATURES.items():
+        if data.startswith(signature):
+            raise SourceError(f"{name}: not a text CSV: the content is {what}")
+    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            notes.append("UTF-16 text (byte-order mark found): decoded as UTF-16")
+            return data.decode(encoding, errors="replace"), notes
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+        notes.append("UTF-8 byte-order mark removed from the start of the file")
+    if b"\x00" in data[:SNIFF_CHARS]:
+        raise SourceError(f"{name}: not a text CSV: binary content (NUL bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # latin-1 maps every byte to a character, so nothing is lost and the note says so.
+        text = data.decode("latin-1")
+        notes.append(f"not valid UTF-8 (first bad byte 0x{data[error.start]:02x} at offset "
+                     f"{error.start}): decoded as latin-1")
+    if _control_share(text) > MAX_CONTROL_SHARE:
+        raise SourceError(f"{name}: not a text CSV: binary content (control characters)")
+    if not text.strip():
+        raise SourceError(f"{name}: empty file (no header, only whitespace)")
+    return text, notes
+
+
+def _count_outside_quotes(line: str, char: str) -> int:
+    count, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == char and not quoted:
+            count += 1
+    return count
+
+
+def detect_delimiter(text: str) -> str:
+    """The candidate delimiter that splits the header line most often; ',' if none does."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {d: _count_outside_quotes(header, d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equal counts
+    return best if counts[best] else ","
+
+
+def _listed(lines: list[tuple[int, int]]) -> str:
+    shown = ", ".join(f"line {line} has {n}" for line, n in lines[:MAX_LISTED])
+    more = len(lines) - MAX_LISTED
+    return shown + (f" (and {more} more lines)" if more > 0 else "")
+
+
+def scan_records(text: str, delimiter: str, name: str) -> tuple[list[str], list[int]]:
+    """Header fields and the line numbers of repeated header rows; every record must have as
+    many fields as the header. A short record is usually a truncated upload, a long one an
+    unquoted delimiter inside a value: either way pandas would shift or pad values silently."""
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a long text cell is still one cell
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    repeated, short, long = [], [], []
+    first_line = 1
+    for record in reader:
+        line, first_line = first_line, reader.line_num + 1  # where this record started
+        if not any(field.strip() for field in record):
+            continue  # blank line: pandas skips these too
+        if header is None:
+            header = record
+        elif record == header:
+            repeated.append(line)
+        elif len(record) != len(header):
+            (short if len(record) < len(header) else long).append((line, len(record)))
+    assert header is not None  # decode_csv_bytes rejected whitespace-only text
+    expected = f"expected {len(header)} like the header"
+    if short:
+        raise SourceError(f"{name}: rows with too few fields ({_listed(short)}, {expected}); "
+                          "a truncated file or line?")
+    if long:
+        raise SourceError(f"{name}: rows with too many fields ({_listed(long)}, {expected}); "
+                          f"an unquoted {DELIMITER_NAMES[delimiter]} inside a value?")
+    return header, repeated
+
+
+def read_csv_strings(text: str, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """Parse into a frame of strings (missing values NaN); types are decided afterwards."""
+    notes: list[str] = []
+    delimiter = detect_delimiter(text)
+    if delimiter != ",":
+        notes.append(f"delimiter {DELIMITER_NAMES[delimiter]} detected (not ',')")
+    header, repeated = scan_records(text, delimiter, name)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, low_memory=False)
+    except (pd.errors.ParserError, ValueError) as error:
+        raise SourceError(f"{name}: cannot parse as CSV: {str(error).strip()[:200]}") from None
+    if repeated:
+        is_header = (frame.to_numpy() == pd.Series(header).to_numpy()).all(axis=1)
+        frame = frame.loc[~is_header].reset_index(drop=True)
+        lines = ", ".join(str(n) for n in repeated[:MAX_LISTED])
+        notes.append(f"repeated header row dropped ({len(repeated)} at line {lines})")
+    renamed = [c for c in frame.columns if c not in header]
+    if renamed:
+        notes.append(f"duplicate column names renamed by pandas: {', '.join(map(str, renamed))}")
+    return frame, notes

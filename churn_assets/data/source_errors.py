@@ -1,0 +1,5 @@
+"""The one error every reader raises: its message names the file and the problem in one line."""
+
+
+class SourceError(ValueError):
+    """The source cannot be read: wrong scheme or format, missing object, unusable content."""
