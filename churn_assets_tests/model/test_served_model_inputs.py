@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import mlflow
+import optuna
 import pandas as pd
 import pytest
 
@@ -15,6 +16,7 @@ from churn_assets.generator import generate_customers
 from churn_assets.model.candidate import train_candidate
 from churn_assets.model.model_logging import log_candidate
 from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.model.tuning import open_study
 from churn_assets.names import LABEL, ROW_ID, SPLIT
 
 CONFIG = DatasetConfig(
@@ -45,10 +47,11 @@ def served(raw_rows: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
         meta = pd.DataFrame({ROW_ID: raw_rows["customerID"], SPLIT: split,
                              LABEL: binary_target(raw_rows["Churn"], CONFIG.positive_label)})
         features = pd.concat([meta, prep.transform(raw_rows)], axis=1)
-        candidate = train_candidate(features, CONFIG, root / "study.journal", "v1")
+        candidate = train_candidate(features, CONFIG.tuning, lambda: open_study(
+            optuna.storages.InMemoryStorage(), "inputs", CONFIG.tuning.seed))
         experiment = mlflow.create_experiment("inputs", artifact_location=(root / "a").as_uri())
         with mlflow.start_run(experiment_id=experiment):
-            info = log_candidate(candidate, prep.to_json(), raw_rows.drop(columns="Churn"))
+            info = log_candidate(candidate, prep.state(), raw_rows.drop(columns="Churn"))
         yield mlflow.pyfunc.load_model(info.model_uri)
     finally:
         mlflow.set_tracking_uri(previous)
