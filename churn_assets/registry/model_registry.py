@@ -153,7 +153,7 @@ def _fit_description(markdown: str) -> str:
 def promote_candidate(
     client: MlflowClient, name: str, version: str, rows: pd.DataFrame, labels: np.ndarray,
     rules: PromotionRules, *, tracking_uri: str, requested_by: str = "churn_assets",
-    why: str = "", model_card: Callable[[PromotionDecision], str] | None = None,
+    why: str = "", model_card: Callable[[dict], str] | None = None,
     lock_dir: Path | None = None,
 ) -> RegistryOutcome:
     """Decide on a registered candidate and move the aliases accordingly.
@@ -163,9 +163,10 @@ def promote_candidate(
     2. Under the registry lock: score the champion on the same rows, decide, and re-read
        the champion; if it moved meanwhile (a writer that does not take the lock), decide
        again against the new one.
-    3. Tags and description (``model_card(decision)``), then the aliases: promoted, the old
-       champion becomes @previous_champion and the candidate @champion; rejected, the
-       candidate becomes @challenger.
+    3. Tags and description (``model_card(promotion_facts)``, where the facts are
+       ``decision.facts()`` plus ``previous_champion`` and ``load_check``), then the
+       aliases: promoted, the old champion becomes @previous_champion and the candidate
+       @champion; rejected, the candidate becomes @challenger.
     """
     version = str(version)
     check = check_model_loads(f"models:/{name}/{version}", rows.head(SAMPLE_ROWS), tracking_uri)
@@ -176,7 +177,8 @@ def promote_candidate(
                    f"{check.error}")
         previous = current_champion_version(client, name)
         _write_version_record(client, name, version, decision_tags(
-            decision, check, previous, requested_by, why), model_card, decision)
+            decision, check, previous, requested_by, why), model_card, decision, check,
+            previous)
         return RegistryOutcome(version, decision, check, previous, previous)
 
     candidate = score_version(name, version, rows)
@@ -195,7 +197,8 @@ def promote_candidate(
             raise RuntimeError(f"@{CHAMPION} of {name} kept moving while deciding; try again")
 
         _write_version_record(client, name, version, decision_tags(
-            decision, check, previous, requested_by, why), model_card, decision)
+            decision, check, previous, requested_by, why), model_card, decision, check,
+            previous)
         if not decision.promote:
             client.set_registered_model_alias(name, CHALLENGER, version)
             return RegistryOutcome(version, decision, check, previous, previous)
@@ -212,13 +215,15 @@ def promote_candidate(
 
 def _write_version_record(
     client: MlflowClient, name: str, version: str, tags: dict[str, str],
-    model_card: Callable[[PromotionDecision], str] | None, decision: PromotionDecision,
+    model_card: Callable[[dict], str] | None, decision: PromotionDecision, check: LoadCheck,
+    previous: str | None,
 ) -> None:
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
     if model_card is not None:
+        facts = decision.facts() | {"previous_champion": previous, "load_check": check.text()}
         client.update_model_version(name, version, description=_fit_description(
-            model_card(decision)))
+            model_card(facts)))
 
 
 def rollback(

@@ -37,8 +37,9 @@ RULES = PromotionRules(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=3,
                        segments=("Contract",))
 
 
-def card(decision) -> str:
-    return f"# Model card\n\n## Promotion\n{decision.reason}\n"
+def card(promotion: dict) -> str:
+    return (f"# Model card\n\n## Promotion\n{promotion['reason']} "
+            f"(was v{promotion['previous_champion']})\n")
 
 
 class Models:
@@ -142,7 +143,9 @@ def test_promotions_move_aliases_and_record_why(models: Models) -> None:
     assert tags["promotion.load_check"] == "passed"
     assert tags["promotion.requested_by"] == "test" and tags["promotion.why"] == "try strong"
     assert len(tags["promotion.candidate_test_f1"].split(".")[1]) == 4  # rounded
-    assert client.get_model_version(name, "2").description == card(better.decision)
+    description = client.get_model_version(name, "2").description
+    assert description.startswith("# Model card") and better.decision.reason in description
+    assert "(was v1)" in description
     assert client.get_model_version(name, "1").tags["champion.replaced_by_version"] == "2"
 
     twin = models.promote(name, "strong_twin")  # as good as the champion: noise
