@@ -98,8 +98,8 @@ def _metrics(facts: Mapping[str, Any]) -> str:
             + "\n\nIntervals: 95% stratified bootstrap over the split's rows.")
 
 
-def _promotion(facts: Mapping[str, Any]) -> str:
-    promotion = facts.get("promotion")
+def promotion_section(promotion: Mapping[str, Any] | None) -> str:
+    """The decision with its segment table; also usable alone as Dagster metadata."""
     if not promotion:
         return NOT_RECORDED
     verdict = "**promoted to @champion**" if promotion.get("promote") else "**not promoted**"
@@ -134,6 +134,10 @@ def _top_features(facts: Mapping[str, Any]) -> str:
 def _limits(facts: Mapping[str, Any]) -> str:
     limits = facts.get("known_limits") or []
     return "\n".join(f"- {limit}" for limit in limits) if limits else NOT_RECORDED
+
+
+def _promotion(facts: Mapping[str, Any]) -> str:
+    return promotion_section(facts.get("promotion"))
 
 
 SECTIONS = (("Data", _data), ("Features", _features), ("Parameters", _parameters),
