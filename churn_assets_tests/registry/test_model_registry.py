@@ -173,8 +173,9 @@ def test_candidate_that_fails_the_fresh_process_load_is_rejected(models: Models,
 
 def test_rollback_moves_the_champion_back_and_refuses_a_broken_target(models: Models) -> None:
     client, name, uri = models.workspace.client(), "rollbacks", models.workspace.tracking_uri
-    models.promote(name, "weak")
-    models.promote(name, "strong")
+    for kind in ("weak", "strong"):
+        outcome = models.promote(name, kind)
+        assert outcome.decision.promote, outcome.decision.reason
     broken = models.register(name, "missing_artifact")  # v3, never champion
 
     with pytest.raises(RollbackRefused, match="v3 failed the load check.*stays on v2"):
