@@ -1,81 +1,288 @@
-"""Champion/challenger bookkeeping in the MLflow model registry (no Dagster here)."""
+"""Champion/challenger bookkeeping in the MLflow model registry (no Dagster here).
+
+Every alias move is the last step of its operation: tags and the description are written
+first, so a failure anywhere leaves ``@champion`` exactly where it was, and every move that
+happens is explained on the model versions it touches.
+"""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from sklearn.metrics import f1_score, roc_auc_score
 
-from churn_assets.dataset_config import PromotionConfig
-from churn_assets.names import CHALLENGER, CHAMPION
-from churn_assets.registry.promotion_rule import PromotionDecision, Scores, decide_promotion
+from churn_assets.names import (
+    CHALLENGER,
+    CHAMPION,
+    OUTPUT_COLUMNS,
+    PREDICTION,
+    PREVIOUS_CHAMPION,
+    PROBABILITY,
+)
+from churn_assets.registry.load_check import LoadCheck, check_model_loads
+from churn_assets.registry.promotion_rule import (
+    PromotionDecision,
+    PromotionRules,
+    ScoredModel,
+    decide_promotion,
+)
+from churn_assets.registry.registry_lock import registry_lock
+
+DESCRIPTION_LIMIT = 5000  # MLflow's registry column; Postgres enforces it
+SAMPLE_ROWS = 50  # raw rows the fresh-process load check scores
+MAX_REDECISIONS = 3
+
+
+class RollbackRefused(ValueError):
+    """The rollback was not done; the aliases are unchanged."""
 
 
 @dataclass(frozen=True)
 class RegistryOutcome:
     version: str
     decision: PromotionDecision
-    candidate: Scores
-    champion: Scores | None
-    previous_champion_version: str | None
+    load_check: LoadCheck
+    previous_champion_version: str | None  # who held @champion when the decision was taken
     champion_version: str | None  # who holds @champion afterwards
 
+    # Transitional, for the current champion_model asset: remove with register_and_decide.
+    @property
+    def candidate(self) -> Scores:
+        return Scores(self.decision.candidate_f1, self.decision.candidate_roc_auc)
 
-def score_model(model_uri: str, rows: pd.DataFrame, labels: np.ndarray) -> Scores:
-    """Score a registered model through its public contract: raw rows in, predictions out."""
-    predictions = mlflow.pyfunc.load_model(model_uri).predict(rows)
-    return Scores(
-        f1=float(f1_score(labels, predictions["churn_prediction"], zero_division=0)),
-        roc_auc=float(roc_auc_score(labels, predictions["churn_probability"])),
-    )
+    @property
+    def champion(self) -> Scores | None:
+        if self.decision.champion_f1 is None:
+            return None
+        return Scores(self.decision.champion_f1, self.decision.champion_roc_auc)
 
 
-def current_champion_version(client: MlflowClient, name: str) -> str | None:
+@dataclass(frozen=True)
+class Scores:
+    f1: float | None
+    roc_auc: float | None
+
+
+@dataclass(frozen=True)
+class RollbackOutcome:
+    from_version: str
+    to_version: str
+    load_check: LoadCheck
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def version_for_alias(client: MlflowClient, name: str, alias: str) -> str | None:
     try:
-        return str(client.get_model_version_by_alias(name, CHAMPION).version)
+        return str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException as error:
         if error.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(error).lower():
             return None
         raise
 
 
-def register_and_decide(
-    client: MlflowClient, name: str, model_uri: str, run_id: str, rows: pd.DataFrame,
-    labels: np.ndarray, rules: PromotionConfig,
-) -> RegistryOutcome:
-    """Register the candidate, score it and the champion on the same rows, then move aliases.
+def current_champion_version(client: MlflowClient, name: str) -> str | None:
+    return version_for_alias(client, name, CHAMPION)
 
-    Aliases move last: any error before that leaves @champion exactly where it was.
-    """
-    version = mlflow.register_model(model_uri, name, tags={"source_run_id": run_id}).version
-    candidate = score_model(f"models:/{name}/{version}", rows, labels)
-    previous = current_champion_version(client, name)
-    champion = score_model(f"models:/{name}/{previous}", rows, labels) if previous else None
-    decision = decide_promotion(candidate, champion, rules)
-    tags = {
+
+def score_version(name: str, version: str, rows: pd.DataFrame) -> ScoredModel:
+    """Score through the public contract (raw rows in, probability and 0/1 out).
+
+    The served model does not publish its threshold; the smallest probability it calls
+    positive reproduces its 0/1 answers exactly on these rows, which is all the bootstrap
+    needs (it resamples these rows)."""
+    predictions = mlflow.pyfunc.load_model(f"models:/{name}/{version}").predict(rows)
+    if list(predictions.columns) != list(OUTPUT_COLUMNS):
+        raise ValueError(f"{name} v{version} returned columns {list(predictions.columns)}")
+    probability = predictions[PROBABILITY].to_numpy(float)
+    positive = predictions[PREDICTION].to_numpy() == 1
+    threshold = float(probability[positive].min()) if positive.any() else float("inf")
+    return ScoredModel(probability, threshold)
+
+
+def register_candidate(name: str, model_uri: str, run_id: str) -> str:
+    return str(mlflow.register_model(model_uri, name, tags={"source_run_id": run_id}).version)
+
+
+def _fmt(value: float | None) -> str:
+    return "none" if value is None else f"{value:.4f}"
+
+
+def decision_tags(
+    decision: PromotionDecision, load_check: LoadCheck, previous: str | None,
+    requested_by: str, why: str,
+) -> dict[str, str]:
+    return {
         "promotion.decision": "promoted" if decision.promote else "rejected",
+        "promotion.rule": decision.rule,
         "promotion.reason": decision.reason,
-        "promotion.candidate_test_f1": f"{candidate.f1:.6f}",
-        "promotion.candidate_test_roc_auc": f"{candidate.roc_auc:.6f}",
-        "promotion.champion_test_f1": f"{champion.f1:.6f}" if champion else "none",
-        "promotion.champion_test_roc_auc": f"{champion.roc_auc:.6f}" if champion else "none",
+        "promotion.f1_delta": decision.f1_delta.text() if decision.f1_delta else "none",
+        "promotion.roc_auc_delta":
+            decision.roc_auc_delta.text() if decision.roc_auc_delta else "none",
+        "promotion.candidate_test_f1": _fmt(decision.candidate_f1),
+        "promotion.candidate_test_roc_auc": _fmt(decision.candidate_roc_auc),
+        "promotion.champion_test_f1": _fmt(decision.champion_f1),
+        "promotion.champion_test_roc_auc": _fmt(decision.champion_roc_auc),
+        "promotion.blocking_segments": ", ".join(decision.blocking_segments) or "none",
         "promotion.previous_champion_version": previous or "none",
-        "promotion.test_rows": str(len(rows)),
+        "promotion.test_rows": str(decision.test_rows),
+        "promotion.load_check": load_check.text(),
+        "promotion.requested_by": requested_by,
+        "promotion.why": why or "none given",
+        "promotion.decided_at": _now(),
     }
+
+
+def _fit_description(markdown: str) -> str:
+    if len(markdown) <= DESCRIPTION_LIMIT:
+        return markdown
+    note = "\n\n*(cut to fit the registry; the full card is the run's model_card.md)*"
+    return markdown[: DESCRIPTION_LIMIT - len(note)] + note
+
+
+def promote_candidate(
+    client: MlflowClient, name: str, version: str, rows: pd.DataFrame, labels: np.ndarray,
+    rules: PromotionRules, *, tracking_uri: str, requested_by: str = "churn_assets",
+    why: str = "", model_card: Callable[[dict], str] | None = None,
+    lock_dir: Path | None = None,
+) -> RegistryOutcome:
+    """Decide on a registered candidate and move the aliases accordingly.
+
+    1. Load check in a fresh process on sample test rows: a model that fails is rejected,
+       gets no alias, and the champion is not even scored.
+    2. Under the registry lock: score the champion on the same rows, decide, and re-read
+       the champion; if it moved meanwhile (a writer that does not take the lock), decide
+       again against the new one.
+    3. Tags and description (``model_card(promotion_facts)``, where the facts are
+       ``decision.facts()`` plus ``previous_champion`` and ``load_check``), then the
+       aliases: promoted, the old champion becomes @previous_champion and the candidate
+       @champion; rejected, the candidate becomes @challenger.
+    """
+    version = str(version)
+    check = check_model_loads(f"models:/{name}/{version}", rows.head(SAMPLE_ROWS), tracking_uri)
+    if not check.ok:
+        decision = PromotionDecision(
+            promote=False, rule=rules.text(), test_rows=len(rows),
+            reason=f"not promoted: the model failed the load check in a fresh process: "
+                   f"{check.error}")
+        previous = current_champion_version(client, name)
+        _write_version_record(client, name, version, decision_tags(
+            decision, check, previous, requested_by, why), model_card, decision, check,
+            previous)
+        return RegistryOutcome(version, decision, check, previous, previous)
+
+    candidate = score_version(name, version, rows)
+    champions: dict[str, ScoredModel] = {}
+    with registry_lock(tracking_uri, name, lock_dir):
+        for _ in range(MAX_REDECISIONS):
+            previous = current_champion_version(client, name)
+            if previous == version:
+                raise ValueError(f"{name} v{version} already holds @{CHAMPION}")
+            if previous is not None and previous not in champions:
+                champions[previous] = score_version(name, previous, rows)
+            decision = decide_promotion(candidate, champions.get(previous), labels, rows, rules)
+            if current_champion_version(client, name) == previous:
+                break
+        else:
+            raise RuntimeError(f"@{CHAMPION} of {name} kept moving while deciding; try again")
+
+        _write_version_record(client, name, version, decision_tags(
+            decision, check, previous, requested_by, why), model_card, decision, check,
+            previous)
+        if not decision.promote:
+            client.set_registered_model_alias(name, CHALLENGER, version)
+            return RegistryOutcome(version, decision, check, previous, previous)
+        if previous is not None:
+            for key, value in {"champion.replaced_by_version": version,
+                               "champion.replaced_at": _now(),
+                               "champion.replaced_because": decision.reason}.items():
+                client.set_model_version_tag(name, previous, key, value)
+            # Previous first: if we stop between the two moves, @champion is still intact.
+            client.set_registered_model_alias(name, PREVIOUS_CHAMPION, previous)
+        client.set_registered_model_alias(name, CHAMPION, version)
+    return RegistryOutcome(version, decision, check, previous, version)
+
+
+def _write_version_record(
+    client: MlflowClient, name: str, version: str, tags: dict[str, str],
+    model_card: Callable[[dict], str] | None, decision: PromotionDecision, check: LoadCheck,
+    previous: str | None,
+) -> None:
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
-    client.set_registered_model_alias(name, CHAMPION if decision.promote else CHALLENGER, version)
-    return RegistryOutcome(
-        version=str(version), decision=decision, candidate=candidate, champion=champion,
-        previous_champion_version=previous,
-        champion_version=str(version) if decision.promote else previous,
-    )
+    if model_card is not None:
+        facts = decision.facts() | {"previous_champion": previous, "load_check": check.text()}
+        client.update_model_version(name, version, description=_fit_description(
+            model_card(facts)))
+
+
+def rollback(
+    client: MlflowClient, name: str, *, tracking_uri: str, requested_by: str, reason: str,
+    target_version: str | None = None, sample_rows: pd.DataFrame | None = None,
+    lock_dir: Path | None = None,
+) -> RollbackOutcome:
+    """Move @champion back to ``target_version`` (default: @previous_champion) after the
+    fresh-process load check (on ``sample_rows``, default the target's input example).
+    The displaced champion becomes @previous_champion; both versions record who and why.
+    Raises RollbackRefused, aliases unchanged, when the target is missing, already
+    champion, or fails the load check."""
+    if not requested_by.strip() or not reason.strip():
+        raise RollbackRefused("a rollback needs requested_by and reason: they are the audit")
+    with registry_lock(tracking_uri, name, lock_dir):
+        current = current_champion_version(client, name)
+        if current is None:
+            raise RollbackRefused(f"{name} has no @{CHAMPION} to roll back from")
+        target = str(target_version) if target_version else version_for_alias(
+            client, name, PREVIOUS_CHAMPION)
+        if target is None:
+            raise RollbackRefused(f"{name} has no @{PREVIOUS_CHAMPION}; name a target version")
+        if target == current:
+            raise RollbackRefused(f"{name} v{target} already holds @{CHAMPION}")
+        try:
+            client.get_model_version(name, target)
+        except MlflowException as error:
+            raise RollbackRefused(f"{name} has no version {target}") from error
+        check = check_model_loads(f"models:/{name}/{target}", sample_rows, tracking_uri)
+        at = _now()
+        if not check.ok:
+            client.set_model_version_tag(
+                name, target, "rollback.refused", f"{at} for {requested_by}: {check.error}")
+            raise RollbackRefused(
+                f"{name} v{target} failed the load check in a fresh process, @{CHAMPION} "
+                f"stays on v{current}: {check.error}")
+        audit = {"rollback.requested_by": requested_by, "rollback.reason": reason,
+                 "rollback.at": at}
+        for key, value in (audit | {"rollback.from_version": current}).items():
+            client.set_model_version_tag(name, target, key, value)
+        for key, value in (audit | {"rollback.replaced_by_version": target}).items():
+            client.set_model_version_tag(name, current, key, value)
+        client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
+        client.set_registered_model_alias(name, CHAMPION, target)
+    return RollbackOutcome(current, target, check)
+
+
+def register_and_decide(
+    client: MlflowClient, name: str, model_uri: str, run_id: str, rows: pd.DataFrame,
+    labels: np.ndarray, rules,
+) -> RegistryOutcome:
+    """Transitional: the current ``champion_model`` asset's call. ``rules`` may still be the
+    dataset config's promotion section (min_f1, min_roc_auc, min_delta). Remove once the
+    asset calls ``register_candidate`` + ``promote_candidate``."""
+    if not isinstance(rules, PromotionRules):
+        rules = PromotionRules(rules.min_f1, rules.min_roc_auc, rules.min_delta)
+    version = register_candidate(name, model_uri, run_id)
+    return promote_candidate(client, name, version, rows, labels, rules,
+                             tracking_uri=mlflow.get_tracking_uri())
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.metrics import best_f1_threshold, classification_metrics
 from churn_assets.model.preprocessing import RARE, ChurnPreprocessor, churn_features
-from churn_assets.registry.promotion_rule import Scores, decide_promotion
 
 
 def train_frame() -> pd.DataFrame:
@@ -213,46 +211,3 @@ def test_threshold_is_inclusive() -> None:
 def test_classification_metrics_single_class_raises(labels: list[int]) -> None:
     with pytest.raises(ValueError, match="both classes"):
         classification_metrics(np.array(labels), np.array([0.1, 0.5, 0.9]), 0.5)
-
-
-# --- promotion --------------------------------------------------------------------------------
-
-RULES = PromotionConfig(min_f1=0.55, min_roc_auc=0.75, min_delta=0.0)
-
-
-def test_f1_floor_blocks_weak_first_model() -> None:
-    decision = decide_promotion(Scores(f1=0.50, roc_auc=0.90), None, RULES)
-    assert not decision.promote
-    assert "F1" in decision.reason and "ROC-AUC" not in decision.reason
-
-
-def test_auc_floor_blocks_weak_first_model() -> None:
-    decision = decide_promotion(Scores(f1=0.70, roc_auc=0.70), None, RULES)
-    assert not decision.promote
-    assert "ROC-AUC" in decision.reason and "0.75" in decision.reason
-
-
-def test_floors_apply_even_when_beating_the_champion() -> None:
-    decision = decide_promotion(Scores(0.54, 0.9), Scores(0.30, 0.6), RULES)
-    assert not decision.promote and "F1" in decision.reason
-
-
-def test_first_model_passing_floors_is_promoted() -> None:
-    decision = decide_promotion(Scores(0.55, 0.75), None, RULES)  # floors are inclusive
-    assert decision.promote and "first" in decision.reason
-
-
-def test_better_candidate_promoted_worse_and_tie_not() -> None:
-    champion = Scores(0.65, 0.85)
-    assert decide_promotion(Scores(0.66, 0.80), champion, RULES).promote
-    assert not decide_promotion(Scores(0.64, 0.90), champion, RULES).promote
-    tie = decide_promotion(Scores(0.65, 0.95), champion, RULES)
-    assert not tie.promote and "+0.0000" in tie.reason
-
-
-@pytest.mark.parametrize("gain,promote", [(0.019, False), (0.021, True), (0.05, True)])
-def test_min_delta_requires_gain(gain: float, promote: bool) -> None:
-    rules = PromotionConfig(min_f1=0.55, min_roc_auc=0.75, min_delta=0.02)
-    decision = decide_promotion(Scores(0.60 + gain, 0.8), Scores(0.60, 0.8), rules)
-    assert decision.promote is promote
-    assert f"{gain:+.4f}" in decision.reason

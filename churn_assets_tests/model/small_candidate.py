@@ -1,0 +1,49 @@
+"""A small real candidate for model tests: generated customers, the package's own column
+roles, splits and preprocessing, and a few Optuna trials (seconds, not minutes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from churn_assets.data.column_roles import infer_column_roles
+from churn_assets.data.splits import assign_splits, binary_target
+from churn_assets.dataset_config import DatasetConfig, TuningConfig
+from churn_assets.generator import generate_customers
+from churn_assets.model.candidate import Candidate, train_candidate
+from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.names import LABEL, ROW_ID, SPLIT
+
+CONFIG = DatasetConfig(
+    source="x.csv", target="Churn", positive_label="Yes", id_column="customerID",
+    model_name="churn-test",
+    tuning=TuningConfig(n_trials=4, max_estimators=200, early_stopping_rounds=20,
+                        timeout_seconds=None, n_jobs=1))
+
+
+@dataclass(frozen=True)
+class SmallCandidate:
+    customers: pd.DataFrame  # raw rows, target included
+    features: pd.DataFrame  # the feature table (row_id, split, label, model matrix)
+    preprocessor: ChurnPreprocessor
+    candidate: Candidate
+    study_file: Path
+
+    def split_rows(self, split: str) -> pd.DataFrame:
+        return self.customers[(self.features[SPLIT] == split).to_numpy()]
+
+
+def train_small_candidate(folder: Path, rows: int = 1500, seed: int = 21) -> SmallCandidate:
+    customers = generate_customers(rows, seed=seed)
+    split = assign_splits(customers["customerID"], CONFIG.split)
+    roles = infer_column_roles(customers, CONFIG)
+    preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical).fit(
+        customers[split == "train"])
+    meta = pd.DataFrame({ROW_ID: customers["customerID"], SPLIT: split,
+                         LABEL: binary_target(customers["Churn"], CONFIG.positive_label)})
+    features = pd.concat([meta, preprocessor.transform(customers)], axis=1)
+    study_file = folder / "study.journal"
+    candidate = train_candidate(features, CONFIG, study_file, f"small-{rows}-{seed}")
+    return SmallCandidate(customers, features, preprocessor, candidate, study_file)

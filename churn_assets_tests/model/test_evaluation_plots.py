@@ -1,0 +1,95 @@
+"""Evaluation pictures of a small real candidate: every PNG written, small, embeddable."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from sklearn.metrics import brier_score_loss
+
+from churn_assets.model.candidate import split_matrix
+from churn_assets.model.evaluation_plots import (
+    EMBED_LIMIT_BYTES,
+    markdown_with_images,
+    shap_contributions,
+    top_features,
+    write_evaluation_plots,
+)
+from churn_assets_tests.model.small_candidate import SmallCandidate, train_small_candidate
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EVERY_PICTURE = ["roc_curve", "pr_curve", "confusion_matrix", "calibration_curve",
+                 "feature_importance", "shap_summary", "optimisation_history",
+                 "parameter_importance"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> SmallCandidate:
+    return train_small_candidate(tmp_path_factory.mktemp("plots"))
+
+
+def study_of(trained: SmallCandidate) -> optuna.Study:
+    storage = JournalStorage(JournalFileBackend(str(trained.study_file)))
+    (summary,) = optuna.get_all_study_summaries(storage)
+    return optuna.load_study(study_name=summary.study_name, storage=storage)
+
+
+def test_every_picture_is_a_small_png(trained: SmallCandidate, tmp_path: Path) -> None:
+    x_test, y_test = split_matrix(trained.features, "test")
+    model = trained.candidate.model
+    probability = model.predict_proba(x_test)[:, 1]
+
+    pictures = write_evaluation_plots(
+        tmp_path / "pictures", y_test, probability, trained.candidate.threshold,
+        booster=model.get_booster(), features=x_test, study=study_of(trained))
+
+    assert list(pictures.paths) == EVERY_PICTURE
+    for path in pictures.paths.values():
+        data = path.read_bytes()
+        assert data.startswith(PNG_SIGNATURE)
+        assert 2_000 < len(data) < EMBED_LIMIT_BYTES, path.name
+    assert pictures.brier_score == pytest.approx(brier_score_loss(y_test, probability))
+    assert 0 < pictures.brier_score < 0.25  # better than always answering 0.5
+
+
+def test_without_model_or_study_only_the_curves(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 300)
+    probability = np.clip(labels * 0.4 + rng.uniform(0, 0.6, 300), 0, 1)
+    pictures = write_evaluation_plots(tmp_path, labels, probability, 0.5)
+    assert list(pictures.paths) == EVERY_PICTURE[:4]
+
+
+def test_shap_contributions_add_up_to_the_prediction(trained: SmallCandidate) -> None:
+    x_test, _ = split_matrix(trained.features, "test")
+    booster = trained.candidate.model.get_booster()
+    contributions = shap_contributions(booster, x_test.head(50))
+    margin = trained.candidate.model.predict(x_test.head(50), output_margin=True)
+    bias = margin - contributions.sum(axis=1).to_numpy()
+    assert np.allclose(bias, bias[0], atol=1e-4)  # contributions + one constant = log-odds
+    assert list(contributions.columns) == list(x_test.columns)
+
+
+def test_top_features_are_shares_of_gain(trained: SmallCandidate) -> None:
+    top = top_features(trained.candidate.model.get_booster(), top=5)
+    shares = [share for _, share in top]
+    assert len(top) == 5 and shares == sorted(shares, reverse=True)
+    assert 0 < sum(shares) <= 1 + 1e-9
+
+
+def test_markdown_embeds_images_and_names_oversized_ones(tmp_path: Path) -> None:
+    small, large = tmp_path / "roc_curve.png", tmp_path / "shap_summary.png"
+    small.write_bytes(PNG_SIGNATURE + b"x" * 100)
+    large.write_bytes(PNG_SIGNATURE + b"x" * 100)
+    markdown = markdown_with_images({"roc_curve": small, "shap_summary": large},
+                                    limit_bytes=50)
+    assert "too large to embed" in markdown and "shap_summary.png" in markdown
+    markdown = markdown_with_images({"roc_curve": small})
+    encoded = markdown.split("data:image/png;base64,")[1].rstrip(")")
+    assert base64.b64decode(encoded) == small.read_bytes()
+    assert markdown.startswith("**Roc curve**")
