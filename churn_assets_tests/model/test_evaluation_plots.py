@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
 from sklearn.metrics import brier_score_loss
 
 from churn_assets.model.candidate import split_matrix
@@ -20,7 +18,7 @@ from churn_assets.model.evaluation_plots import (
     top_features,
     write_evaluation_plots,
 )
-from churn_assets_tests.model.small_candidate import SmallCandidate, train_small_candidate
+from churn_assets_tests.helpers.small_candidate import SmallCandidate, train_small_candidate
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EVERY_PICTURE = ["roc_curve", "pr_curve", "confusion_matrix", "calibration_curve",
@@ -34,9 +32,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> SmallCandidate:
 
 
 def study_of(trained: SmallCandidate) -> optuna.Study:
-    storage = JournalStorage(JournalFileBackend(str(trained.study_file)))
-    (summary,) = optuna.get_all_study_summaries(storage)
-    return optuna.load_study(study_name=summary.study_name, storage=storage)
+    return trained.study
 
 
 def test_every_picture_is_a_small_png(trained: SmallCandidate, tmp_path: Path) -> None:

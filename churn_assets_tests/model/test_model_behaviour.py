@@ -14,8 +14,8 @@ from sklearn.metrics import roc_auc_score
 
 from churn_assets.model.model_logging import log_candidate
 from churn_assets.names import OUTPUT_COLUMNS, PROBABILITY
+from churn_assets_tests.helpers.small_candidate import SmallCandidate, train_small_candidate
 from churn_assets_tests.helpers.workspace import ChurnWorkspace
-from churn_assets_tests.model.small_candidate import SmallCandidate, train_small_candidate
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def served(trained: SmallCandidate, module_workspace: ChurnWorkspace):
     module_workspace.client()  # points MLflow at the temporary store
     mlflow.set_experiment("behaviour")
     with mlflow.start_run():
-        info = log_candidate(trained.candidate, trained.preprocessor.to_json(),
+        info = log_candidate(trained.candidate, trained.preprocessor.state(),
                              trained.customers.drop(columns=["Churn"]))
     return mlflow.pyfunc.load_model(info.model_uri)
 

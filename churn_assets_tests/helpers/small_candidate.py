@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import optuna
 import pandas as pd
 
 from churn_assets.data.column_roles import infer_column_roles
@@ -14,6 +15,7 @@ from churn_assets.dataset_config import DatasetConfig, TuningConfig
 from churn_assets.generator import generate_customers
 from churn_assets.model.candidate import Candidate, train_candidate
 from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.model.tuning import open_study, study_storage
 from churn_assets.names import LABEL, ROW_ID, SPLIT
 
 CONFIG = DatasetConfig(
@@ -29,7 +31,7 @@ class SmallCandidate:
     features: pd.DataFrame  # the feature table (row_id, split, label, model matrix)
     preprocessor: ChurnPreprocessor
     candidate: Candidate
-    study_file: Path
+    study: optuna.Study
 
     def split_rows(self, split: str) -> pd.DataFrame:
         return self.customers[(self.features[SPLIT] == split).to_numpy()]
@@ -44,6 +46,9 @@ def train_small_candidate(folder: Path, rows: int = 1500, seed: int = 21) -> Sma
     meta = pd.DataFrame({ROW_ID: customers["customerID"], SPLIT: split,
                          LABEL: binary_target(customers["Churn"], CONFIG.positive_label)})
     features = pd.concat([meta, preprocessor.transform(customers)], axis=1)
-    study_file = folder / "study.journal"
-    candidate = train_candidate(features, CONFIG, study_file, f"small-{rows}-{seed}")
-    return SmallCandidate(customers, features, preprocessor, candidate, study_file)
+    storage = study_storage(f"journal://{folder / 'study.journal'}")
+    study_name = f"small-{rows}-{seed}"
+    candidate = train_candidate(features, CONFIG.tuning,
+                                lambda: open_study(storage, study_name, CONFIG.tuning.seed))
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    return SmallCandidate(customers, features, preprocessor, candidate, study)
