@@ -1,254 +1,376 @@
-"""Speed and memory figures measured side by side in one run (``make bench``; some sections only:
-``python -m churn_assets_tests.bench 2 3``). Temp folders and 127.0.0.1 only, cleaned up after."""
+"""``make bench``: the project's full graph against the plain script it replaces, same data.
+
+For every size: (a) ``benchmarks/plain_script.py`` (load, split, get_dummies, 50 Optuna trials
+over XGBoost at threshold 0.5) and (b) ``dagster asset materialize -m churn_assets --select '*'``
+with a fresh DAGSTER_HOME, MLflow store, state folder and dataset YAML, both as subprocesses.
+Per subprocess: wall and CPU seconds and peak RSS (``wait4``), plus the peak summed RSS of its
+process tree (polled from /proc). (b)'s step times come from the Dagster event log and its
+metrics and trial count from MLflow. Results go to ``.bench/latest.json`` (the previous file
+is compared against, then kept as ``.bench/previous.json``).
+
+    python -m benchmarks.bench                         # Telco (if present), 10k, 100k
+    python -m benchmarks.bench --million               # ... and 1M rows
+    BENCH_SIZES=10k,1m python -m benchmarks.bench      # any subset: telco, 10k, 100k, 1m, <n>
+    python -m benchmarks.bench --no-plain --sizes 100k # the graph only
+    python -m benchmarks.bench --sensor 12345          # also the sensor/drift/executor figures
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import logging
+import argparse
+import json
 import os
-import resource
-import statistics
+import platform
+import subprocess
 import sys
 import tempfile
+import threading
 import time
-import tracemalloc
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
-from functools import partial
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
-import dagster as dg
-import optuna
-from botocore.config import Config
-from dagster_aws.s3 import S3Resource
-from dagster_aws.s3.sensor import get_objects
+import yaml
 
-from churn_assets.data.column_roles import coerce_numeric, infer_column_roles
-from churn_assets.data.landing_cursor import LandingCursor, list_local, list_s3, select_new
-from churn_assets.data.sources import read_source
-from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
-from churn_assets.defs.assets.features import customer_features, customer_splits
-from churn_assets.defs.assets.validation import validated_customers
-from churn_assets.defs.resources.dataset import DatasetResource
-from churn_assets.defs.sensors import new_customer_data_sensor
-from churn_assets.model.candidate import split_matrix
-from churn_assets.model.tuning import open_study, tune
-from churn_assets.monitoring.drift import detect_drift
-from churn_assets_tests.defs.test_event_driven import SHIFT  # the shifted snapshot of that test
-from churn_assets_tests.helpers.s3_server import REGION, running_s3_server
-from churn_assets_tests.helpers.workspace import (
-    FAST_TUNING,
-    ChurnWorkspace,
-    customers,
-    materialize_graph,
-)
-
-BUCKET, PREFIX, N_KEYS = "bench-landing", "landing/", 10_000
-SUMMARY: list[tuple[str, str]] = []
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_TELCO = ROOT.parent / "shared" / "data" / "telco-customer-churn.csv"
+RESULTS = ROOT / ".bench"
+GENERATOR_SEED = 7
+DEFAULT_SIZES = "telco,10k,100k"
+PLAIN_MAX_ROWS = 200_000
 
 
-def timed(fn: Callable[[], Any], repeats: int = 1) -> tuple[float, Any]:
-    """Median wall seconds over ``repeats`` calls of ``fn``, and the last call's result."""
-    runs = [(time.perf_counter(), fn(), time.perf_counter()) for _ in range(repeats)]  # in order
-    return statistics.median(end - start for start, _, end in runs), runs[-1][1]
+@dataclass
+class ProcessFigures:
+    """What one measured subprocess cost."""
+
+    wall_s: float
+    cpu_s: float  # user + system of the process and its waited-for children
+    peak_rss_mib: float  # largest single process (ru_maxrss)
+    peak_tree_rss_mib: float  # largest sum over the process tree, polled every 0.1 s
+    returncode: int
 
 
-def ratio(numerator: float, denominator: float) -> str:
-    """``numerator / denominator`` formatted as "1.23x"."""
-    return f"{numerator / denominator:.2f}x" if denominator else "n/a"
+@dataclass
+class SideResult:
+    """One side (plain script or graph) on one data set."""
+
+    process: ProcessFigures
+    metrics: dict[str, float] = field(default_factory=dict)  # valid/test F1 and ROC-AUC
+    n_trials: int | None = None
+    tuning_s: float | None = None  # the script's own tuning; the graph's tuning step
+    steps_s: dict[str, float] = field(default_factory=dict)
+    error: str = ""
 
 
-def table(title: str, header: tuple[str, ...], rows: list[tuple[Any, ...]],
-          right: bool = True) -> None:
-    """Print an aligned plain-text table (floats to 4 digits); keep its "ratio" rows for later."""
-    cells = [header, *(tuple(f"{c:#.4g}" if isinstance(c, float) else str(c) for c in row)
-                       + ("",) * (len(header) - len(row)) for row in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) if i and right else c.ljust(w) for i, (c, w) in
-                       enumerate(zip(row, widths, strict=True))).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    print(f"\n== {title}", *lines, sep="\n", flush=True)
-    SUMMARY.extend((f"{title.split('.')[0]}. {row[0]}", ", ".join(
-        f"{name}: {c}" for name, c in zip(header[1:], row[1:], strict=True) if c))
-        for row in cells[1:] if row[0].startswith("ratio"))
+def _tree_rss_kib(root_pid: int) -> int:
+    """Summed VmRSS of ``root_pid`` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = Path(entry.path, "status").read_text()
+        except OSError:
+            continue
+        fields_ = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid, ppid = int(entry.name), int(fields_.get("PPid", "0"))
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields_.get("VmRSS", "0 kB").split()[0])
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total
 
 
-def bench_s3_sensor(repeats: int = 3) -> None:
-    """1. Listing + selection and a full sensor tick over 10,000 S3 keys vs get_objects."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every request
-    with running_s3_server() as server, tempfile.TemporaryDirectory() as tmp, \
-            dg.instance_for_test() as instance:
-        client = server.client(config=Config(max_pool_connections=16))
-        client.create_bucket(Bucket=BUCKET)
-        body = customers(3).to_csv(index=False).encode()
-        objects = [(f"{PREFIX}day-{i % 50:02d}/snapshot-{i:05d}.csv", body) for i in range(N_KEYS)]
-        objects += [(f"{PREFIX}folder-{i}/", b"") for i in range(10)]  # console folder markers
-        objects += [(f"{PREFIX}notes-{i}.txt", b"notes") for i in range(10)]
-        with ThreadPoolExecutor(16) as pool:
-            upload_s, _ = timed(lambda: list(pool.map(
-                lambda kv: client.put_object(Bucket=BUCKET, Key=kv[0], Body=kv[1]), objects)))
-
-        def tick(cursor: str | None) -> dg.SensorExecutionData:
-            """One evaluation of the real sensor with its resources, as the daemon runs it."""
-            return new_customer_data_sensor.evaluate_tick(dg.build_sensor_context(
-                instance=instance, cursor=cursor,
-                resources={"dataset": DatasetResource(), "s3": S3Resource()}))
-        ours = partial(list_s3, client, BUCKET, PREFIX)
-        ours_cold_s, cold = timed(lambda: select_new(ours(), LandingCursor()), repeats)
-        ours_warm_s, warm = timed(lambda: select_new(ours(), cold.cursor), repeats)
-        config = ChurnWorkspace(Path(tmp), instance).write_config(
-            f"{tmp}/unused.csv", landing=f"s3://{BUCKET}/{PREFIX}")
-        with mock.patch.dict(os.environ, {
-                "AWS_ENDPOINT_URL_S3": server.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-                "CHURN_DATASET_CONFIG": str(config)}):
-            tick_cold_s, tick_cold = timed(partial(tick, None), repeats)
-            tick_warm_s, tick_warm = timed(partial(tick, tick_cold.cursor), repeats)
-        theirs = partial(get_objects, BUCKET, PREFIX, since_key=None, client=client)
-        theirs_cold_s, listed = timed(partial(theirs, since_last_modified=None), repeats)
-        newest = max(obj["LastModified"] for obj in listed)
-        theirs_warm_s, listed_warm = timed(partial(theirs, since_last_modified=newest), repeats)
-        peak_mib = []
-        for listing in (lambda: list(ours()), theirs):  # Python heap only, one run each
-            tracemalloc.start()
-            listing()
-            peak_mib.append(tracemalloc.get_traced_memory()[1] / 2**20)
-            tracemalloc.stop()
-        server.reset()  # free moto's 10,020 objects before the next sections
-    table(f"1. S3 landing on moto: {N_KEYS:,} CSV keys + 20 to ignore, uploaded by 16 threads in "
-          f"{upload_s:.1f} s; seconds = median of {repeats}; peak MiB = tracemalloc, one listing",
-          ("what", "cold s", "warm s", "cold result", "warm result", "peak MiB"), [
-              ("ours: list_s3 + select_new", ours_cold_s, ours_warm_s,
-               f"{len(cold.new):,} new, {sum(cold.ignored.values())} ignored",
-               f"{len(warm.new)} new", peak_mib[0]),
-              ("ours: new_customer_data_sensor tick", tick_cold_s, tick_warm_s,
-               f"{len(tick_cold.run_requests):,} run requests",
-               f"{len(tick_warm.run_requests)} (skip: {tick_warm.skip_message is not None})"),
-              ("dagster_aws get_objects", theirs_cold_s, theirs_warm_s,
-               f"{len(listed):,} objects", f"{len(listed_warm)} objects", peak_mib[1]),
-              ("ratio listing ours/get_objects", ratio(ours_cold_s, theirs_cold_s),
-               ratio(ours_warm_s, theirs_warm_s), "", "", ratio(*peak_mib)),
-              ("ratio sensor tick/get_objects", ratio(tick_cold_s, theirs_cold_s),
-               ratio(tick_warm_s, theirs_warm_s))])
-
-
-def bench_local_landing(n_files: int = 2_000, repeats: int = 5) -> None:
-    """2. A local landing folder: the cold tick hashes every file, the warm one skips by mtime."""
-    with tempfile.TemporaryDirectory() as tmp:
-        root, body = Path(tmp), customers(40).to_csv(index=False).encode()
-        for i in range(n_files):
-            (root / f"snapshot-{i:04d}.csv").write_bytes(body)
-        cold_s, cold = timed(lambda: select_new(list_local(root), LandingCursor()), repeats)
-        rehash_s, rehash = timed(lambda: select_new(list_local(root), cold.cursor), repeats)
-        warm_s, warm = timed(lambda: select_new(
-            list_local(root, newer_than=cold.cursor.last_modified), cold.cursor), repeats)
-    table(f"2. Local landing, {n_files:,} files of {len(body):,} bytes, median of {repeats}",
-          ("tick", "seconds", "files hashed", "new"),
-          [(label, s, len(sel.new) + sum(sel.ignored.values()), len(sel.new))
-           for label, s, sel in (("cold (empty cursor)", cold_s, cold),
-                                 ("warm, no newer_than (hashes all)", rehash_s, rehash),
-                                 ("warm, newer_than=cursor (sensor)", warm_s, warm))]
-          + [("ratio cold/warm tick", ratio(cold_s, warm_s))])
-
-
-def bench_drift(rows: int = 5_000, repeats: int = 5) -> None:
-    """3. detect_drift on 5,000 reference vs 5,000 current rows, unshifted and shifted."""
-    config = load_dataset_config(DEFAULT_CONFIG_PATH)
-    reference = customers(rows, seed=11)
-    roles = infer_column_roles(reference, config)
-    reference = coerce_numeric(reference, roles.numeric)[0]
-    results = []
-    for label, shift in (("unshifted", {}), ("shifted", SHIFT)):
-        current = coerce_numeric(customers(rows, seed=12, **shift), roles.numeric)[0]
-        results.append((label, *timed(partial(detect_drift, reference, current, roles.numeric,
-                                              roles.categorical, config.drift), repeats)))
-    table(f"3. detect_drift, {rows:,} vs {rows:,} rows, {len(roles.features)} features, "
-          f"median of {repeats}", ("current", "seconds", "drifted_share", "drift_detected"),
-          [(label, s, f"{r.drifted_share:.2f}", r.drift_detected) for label, s, r in results]
-          + [("ratio shifted/unshifted", ratio(results[1][1], results[0][1]))])
-
-
-def bench_tuning(n_trials: int = 20, repeats: int = 3) -> None:
-    """4. tune() with the project's MedianPruner (open_study) vs the same study with NopPruner,
-    on the bundled data prepared by the validation and feature assets."""
-    dataset = DatasetResource(config_path=str(DEFAULT_CONFIG_PATH))
-    with dg.build_asset_context() as context:  # the asset functions themselves, invoked directly
-        raw = read_source(dataset.load().source).frame
-        valid = validated_customers(context, raw_customers=raw, dataset=dataset).value
-        split = customer_splits(context, validated_customers=valid, dataset=dataset).value
-        features = customer_features(context, customer_splits=split, dataset=dataset).value
-    (x_train, y_train), (x_valid, y_valid) = (split_matrix(features, s) for s in ("train", "valid"))
-    tuning = dataclasses.replace(dataset.load().tuning, n_trials=n_trials, timeout_seconds=None)
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, nop in (("MedianPruner (open_study)", False), ("NopPruner", True)):
-            def run(nop: bool = nop) -> Any:
-                """tune() on a fresh open_study (tune resumes a study), pruner swapped if nop."""
-                study = open_study(Path(tempfile.mkdtemp(dir=tmp)) / "j", "bench", tuning.seed)
-                study.pruner = optuna.pruners.NopPruner() if nop else study.pruner
-                return tune(study, tuning, x_train, y_train, x_valid, y_valid)
-            took, result = timed(run, repeats)
-            rows.append((label, took, took / result.n_trials,
-                         f"{result.n_pruned / result.n_trials:.0%}", result.best_value))
-    table(f"4. Tuning on data/customers.csv ({len(y_train):,} train / {len(y_valid):,} valid, "
-          f"{x_train.shape[1]} features), n_trials={n_trials}, max_estimators="
-          f"{tuning.max_estimators}, early_stopping={tuning.early_stopping_rounds}, median of "
-          f"{repeats}; process peak RSS so far (all sections) "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
-          ("pruner", "seconds", "s/trial", "pruned share", "best valid logloss"),
-          [*rows, ("ratio MedianPruner/NopPruner", ratio(rows[0][1], rows[1][1]),
-                   ratio(rows[0][2], rows[1][2]))])
-
-
-def multiprocess_graph_job() -> dg.JobDefinition:
-    """The whole graph on the multiprocess executor; every step process rebuilds it from here."""
-    from churn_assets.definitions import defs
-    job = dg.define_asset_job("bench_graph_multiprocess", selection=dg.AssetSelection.all(),
-                              executor_def=dg.multiprocess_executor)
-    return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(job.name)
-
-
-def run_graph(in_process: bool) -> tuple[float, bool, int, int]:
-    """Materialize every asset on 1,500 generated rows with fresh state, MLflow and instance."""
-    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(tempfile, "tempdir", tmp), \
-            dg.instance_for_test() as instance, ExitStack() as stack:
-        workspace = ChurnWorkspace(Path(tmp), instance)
-        config = workspace.write_config(workspace.write_data("customers.csv", customers(1500)))
-        stack.enter_context(mock.patch.dict(os.environ, {
-            "CHURN_STATE_DIR": f"{tmp}/state", "CHURN_DATASET_CONFIG": str(config), "TMPDIR": tmp,
-            "MLFLOW_TRACKING_URI": workspace.tracking_uri}))  # temp dirs: MLflow leaves some
-        start = time.perf_counter()  # execute_job's result is a context manager, kept open
-        result = materialize_graph(workspace) if in_process else stack.enter_context(
-            dg.execute_job(dg.reconstructable(multiprocess_graph_job), instance=instance))
-        return (time.perf_counter() - start, result.success, len(result.get_step_success_events()),
-                len(result.get_asset_materialization_events()))
-
-
-def bench_executors() -> None:
-    """5. The whole graph in process (dg.materialize) vs on dg.multiprocess_executor."""
-    runs = [("in_process (dg.materialize)", *run_graph(in_process=True)),
-            ("multiprocess_executor (execute_job)", *run_graph(in_process=False))]
-    table(f"5. Whole graph, 1,500 rows, n_trials={FAST_TUNING['n_trials']}, one run each",
-          ("executor", "wall s", "success", "steps", "assets materialized"),
-          [*runs, ("ratio multiprocess/in_process", ratio(runs[1][1], runs[0][1]))])
-    print(f"(about {(runs[1][1] - runs[0][1]) / runs[1][3]:.1f} s more per step: each step process "
-          "is a fresh interpreter that imports the project again; largest step process peak RSS "
-          f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB)")
-
-
-def main(chosen: list[str]) -> None:
-    """Run the chosen sections (all by default), then the summary and the total wall time."""
+def run_measured(command: list[str], env: dict[str, str], log: Path) -> ProcessFigures:
+    """Run ``command`` to completion; its own rusage via wait4, tree RSS by polling /proc."""
     start = time.perf_counter()
-    print(f"churn_assets bench: {os.cpu_count()} CPUs, dagster {dg.__version__}")
-    sections = (bench_s3_sensor, bench_local_landing, bench_drift, bench_tuning, bench_executors)
-    for number in chosen or "12345":
-        sections[int(number) - 1]()
-    table("Summary: key ratios, as labelled above", ("section / ratio", "value"), SUMMARY, False)
-    print(f"\ntotal bench wall time: {time.perf_counter() - start:.1f} s")
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    peak_tree, done = [0], threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.1):
+            peak_tree[0] = max(peak_tree[0], _tree_rss_kib(process.pid))
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    poller.join()
+    process.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
+    return ProcessFigures(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+                          peak_tree[0] / 1024, process.returncode)
+
+
+def base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # XGBoost's OpenMP threads spin while waiting; on a shared or busy machine that burns
+    # whole time slices (2 threads measured 6x slower than 1). Both sides get the same policy.
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def run_plain_script(csv: Path, work: Path) -> SideResult:
+    log = work / "plain_script.log"
+    figures = run_measured([sys.executable, "-m", "benchmarks.plain_script", str(csv)],
+                           base_env(), log)
+    result = SideResult(figures)
+    lines = log.read_text(errors="replace").strip().splitlines()
+    try:
+        reported = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        result.error = f"plain script failed, see {log}: {lines[-1:] or ['(no output)']}"
+        return result
+    result.metrics = {k: reported[k] for k in ("valid_f1", "valid_roc_auc", "test_f1",
+                                                "test_roc_auc")}
+    result.n_trials, result.tuning_s = reported["n_trials"], reported["tuning_seconds"]
+    return result
+
+
+def write_dataset_yaml(source: Path, telco: bool, work: Path) -> Path:
+    """The dataset YAML a user would write: examples/telco.yaml or dataset.yaml, re-pointed."""
+    template = ROOT / ("examples/telco.yaml" if telco else "dataset.yaml")
+    raw = yaml.safe_load(template.read_text())
+    raw |= {"source": str(source), "landing": str(work / "landing") + "/",
+            "model_name": "churn-bench"}
+    path = work / "dataset.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def _step_times(dagster_home: Path) -> tuple[dict[str, float], str]:
+    """Seconds per step (STEP_START to STEP_SUCCESS/FAILURE) of the one run in this instance."""
+    import dagster as dg
+
+    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
+             dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_START,
+             dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE}
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        runs = instance.get_runs()
+        if not runs:
+            return {}, "no Dagster run recorded"
+        run = runs[0]
+        starts: dict[str, float] = {}
+        steps: dict[str, float] = {}
+        for entry in instance.all_logs(run.run_id, of_type=kinds):
+            key = entry.step_key or "(run)"
+            kind = entry.dagster_event.event_type
+            if kind in (dg.DagsterEventType.STEP_START, dg.DagsterEventType.RUN_START):
+                starts[key] = entry.timestamp
+            elif key in starts:
+                steps[key] = entry.timestamp - starts[key]
+        return steps, "" if run.status == dg.DagsterRunStatus.SUCCESS else run.status.value
+
+
+def _mlflow_figures(tracking_uri: str) -> tuple[dict[str, float], int | None]:
+    """The candidate run's valid/test metrics and n_trials."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    for run in client.search_runs(experiments, filter_string="metrics.test_f1 > -1"):
+        metrics = run.data.metrics
+        return ({k: metrics[k] for k in ("valid_f1", "valid_roc_auc", "test_f1",
+                                         "test_roc_auc") if k in metrics},
+                int(metrics["n_trials"]) if "n_trials" in metrics else None)
+    return {}, None
+
+
+def run_graph(csv: Path, telco: bool, work: Path) -> SideResult:
+    home, state = work / "dagster_home", work / "state"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    tracking_uri = f"sqlite:///{work / 'mlflow' / 'mlflow.db'}"
+    env = base_env() | {
+        "DAGSTER_HOME": str(home), "MLFLOW_TRACKING_URI": tracking_uri,
+        "CHURN_STATE_DIR": str(state), "TMPDIR": str(work),
+        "CHURN_DATASET_CONFIG": str(write_dataset_yaml(csv, telco, work)),
+    }
+    env.pop("CHURN_DEPLOYMENT", None)
+    log = work / "graph.log"
+    figures = run_measured([sys.executable, "-m", "dagster", "asset", "materialize", "-m",
+                            "churn_assets", "--select", "*"], env, log)
+    result = SideResult(figures)
+    result.steps_s, status = _step_times(home)
+    result.tuning_s = result.steps_s.get("tuned_churn_model")
+    result.metrics, result.n_trials = _mlflow_figures(tracking_uri)
+    if figures.returncode or status:
+        result.error = f"graph run {status or 'failed'} (exit {figures.returncode}), see {log}"
+    return result
+
+
+def parse_size(name: str) -> int | None:
+    """'telco' -> None (the shared file); '10k' -> 10_000; '1m' -> 1_000_000; '2500' -> 2500."""
+    name = name.strip().lower()
+    if name == "telco":
+        return None
+    scale = {"k": 1_000, "m": 1_000_000}.get(name[-1], 1)
+    return int(float(name.rstrip("km")) * scale)
+
+
+def bench_size(name: str, plain_max_rows: int, keep: Path | None) -> dict[str, Any] | None:
+    rows = parse_size(name)
+    plain = (rows or 0) <= plain_max_rows
+    if rows is None and not SHARED_TELCO.is_file():
+        print(f"skip telco: {SHARED_TELCO} is absent", flush=True)
+        return None
+    work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=keep))
+    if rows is None:
+        csv = SHARED_TELCO
+    else:
+        from churn_assets.generator import generate_customers
+
+        csv = work / "customers.csv"
+        generate_customers(rows, GENERATOR_SEED).to_csv(csv, index=False)
+    entry: dict[str, Any] = {"size": name, "rows": rows or sum(1 for _ in csv.open()) - 1}
+    if not plain:
+        print(f"[{name}] plain script skipped: more than {plain_max_rows:,} rows", flush=True)
+    else:
+        print(f"[{name}] plain script ...", flush=True)
+        entry["plain"] = asdict(run_plain_script(csv, work))
+    print(f"[{name}] full graph ...", flush=True)
+    entry["graph"] = asdict(run_graph(csv, rows is None, work))
+    for side in ("plain", "graph"):
+        if entry.get(side, {}).get("error"):
+            print(f"[{name}] {side}: {entry[side]['error']}", flush=True)
+    if keep is None:
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+    return entry
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if abs(value) < 10 else f"{value:,.1f}"
+    return str(value)
+
+
+def _ratio(b: float | None, a: float | None) -> str:
+    return f"{b / a:.2f}x" if a and b is not None else "-"
+
+
+def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    print(f"\n== {title}")
+    for i, row in enumerate([header, *rows]):
+        print("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
+                        for j, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+METRICS = ("valid_f1", "valid_roc_auc", "test_f1", "test_roc_auc")
+
+
+def report(entries: list[dict[str, Any]]) -> None:
+    header = ["data / side", "rows", "wall s", "CPU s", "peak RSS MiB", "tree RSS MiB",
+              "trials", "tuning s", *METRICS]
+    rows = []
+    for e in entries:
+        for side in ("plain", "graph"):
+            if side not in e:
+                continue
+            s, p = e[side], e[side]["process"]
+            rows.append([f"{e['size']} {'(a) plain script' if side == 'plain' else '(b) graph'}",
+                         f"{e['rows']:,}", _fmt(p["wall_s"]), _fmt(p["cpu_s"]),
+                         _fmt(p["peak_rss_mib"]), _fmt(p["peak_tree_rss_mib"]),
+                         _fmt(s["n_trials"]), _fmt(s["tuning_s"]),
+                         *(_fmt(s["metrics"].get(m)) for m in METRICS)])
+        if "plain" in e:
+            a, b = e["plain"], e["graph"]
+            rows.append([f"{e['size']} ratio b/a", "",
+                         *(_ratio(b["process"][k], a["process"][k]) for k in
+                           ("wall_s", "cpu_s", "peak_rss_mib", "peak_tree_rss_mib")),
+                         "", _ratio(b["tuning_s"], a["tuning_s"]),
+                         *(_fmt(b["metrics"].get(m, float("nan")) - a["metrics"].get(
+                             m, float("nan"))) for m in METRICS)])
+    print_table("plain script (a) vs full graph (b); ratio row: b/a for costs, b-a for metrics",
+                header, rows)
+    step_names = list(dict.fromkeys(k for e in entries for k in e["graph"]["steps_s"]))
+    print_table("per-step seconds of (b), from the Dagster event log ((run) = RUN_START to end)",
+                ["step", *(e["size"] for e in entries)],
+                [[step, *(_fmt(e["graph"]["steps_s"].get(step)) for e in entries)]
+                 for step in step_names])
+    by_size = {e["size"]: e for e in entries}
+    if "100k" in by_size and "1m" in by_size:
+        print("\ngrowth 100k -> 1M, graph wall: " + _ratio(
+            by_size["1m"]["graph"]["process"]["wall_s"],
+            by_size["100k"]["graph"]["process"]["wall_s"]))
+
+
+def compare(previous: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+    """Print current vs previous for the figures that matter, per size and side."""
+    before = {e["size"]: e for e in previous.get("entries", [])}
+    rows = []
+    for e in entries:
+        old = before.get(e["size"])
+        for side in ("plain", "graph"):
+            if not old or side not in e or side not in old:
+                continue
+            for label, get in (("wall s", lambda s: s["process"]["wall_s"]),
+                               ("CPU s", lambda s: s["process"]["cpu_s"]),
+                               ("peak RSS MiB", lambda s: s["process"]["peak_rss_mib"]),
+                               ("tuning s", lambda s: s["tuning_s"]),
+                               ("test_roc_auc", lambda s: s["metrics"].get("test_roc_auc"))):
+                was, now = get(old[side]), get(e[side])
+                rows.append([f"{e['size']} {side} {label}", _fmt(was), _fmt(now),
+                             _ratio(now, was)])
+    if rows:
+        print_table(f"change against the previous run ({previous.get('when', '?')})",
+                    ["figure", "previous", "now", "now/previous"], rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", DEFAULT_SIZES),
+                        help="comma list of telco, 10k, 100k, 1m or a row count")
+    parser.add_argument("--million", action="store_true", help="add 1m to the sizes")
+    parser.add_argument("--no-plain", action="store_true", help="skip the plain script")
+    parser.add_argument("--plain-max-rows", type=int, default=PLAIN_MAX_ROWS,
+                        help="skip the plain script above this many rows (it has no sampling "
+                        "and no early stopping: hours at 1M rows on 2 cores)")
+    parser.add_argument("--keep", type=Path, help="keep each size's work folder under here")
+    parser.add_argument("--sensor", default="", metavar="SECTIONS",
+                        help="also run benchmarks.sensor_bench sections, e.g. 12345")
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    args = parser.parse_args(argv)
+    sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
+    if args.million and "1m" not in sizes:
+        sizes.append("1m")
+    start = time.perf_counter()
+    print(f"churn_assets bench: {os.cpu_count()} CPUs, {platform.platform()}, "
+          f"load average {os.getloadavg()[0]:.1f}, OMP_WAIT_POLICY="
+          f"{base_env()['OMP_WAIT_POLICY']}; sizes {', '.join(sizes)}", flush=True)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    plain_max_rows = -1 if args.no_plain else args.plain_max_rows
+    entries = [e for e in (bench_size(s, plain_max_rows, args.keep) for s in sizes) if e]
+    if entries:
+        report(entries)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        if args.out.is_file():
+            previous = json.loads(args.out.read_text())
+            compare(previous, entries)
+            args.out.with_name("previous.json").write_text(json.dumps(previous, indent=1))
+        args.out.write_text(json.dumps({
+            "when": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count(),
+            "omp_wait_policy": base_env()["OMP_WAIT_POLICY"],
+            "load_average_end": os.getloadavg()[0], "entries": entries}, indent=1))
+        print(f"\nresults: {args.out}")
+    if args.sensor:
+        from benchmarks import sensor_bench
+
+        sensor_bench.main(list(args.sensor))
+    print(f"total bench wall time: {time.perf_counter() - start:.1f} s")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

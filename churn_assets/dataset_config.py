@@ -66,6 +66,7 @@ class TuningConfig(_Section):
     early_stopping_rounds: int = Field(50, ge=1)
     max_estimators: int = Field(2000, ge=1)
     n_jobs: int = 2
+    sample_rows: int | None = Field(50_000, ge=1000)  # tune on a stratified sample above this
 
 
 class PromotionConfig(_Section):

@@ -43,12 +43,27 @@ def _blank_to_nan(values: pd.Series) -> pd.Series:
     return values.replace(r"^\s*$", np.nan, regex=True)
 
 
-def _parses_as_numeric(values: pd.Series) -> bool:
+PARSE_PROBE_ROWS = 2_000
+
+
+def _parse_share(values: pd.Series) -> float | None:
+    """Share of the non-blank values that parse as numbers; None when all are blank."""
     present = _blank_to_nan(values).dropna()
     if present.empty:
-        return False
-    parsed = pd.to_numeric(present, errors="coerce")
-    return parsed.notna().mean() >= NUMERIC_PARSE_SHARE
+        return None
+    return float(pd.to_numeric(present, errors="coerce").notna().mean())
+
+
+def _parses_as_numeric(values: pd.Series) -> bool:
+    # Text columns are mostly plainly text: a seeded probe of a few thousand values rules
+    # them out without a regex pass over every row (1M rows: 18 -> ~1 CPU s per call).
+    # Below half parsing in the probe, 98% over all rows is out of reach for any real column.
+    if len(values) > PARSE_PROBE_ROWS:
+        probe = _parse_share(values.sample(PARSE_PROBE_ROWS, random_state=0))
+        if probe is not None and probe < 0.5:
+            return False
+    share = _parse_share(values)
+    return share is not None and share >= NUMERIC_PARSE_SHARE
 
 
 def _is_integer_id(values: pd.Series) -> bool:

