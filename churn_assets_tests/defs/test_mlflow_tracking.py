@@ -1,0 +1,73 @@
+"""MLflow run linking through dagster-mlflow, and the upstream behaviour our shim guards against."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import mlflow
+import pytest
+from dagster_mlflow.resources import MlFlow
+
+from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.names import DAGSTER_RUN_TAG
+
+
+def step_context(run_id: str) -> SimpleNamespace:
+    """What MlflowTracking.run reads from an asset's context."""
+    return SimpleNamespace(log=logging.getLogger("test"), run_id=run_id, job_name="job")
+
+
+@pytest.fixture
+def tracking(tmp_path: Path):
+    resource = MlflowTracking(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    yield resource
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
+def test_upstream_resource_keeps_logging_into_a_run_left_open_by_another_dagster_run(tracking):
+    """Why MlflowTracking ends leftover runs first: dagster-mlflow swallows 'already active'."""
+    mlflow.set_tracking_uri(tracking.resolved_uri())
+    mlflow.set_experiment("shim")
+    leftover = mlflow.start_run(tags={DAGSTER_RUN_TAG: "run-a"})
+    config = {"experiment_name": "shim", "mlflow_tracking_uri": tracking.resolved_uri(),
+              "env": {}, "extra_tags": {}}
+    MlFlow(SimpleNamespace(log=logging.getLogger("test"), run_id="run-b",
+                           dagster_run=SimpleNamespace(job_name="job"), resource_config=config))
+    assert mlflow.active_run().info.run_id == leftover.info.run_id  # run-b writes into run-a
+    tags = tracking.client().get_run(leftover.info.run_id).data.tags
+    assert tags[DAGSTER_RUN_TAG] == "run-b"  # and re-tags it as run-b's
+
+
+def test_each_dagster_run_gets_its_own_mlflow_run_and_steps_resume_it(tracking):
+    mlflow.set_tracking_uri(tracking.resolved_uri())
+    mlflow.set_experiment("elsewhere")
+    mlflow.start_run()  # an unrelated run some earlier code left open in this process
+    with tracking.run(step_context("run-b"), "linking") as first_step:
+        mlflow.log_metric("from_first_step", 1.0)
+    with tracking.run(step_context("run-b"), "linking") as second_step:
+        mlflow.log_metric("from_second_step", 2.0)
+    with tracking.run(step_context("run-c"), "linking") as other_run:
+        pass
+
+    assert first_step.info.run_id == second_step.info.run_id != other_run.info.run_id
+    run = tracking.client().get_run(first_step.info.run_id)
+    assert run.data.tags[DAGSTER_RUN_TAG] == "run-b"
+    assert set(run.data.metrics) == {"from_first_step", "from_second_step"}
+    assert run.info.status == "FINISHED"  # every step ends what it opened
+    assert mlflow.active_run() is None
+
+
+def test_a_failing_step_marks_the_mlflow_run_failed(tracking):
+    with pytest.raises(RuntimeError, match="boom"), \
+            tracking.run(step_context("run-d"), "linking") as active:
+        raise RuntimeError("boom")
+    assert tracking.client().get_run(active.info.run_id).info.status == "FAILED"
+
+
+def test_more_than_a_hundred_params_are_logged_in_chunks(tracking):
+    with tracking.run(step_context("run-e"), "linking") as active:
+        tracking.log_params({f"p{i}": i for i in range(250)})
+    assert len(tracking.client().get_run(active.info.run_id).data.params) == 250
