@@ -9,7 +9,8 @@ DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.lock pyproject.toml | sha1s
 export DAGSTER_HOME ?= $(CURDIR)
 export CHURN_DAGSTER_STATE ?= $(CURDIR)/.dagster_home
 
-.PHONY: train test dev bench lint mlflow-ui data lock clean
+.PHONY: train test dev bench lint mlflow-ui data lock clean system-packages
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(DEPS_STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,13 +18,20 @@ $(DEPS_STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.deps-* && touch $@
 
+## Services the tests start for real: PostgreSQL (production instance) and Chromium (UI).
+system-packages:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql)
+	@command -v chromium >/dev/null || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
+
 ## Materialize the whole graph on the bundled data, then show the champion.
 train: $(DEPS_STAMP)
 	$(VENV)/bin/dagster asset materialize -m churn_assets --select '*'
 	$(PY) -m churn_assets.champion
 
 ## The test suite (the same set-up as train): definitions check, lint, then every test.
-test: $(DEPS_STAMP)
+test: $(DEPS_STAMP) system-packages
 	$(VENV)/bin/dg check defs
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
