@@ -65,6 +65,12 @@ def _rules(settings: PromotionConfig) -> promotion_rule.PromotionRules:
     return promotion_rule.PromotionRules(**settings.model_dump())  # segments: names or mappings
 
 
+def _segments_text(settings: PromotionConfig) -> str:
+    parts = [s if isinstance(s, str) else f"{s.column} bands {[float(b) for b in s.bins]}"
+             for s in settings.segments]
+    return ", ".join(parts) or "none"
+
+
 def _pictures_markdown(run_id: str) -> str:
     """The candidate run's evaluation PNGs, embedded (the UI shows them with the decision)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,6 +146,7 @@ def champion_model(
         "decision_details": dg.MetadataValue.md(promotion_section(promotion)),
         "model_card": dg.MetadataValue.md(card),
         **as_metadata("promotion", settings),
+        "promotion.segments": _segments_text(settings),  # tuples are no metadata type
     }
     for name, interval in (("f1", decision.f1_delta), ("roc_auc", decision.roc_auc_delta)):
         if interval is not None:
