@@ -67,12 +67,32 @@ class TuningConfig(_Section):
     max_estimators: int = Field(2000, ge=1)
     n_jobs: int = 2
     sample_rows: int | None = Field(50_000, ge=1000)  # tune on a stratified sample above this
+    # Refit the chosen parameters on train + valid before the test scoring (rounds scaled
+    # from early stopping). Off: on train/valid-only evidence it did not help (see issue 7).
+    refit_on_train_valid: bool = False
+
+
+class SegmentSpec(_Section):
+    """A numeric column cut into left-closed bands, e.g. tenure [0, 12, 24, 48, .inf]."""
+
+    column: str
+    bins: Annotated[tuple[float, ...], Strict(False)] = ()
 
 
 class PromotionConfig(_Section):
+    """The champion/challenger rule (``registry.promotion_rule``); defaults as documented."""
+
     min_f1: float = 0.55
     min_roc_auc: float = 0.75
     min_delta: float = 0.0
+    roc_auc_margin: float = Field(0.02, ge=0)
+    resamples: int = Field(1000, ge=100)
+    seed: int = 0
+    level: float = Field(0.95, gt=0, lt=1)
+    # Column names (categorical) or {column, bins} (numeric bands); none by default.
+    segments: Annotated[tuple[str | SegmentSpec, ...], Strict(False)] = ()
+    segment_margin: float = Field(0.05, ge=0)
+    segment_min_rows: int = Field(100, ge=1)
 
 
 class DriftConfig(_Section):

@@ -13,13 +13,15 @@ from churn_assets.defs.assets import (
     ingestion,
     monitoring,
     registry,
+    scoring,
     training,
     validation,
 )
 from churn_assets.defs.deployment import Deployment
 from churn_assets.defs.schedules import weekly_retraining_schedule
 
-ASSET_MODULES = (ingestion, validation, features, training, registry, monitoring)
+ASSET_MODULES = (ingestion, validation, features, training, registry, scoring,
+                 monitoring)
 
 
 @dg.definitions
@@ -28,7 +30,8 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
-        jobs=[jobs.churn_training_job, jobs.churn_retraining_job, jobs.snapshot_intake_job],
+        jobs=[jobs.churn_training_job, jobs.churn_retraining_job, jobs.snapshot_intake_job,
+              jobs.rollback_champion_job],
         schedules=[weekly_retraining_schedule(deployment.retrain_cron,
                                               deployment.retrain_timezone)],
         sensors=[sensors.new_customer_data_sensor, sensors.drift_retraining_sensor],

@@ -13,7 +13,13 @@ import xgboost as xgb
 
 from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.metrics import best_f1_threshold, classification_metrics
-from churn_assets.model.tuning import SEARCH_SPACE_VERSION, TuningResult, fit_on_train, tune
+from churn_assets.model.tuning import (
+    SEARCH_SPACE_VERSION,
+    TuningResult,
+    fit_on_train,
+    make_classifier,
+    tune,
+)
 from churn_assets.names import LABEL, META_COLUMNS, SPLIT
 
 
@@ -23,6 +29,7 @@ class Candidate:
     threshold: float
     tuning: TuningResult
     metrics: dict[str, float]  # valid_* and test_*; test rows touched only here, once
+    refit_rounds: int | None = None  # boosting rounds of the train+valid refit, if any
 
 
 def split_matrix(features: pd.DataFrame, split: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -59,13 +66,28 @@ def features_version(features: pd.DataFrame) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(features, index=False).to_numpy()).hexdigest()
 
 
+def refit_on_train_valid(
+    params: dict, tuning: TuningConfig, early_stopped: xgb.XGBClassifier,
+    x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame, y_valid: np.ndarray,
+) -> xgb.XGBClassifier:
+    """The same parameters on train + valid, no early stopping: the rounds early stopping
+    chose on train, scaled by (n_train + n_valid) / n_train for the larger table."""
+    rounds = max(1, round((early_stopped.best_iteration + 1)
+                          * (len(y_train) + len(y_valid)) / len(y_train)))
+    model = make_classifier(params, tuning.model_copy(update={"max_estimators": rounds}))
+    model.set_params(early_stopping_rounds=None)
+    model.fit(pd.concat([x_train, x_valid]), np.concatenate([y_train, y_valid]), verbose=False)
+    return model
+
+
 def train_candidate(
     features: pd.DataFrame, tuning: TuningConfig, open_study: Callable[[], optuna.Study],
     on_trial: Callable[[optuna.trial.FrozenTrial, int], None] | None = None,
 ) -> Candidate:
     """Tune on at most ``tuning.sample_rows`` stratified train rows (and as many valid rows),
     then fit the best parameters on all train rows, threshold on all valid rows, score test
-    once. A trial's ranking barely changes beyond some 50k rows; its cost grows linearly.
+    once (with ``tuning.refit_on_train_valid``, by the refit on train + valid). A trial's
+    ranking barely changes beyond some 50k rows; its cost grows linearly.
 
     ``open_study`` is called only once the data is known to be usable, so a rejected table
     leaves no study behind."""
@@ -90,7 +112,13 @@ def train_candidate(
     threshold = best_f1_threshold(y_valid, valid_probability)
     metrics = {f"valid_{k}": v for k, v in
                classification_metrics(y_valid, valid_probability, threshold).items()}
+    refit_rounds = None
+    if tuning.refit_on_train_valid:  # valid figures and threshold stay the honest ones above
+        model = refit_on_train_valid(result.best_params, tuning, model, x_train, y_train,
+                                     x_valid, y_valid)
+        refit_rounds = model.n_estimators
     test_probability = model.predict_proba(x_test)[:, 1]
     metrics |= {f"test_{k}": v for k, v in
                 classification_metrics(y_test, test_probability, threshold).items()}
-    return Candidate(model=model, threshold=threshold, tuning=result, metrics=metrics)
+    return Candidate(model=model, threshold=threshold, tuning=result, metrics=metrics,
+                     refit_rounds=refit_rounds)

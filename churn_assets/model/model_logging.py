@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import mlflow
 import pandas as pd
+import xgboost as xgb
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
@@ -21,6 +23,8 @@ from churn_assets.model.served_model import (
 )
 
 MODEL_NAME_IN_RUN = "model"
+EVALUATION_FOLDER = "evaluation"  # the PNGs, in the run's artifacts
+MODEL_CARD_ARTIFACT = "model_card.md"
 PIP_REQUIREMENTS = ("mlflow", "pandas", "numpy", "scikit-learn", "xgboost-cpu")
 
 
@@ -36,6 +40,23 @@ def raw_rows_signature(columns: list[str], preprocessor: ChurnPreprocessor) -> M
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
+def served_booster(model: xgb.XGBClassifier) -> xgb.Booster:
+    """The trees ``predict_proba`` uses: after early stopping the booster still holds the
+    rounds past ``best_iteration``, which the classifier ignores; the served model must too,
+    or its probabilities differ from the ones the candidate was scored and thresholded with."""
+    booster = model.get_booster()
+    best = booster.attributes().get("best_iteration")
+    return booster[: int(best) + 1] if best is not None else booster
+
+
+def log_evaluation(pictures: Mapping[str, Path], model_card: str) -> None:
+    """The evaluation PNGs under ``evaluation/`` and the card as ``model_card.md``, into the
+    active run."""
+    for path in pictures.values():
+        mlflow.log_artifact(str(path), artifact_path=EVALUATION_FOLDER)
+    mlflow.log_text(model_card, MODEL_CARD_ARTIFACT)
+
+
 def log_candidate(
     candidate: Candidate, preprocessor_state: dict, raw_rows: pd.DataFrame,
 ) -> mlflow.models.model.ModelInfo:
@@ -43,7 +64,7 @@ def log_candidate(
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "preprocessor.json").write_text(json.dumps(preprocessor_state))
-        candidate.model.get_booster().save_model(folder / "booster.json")
+        served_booster(candidate.model).save_model(folder / "booster.json")
         (folder / "decision.json").write_text(json.dumps({"threshold": candidate.threshold}))
         example = raw_rows.head(5)
         preprocessor = ChurnPreprocessor.from_state(preprocessor_state)
@@ -60,3 +81,16 @@ def log_candidate(
             input_example=example,
             pip_requirements=list(PIP_REQUIREMENTS),
         )
+
+
+def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str | None:
+    """The MLflow UI page of a run, when the tracking URI is a server (http/https)."""
+    if not tracking_uri.startswith(("http://", "https://")):
+        return None
+    return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def model_version_url(tracking_uri: str, name: str, version: str) -> str | None:
+    if not tracking_uri.startswith(("http://", "https://")):
+        return None
+    return f"{tracking_uri.rstrip('/')}/#/models/{name}/versions/{version}"

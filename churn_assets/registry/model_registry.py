@@ -53,23 +53,6 @@ class RegistryOutcome:
     previous_champion_version: str | None  # who held @champion when the decision was taken
     champion_version: str | None  # who holds @champion afterwards
 
-    # Transitional, for the current champion_model asset: remove with register_and_decide.
-    @property
-    def candidate(self) -> Scores:
-        return Scores(self.decision.candidate_f1, self.decision.candidate_roc_auc)
-
-    @property
-    def champion(self) -> Scores | None:
-        if self.decision.champion_f1 is None:
-            return None
-        return Scores(self.decision.champion_f1, self.decision.champion_roc_auc)
-
-
-@dataclass(frozen=True)
-class Scores:
-    f1: float | None
-    roc_auc: float | None
-
 
 @dataclass(frozen=True)
 class RollbackOutcome:
@@ -269,20 +252,6 @@ def rollback(
         client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
         client.set_registered_model_alias(name, CHAMPION, target)
     return RollbackOutcome(current, target, check)
-
-
-def register_and_decide(
-    client: MlflowClient, name: str, model_uri: str, run_id: str, rows: pd.DataFrame,
-    labels: np.ndarray, rules,
-) -> RegistryOutcome:
-    """Transitional: the current ``champion_model`` asset's call. ``rules`` may still be the
-    dataset config's promotion section (min_f1, min_roc_auc, min_delta). Remove once the
-    asset calls ``register_candidate`` + ``promote_candidate``."""
-    if not isinstance(rules, PromotionRules):
-        rules = PromotionRules(rules.min_f1, rules.min_roc_auc, rules.min_delta)
-    version = register_candidate(name, model_uri, run_id)
-    return promote_candidate(client, name, version, rows, labels, rules,
-                             tracking_uri=mlflow.get_tracking_uri())
 
 
 @dataclass(frozen=True)

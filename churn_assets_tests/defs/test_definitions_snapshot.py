@@ -12,7 +12,8 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from churn_assets.definitions import defs
 
-STAGES = {"ingestion", "validation", "features", "training", "registry", "monitoring"}
+STAGES = {"ingestion", "validation", "features", "training", "registry", "scoring",
+          "monitoring"}
 
 
 @pytest.fixture

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import dagster as dg
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 
-from churn_assets.names import CHALLENGER, CHAMPION
-from churn_assets.registry.model_registry import current_champion_version
+from churn_assets.defs.assets.scoring import churn_scores
+from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.names import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
+from churn_assets.registry.model_registry import current_champion_version, version_for_alias
 from churn_assets_tests.helpers.workspace import (
     ChurnWorkspace,
     customers,
@@ -17,6 +24,8 @@ from churn_assets_tests.helpers.workspace import (
 )
 
 pytestmark = pytest.mark.slow  # the whole asset graph, in process
+
+LOOKUP_MODEL = Path(__file__).parents[1] / "registry" / "lookup_model.py"
 
 CONTRACT_METRICS = ("valid_f1", "valid_roc_auc", "test_f1", "test_roc_auc")
 DOWNSTREAM_OF_VALIDATION = ("customer_splits", "customer_features", "tuned_churn_model",
@@ -220,3 +229,84 @@ def module_champion(module_workspace: ChurnWorkspace) -> ChurnWorkspace:
     module_workspace.write_config(source)
     assert materialize_graph(module_workspace).success
     return module_workspace
+
+
+SEGMENTS = ["Contract", {"column": "tenure", "bins": [0, 12, 24, 48, float("inf")]}]
+
+
+def log_broken_version(workspace: ChurnWorkspace, name: str) -> str:
+    """A registered version that loads but answers with the wrong columns."""
+    folder = workspace.root / "broken-model"
+    folder.mkdir()
+    (folder / "state.json").write_text(json.dumps(
+        {"probability": {}, "threshold": 0.5, "columns": ["score", "label"]}))
+    mlflow.set_experiment("broken")
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="model", python_model=str(LOOKUP_MODEL),
+                                       artifacts={"state": str(folder / "state.json")})
+    return str(mlflow.register_model(info.model_uri, name).version)
+
+
+def rollback_run(workspace: ChurnWorkspace, **config):
+    from churn_assets.definitions import defs
+
+    job = defs().resolve_job_def("rollback_champion_job")
+    return job.execute_in_process(
+        run_config={"ops": {"rollback_champion": {"config": config}}},
+        instance=workspace.instance, raise_on_error=False)
+
+
+def test_identical_retrain_keeps_the_champion_explains_why_and_rollback_is_audited(
+    workspace: ChurnWorkspace,
+):
+    frame = customers()
+    workspace.write_config(workspace.write_data("customers.csv", frame),
+                           promotion={"segments": SEGMENTS, "resamples": 500})
+    first = materialize_graph(workspace)
+    assert first.success
+    assert check_results(first)["candidate_loads_in_fresh_process"].passed
+    champion = metadata_of(first, "champion_model")
+    assert champion["promoted"] and champion["champion_version"] == "1"
+    assert champion["evaluation"].count("data:image/png;base64,") >= 6
+    assert champion["model_card"].startswith("# Model card: churn-test v1")
+    assert "Contract=Month-to-month" in champion["segments"]
+    assert "tenure in [0, 12)" in champion["segments"]
+    tuned = metadata_of(first, "tuned_churn_model")
+    assert 0 < tuned["test_brier"] < 0.25 and "Calibration curve" in tuned["evaluation"]
+    scores = pd.read_parquet(workspace.root / "state" / "assets" / "churn_scores.parquet")
+    assert list(scores.columns) == ["customerID", "churn_probability", "churn_prediction"]
+    assert len(scores) == len(frame) and scores["customerID"].is_unique
+    assert metadata_of(first, "churn_scores")["champion_version"] == "1"
+
+    second = materialize_graph(workspace)  # same data, same settings: a tie
+    assert second.success
+    decision = metadata_of(second, "champion_model")
+    assert not decision["promoted"] and decision["champion_version"] == "1"
+    assert "F1 delta +0.0000 [+0.0000, +0.0000] (95%, 500 resamples)" in decision["reason"]
+    assert decision["f1_delta_low"] == 0.0 and "lower bound not above" in decision["reason"]
+    client = workspace.client()
+    assert current_champion_version(client, "churn-test") == "1"
+    assert client.get_model_version("churn-test", "2").description.startswith(
+        "# Model card: churn-test v2")
+
+    forward = rollback_run(workspace, target_version="2", requested_by="ana", reason="test")
+    assert forward.success and current_champion_version(client, "churn-test") == "2"
+    back = rollback_run(workspace, requested_by="bob", reason="INC-42: v2 misbehaves")
+    assert back.success
+    assert current_champion_version(client, "churn-test") == "1"
+    assert version_for_alias(client, "churn-test", PREVIOUS_CHAMPION) == "2"
+    restored = client.get_model_version("churn-test", "1").tags
+    assert (restored["rollback.requested_by"], restored["rollback.reason"]) == \
+        ("bob", "INC-42: v2 misbehaves")
+
+    broken = log_broken_version(workspace, "churn-test")
+    refused = rollback_run(workspace, target_version=broken, requested_by="bob", reason="x")
+    assert not refused.success
+    (failure,) = [e for e in refused.all_events if e.is_step_failure]
+    assert "failed the load check" in failure.step_failure_data.user_failure_data.description
+    assert current_champion_version(client, "churn-test") == "1"
+
+    unlabeled = frame.drop(columns=["Churn"]).head(40)
+    (output,) = churn_scores(context=dg.build_asset_context(), validated_customers=unlabeled,
+                             dataset=DatasetResource(), mlflow_tracking=MlflowTracking())
+    assert len(output.value) == 40 and output.metadata["champion_version"].value == "1"

@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
 from churn_assets.model.intervals import (
+    _draws,
     metric_interval,
     paired_delta_interval,
     stratified_resamples,
@@ -61,3 +62,17 @@ def test_one_class_and_unknown_metric_are_refused(scored):
         metric_interval("f1", np.zeros(10, int), np.zeros(10), 0.5)
     with pytest.raises(ValueError, match="unknown metric 'auc'"):
         metric_interval("auc", labels, probabilities, 0.5)
+
+
+def test_vectorised_draws_equal_sklearn_on_each_resample(scored):
+    labels, probabilities = scored
+    probabilities = np.round(probabilities, 2)  # ties, which ROC-AUC must count as half
+    predictions = (probabilities >= 0.4).astype(int)
+    indices = stratified_resamples(labels, resamples=5, seed=2)
+    f1 = _draws("f1", labels, probabilities, predictions, indices)
+    auc = _draws("roc_auc", labels, probabilities, predictions, indices)
+    for row, i in enumerate(indices):
+        assert f1[row] == pytest.approx(f1_score(labels[i], predictions[i]), abs=1e-12)
+        assert auc[row] == pytest.approx(roc_auc_score(labels[i], probabilities[i]), abs=1e-12)
+    nobody = np.zeros_like(predictions)  # no predicted positive: F1 is 0, as zero_division=0
+    assert (_draws("f1", labels, probabilities, nobody, indices) == 0).all()
