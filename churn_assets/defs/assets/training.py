@@ -13,10 +13,17 @@ from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.optuna_storage import OptunaStorage
 from churn_assets.defs.settings import OWNERS, as_metadata, effective
-from churn_assets.model.candidate import features_version, study_name_for, train_candidate
+from churn_assets.model.candidate import (
+    Candidate,
+    features_version,
+    split_matrix,
+    study_name_for,
+    train_candidate,
+)
 from churn_assets.model.model_logging import log_candidate
 from churn_assets.monitoring.drift import sample_rows
-from churn_assets.names import LABEL, REFERENCE_ARTIFACT, SPLIT
+from churn_assets.monitoring.performance_estimation import fit_calibrator
+from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
 
 SCHEMA_ROWS = 1_000
 
@@ -50,6 +57,14 @@ def _log_inputs_and_reference(train_rows: pd.DataFrame, source: str, target: str
         path = Path(tmp) / Path(REFERENCE_ARTIFACT).name
         sample_rows(train_rows).to_parquet(path, index=False)  # drift compares samples
         mlflow.log_artifact(str(path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
+
+
+def _log_calibrator(candidate: Candidate, customer_features: pd.DataFrame) -> None:
+    # Monitoring estimates the champion's performance on unlabeled snapshots (CBPE) from
+    # probabilities calibrated on rows it never trained on: the valid split.
+    x_valid, y_valid = split_matrix(customer_features, "valid")
+    calibrator = fit_calibrator(y_valid, candidate.model.predict_proba(x_valid)[:, 1])
+    mlflow.log_dict(calibrator.to_dict(), CALIBRATOR_ARTIFACT)
 
 
 @dg.asset(group_name="training", kinds={"xgboost", "optuna", "mlflow"}, owners=OWNERS,
@@ -88,6 +103,7 @@ def tuned_churn_model(
                                                 "n_pruned": candidate.tuning.n_pruned})
         mlflow.log_table(candidate.tuning.trials.astype(str), "optuna_trials.json")
         info = log_candidate(candidate, feature_preprocessor, customer_splits[raw_columns])
+        _log_calibrator(candidate, customer_features)
     summary = {
         "run_id": run.info.run_id,
         "model_uri": info.model_uri,
