@@ -15,7 +15,7 @@ from churn_assets.dataset_config import ConfigError
 from churn_assets.defs.assets.ingestion import RawCustomersConfig
 from churn_assets.defs.assets.monitoring import HISTORY_LIMIT, feature_drift, read_history
 from churn_assets.defs.assets.registry import champion_model
-from churn_assets.defs.jobs import churn_retraining_job, churn_training_job, snapshot_intake_job
+from churn_assets.defs.jobs import churn_training_job, snapshot_intake_job
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.monitoring.retraining_policy import LATEST_LABELED
 from churn_assets.names import (
@@ -79,12 +79,12 @@ def _latest_labeled_uri(instance: dg.DagsterInstance) -> str:
 
 @dg.asset_sensor(
     asset_key=feature_drift.key,
-    jobs=[churn_retraining_job, churn_training_job],
+    job=churn_training_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Retrains when a feature_drift materialization says `retrain` (performance "
-    "decay, persistent drift, no champion yet, or forced): on the validated snapshot itself, "
-    "or on the latest labeled snapshot when it was unlabeled; otherwise skips with the rule "
-    "and the figures.",
+    "decay, persistent drift, no champion yet, or forced), on the very snapshot it judged, or "
+    "on the latest labeled one when that snapshot had no labels; otherwise skips with the "
+    "rule and the figures.",
 )
 def drift_retraining_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
     materialization = asset_event.asset_materialization
@@ -98,11 +98,10 @@ def drift_retraining_sensor(context: dg.SensorEvaluationContext, asset_event: dg
         return dg.SkipReason(f"run {run} already trained a candidate")
     if not metadata.get("retrain"):
         return dg.SkipReason(f"feature_drift in run {run}: no retraining ({rule}): {reason}")
-    tags = {RETRAIN_RULE_TAG: rule, RETRAIN_REASON_TAG: reason[:200]}
-    run_key = f"feature_drift:{asset_event.run_id}"
-    if metadata.get("train_on") == LATEST_LABELED:  # never train on an unlabeled snapshot
-        uri = _latest_labeled_uri(context.instance)
-        return dg.RunRequest(
-            run_key=run_key, job_name=churn_training_job.name, tags=tags,
-            run_config=dg.RunConfig(ops={"raw_customers": RawCustomersConfig(source_uri=uri)}))
-    return dg.RunRequest(run_key=run_key, job_name=churn_retraining_job.name, tags=tags)
+    # The snapshot is read again by URI: a newer one may have replaced validated_customers.
+    uri = (_latest_labeled_uri(context.instance) if metadata.get("train_on") == LATEST_LABELED
+           else str(metadata.get("snapshot_uri", "")))  # never train on an unlabeled snapshot
+    return dg.RunRequest(
+        run_key=f"feature_drift:{asset_event.run_id}",
+        run_config=dg.RunConfig(ops={"raw_customers": RawCustomersConfig(source_uri=uri)}),
+        tags={RETRAIN_RULE_TAG: rule, RETRAIN_REASON_TAG: reason[:200]})
