@@ -102,6 +102,14 @@ class DriftConfig(_Section):
     jensen_shannon_threshold: float = 0.1
     large_sample_size: int = 1000
     retrain_policy: str = "on_drift"  # or "always": retrain on every new snapshot
+    # The retraining policy (churn_assets.monitoring.retraining_policy): performance decay
+    # retrains; drift alone only after `consecutive_drifted` drifted snapshots in a row;
+    # never twice within `cooldown_hours` unless forced.
+    consecutive_drifted: int = Field(2, ge=1)
+    cooldown_hours: float = Field(24.0, ge=0)
+    retrain_on_decay: bool = True
+    decay_margin: float = Field(0.02, ge=0)  # tolerated drop below the champion's test figure
+    bootstrap_resamples: int = Field(1000, ge=100)
 
     @field_validator("retrain_policy")
     @classmethod

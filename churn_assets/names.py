@@ -17,9 +17,11 @@ CHAMPION, CHALLENGER, PREVIOUS_CHAMPION = "champion", "challenger", "previous_ch
 
 # MLflow run artifacts that later stages read back.
 REFERENCE_ARTIFACT = "reference/train_rows.parquet"  # what drift monitoring compares against
+CALIBRATOR_ARTIFACT = "reference/calibrator.json"  # probability calibration for CBPE
 
 # Tags.
 DAGSTER_RUN_TAG = "dagster_run_id"  # the tag dagster-mlflow links MLflow runs with
 SNAPSHOT_KEY_TAG = "churn/snapshot_key"
 SNAPSHOT_ETAG_TAG = "churn/snapshot_etag"
 RETRAIN_REASON_TAG = "churn/retrain_reason"
+RETRAIN_RULE_TAG = "churn/retrain_rule"

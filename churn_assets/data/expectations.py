@@ -104,7 +104,8 @@ def _out_of_range_mask(series: pd.Series, low: Any, high: Any) -> pd.Series:
 
 
 def _plan(frame: pd.DataFrame, config: DatasetConfig, numeric_columns: Sequence[str],
-          categorical_columns: Sequence[str]) -> list[tuple[str, Any]]:
+          categorical_columns: Sequence[str], require_target: bool = True
+          ) -> list[tuple[str, Any]]:
     """List (check name, GX expectation) pairs; per-column ones only for existing columns.
 
     Every column the config names gets its expectations. Inferred columns get one only where
@@ -115,7 +116,9 @@ def _plan(frame: pd.DataFrame, config: DatasetConfig, numeric_columns: Sequence[
 
     exp = config.expectations
     plan: list[tuple[str, Any]] = []
-    configured = list(dict.fromkeys([config.id_column, config.target, *config.categorical,
+    # Without require_target an absent target is an unlabeled snapshot, not a missing column.
+    target = [config.target] if require_target or config.target in frame else []
+    configured = list(dict.fromkeys([config.id_column, *target, *config.categorical,
                                      *config.numeric, *exp.ranges, *exp.value_sets]))
     inferred = [c for c in dict.fromkeys([*numeric_columns, *categorical_columns])
                 if c not in configured]
@@ -286,12 +289,15 @@ def _rows_for(kind: str, kwargs: dict[str, Any], frame: pd.DataFrame) -> tuple[i
 
 
 def run_expectations(frame: pd.DataFrame, config: DatasetConfig, numeric_columns: Sequence[str],
-                     categorical_columns: Sequence[str]) -> dict[str, list[ExpectationOutcome]]:
-    """Validate ``frame`` against the config-derived suite; outcomes grouped by check name."""
+                     categorical_columns: Sequence[str], require_target: bool = True
+                     ) -> dict[str, list[ExpectationOutcome]]:
+    """Validate ``frame`` against the config-derived suite; outcomes grouped by check name.
+    ``require_target=False`` accepts a table without the target column (an unlabeled snapshot
+    for monitoring and scoring): the target's checks then do not apply."""
     import great_expectations as gx  # slow import: only pay for it when validating
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    plan = _plan(frame, config, numeric_columns, categorical_columns)
+    plan = _plan(frame, config, numeric_columns, categorical_columns, require_target)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     asset = context.data_sources.add_pandas("churn_frame").add_dataframe_asset("frame")

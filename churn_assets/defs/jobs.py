@@ -9,7 +9,7 @@ from churn_assets.defs.assets.features import (
     feature_preprocessor,
 )
 from churn_assets.defs.assets.ingestion import raw_customers
-from churn_assets.defs.assets.monitoring import feature_drift
+from churn_assets.defs.assets.monitoring import feature_drift, monitoring_history
 from churn_assets.defs.assets.registry import champion_model
 from churn_assets.defs.assets.scoring import churn_scores
 from churn_assets.defs.assets.training import tuned_churn_model
@@ -43,9 +43,11 @@ churn_retraining_job = dg.define_asset_job(
 
 snapshot_intake_job = dg.define_asset_job(
     "snapshot_intake_job",
-    selection=INTAKE_ASSETS | SCORING_ASSETS | dg.AssetSelection.assets(feature_drift),
+    selection=INTAKE_ASSETS | SCORING_ASSETS
+    | dg.AssetSelection.assets(feature_drift, monitoring_history),
     description="One landed snapshot: ingest, validate (blocking checks), score with the "
-                "champion, measure drift.",
+    "champion, measure drift and the champion's performance, decide on retraining, append "
+    "to the monitoring history.",
 )
 
 

@@ -1,4 +1,4 @@
-"""Sensors: new snapshots in the landing area, and retraining when drift asks for it."""
+"""Sensors: new snapshots in the landing area, and retraining when monitoring asks for it."""
 
 import botocore.exceptions
 import dagster as dg
@@ -13,11 +13,17 @@ from churn_assets.data.landing_cursor import (
 )
 from churn_assets.dataset_config import ConfigError
 from churn_assets.defs.assets.ingestion import RawCustomersConfig
-from churn_assets.defs.assets.monitoring import feature_drift
+from churn_assets.defs.assets.monitoring import HISTORY_LIMIT, feature_drift, read_history
 from churn_assets.defs.assets.registry import champion_model
-from churn_assets.defs.jobs import churn_retraining_job, snapshot_intake_job
+from churn_assets.defs.jobs import churn_training_job, snapshot_intake_job
 from churn_assets.defs.resources.dataset import DatasetResource
-from churn_assets.names import RETRAIN_REASON_TAG, SNAPSHOT_ETAG_TAG, SNAPSHOT_KEY_TAG
+from churn_assets.monitoring.retraining_policy import LATEST_LABELED
+from churn_assets.names import (
+    RETRAIN_REASON_TAG,
+    RETRAIN_RULE_TAG,
+    SNAPSHOT_ETAG_TAG,
+    SNAPSHOT_KEY_TAG,
+)
 
 UNREACHABLE = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError)
 
@@ -66,24 +72,36 @@ def new_customer_data_sensor(
     ]
 
 
+def _latest_labeled_uri(instance: dg.DagsterInstance) -> str:
+    """The newest labeled snapshot monitoring saw; "" (the dataset YAML's source) if none."""
+    return next((r.snapshot_key for r in read_history(instance, HISTORY_LIMIT) if r.labeled), "")
+
+
 @dg.asset_sensor(
     asset_key=feature_drift.key,
-    job=churn_retraining_job,
+    job=churn_training_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Retrains when a feature_drift materialization says `retrain` (drift found, "
-    "no champion yet, or policy 'always'); otherwise skips with the reason.",
+    description="Retrains when a feature_drift materialization says `retrain` (performance "
+    "decay, persistent drift, no champion yet, or forced), on the very snapshot it judged, or "
+    "on the latest labeled one when that snapshot had no labels; otherwise skips with the "
+    "rule and the figures.",
 )
 def drift_retraining_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
     materialization = asset_event.asset_materialization
-    metadata = materialization.metadata if materialization else {}
-    reason = metadata.get("retrain_reason")
-    reason_text = reason.value if reason is not None else "no decision recorded"
-    latest_champion = context.instance.get_latest_materialization_event(
-        champion_model.key)
+    stored = materialization.metadata if materialization else {}
+    metadata = {key: value.value for key, value in stored.items()}
+    rule = str(metadata.get("retrain_rule", "unknown rule"))
+    reason = str(metadata.get("retrain_reason", "no decision recorded"))
+    run = asset_event.run_id[:8]
+    latest_champion = context.instance.get_latest_materialization_event(champion_model.key)
     if latest_champion and latest_champion.run_id == asset_event.run_id:
-        return dg.SkipReason(f"run {asset_event.run_id[:8]} already trained a candidate")
-    retrain = metadata.get("retrain")
-    if retrain is None or not retrain.value:
-        return dg.SkipReason(f"feature_drift in run {asset_event.run_id[:8]}: {reason_text}")
-    return dg.RunRequest(run_key=f"feature_drift:{asset_event.run_id}",
-                         tags={RETRAIN_REASON_TAG: str(reason_text)[:200]})
+        return dg.SkipReason(f"run {run} already trained a candidate")
+    if not metadata.get("retrain"):
+        return dg.SkipReason(f"feature_drift in run {run}: no retraining ({rule}): {reason}")
+    # The snapshot is read again by URI: a newer one may have replaced validated_customers.
+    uri = (_latest_labeled_uri(context.instance) if metadata.get("train_on") == LATEST_LABELED
+           else str(metadata.get("snapshot_uri", "")))  # never train on an unlabeled snapshot
+    return dg.RunRequest(
+        run_key=f"feature_drift:{asset_event.run_id}",
+        run_config=dg.RunConfig(ops={"raw_customers": RawCustomersConfig(source_uri=uri)}),
+        tags={RETRAIN_RULE_TAG: rule, RETRAIN_REASON_TAG: reason[:200]})

@@ -5,15 +5,13 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-import dagster as dg
 import pandas as pd
 import pytest
-from dagster_aws.s3 import S3Resource
 
 from churn_assets.definitions import defs
-from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.sensors import drift_retraining_sensor, new_customer_data_sensor
 from churn_assets.registry.model_registry import current_champion_version
+from churn_assets_tests.defs.operator import Operator, drift_metadata
 from churn_assets_tests.helpers.s3_server import REGION, MotoS3Server, running_s3_server
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers, materialize_graph
 
@@ -42,47 +40,12 @@ def upload(server: MotoS3Server, key: str, frame: pd.DataFrame) -> None:
     server.client().put_object(Bucket=BUCKET, Key=key, Body=frame.to_csv(index=False).encode())
 
 
-class Operator:
-    """Plays the daemon: ticks sensors with their cursors and launches what they request."""
-
-    def __init__(self, workspace: ChurnWorkspace):
-        self.instance = workspace.instance
-        self.cursors: dict[str, str | None] = {}
-        self.launched_run_keys: set[str] = set()
-
-    def tick(self, sensor: dg.SensorDefinition) -> dg.SensorExecutionData:
-        self.last_sensor = sensor
-        context = dg.build_sensor_context(
-            instance=self.instance, cursor=self.cursors.get(sensor.name),
-            resources={"dataset": DatasetResource(), "s3": S3Resource(max_attempts=1)},
-            definitions=defs(),
-        )
-        data = sensor.evaluate_tick(context)
-        self.cursors[sensor.name] = data.cursor
-        return data
-
-    def launch(self, data: dg.SensorExecutionData) -> list[dg.ExecuteInProcessResult]:
-        results = []
-        for request in data.run_requests or []:
-            if request.run_key in self.launched_run_keys:  # the daemon's run_key dedup
-                continue
-            self.launched_run_keys.add(request.run_key)
-            job = defs().resolve_job_def(request.job_name or self.last_sensor.job_name)
-            results.append(job.execute_in_process(
-                run_config=request.run_config, instance=self.instance, tags=request.tags))
-        return results
-
-
-def drift_metadata(result: dg.ExecuteInProcessResult) -> dict:
-    for event in result.get_asset_materialization_events():
-        if event.asset_key == dg.AssetKey("feature_drift"):
-            return {k: v.value for k, v in event.materialization.metadata.items()}
-    raise AssertionError("feature_drift was not materialized")
-
-
 def test_snapshots_drive_drift_and_retraining(workspace: ChurnWorkspace, s3: MotoS3Server):
+    # The one-snapshot policy of old: drift alone retrains at once, no cooldown (the
+    # k-in-a-row and cooldown rules are tested in test_performance_monitoring.py).
     workspace.write_config(workspace.write_data("seed.csv", customers()),
-                           landing=f"s3://{BUCKET}/snapshots/")
+                           landing=f"s3://{BUCKET}/snapshots/",
+                           drift={"consecutive_drifted": 1, "cooldown_hours": 0})
     operator = Operator(workspace)
     client = workspace.client()
 
@@ -110,7 +73,7 @@ def test_snapshots_drive_drift_and_retraining(workspace: ChurnWorkspace, s3: Mot
     drift = drift_metadata(intake)
     assert drift["drift_detected"] is False and drift["retrain"] is False
     no_retrain = operator.tick(drift_retraining_sensor)
-    assert not no_retrain.run_requests and "no drift" in no_retrain.skip_message
+    assert not no_retrain.run_requests and "(healthy)" in no_retrain.skip_message
     assert len(client.search_model_versions("name = 'churn-test'")) == 2
 
     upload(s3, "snapshots/2026-11-15.csv", customers(seed=5))  # same bytes, same ETag

@@ -1,21 +1,47 @@
-"""[monitoring] Drift of the newest validated data against the champion's training rows."""
+"""[monitoring] Is the champion still good on the newest snapshot, and must it be retrained?
+
+`feature_drift` measures feature drift against the champion's training rows and the
+champion's performance on the snapshot rows it never trained on (realized with labels,
+estimated without), then applies the retraining policy to that and to the history of earlier
+snapshots, which it reads back from its own earlier materializations. `monitoring_history`
+is that history as a table a notebook can read.
+"""
 
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from pydantic import Field
 
+from churn_assets.data.splits import assign_splits
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.settings import OWNERS, as_metadata, effective
-from churn_assets.monitoring.drift import DriftReport, detect_drift, sample_rows
+from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS, DriftReport, detect_drift, sample_rows
 from churn_assets.monitoring.drift_report import write_drift_report
-from churn_assets.monitoring.retraining_policy import decide_retraining
-from churn_assets.names import PROBABILITY, REFERENCE_ARTIFACT
-from churn_assets.registry.model_registry import load_champion_reference
+from churn_assets.monitoring.history import SnapshotRecord, feature_statistics, records_to_frame
+from churn_assets.monitoring.performance import DecayRule
+from churn_assets.monitoring.performance_estimation import Calibrator
+from churn_assets.monitoring.retraining_policy import RetrainingPolicy, SnapshotFacts, decide
+from churn_assets.monitoring.snapshot_performance import (
+    ChampionFigures,
+    SnapshotPerformance,
+    snapshot_performance,
+    unseen_rows,
+)
+from churn_assets.names import CALIBRATOR_ARTIFACT, PROBABILITY, REFERENCE_ARTIFACT
+from churn_assets.registry.model_registry import ChampionReference, load_champion_reference
+
+FEATURE_DRIFT = dg.AssetKey("feature_drift")
+HISTORY_METADATA_KEY = "history_record"
+HISTORY_LIMIT = 500  # the policy needs the latest streak and retraining, not all of the past
+EVALUATION_SAMPLE_ROWS = 50_000  # bootstrap cost grows with rows; intervals stay honest
+SCHEDULE_NAME_TAG = "dagster/schedule_name"
+TAGS = {"stage": "monitoring"}
 
 
 class DriftThresholds(dg.Config):
@@ -29,71 +55,180 @@ class DriftThresholds(dg.Config):
                                                 "above which a numeric feature drifted (0.1).")
     jensen_shannon_threshold: float | None = Field(None, description="Jensen-Shannon distance "
                                                    "above which a category drifted (0.1).")
-    retrain_policy: str | None = Field(None, description="'on_drift' or 'always' "
-                                       "(YAML drift.retrain_policy, on_drift).")
+    retrain_policy: str | None = Field(None, description="'on_drift' (the policy below) or "
+                                       "'always' (retrain on every snapshot; "
+                                       "YAML drift.retrain_policy, on_drift).")
+    consecutive_drifted: int | None = Field(None, description="Drifted labeled snapshots in a "
+                                            "row before drift alone retrains "
+                                            "(YAML drift.consecutive_drifted, 2).")
+    cooldown_hours: float | None = Field(None, description="No retraining within this many "
+                                         "hours of the last one unless forced "
+                                         "(YAML drift.cooldown_hours, 24).")
+    retrain_on_decay: bool | None = Field(None, description="Retrain when the champion's "
+                                          "realized or estimated F1/ROC-AUC decayed "
+                                          "(YAML drift.retrain_on_decay, true).")
+    decay_margin: float | None = Field(None, description="Decay: the metric's whole interval "
+                                       "is below the champion's test figure minus this "
+                                       "(YAML drift.decay_margin, 0.02).")
+    bootstrap_resamples: int | None = Field(None, description="Resamples behind each interval "
+                                            "(YAML drift.bootstrap_resamples, 1000).")
+    force_retrain: bool = Field(False, description="Retrain after this snapshot whatever the "
+                                "policy says, cooldown included.")
 
 
-def _drift_table(report: DriftReport) -> dg.MetadataValue:
-    frame = report.to_frame()
-    return dg.MetadataValue.md(frame.to_markdown(index=False, floatfmt=".4f"))
+def read_history(instance: dg.DagsterInstance, limit: int | None = None) -> list[SnapshotRecord]:
+    """The records of earlier feature_drift materializations, newest first."""
+    records: list[SnapshotRecord] = []
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(FEATURE_DRIFT, limit=100, cursor=cursor)
+        for event in page.records:
+            stored = event.asset_materialization.metadata.get(HISTORY_METADATA_KEY)
+            if stored is not None:
+                records.append(SnapshotRecord.from_dict(stored.value))
+        if not page.has_more or (limit is not None and len(records) >= limit):
+            return records[:limit]
+        cursor = page.cursor
 
 
-@dg.asset(group_name="monitoring", kinds={"scipy", "mlflow"}, owners=OWNERS,
-          tags={"stage": "monitoring"}, code_version="1", deps=["champion_model"])
-def feature_drift(
-    context: dg.AssetExecutionContext, config: DriftThresholds,
-    validated_customers: pd.DataFrame, dataset: DatasetResource, mlflow_tracking: MlflowTracking,
-) -> dg.MaterializeResult:
-    """Per-feature drift (Evidently's tests by sample size) on the champion's own feature
-    columns, the champion's prediction drift, and the retraining decision that
-    `drift_retraining_sensor` acts on."""
-    data = dataset.load()
-    thresholds = effective(data.drift, config, "drift")
-    champion = load_champion_reference(mlflow_tracking.client(), data.model_name,
-                                       REFERENCE_ARTIFACT)
-    if champion is None:
-        decision = decide_retraining(None, thresholds.retrain_policy)
-        context.log.info(decision.reason)
-        return dg.MaterializeResult(metadata={
-            "drift_detected": False, "drifted_share": 0.0, "retrain": decision.retrain,
-            "retrain_reason": decision.reason, "current_rows": len(validated_customers),
-        })
+def _last_scheduled_retraining(instance: dg.DagsterInstance) -> datetime | None:
+    """Retrainings the drift sensor asked for are in the history; the schedule's are not."""
+    for event in instance.fetch_materializations(dg.AssetKey("champion_model"), limit=20).records:
+        run = instance.get_run_by_id(event.run_id)
+        if run is not None and SCHEDULE_NAME_TAG in run.tags:
+            return datetime.fromtimestamp(event.timestamp, UTC)
+    return None
 
+
+def _snapshot_uri(instance: dg.DagsterInstance) -> str:
+    event = instance.get_latest_materialization_event(dg.AssetKey("raw_customers"))
+    stored = event.asset_materialization.metadata.get("source_uri") if event else None
+    return str(stored.value) if stored is not None else "unknown"
+
+
+def _champion_figures(client, name: str, version: str) -> ChampionFigures:
+    run_id = client.get_model_version(name, version).run_id
+    try:
+        calibrator = Calibrator.from_dict(
+            mlflow.artifacts.load_dict(f"runs:/{run_id}/{CALIBRATOR_ARTIFACT}"))
+    except (MlflowException, OSError):  # a champion trained before calibrators were logged
+        calibrator = None
+    return ChampionFigures.from_run_metrics(client.get_run(run_id).data.metrics, calibrator)
+
+
+def _measure(rows: pd.DataFrame, champion: ChampionReference, figures: ChampionFigures,
+             data, knobs) -> tuple[DriftReport, SnapshotPerformance, dict]:
+    """Feature drift on seeded samples, and performance on the rows the champion never saw."""
     model = mlflow.pyfunc.load_model(champion.model_uri)
     preprocessor = model.unwrap_python_model().preprocessor  # the columns the champion reads
 
-    def scores(rows: pd.DataFrame):
-        return model.predict(rows.drop(columns=[data.target], errors="ignore"))[PROBABILITY]
+    def scores(frame: pd.DataFrame):
+        return model.predict(frame.drop(columns=[data.target], errors="ignore"))[PROBABILITY]
 
-    # Seeded samples of large tables: the distances decide within ~0.005 of the full figure.
-    reference, current = sample_rows(champion.rows), sample_rows(validated_customers)
+    reference, current = sample_rows(champion.rows), sample_rows(rows)
     reference_scores, current_scores = scores(reference).to_numpy(), scores(current).to_numpy()
     report = detect_drift(reference, current, preprocessor.numeric, preprocessor.categorical,
-                          thresholds, reference_scores, current_scores)
-    decision = decide_retraining(report, thresholds.retrain_policy)
-    context.log.info(f"{decision.reason}; retrain={decision.retrain}")
-    with mlflow_tracking.run(context, data.experiment_name) as run, \
-            tempfile.TemporaryDirectory() as tmp:
+                          knobs, reference_scores, current_scores)
+    ids = rows[data.id_column]
+    unseen = unseen_rows(ids, assign_splits(ids, data.split), champion.rows[data.id_column],
+                         reference_complete=len(champion.rows) < DRIFT_SAMPLE_ROWS)
+    evaluated = sample_rows(rows[unseen], EVALUATION_SAMPLE_ROWS)
+    rule = DecayRule(margin=knobs.decay_margin, resamples=knobs.bootstrap_resamples)
+    performance = snapshot_performance(evaluated, data.target, data.positive_label,
+                                       scores(evaluated).to_numpy(), figures, rule)
+    extra = {"reference_rows": len(champion.rows), "unseen_rows": int(unseen.sum()),
+             "compared_rows": {"reference": len(reference), "current": len(current)},
+             "features": dg.MetadataValue.md(report.to_frame().to_markdown(
+                 index=False, floatfmt=".4f"))}
+    if report.prediction_drift:
+        extra["prediction_drift_statistic"] = round(report.prediction_drift.statistic, 4)
+        extra["prediction_drifted"] = report.prediction_drift.drifted
+    with tempfile.TemporaryDirectory() as tmp:
         html = write_drift_report(reference, current, report, Path(tmp),
                                   reference_scores=reference_scores,
                                   current_scores=current_scores)
         mlflow.log_artifacts(str(html.parent), artifact_path="drift_report")
-        mlflow.log_metrics({"drifted_share": report.drifted_share,
-                            "drift_detected": float(report.drift_detected)})
-    metadata = {
-        "drift_detected": report.drift_detected,
-        "drifted_share": round(report.drifted_share, 4),
+    return report, performance, extra
+
+
+@dg.asset(group_name="monitoring", kinds={"scipy", "mlflow"}, owners=OWNERS, tags=TAGS,
+          code_version="2", deps=["champion_model"])
+def feature_drift(
+    context: dg.AssetExecutionContext, config: DriftThresholds,
+    validated_customers: pd.DataFrame, dataset: DatasetResource, mlflow_tracking: MlflowTracking,
+) -> dg.MaterializeResult:
+    """Feature drift against the champion's training rows, the champion's realized (labels)
+    or estimated (CBPE, no labels) F1 / ROC-AUC / PR-AUC with intervals on rows it never
+    trained on, and the retraining decision `drift_retraining_sensor` acts on."""
+    data = dataset.load()
+    # force_retrain is a run-level order, not a dataset default: keep it out of the merge.
+    knobs = effective(data.drift, config.model_copy(update={"force_retrain": None}), "drift")
+    labeled, now = data.target in validated_customers, datetime.now(UTC)
+    champion = load_champion_reference(mlflow_tracking.client(), data.model_name,
+                                       REFERENCE_ARTIFACT)
+    report, performance, figures, metadata = None, None, {}, {}
+    if champion is not None:
+        with mlflow_tracking.run(context, data.experiment_name) as run:
+            champion_figures = _champion_figures(mlflow_tracking.client(), data.model_name,
+                                                 champion.version)
+            report, performance, metadata = _measure(validated_customers, champion,
+                                                     champion_figures, data, knobs)
+            figures = performance.report.figures() if performance.report else {}
+            mlflow.log_metrics(figures | {"drifted_share": report.drifted_share,
+                                          "drift_detected": float(report.drift_detected)})
+        metadata["mlflow_report_run_id"] = run.info.run_id
+        context.log.info(performance.summary)
+    facts = SnapshotFacts(
+        labeled, bool(report and report.drift_detected),
+        report.drifted_share if report else 0.0, performance.decay if performance else None,
+        performance.summary if performance else "", has_champion=champion is not None)
+    history = read_history(context.instance, HISTORY_LIMIT)
+    policy = RetrainingPolicy(knobs.consecutive_drifted, timedelta(hours=knobs.cooldown_hours),
+                              knobs.retrain_on_decay)
+    decision = decide(facts, [r.as_past_snapshot() for r in history],
+                      _last_scheduled_retraining(context.instance), now, policy,
+                      forced=config.force_retrain or knobs.retrain_policy == "always")
+    context.log.info(f"retrain={decision.retrain} ({decision.rule}): {decision.reason}")
+    record = SnapshotRecord(
+        _snapshot_uri(context.instance), now, len(validated_customers), labeled,
+        facts.drifted_share, facts.drift_detected, decision.rule, decision.reason,
+        decision.retrain, champion.version if champion else None, figures,
+        feature_statistics(report) if report else {})
+    return dg.MaterializeResult(metadata={
+        "drift_detected": facts.drift_detected,
+        "drifted_share": round(facts.drifted_share, 4),
         "retrain": decision.retrain,
+        "retrain_rule": decision.rule,
         "retrain_reason": decision.reason,
-        "champion_version": champion.version,
-        "reference_rows": len(champion.rows),
+        "train_on": decision.train_on or "none",
+        "labeled": labeled,
+        "drifted_in_a_row": decision.drifted_in_a_row,
+        "cooldown_ends": decision.cooldown_ends.isoformat() if decision.cooldown_ends else "none",
+        "performance": performance.summary if performance else "no champion to evaluate",
+        "evaluated_rows": performance.evaluated_rows if performance else 0,
+        **{key: round(float(value), 4) for key, value in figures.items()},
+        "snapshot_uri": record.snapshot_key,
+        "champion_version": record.champion_version or "none",
         "current_rows": len(validated_customers),
-        "compared_rows": {"reference": len(reference), "current": len(current)},
-        "features": _drift_table(report),
-        "mlflow_report_run_id": run.info.run_id,
-        **as_metadata("drift", thresholds),
-    }
-    if report.prediction_drift:
-        metadata["prediction_drift_statistic"] = round(report.prediction_drift.statistic, 4)
-        metadata["prediction_drifted"] = report.prediction_drift.drifted
-    return dg.MaterializeResult(metadata=metadata)
+        **metadata,
+        **as_metadata("drift", knobs),
+        "drift.force_retrain": config.force_retrain,
+        HISTORY_METADATA_KEY: dg.MetadataValue.json(record.to_dict()),
+    })
+
+
+@dg.asset(group_name="monitoring", kinds={"pandas"}, owners=OWNERS, tags=TAGS,
+          code_version="1", deps=[feature_drift])
+def monitoring_history(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
+    """Every monitored snapshot, oldest first: drift share, realized/estimated metrics with
+    intervals, the rule that fired and the decision (one column per figure; per-feature
+    statistics as JSON). Read it with `pd.read_parquet` or `defs().load_asset_value`."""
+    frame = records_to_frame(read_history(context.instance))
+    shown = [c for c in ("time", "labeled", "drifted_share", "realized_f1", "estimated_f1",
+                         "rule", "retrained") if c in frame]
+    return dg.Output(frame, metadata={
+        "dagster/row_count": len(frame),
+        "retrainings": int(frame["retrained"].sum()) if len(frame) else 0,
+        "latest": dg.MetadataValue.md(frame[shown].tail(10).to_markdown(
+            index=False, floatfmt=".4f")),
+    })

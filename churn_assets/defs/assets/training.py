@@ -17,6 +17,7 @@ from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.optuna_storage import OptunaStorage
 from churn_assets.defs.settings import OWNERS, as_metadata, effective
 from churn_assets.model.candidate import (
+    Candidate,
     features_version,
     split_matrix,
     study_name_for,
@@ -36,7 +37,8 @@ from churn_assets.model.model_logging import (
     served_booster,
 )
 from churn_assets.monitoring.drift import sample_rows
-from churn_assets.names import LABEL, REFERENCE_ARTIFACT, SPLIT
+from churn_assets.monitoring.performance_estimation import fit_calibrator
+from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
 
 SCHEMA_ROWS = 1_000
 KNOWN_LIMITS = [
@@ -117,6 +119,14 @@ def _card_facts(
     }
 
 
+def _log_calibrator(candidate: Candidate, customer_features: pd.DataFrame) -> None:
+    # Monitoring estimates the champion's performance on unlabeled snapshots (CBPE) from
+    # probabilities calibrated on rows it never trained on: the valid split.
+    x_valid, y_valid = split_matrix(customer_features, "valid")
+    calibrator = fit_calibrator(y_valid, candidate.model.predict_proba(x_valid)[:, 1])
+    mlflow.log_dict(calibrator.to_dict(), CALIBRATOR_ARTIFACT)
+
+
 @dg.asset(group_name="training", kinds={"xgboost", "optuna", "mlflow"}, owners=OWNERS,
           tags={"stage": "training"}, code_version="2", pool="churn_training")
 def tuned_churn_model(
@@ -172,6 +182,7 @@ def tuned_churn_model(
         log_evaluation(pictures.paths, card)
         info = log_candidate(candidate, feature_preprocessor, customer_splits[raw_columns])
         pictures_md = markdown_with_images(pictures.paths)
+        _log_calibrator(candidate, customer_features)
     context.log.info(f"candidate: test F1={candidate.metrics['test_f1']:.4f}, "
                      f"test ROC-AUC={candidate.metrics['test_roc_auc']:.4f}")
     summary = {"run_id": run.info.run_id, "model_uri": info.model_uri,

@@ -7,6 +7,7 @@ from churn_assets.data.column_roles import ColumnRoles, coerce_numeric, infer_co
 from churn_assets.data.expectations import (
     CHECK_DESCRIPTIONS,
     CHECK_NAMES,
+    ExpectationOutcome,
     run_expectations,
     summarize_failures,
 )
@@ -14,6 +15,7 @@ from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.settings import OWNERS
 
 TAGS = {"stage": "validation"}
+UNLABELED_OK_JOB = "snapshot_intake_job"  # monitoring only: the target may be absent
 
 
 @dg.asset(group_name="validation", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
@@ -60,9 +62,20 @@ def customer_expectations(
     column_roles: dict, dataset: DatasetResource,
 ):
     """One Great Expectations validation, reported as one blocking check per concern."""
-    roles = ColumnRoles.from_dict(column_roles)
-    outcomes = run_expectations(validated_customers, dataset.load(), roles.numeric,
-                                roles.categorical)
+    roles, config = ColumnRoles.from_dict(column_roles), dataset.load()
+    # A snapshot without the target is accepted for monitoring (intake) but never for training.
+    intake = context.run.job_name == UNLABELED_OK_JOB
+    outcomes = run_expectations(validated_customers, config, roles.numeric, roles.categorical,
+                                require_target=not intake)
+    if config.target not in validated_customers:
+        if intake:
+            context.log.info(f"no '{config.target}' column: unlabeled snapshot, target checks "
+                             "skipped; accepted for monitoring and scoring only")
+        else:
+            outcomes["target_labels"].append(ExpectationOutcome(
+                "target_labels", "target_present_for_training", config.target, False,
+                f"column missing: an unlabeled snapshot is accepted for monitoring and "
+                f"scoring, never for training; land a snapshot with '{config.target}'"))
     for name in CHECK_NAMES:
         failed = [o for o in outcomes[name] if not o.success]
         if failed:
