@@ -33,7 +33,12 @@ def _missing_inputs(model, frame: pd.DataFrame) -> list[str]:
     schema = model.metadata.get_input_schema()
     if schema is None or not schema.has_input_names():
         return []
-    return [c for c in schema.input_names() if c not in frame.columns]
+    return [c for c in schema.required_input_names() if c not in frame.columns]
+
+
+def _last_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 
 
 def score_frame(model, frame: pd.DataFrame, id_column: str, target: str) -> pd.DataFrame:
@@ -43,7 +48,11 @@ def score_frame(model, frame: pd.DataFrame, id_column: str, target: str) -> pd.D
     missing = _missing_inputs(model, rows)
     if missing:
         raise CliError(f"the file lacks columns the champion needs: {', '.join(missing)}")
-    scores = model.predict(rows)
+    try:
+        scores = model.predict(rows)
+    except Exception as error:  # the model's own message, without MLflow's frame dump
+        raise CliError(f"the champion could not score these rows: {_last_line(error)}") \
+            from error
     return pd.concat([frame[[id_column]].reset_index(drop=True),
                       scores[list(OUTPUT_COLUMNS)].reset_index(drop=True)], axis=1)
 

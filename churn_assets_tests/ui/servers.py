@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +75,29 @@ def _wait_until_answers(url: str, process: subprocess.Popen, log: Path, seconds:
             time.sleep(1)
 
 
+def _default_signals() -> None:
+    # A process started in the background may inherit "ignore SIGINT/SIGTERM"; the
+    # servers need them to shut down (dagster dev stops cleanly on SIGINT, like Ctrl-C).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if process.poll() is not None:
+            break
+        try:
+            os.killpg(process.pid, stop_signal)
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            break
+    # dagster dev's children (webserver, daemon, code server) share its process group.
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 @contextmanager
 def _server(command: list[str], project: UiProject, name: str, probe: str,
             startup_seconds: float) -> Iterator[str]:
@@ -84,19 +107,14 @@ def _server(command: list[str], project: UiProject, name: str, probe: str,
     with log.open("w") as out:
         # Own process group: dagster dev starts the webserver, daemon and code server.
         process = subprocess.Popen(command, env=project.env, cwd=project.root, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=_default_signals)
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_answers(url + probe, process, log, startup_seconds)
             yield url
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            _stop(process)
 
 
 def running_dagster_dev(project: UiProject) -> Iterator[str]:
