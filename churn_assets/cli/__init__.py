@@ -1,0 +1,1 @@
+"""`python -m churn_assets`: what people do without the Dagster UI (see `--help`)."""

@@ -1,0 +1,30 @@
+"""Which registered model and which MLflow store: the same ones the assets use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlflow import MlflowClient
+
+from churn_assets.dataset_config import DatasetConfig, load_dataset_config
+from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+
+
+@dataclass(frozen=True)
+class Store:
+    config: DatasetConfig
+    tracking_uri: str
+    client: MlflowClient
+
+    @property
+    def model_name(self) -> str:
+        return self.config.model_name
+
+
+def open_store(config_path: str | None = None) -> Store:
+    """The dataset YAML (``--config``, else $CHURN_DATASET_CONFIG, else the bundled one) and
+    the tracking store ($MLFLOW_TRACKING_URI, else ./mlruns/mlflow.db), as the assets read
+    them."""
+    config = load_dataset_config(config_path)
+    tracking = MlflowTracking()
+    return Store(config, tracking.resolved_uri(), tracking.client())

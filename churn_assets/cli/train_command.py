@@ -1,0 +1,61 @@
+"""`train`: the whole graph headless, through the plain Dagster CLI, then the champion."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from churn_assets.cli.champion_summary import champion_lines
+from churn_assets.cli.errors import CliError
+from churn_assets.cli.store import open_store
+from churn_assets.dataset_config import CONFIG_ENV_VAR, PROJECT_ROOT
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "train", help="materialize the whole asset graph headless, then show the champion",
+        description="Run `dagster asset materialize -m churn_assets --select '*'` in this "
+        "environment (DAGSTER_HOME, MLFLOW_TRACKING_URI, CHURN_DATASET_CONFIG are honoured), "
+        "then print who holds @champion.")
+    parser.add_argument("--n-trials", type=int, metavar="N",
+                        help="Optuna trials for this run (default: the YAML's tuning.n_trials)")
+    parser.set_defaults(run=run)
+
+
+def dagster_command(n_trials: int | None) -> list[str]:
+    command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "churn_assets",
+               "--select", "*"]
+    if n_trials is not None:
+        config = {"ops": {"tuned_churn_model": {"config": {"n_trials": n_trials}}}}
+        command += ["--config-json", json.dumps(config)]
+    return command
+
+
+def run_environment(config_path: str | None) -> dict[str, str]:
+    """The caller's environment; like `make train`, the repo's dagster.yaml keeps history
+    in .dagster_home/ when DAGSTER_HOME is not set (Dagster would otherwise forget it)."""
+    env = dict(os.environ)
+    if config_path:
+        env[CONFIG_ENV_VAR] = os.path.abspath(config_path)
+    if not env.get("DAGSTER_HOME") and (PROJECT_ROOT / "dagster.yaml").is_file():
+        env["DAGSTER_HOME"] = str(PROJECT_ROOT)
+        env.setdefault("CHURN_DAGSTER_STATE", str(PROJECT_ROOT / ".dagster_home"))
+    return env
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.n_trials is not None and args.n_trials < 1:
+        raise CliError(f"--n-trials must be at least 1, got {args.n_trials}")
+    open_store(args.config)  # a bad YAML fails here in one line, not inside a Dagster run
+    command = dagster_command(args.n_trials)
+    print("running: " + " ".join(command[1:]), flush=True)
+    finished = subprocess.run(command, env=run_environment(args.config))
+    if finished.returncode != 0:
+        raise CliError(f"the Dagster run failed (exit code {finished.returncode}); "
+                       "its log is above")
+    for line in champion_lines(open_store(args.config)):
+        print(line)
+    return 0

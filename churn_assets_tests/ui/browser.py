@@ -1,0 +1,94 @@
+"""Debian's Chromium driven by Playwright, and named steps that leave evidence.
+
+Every step ends with a screenshot in ``.ui-screenshots/`` (git-ignored); a step that fails
+also saves the page's text beside it, so a CI failure can be read without re-running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from churn_assets.dataset_config import PROJECT_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = PROJECT_ROOT / ".ui-screenshots"
+README_IMAGES = PROJECT_ROOT / "docs" / "images"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+README_IMAGE_LIMIT = 200_000  # bytes: the pictures are committed
+
+
+@contextmanager
+def chromium_page(width: int = 1400, height: int = 900) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(60_000)
+            yield page
+        finally:
+            browser.close()
+
+
+class Steps:
+    """``with steps("name"):`` runs one step; the log says what was seen."""
+
+    def __init__(self, page, folder: Path = SCREENSHOTS, clear: bool = True):
+        self.page, self.folder = page, folder
+        folder.mkdir(parents=True, exist_ok=True)
+        if clear:  # a fresh run's evidence only
+            for old in folder.glob("*"):
+                old.unlink()
+        self.count = len(list(folder.glob("*.png")))
+
+    def note(self, text: str) -> None:
+        print(text, flush=True)
+        with (self.folder / "steps.log").open("a") as log:
+            log.write(text + "\n")
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        self.count += 1
+        stem = self.folder / f"{self.count:02d}-{name}"
+        try:
+            yield
+        except BaseException:
+            self.page.screenshot(path=f"{stem}-FAILED.png", full_page=True)
+            stem.with_name(stem.name + "-FAILED.txt").write_text(
+                f"url: {self.page.url}\n\n{self.page.inner_text('body')}")
+            self.note(f"step {name} failed: see {stem}-FAILED.png/.txt")
+            raise
+        self.page.screenshot(path=f"{stem}.png")
+        self.note(f"step {name}: ok")
+
+
+def save_readme_image(page, name: str, clip: dict | None = None) -> Path:
+    """A small PNG for the README (palette-reduced when Pillow is there)."""
+    README_IMAGES.mkdir(parents=True, exist_ok=True)
+    path = README_IMAGES / name
+    page.screenshot(path=str(path), clip=clip)
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            image.convert("RGB").quantize(colors=64).save(path, optimize=True)
+    except ImportError:
+        pass
+    return path
+
+
+def dismiss_community_dialog(page, seconds: float = 15) -> bool:
+    """Dagster's one-time "Join the Dagster community" dialog (once per DAGSTER_HOME)."""
+    dialog = page.get_by_text("Join the Dagster community")
+    try:
+        dialog.wait_for(timeout=seconds * 1000)
+    except Exception:  # Playwright's TimeoutError: it was already seen
+        return False
+    page.get_by_role("button", name="Skip").click()
+    dialog.wait_for(state="hidden")
+    return True

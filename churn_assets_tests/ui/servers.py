@@ -1,0 +1,154 @@
+"""`dagster dev` and `mlflow ui` as a person starts them, on free ports of 127.0.0.1, each
+against a temporary Dagster home, MLflow store and small dataset; stopped on exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from churn_assets_tests.helpers.services import free_port
+from churn_assets_tests.helpers.workspace import FAST_TUNING, SMALL_EXPECTATIONS, customers
+
+MODEL_NAME = "churn-ui"
+
+
+@dataclass(frozen=True)
+class UiProject:
+    root: Path
+    env: dict[str, str]
+    tracking_uri: str
+
+
+def make_project(root: Path, **yaml_overrides) -> UiProject:
+    """Small generated data, a dataset YAML with few trials, a Dagster home (telemetry off,
+    SQLite under the temporary folder) and the environment the servers run with."""
+    (root / "landing").mkdir(parents=True)
+    home = root / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump({
+        "telemetry": {"enabled": False},
+        "storage": {"sqlite": {"base_dir": str(home / "storage")}},
+    }))
+    source = root / "data" / "customers.csv"
+    source.parent.mkdir()
+    customers(1500, seed=3).to_csv(source, index=False)
+    (root / "dataset.yaml").write_text(yaml.safe_dump({
+        "source": str(source), "target": "Churn", "positive_label": "Yes",
+        "id_column": "customerID", "model_name": MODEL_NAME,
+        "landing": str(root / "landing") + "/", "tuning": FAST_TUNING,
+        "expectations": SMALL_EXPECTATIONS,
+    } | yaml_overrides))
+    tracking_uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+    env = dict(os.environ) | {
+        "DAGSTER_HOME": str(home), "MLFLOW_TRACKING_URI": tracking_uri,
+        "CHURN_STATE_DIR": str(root / "state"),
+        "CHURN_DATASET_CONFIG": str(root / "dataset.yaml"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2]),
+                                                    os.environ.get("PYTHONPATH")])),
+    }
+    env.pop("CHURN_STORAGE_URI", None)
+    env.pop("CHURN_DEPLOYMENT", None)
+    return UiProject(root, env, tracking_uri)
+
+
+def _wait_until_answers(url: str, process: subprocess.Popen, log: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=3)
+            return
+        except OSError as error:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{url} never answered; log:\n{log.read_text()[-3000:]}") \
+                    from error
+            time.sleep(1)
+
+
+def _default_signals() -> None:
+    # A process started in the background may inherit "ignore SIGINT/SIGTERM"; the
+    # servers need them to shut down (dagster dev stops cleanly on SIGINT, like Ctrl-C).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if process.poll() is not None:
+            break
+        try:
+            os.killpg(process.pid, stop_signal)
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            break
+    # dagster dev's children (webserver, daemon, code server) share its process group.
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def _server(command: list[str], project: UiProject, name: str, probe: str,
+            startup_seconds: float) -> Iterator[str]:
+    port = free_port()
+    command = [part.replace("{port}", str(port)) for part in command]
+    log = project.root / f"{name}.log"
+    with log.open("w") as out:
+        # Own process group: dagster dev starts the webserver, daemon and code server.
+        process = subprocess.Popen(command, env=project.env, cwd=project.root, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=_default_signals)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_answers(url + probe, process, log, startup_seconds)
+            yield url
+        finally:
+            _stop(process)
+
+
+def running_dagster_dev(project: UiProject) -> Iterator[str]:
+    return _server([sys.executable, "-m", "dagster", "dev", "-m", "churn_assets",
+                    "--host", "127.0.0.1", "--port", "{port}"],
+                   project, "dagster-dev", "/server_info", 300)
+
+
+def running_mlflow_ui(project: UiProject) -> Iterator[str]:
+    return _server([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri",
+                    project.tracking_uri, "--host", "127.0.0.1", "--port", "{port}",
+                    "--workers", "1"], project, "mlflow-ui", "/health", 120)
+
+
+def graphql(base_url: str, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"{base_url}/graphql", data=json.dumps({"query": query, "variables": variables or {}})
+        .encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.load(response)
+    if body.get("errors"):
+        raise RuntimeError(f"GraphQL errors: {body['errors']}")
+    return body["data"]
+
+
+RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def wait_for_run(base_url: str, run_id: str, seconds: float) -> str:
+    """Poll the run's status through the webserver's GraphQL API until it finishes."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status = graphql(base_url, RUN_STATUS, {"id": run_id})["runOrError"].get("status")
+        if status in FINISHED or time.monotonic() > deadline:
+            return str(status)
+        time.sleep(3)
