@@ -18,6 +18,7 @@ from mlflow.exceptions import MlflowException
 from pydantic import Field
 
 from churn_assets.data.splits import assign_splits
+from churn_assets.dataset_config import DatasetConfig, DriftConfig
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.settings import OWNERS, as_metadata, effective
@@ -117,7 +118,8 @@ def _champion_figures(client, name: str, version: str) -> ChampionFigures:
 
 
 def _measure(rows: pd.DataFrame, champion: ChampionReference, figures: ChampionFigures,
-             data, knobs) -> tuple[DriftReport, SnapshotPerformance, dict]:
+             data: DatasetConfig, knobs: DriftConfig,
+             ) -> tuple[DriftReport, SnapshotPerformance, dict]:
     """Feature drift on seeded samples, and performance on the rows the champion never saw."""
     model = mlflow.pyfunc.load_model(champion.model_uri)
     preprocessor = model.unwrap_python_model().preprocessor  # the columns the champion reads
