@@ -192,7 +192,10 @@ def test_champion_moves_only_for_a_better_candidate(workspace: ChurnWorkspace):
     assert str(client.get_model_version_by_alias("churn-test", CHALLENGER).version) == "3"
     summary = metadata_of(result, "champion_model")
     assert summary["promoted"] is False
-    assert summary["candidate_test_f1"] < summary["champion_test_f1"]
+    # Its F1 may tie by luck (a near all-positive answer on ~225 rows); ranking gives it away
+    # and the paired interval keeps the tie out.
+    assert summary["candidate_test_roc_auc"] < summary["champion_test_roc_auc"]
+    assert summary["reason"].startswith("not promoted:") and "resamples" in summary["reason"]
 
 
 @pytest.mark.parametrize(
