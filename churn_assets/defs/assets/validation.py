@@ -47,7 +47,7 @@ def validated_customers(
     return dg.Output(prepared.frame, metadata={
         "dagster/row_count": len(prepared.frame),
         "coercion_notes": list(prepared.notes),
-        "blanks_to_missing": prepared.blanks_to_missing,
+        "coerced_to_missing": prepared.blanks_to_missing,  # blank numeric text -> missing
     })
 
 
