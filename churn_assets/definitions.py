@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from churn_assets.defs import jobs, sensors
+from churn_assets.defs import alerts, jobs, sensors
 from churn_assets.defs.assets import (
     features,
     ingestion,
@@ -31,7 +31,8 @@ def defs() -> dg.Definitions:
         jobs=[jobs.churn_training_job, jobs.churn_retraining_job, jobs.snapshot_intake_job],
         schedules=[weekly_retraining_schedule(deployment.retrain_cron,
                                               deployment.retrain_timezone)],
-        sensors=[sensors.new_customer_data_sensor, sensors.drift_retraining_sensor],
+        sensors=[sensors.new_customer_data_sensor, sensors.drift_retraining_sensor,
+                 alerts.run_failure_alert_sensor],
         resources=deployment.resources(),
         executor=deployment.executor(),
     )
