@@ -24,6 +24,18 @@ class ChurnIOManager(dg.UPathIOManager):
     extension = ""
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
+        try:
+            self._write(context, obj, path)
+        except OSError as error:  # read-only or full: pyarrow's message names neither place
+            reason = error.strerror or str(error)
+            if error.errno is not None:
+                reason = os.strerror(error.errno)
+            raise OSError(error.errno, f"cannot store {context.asset_key.to_user_string()} in "
+                          f"{path.parent}: {reason} (storage: $CHURN_STORAGE_URI or "
+                          "$CHURN_STATE_DIR)") from error
+
+    @staticmethod
+    def _write(context: dg.OutputContext, obj: Any, path: UPath) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(obj, pd.DataFrame):
             with path.with_suffix(".parquet").open("wb") as handle:
