@@ -23,19 +23,16 @@ class ChurnIOManager(dg.UPathIOManager):
 
     extension = ""
 
-    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         try:
-            self._write(context, obj, path)
+            super().handle_output(context, obj)
         except OSError as error:  # read-only or full: pyarrow's message names neither place
-            reason = error.strerror or str(error)
-            if error.errno is not None:
-                reason = os.strerror(error.errno)
+            reason = os.strerror(error.errno) if error.errno else str(error)
             raise OSError(error.errno, f"cannot store {context.asset_key.to_user_string()} in "
-                          f"{path.parent}: {reason} (storage: $CHURN_STORAGE_URI or "
+                          f"{self._base_path}: {reason} (storage: $CHURN_STORAGE_URI or "
                           "$CHURN_STATE_DIR)") from error
 
-    @staticmethod
-    def _write(context: dg.OutputContext, obj: Any, path: UPath) -> None:
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(obj, pd.DataFrame):
             with path.with_suffix(".parquet").open("wb") as handle:
