@@ -86,7 +86,7 @@ def registry(tracking_uri: str) -> mlflow.MlflowClient:
 
 
 def versions(client: mlflow.MlflowClient) -> dict[str, object]:
-    return {v.version: v for v in client.search_model_versions(f"name='{MODEL}'")}
+    return {str(v.version): v for v in client.search_model_versions(f"name='{MODEL}'")}
 
 
 def aliases(client: mlflow.MlflowClient) -> dict[str, str]:
@@ -134,6 +134,10 @@ def test_two_training_runs_at_once_end_with_one_consistent_champion(tmp_path: Pa
     right = Deployment(tmp_path / "right", tracking_uri)
     left.configure(seed=3, n_trials=3)
     right.configure(seed=4, n_trials=3)
+    # The store exists before the runs, as in any deployment: two processes creating a fresh
+    # SQLite store's schema at the same instant race in MLflow's own migration code.
+    (tmp_path / "mlflow").mkdir()
+    registry(tracking_uri).search_experiments()
 
     runs = [left.start(tmp_path / "left.log"), right.start(tmp_path / "right.log")]
     for run, name in zip(runs, ("left", "right"), strict=True):
