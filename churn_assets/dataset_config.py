@@ -125,6 +125,46 @@ class ExpectationsConfig(_Section):
     value_sets: dict[str, Annotated[tuple[Any, ...], Strict(False)]] = Field(default_factory=dict)
 
 
+ENGINEERED_KINDS = ("tenure_band", "ratio", "mapping")
+
+
+class EngineeredFeature(_Section):
+    """One engineered feature. ``tenure_band``: the band index of ``inputs[0]`` by the lower
+    ``edges``; ``ratio``: ``inputs[0] / inputs[1]`` where the divisor is positive, else
+    ``inputs[2]`` if given; ``mapping``: ``inputs[0]``'s text (trimmed, any case) looked up
+    in ``mapping``. Computed only when every input is a kept feature column."""
+
+    name: str
+    kind: str
+    inputs: Columns
+    edges: Annotated[tuple[float, ...], Strict(False)] = ()
+    mapping: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete_for_its_kind(self) -> EngineeredFeature:
+        counts = {"tenure_band": (1,), "ratio": (2, 3), "mapping": (1,)}
+        where = f"engineered feature '{self.name}'"
+        if self.kind not in ENGINEERED_KINDS:
+            raise ValueError(f"{where}: kind '{self.kind}' is not one of "
+                             f"{', '.join(ENGINEERED_KINDS)}")
+        if len(self.inputs) not in counts[self.kind]:
+            raise ValueError(f"{where}: a {self.kind} reads "
+                             f"{' or '.join(map(str, counts[self.kind]))} input column(s), "
+                             f"got {len(self.inputs)}")
+        if self.kind == "tenure_band" and (not self.edges
+                                           or list(self.edges) != sorted(set(self.edges))):
+            raise ValueError(f"{where}: 'edges' must be increasing lower band edges")
+        if self.kind == "mapping" and not self.mapping:
+            raise ValueError(f"{where}: 'mapping' must map values to numbers")
+        return self
+
+    def declaration(self) -> dict[str, Any]:
+        """Plain JSON-able data, the form the shipped preprocessor reads."""
+        return {"name": self.name, "kind": self.kind, "inputs": list(self.inputs),
+                **({"edges": list(self.edges)} if self.edges else {}),
+                **({"mapping": dict(self.mapping)} if self.mapping else {})}
+
+
 class DatasetConfig(_Section):
     source: str
     target: str
@@ -134,6 +174,7 @@ class DatasetConfig(_Section):
     categorical: Columns = ()
     numeric: Columns = ()
     drop: Columns = ()
+    engineered: Annotated[tuple[EngineeredFeature, ...], Strict(False)] = ()
     landing: str = "data/landing/"
     experiment_name: str = "churn_assets"
     split: SplitConfig = SplitConfig()
@@ -142,6 +183,17 @@ class DatasetConfig(_Section):
     drift: DriftConfig = DriftConfig()
     expectations: ExpectationsConfig = ExpectationsConfig()
     config_path: str = ""  # where it was read from; set by the loader, never by the YAML
+
+    @model_validator(mode="after")
+    def _engineered_names_unique(self) -> DatasetConfig:
+        names = [feature.name for feature in self.engineered]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"'engineered' names must be unique: {', '.join(repeated)}")
+        return self
+
+    def engineered_declarations(self) -> list[dict[str, Any]]:
+        return [feature.declaration() for feature in self.engineered]
 
 
 _KIND_NAMES = {"int": "int", "float": "float", "string": "str", "bool": "bool", "list": "list",
@@ -169,7 +221,8 @@ def _describe(error: dict[str, Any]) -> str:
         return f"missing required key '{key}'"
     if kind in ("model_type", "dict_type") and len(loc) == 1:
         return f"'{key}' must be a mapping, got {type(error['input']).__name__}"
-    if kind in ("tuple_type", "list_type") and key in ("categorical", "numeric", "drop"):
+    if kind in ("tuple_type", "list_type") and key in ("categorical", "numeric", "drop",
+                                                        "engineered"):
         return f"'{key}' must be a list of column names"
     if kind.endswith("_type") or kind.endswith("_parsing"):
         expected = _KIND_NAMES.get(kind.split("_")[0], kind.split("_")[0])
@@ -196,7 +249,8 @@ def parse_dataset_config(raw: Any, base_dir: Path, config_path: str = "") -> Dat
         raise ConfigError("unknown key 'config_path': it is set by the loader, not the YAML")
     if isinstance(raw["positive_label"], bool):
         raise ConfigError("'positive_label' was read as a boolean: quote it, e.g. \"Yes\"")
-    values = {key: ([] if value is None and key in ("categorical", "numeric", "drop") else value)
+    values = {key: ([] if value is None and key in ("categorical", "numeric", "drop", "engineered")
+                    else value)
               for key, value in raw.items()}
     try:
         config = DatasetConfig.model_validate(values)

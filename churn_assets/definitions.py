@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from churn_assets.defs import jobs, sensors
+from churn_assets.defs import alerts, jobs, sensors
 from churn_assets.defs.assets import (
     features,
     ingestion,
@@ -34,7 +34,8 @@ def defs() -> dg.Definitions:
               jobs.rollback_champion_job],
         schedules=[weekly_retraining_schedule(deployment.retrain_cron,
                                               deployment.retrain_timezone)],
-        sensors=[sensors.new_customer_data_sensor, sensors.drift_retraining_sensor],
+        sensors=[sensors.new_customer_data_sensor, sensors.drift_retraining_sensor,
+                 alerts.run_failure_alert_sensor],
         resources=deployment.resources(),
         executor=deployment.executor(),
     )

@@ -27,11 +27,16 @@ class PreparedCustomers:
     blanks_to_missing: dict[str, int]
 
 
-def prepare_customers(raw: pd.DataFrame, config: DatasetConfig) -> PreparedCustomers:
-    """Target labels spelled one way, blank numeric text -> missing; roles inferred."""
+def prepare_customers(raw: pd.DataFrame, config: DatasetConfig,
+                      roles: ColumnRoles | None = None) -> PreparedCustomers:
+    """Target labels spelled one way, blank numeric text -> missing.
+
+    ``roles`` are the column roles decided once upstream (the column_roles asset); they are
+    inferred here only when not given, for callers outside the asset graph.
+    """
     known = config.expectations.value_sets.get(config.target, ())
     frame, notes = coerce_target_labels(raw, config.target, config.positive_label, known)
-    roles = infer_column_roles(frame, config)
+    roles = roles if roles is not None else infer_column_roles(frame, config)
     typed, blanks = coerce_numeric(frame, roles.numeric)
     notes += [f"column '{c}': {n} blank value(s) read as missing" for c, n in blanks.items()]
     notes += [f"column '{c}' not used as a feature: {why}" for c, why in roles.dropped.items()

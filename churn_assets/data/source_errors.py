@@ -3,3 +3,7 @@
 
 class SourceError(ValueError):
     """The source cannot be read: wrong scheme or format, missing object, unusable content."""
+
+
+class SourceUnavailable(SourceError):
+    """The source's service (e.g. the S3 endpoint) did not answer; retrying later may work."""

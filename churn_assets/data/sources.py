@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 
 from churn_assets.data.csv_text import decode_csv_bytes, detect_delimiter, read_csv_strings
-from churn_assets.data.source_errors import SourceError
+from churn_assets.data.source_errors import SourceError, SourceUnavailable
 from churn_assets.data.text_types import type_columns
 
-__all__ = ["SUPPORTED_SUFFIXES", "SourceError", "SourceTable", "parse_table", "read_source",
-           "read_source_bytes", "split_s3_uri"]
+__all__ = ["SUPPORTED_SUFFIXES", "SourceError", "SourceTable", "SourceUnavailable",
+           "parse_table", "read_source", "read_source_bytes", "split_s3_uri"]
 
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
@@ -50,7 +50,19 @@ def _s3_object_bytes(uri: str, s3_client: Any) -> bytes:
         code = getattr(error, "response", {}).get("Error", {}).get("Code")
         if code in ("NoSuchKey", "404", "NoSuchBucket"):
             raise SourceError(f"source object not found: {uri} ({code})") from None
+        if code is None and _is_connection_error(error):
+            endpoint = getattr(getattr(s3_client, "meta", None), "endpoint_url", "?")
+            raise SourceUnavailable(f"cannot reach the S3 endpoint {endpoint} to read {uri}: "
+                                    f"{type(error).__name__}") from None
         raise
+
+
+def _is_connection_error(error: Exception) -> bool:
+    # botocore's EndpointConnectionError / ConnectionClosedError / ReadTimeoutError, by
+    # module and name so this module needs no botocore import.
+    module = type(error).__module__
+    return module.startswith(("botocore", "urllib3")) and any(
+        word in type(error).__name__ for word in ("Connection", "Connect", "Timeout"))
 
 
 def read_source_bytes(uri: str, s3_client: Any | None = None) -> bytes:

@@ -17,11 +17,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 RARE = "__rare__"
 MISSING = "__missing__"
-TENURE_BANDS = (0, 6, 12, 24, 48, np.inf)
-CONTRACT_RISK = {"month-to-month": 2.0, "one year": 1.0, "two year": 0.0}
-# Raw columns each engineered feature cannot do without (MonthlyCharges only fills gaps).
-ENGINEERED_INPUTS = {"tenure_band": ("tenure",), "avg_monthly_spend": ("tenure", "TotalCharges"),
-                     "contract_risk": ("Contract",)}
 MAX_NAMED_COLUMNS = 10
 
 
@@ -59,21 +54,40 @@ def _as_number(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.replace(r"^\s*$", np.nan, regex=True), errors="coerce")
 
 
-def churn_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """Domain features, computed only where the Telco columns they need exist."""
+def _band(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.Series:
+    # Band index by the declared lower edges; the last band is open-ended.
+    edges = [*map(float, spec["edges"]), np.inf]
+    return pd.cut(_as_number(frame[spec["inputs"][0]]), edges, right=False, labels=False)
+
+
+def _ratio(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.Series:
+    # numerator / denominator where the denominator is positive; an optional third input
+    # fills the rest (Telco: a new customer has no bill yet, so the tariff stands in).
+    numerator, denominator, *fallback = spec["inputs"]
+    below = _as_number(frame[denominator])
+    ratio = _as_number(frame[numerator]) / below.where(below > 0)
+    return ratio.fillna(_as_number(frame[fallback[0]])) if fallback else ratio
+
+
+def _mapping(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.Series:
+    # Matched on trimmed, case-folded text; an unlisted value is missing.
+    table = {str(k).strip().casefold(): float(v) for k, v in spec["mapping"].items()}
+    text = frame[spec["inputs"][0]].astype(str).str.strip().str.casefold()
+    return text.map(table).astype(float)
+
+
+_COMPUTE = {"tenure_band": _band, "ratio": _ratio, "mapping": _mapping}
+
+
+def churn_features(frame: pd.DataFrame, declarations: list[dict[str, Any]]) -> pd.DataFrame:
+    """The declared engineered features (dataset YAML ``engineered``), one column each.
+
+    A declaration is plain data: ``{"name", "kind", "inputs", ...}`` with ``edges`` for
+    ``tenure_band`` and ``mapping`` for ``mapping``; every input column must be in ``frame``.
+    """
     features = pd.DataFrame(index=frame.index)
-    if "tenure" in frame:
-        tenure = _as_number(frame["tenure"])
-        features["tenure_band"] = pd.cut(tenure, TENURE_BANDS, right=False, labels=False)
-        if "TotalCharges" in frame:
-            total = _as_number(frame["TotalCharges"])
-            average = total / tenure.where(tenure > 0)
-            if "MonthlyCharges" in frame:  # new customers have no bill yet: use the tariff
-                average = average.fillna(_as_number(frame["MonthlyCharges"]))
-            features["avg_monthly_spend"] = average
-    if "Contract" in frame:
-        contract = frame["Contract"].astype(str).str.strip().str.lower()
-        features["contract_risk"] = contract.map(CONTRACT_RISK)
+    for spec in declarations:
+        features[spec["name"]] = _COMPUTE[spec["kind"]](frame, spec)
     return features
 
 
@@ -82,23 +96,28 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
     one-hot encoded with the levels seen in training, rare and unseen levels pooled."""
 
     def __init__(self, numeric: tuple[str, ...] = (), categorical: tuple[str, ...] = (),
-                 min_frequency: int = 10):
+                 min_frequency: int = 10, engineered: tuple[dict[str, Any], ...] = ()):
         self.numeric = tuple(numeric)
         self.categorical = tuple(categorical)
         self.min_frequency = min_frequency
+        self.engineered = tuple(engineered)  # declarations, as in the dataset YAML
 
     def fit(self, frame: pd.DataFrame, y: Any = None) -> ChurnPreprocessor:
         self.levels_: dict[str, list[str]] = {}
         for column in self.categorical:
             counts = self._categorical_text(frame[column]).value_counts()
             self.levels_[column] = sorted(counts[counts >= self.min_frequency].index)
-        self.engineered_ = list(churn_features(frame.head(1)).columns)
+        # Only features whose inputs are all kept feature columns: a column dropped by the
+        # config or by inference must not reach the model through an engineered feature.
+        kept = set(self.numeric) | set(self.categorical)
+        self.engineered_ = [dict(spec) for spec in self.engineered
+                            if set(spec["inputs"]) <= kept]
         self.feature_names_ = self._feature_names()
         return self
 
     def _feature_names(self) -> list[str]:
         names = [f"num__{_safe_name(c)}" for c in self.numeric]
-        names += [f"eng__{c}" for c in self.engineered_]
+        names += [f"eng__{_safe_name(spec['name'])}" for spec in self.engineered_]
         for column, levels in self.levels_.items():
             names += [f"cat__{_safe_name(column)}={_safe_name(level)}" for level in levels]
             names.append(f"cat__{_safe_name(column)}={RARE}")
@@ -110,8 +129,12 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
 
     def required_columns(self) -> list[str]:
         """Raw columns the fitted preprocessor reads; any other column may be absent."""
-        engineered = (c for name in self.engineered_ for c in ENGINEERED_INPUTS.get(name, ()))
+        engineered = (c for spec in self.engineered_ for c in spec["inputs"])
         return list(dict.fromkeys([*self.numeric, *self.categorical, *engineered]))
+
+    def engineered_inputs(self) -> dict[str, list[str]]:
+        """Each engineered feature the model uses, with the raw columns it reads."""
+        return {spec["name"]: list(spec["inputs"]) for spec in self.engineered_}
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in self.required_columns() if c not in frame]
@@ -120,7 +143,8 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
         blocks: list[np.ndarray] = [
             np.column_stack([_as_number(frame[c]).to_numpy(float) for c in self.numeric])
             if self.numeric else np.empty((len(frame), 0)),
-            churn_features(frame)[self.engineered_].to_numpy(float),
+            churn_features(frame, self.engineered_).to_numpy(float)
+            if self.engineered_ else np.empty((len(frame), 0)),
         ]
         for column, levels in self.levels_.items():
             text = self._categorical_text(frame[column]).to_numpy()
@@ -141,9 +165,10 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ChurnPreprocessor:
-        fitted = cls(tuple(state["numeric"]), tuple(state["categorical"]), state["min_frequency"])
+        fitted = cls(tuple(state["numeric"]), tuple(state["categorical"]), state["min_frequency"],
+                     tuple(state["engineered"]))
         fitted.levels_ = {k: list(v) for k, v in state["levels"].items()}
-        fitted.engineered_ = list(state["engineered"])
+        fitted.engineered_ = [dict(spec) for spec in state["engineered"]]
         fitted.feature_names_ = fitted._feature_names()
         return fitted
 

@@ -51,7 +51,8 @@ def describe_definitions() -> dict:
         "schedules": {s.name: {"cron": s.cron_schedule, "timezone": s.execution_timezone,
                                "job": s.job_name, "default_status": s.default_status.value}
                       for s in repository.schedule_defs},
-        "sensors": {s.name: {"job": s.job_name, "default_status": s.default_status.value}
+        "sensors": {s.name: {"job": s.job_name if s.targets else None,  # run-failure: none
+                             "default_status": s.default_status.value}
                     for s in repository.sensor_defs},
     }
 

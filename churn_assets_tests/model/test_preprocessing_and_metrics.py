@@ -16,8 +16,12 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
 from churn_assets.model.metrics import best_f1_threshold, classification_metrics
 from churn_assets.model.preprocessing import RARE, ChurnPreprocessor, churn_features
+
+# The bundled dataset YAML declares the Telco engineered features.
+TELCO = tuple(load_dataset_config(DEFAULT_CONFIG_PATH).engineered_declarations())
 
 
 def train_frame() -> pd.DataFrame:
@@ -34,8 +38,8 @@ def train_frame() -> pd.DataFrame:
 def fitted(frame: pd.DataFrame | None = None, min_frequency: int = 5) -> ChurnPreprocessor:
     return ChurnPreprocessor(numeric=("tenure", "MonthlyCharges", "TotalCharges"),
                              categorical=("Contract", "color"),
-                             min_frequency=min_frequency).fit(train_frame() if frame is None
-                                                              else frame)
+                             min_frequency=min_frequency, engineered=TELCO).fit(
+        train_frame() if frame is None else frame)
 
 
 def test_levels_come_from_train_and_rare_levels_are_pooled() -> None:
@@ -115,7 +119,7 @@ def test_engineered_features_values() -> None:
         "Contract": ["Month-to-month", "One year", "Two year", "month-to-month ",
                      "One year", "Two year", "Two year", "weekly"],
     })
-    features = churn_features(frame)
+    features = churn_features(frame, list(TELCO))
     # TotalCharges / tenure, the monthly tariff when there is no bill yet (tenure 0)
     assert features["avg_monthly_spend"].tolist() == [30.0, 20.0, 12.5, 10, 10, 10, 10, 10]
     assert features["tenure_band"].tolist() == [0, 1, 0, 1, 2, 3, 4, 4]
@@ -127,7 +131,10 @@ def test_engineered_features_values() -> None:
 
 def test_engineered_features_appear_in_transform() -> None:
     prep = fitted()
-    assert set(prep.engineered_) == {"tenure_band", "avg_monthly_spend", "contract_risk"}
+    assert prep.engineered_inputs() == {"tenure_band": ["tenure"],
+                                        "avg_monthly_spend": ["TotalCharges", "tenure",
+                                                              "MonthlyCharges"],
+                                        "contract_risk": ["Contract"]}
     out = prep.transform(train_frame())
     frame = train_frame()
     total = pd.to_numeric(frame["TotalCharges"], errors="coerce")
@@ -138,10 +145,22 @@ def test_engineered_features_appear_in_transform() -> None:
 
 def test_frame_without_telco_columns_has_no_engineered_features() -> None:
     frame = pd.DataFrame({"age": range(20), "plan": ["a", "b"] * 10})
-    prep = ChurnPreprocessor(numeric=("age",), categorical=("plan",), min_frequency=1).fit(frame)
+    prep = ChurnPreprocessor(numeric=("age",), categorical=("plan",), min_frequency=1,
+                             engineered=TELCO).fit(frame)
     assert prep.engineered_ == []
     assert not any(name.startswith("eng__") for name in prep.transform(frame).columns)
-    assert churn_features(frame).shape == (20, 0)
+    assert churn_features(frame, []).shape == (20, 0)
+
+
+def test_an_engineered_feature_with_a_dropped_input_is_not_computed() -> None:
+    frame = train_frame()
+    prep = ChurnPreprocessor(numeric=("tenure", "TotalCharges"), categorical=("color",),
+                             min_frequency=1, engineered=TELCO).fit(frame)
+    # MonthlyCharges and Contract are not kept: neither feature that reads them is made
+    assert prep.engineered_inputs() == {"tenure_band": ["tenure"]}
+    assert prep.required_columns() == ["tenure", "TotalCharges", "color"]
+    restored = ChurnPreprocessor.from_json(prep.to_json())
+    assert restored.engineered_inputs() == prep.engineered_inputs()
 
 
 def test_transform_never_refits_on_other_rows() -> None:

@@ -11,7 +11,12 @@ import pytest
 
 from churn_assets.data.column_roles import infer_column_roles
 from churn_assets.data.splits import assign_splits, binary_target
-from churn_assets.dataset_config import DatasetConfig, TuningConfig
+from churn_assets.dataset_config import (
+    DEFAULT_CONFIG_PATH,
+    DatasetConfig,
+    TuningConfig,
+    load_dataset_config,
+)
 from churn_assets.generator import generate_customers
 from churn_assets.model.candidate import train_candidate
 from churn_assets.model.model_logging import log_candidate
@@ -84,10 +89,12 @@ def test_many_missing_columns_stay_one_line(served, raw_rows) -> None:
     assert message.endswith("more")
 
 
-def test_preprocessor_required_columns_list_engineered_inputs() -> None:
+def test_preprocessor_requires_only_kept_feature_columns() -> None:
     frame = generate_customers(60, seed=1)
-    prep = ChurnPreprocessor(("MonthlyCharges",), ("gender",)).fit(frame)
-    assert prep.required_columns() == ["MonthlyCharges", "gender", "tenure", "TotalCharges",
-                                       "Contract"]
+    telco = load_dataset_config(DEFAULT_CONFIG_PATH).engineered_declarations()
+    prep = ChurnPreprocessor(("MonthlyCharges",), ("gender",), engineered=telco).fit(frame)
+    # every engineered feature reads a column that is not kept, so none is computed
+    assert prep.required_columns() == ["MonthlyCharges", "gender"]
+    assert prep.transform(frame.drop(columns=["Contract", "tenure"])).shape[0] == len(frame)
     with pytest.raises(KeyError, match="missing required column"):
-        prep.transform(frame.drop(columns=["Contract"]))
+        prep.transform(frame.drop(columns=["gender"]))

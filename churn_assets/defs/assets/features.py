@@ -40,19 +40,29 @@ def customer_splits(
 @dg.asset(group_name="features", kinds={"scikit-learn"}, owners=OWNERS, tags=TAGS,
           code_version="1")
 def feature_preprocessor(
-    context: dg.AssetExecutionContext, customer_splits: pd.DataFrame, column_roles: dict
+    context: dg.AssetExecutionContext, customer_splits: pd.DataFrame, column_roles: dict,
+    dataset: DatasetResource,
 ) -> dg.Output[dict]:
     """The preprocessor's fitted state (JSON, no pickle), fitted on the train split only;
-    the served model carries the same state."""
+    the served model carries the same state. Engineered features are the dataset YAML's
+    declarations whose inputs are all kept feature columns."""
     roles = ColumnRoles.from_dict(column_roles)
     train = customer_splits[customer_splits[SPLIT] == "train"]
-    preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical).fit(train)
+    declared = dataset.load().engineered_declarations()
+    preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical,
+                                     engineered=tuple(declared)).fit(train)
+    used = preprocessor.engineered_inputs()
+    for spec in declared:
+        if spec["name"] not in used:
+            context.log.info(f"engineered feature '{spec['name']}' not computed: it reads "
+                             f"{spec['inputs']}, not all of them kept feature columns")
     context.log.info(f"{len(preprocessor.feature_names_)} features from "
                      f"{len(roles.features)} columns, fitted on {len(train)} train rows")
     return dg.Output(preprocessor.state(), metadata={
         "feature_count": len(preprocessor.feature_names_),
         "fitted_on_train_rows": len(train),
-        "engineered_features": list(preprocessor.engineered_),
+        "engineered_features": used,  # name -> the raw columns it reads
+        "engineered_not_computed": [s["name"] for s in declared if s["name"] not in used],
     })
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-from churn_assets.data.sources import read_source
+from churn_assets.data.sources import SourceError, SourceUnavailable, read_source
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.settings import OWNERS
 
@@ -31,10 +31,20 @@ def raw_customers(
     s3: S3Resource,
 ) -> dg.Output[pd.DataFrame]:
     """Customer rows exactly as the source holds them; the data version is the content hash,
-    so an unchanged file shows up as unchanged."""
-    uri = config.source_uri or dataset.load().source
+    so an unchanged file shows up as unchanged. What had to be repaired to read the file
+    (delimiter, encoding, byte-order mark, ...) is logged and listed under `read_notes`."""
+    settings = dataset.load()
+    uri = config.source_uri or settings.source
     client = s3.get_client() if uri.startswith("s3://") else None
-    table = read_source(uri, client)
+    try:
+        table = read_source(uri, client, text_columns=(settings.id_column,))
+    except SourceError as error:
+        # The message names the file and the problem; a traceback would add nothing.
+        # An unreachable service may come back, an unreadable file will not.
+        raise dg.Failure(description=str(error),
+                         allow_retries=isinstance(error, SourceUnavailable)) from None
+    for note in table.notes:
+        context.log.warning(f"{uri}: {note}")
     context.log.info(f"read {len(table.frame)} rows, {table.n_bytes} bytes from {uri}")
     return dg.Output(
         table.frame,
@@ -46,5 +56,6 @@ def raw_customers(
             "dagster/row_count": len(table.frame),
             "column_count": table.frame.shape[1],
             "dagster/column_schema": table_schema(table.frame),
+            "read_notes": list(table.notes),
         },
     )

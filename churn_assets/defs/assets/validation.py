@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from churn_assets.data.column_roles import ColumnRoles, coerce_numeric, infer_column_roles
+from churn_assets.data.column_roles import ColumnRoles, infer_column_roles
 from churn_assets.data.expectations import (
     CHECK_DESCRIPTIONS,
     CHECK_NAMES,
@@ -11,6 +11,7 @@ from churn_assets.data.expectations import (
     run_expectations,
     summarize_failures,
 )
+from churn_assets.data.preparation import prepare_customers
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.settings import OWNERS
 
@@ -36,15 +37,20 @@ def column_roles(
 
 @dg.asset(group_name="validation", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
 def validated_customers(
-    context: dg.AssetExecutionContext, raw_customers: pd.DataFrame, column_roles: dict
+    context: dg.AssetExecutionContext, raw_customers: pd.DataFrame, column_roles: dict,
+    dataset: DatasetResource,
 ) -> dg.Output[pd.DataFrame]:
-    """Raw rows with the documented coercions applied (blank numeric text -> missing)."""
-    roles = ColumnRoles.from_dict(column_roles)
-    typed, coerced = coerce_numeric(raw_customers, roles.numeric)
-    for column, count in coerced.items():
-        context.log.info(f"coerced {count} blank value(s) in '{column}' to missing")
-    return dg.Output(typed, metadata={"dagster/row_count": len(typed),
-                                      "coerced_to_missing": coerced})
+    """Raw rows with the documented coercions applied (target labels spelled one way, blank
+    numeric text -> missing), each said in a note; roles come from `column_roles`."""
+    prepared = prepare_customers(raw_customers, dataset.load(),
+                                 ColumnRoles.from_dict(column_roles))
+    for note in prepared.notes:
+        context.log.warning(note)
+    return dg.Output(prepared.frame, metadata={
+        "dagster/row_count": len(prepared.frame),
+        "coercion_notes": list(prepared.notes),
+        "coerced_to_missing": prepared.blanks_to_missing,  # blank numeric text -> missing
+    })
 
 
 @dg.multi_asset_check(
@@ -89,7 +95,7 @@ def customer_expectations(
                 "expectations_evaluated": len(outcomes[name]),
                 "failed": [
                     {"expectation": o.expectation, "column": o.column, "observed": o.observed,
-                     "examples": list(o.examples)}
+                     "examples": list(o.examples), "rows": list(o.rows)}
                     for o in failed
                 ],
             },

@@ -23,6 +23,15 @@ class ChurnIOManager(dg.UPathIOManager):
 
     extension = ""
 
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        try:
+            super().handle_output(context, obj)
+        except OSError as error:  # read-only or full: pyarrow's message names neither place
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            raise OSError(error.errno, f"cannot store {context.asset_key.to_user_string()} in "
+                          f"{self._base_path}: {reason} (storage: $CHURN_STORAGE_URI or "
+                          "$CHURN_STATE_DIR)") from error
+
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(obj, pd.DataFrame):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,6 +24,23 @@ from typing import Any
 import dagster as dg
 
 from churn_assets.dataset_config import PROJECT_ROOT
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """True when ``error`` (or what it wraps) says the tracking server did not answer."""
+    seen: BaseException | None = error
+    while seen is not None:
+        module, name = type(seen).__module__, type(seen).__name__
+        if module.startswith(("requests", "urllib3")) and "Connect" in name:
+            return True
+        if isinstance(seen, ConnectionError):
+            return True
+        text = str(seen)
+        if "API request to" in text and ("Max retries exceeded" in text
+                                         or "Connection refused" in text):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def default_tracking_uri() -> str:
@@ -68,21 +85,43 @@ class MlflowTracking(dg.ConfigurableResource):
         from dagster_mlflow.resources import MlFlow
 
         mlflow, uri = self._point_at_store()
-        self._ensure_experiment(mlflow, uri, experiment_name)
-        while mlflow.active_run():  # see the module docstring: upstream would reuse it
-            mlflow.end_run()
-        MlFlow(SimpleNamespace(
-            log=context.log, run_id=context.run_id,
-            dagster_run=SimpleNamespace(job_name=context.job_name),
-            resource_config={"experiment_name": experiment_name, "mlflow_tracking_uri": uri,
-                             "env": {}, "extra_tags": {}},
-        ))
+        try:
+            self._ensure_experiment(mlflow, uri, experiment_name)
+            while mlflow.active_run():  # see the module docstring: upstream would reuse it
+                mlflow.end_run()
+            MlFlow(SimpleNamespace(
+                log=context.log, run_id=context.run_id,
+                dagster_run=SimpleNamespace(job_name=context.job_name),
+                resource_config={"experiment_name": experiment_name,
+                                 "mlflow_tracking_uri": uri, "env": {}, "extra_tags": {}},
+            ))
+        except Exception as error:
+            if is_unreachable(error):
+                raise self.unreachable(error) from None
+            raise
         try:
             yield mlflow.active_run()
-        except BaseException:
-            mlflow.end_run(status="FAILED")
+        except BaseException as error:
+            self._end_failed_run(mlflow)
+            if isinstance(error, Exception) and is_unreachable(error):
+                raise self.unreachable(error) from None
             raise
         mlflow.end_run()
+
+    def unreachable(self, error: BaseException) -> dg.Failure:
+        """A one-line failure naming the tracking URI; a retry may succeed once it is back."""
+        return dg.Failure(
+            description=f"MLflow tracking server {self.resolved_uri()} is unreachable "
+            f"({type(error).__name__}); start it (or fix MLFLOW_TRACKING_URI) and re-run: "
+            "the Optuna study keeps its finished trials and resumes",
+            allow_retries=True)
+
+    @staticmethod
+    def _end_failed_run(mlflow: Any) -> None:
+        # end_run forgets the run locally before it tells the server, so when the server is
+        # gone the run is still closed here (the server shows it RUNNING until closed there).
+        with suppress(Exception):  # the original error is the one to report
+            mlflow.end_run(status="FAILED")
 
     @staticmethod
     def log_params(params: dict[str, Any]) -> None:

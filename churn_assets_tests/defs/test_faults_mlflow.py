@@ -1,0 +1,156 @@
+"""A real MLflow tracking server is killed during tuning: the run fails naming the tracking
+URI, the champion stays, and after a restart a re-run resumes the Optuna study."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import mlflow
+import optuna
+import pytest
+
+from churn_assets.model.tuning import study_storage
+from churn_assets.registry.model_registry import current_champion_version
+from churn_assets_tests.helpers.services import free_port
+from churn_assets_tests.helpers.workspace import (
+    FAST_TUNING,
+    ChurnWorkspace,
+    customers,
+    materialize_graph,
+)
+
+pytestmark = pytest.mark.slow  # three whole-graph runs against a real server
+
+KILL_AFTER = re.compile(r"trial 1 \(")  # the tuning step's progress line for the 2nd trial
+
+
+class MlflowServer:
+    """`mlflow server` on a fixed port of 127.0.0.1, so it can come back at the same URI."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.port, self.process = folder, free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
+                   "--port", str(self.port), "--workers", "1",
+                   "--backend-store-uri", f"sqlite:///{self.folder / 'server.db'}",
+                   "--artifacts-destination", str(self.folder / "artifacts")]
+        log = (self.folder / "server.log").open("a")
+        # Its own process group: killing the group leaves no worker serving the port.
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        for _ in range(180):
+            try:
+                urllib.request.urlopen(f"{self.url}/health", timeout=2)
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.5)
+        raise RuntimeError((self.folder / "server.log").read_text()[-2000:])
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+SERVER: dict[str, MlflowServer | None] = {"armed": None}
+
+
+class KillServerOnProgress(logging.Handler):
+    """A Dagster log handler (instance python_logs config): when the tuning step reports the
+    second trial, the server dies — in the step's own thread, so no timing is involved."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        server = SERVER["armed"]
+        if server is not None and KILL_AFTER.search(record.getMessage()):
+            SERVER["armed"] = None
+            server.kill()
+
+
+@pytest.fixture
+def server_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                     ) -> Iterator[tuple[ChurnWorkspace, MlflowServer]]:
+    server = MlflowServer(tmp_path)
+    server.start()
+    monkeypatch.setenv("CHURN_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # fail now, not after minutes
+    monkeypatch.setenv("CHURN_DATASET_CONFIG", str(tmp_path / "dataset.yaml"))
+    monkeypatch.chdir(tmp_path)
+    handler = {"handlers": {"kill_server": {"()": f"{__name__}.KillServerOnProgress"}}}
+    try:
+        with dg.instance_for_test(overrides={"python_logs": {
+                "dagster_handler_config": handler}}) as instance:
+            yield ChurnWorkspace(tmp_path, instance), server
+    finally:
+        SERVER["armed"] = None
+        server.kill()
+        while mlflow.active_run():
+            mlflow.end_run()
+
+
+def finished_trials(workspace: ChurnWorkspace, study_name: str) -> list[tuple[int, dict]]:
+    storage = study_storage(f"journal://{workspace.root / 'state' / 'optuna' / 'studies.journal'}")
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    return [(t.number, t.params) for t in study.get_trials(
+        deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED))]
+
+
+def study_names(workspace: ChurnWorkspace) -> set[str]:
+    journal = workspace.root / "state" / "optuna" / "studies.journal"
+    return set(optuna.get_all_study_names(study_storage(f"journal://{journal}")))
+
+
+def test_tracking_server_killed_during_tuning_fails_clearly_and_resumes(server_workspace):
+    workspace, server = server_workspace
+    workspace.write_config(workspace.write_data("first.csv", customers(seed=3)))
+    assert materialize_graph(workspace).success
+    client = mlflow.MlflowClient(tracking_uri=server.url, registry_uri=server.url)
+    assert current_champion_version(client, "churn-test") == "1"
+    known_studies = study_names(workspace)
+
+    workspace.write_config(workspace.write_data("second.csv", customers(seed=4)),
+                           tuning=FAST_TUNING | {"n_trials": 6})
+    SERVER["armed"] = server
+    failed = materialize_graph(workspace)
+
+    assert not failed.success and server.process.poll() is not None  # killed mid-tuning
+    failures = {e.step_key: e.step_failure_data for e in failed.all_events if e.is_step_failure}
+    assert set(failures) == {"tuned_churn_model"}
+    message = failures["tuned_churn_model"].user_failure_data.description
+    assert f"MLflow tracking server {server.url} is unreachable" in message
+    [study_name] = study_names(workspace) - known_studies
+    kept = finished_trials(workspace, study_name)
+    assert 2 <= len(kept) < 6  # tuning had started and had not finished
+
+    server.start()  # same port, same store
+    assert current_champion_version(client, "churn-test") == "1"  # nothing moved meanwhile
+    assert [v.version for v in client.search_model_versions("name='churn-test'")] == ["1"]
+    resumed = materialize_graph(workspace)
+
+    assert resumed.success
+    after = finished_trials(workspace, study_name)
+    assert len(after) == 6
+    assert set(map(repr, kept)) <= set(map(repr, after))  # the first run's trials are kept
+    tuned = next(e for e in resumed.get_asset_materialization_events()
+                 if e.asset_key.to_user_string() == "tuned_churn_model")
+    assert tuned.materialization.metadata["n_trials"].value == 6
+    versions = sorted(v.version for v in client.search_model_versions("name='churn-test'"))
+    assert versions == ["1", "2"]  # the killed run registered nothing
+    assert current_champion_version(client, "churn-test") in ("1", "2")
