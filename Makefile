@@ -31,7 +31,10 @@ train: $(DEPS_STAMP)
 	$(PY) -m churn_assets.champion
 
 ## The test suite (the same set-up as train): definitions check, lint, then every test.
-test: $(DEPS_STAMP) system-packages lint audit
+test: $(DEPS_STAMP) system-packages lint
+	@# Findings are printed; they fail `make audit`, not the tests (the vulnerability database
+	@# changes without our code changing, and may be unreachable).
+	-@$(MAKE) --no-print-directory audit
 	$(VENV)/bin/dg check defs
 	$(PY) -m pytest
 
