@@ -56,6 +56,19 @@ def _run_trials(study_name: str, storage: optuna.storages.BaseStorage, seed: int
     return n_trials
 
 
+def _secede_if_in_task() -> bool:
+    """Inside a task on a worker, give its thread back while the trials run: a worker with
+    one thread would otherwise wait for its own share forever."""
+    from distributed import get_worker, secede
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    secede()
+    return True
+
+
 class DaskStudy(optuna.Study):
     """A study whose ``optimize`` spreads ``n_trials`` over the cluster's workers, one share
     per worker (``threads_per_worker`` trials would fight over the same cores XGBoost uses).
@@ -96,19 +109,32 @@ class DaskStudy(optuna.Study):
                                                                            len(workers)),
                                                      strict=False))
         ]
+        inside_task = _secede_if_in_task()  # e.g. a step on dagster-dask's executor
+        try:
+            self._wait_reporting(futures, reported, callbacks or ())
+        finally:
+            if inside_task:
+                from distributed import rejoin
+
+                rejoin()
+        for future in futures:
+            future.result()  # a worker's failure is this call's failure
+
+    def _wait_reporting(self, futures: list, reported: set[int],
+                        callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial],
+                                                     None]]) -> None:
+        """Until every share is done (or one failed), call ``callbacks`` for new trials."""
         while True:
             finished = all(f.done() for f in futures) or any(f.status == "error"
                                                               for f in futures)
             for trial in self.get_trials(deepcopy=False, states=FINISHED):
                 if trial.number not in reported:
                     reported.add(trial.number)
-                    for callback in callbacks or ():
+                    for callback in callbacks:
                         callback(self, trial)
             if finished:
-                break
+                return
             time.sleep(POLL_SECONDS)
-        for future in futures:
-            future.result()  # a worker's failure is this call's failure
 
     def fit_on_train(self, params: dict[str, Any], config: TuningConfig,
                      x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame,
@@ -119,7 +145,15 @@ class DaskStudy(optuna.Study):
 
         if self.final_fit_min_rows is None or len(x_train) < self.final_fit_min_rows:
             return fit_on_train(params, config, x_train, y_train, x_valid, y_valid)
-        return fit_on_cluster(self.client, params, config, x_train, y_train, x_valid, y_valid)
+        inside_task = _secede_if_in_task()
+        try:
+            return fit_on_cluster(self.client, params, config, x_train, y_train, x_valid,
+                                  y_valid)
+        finally:
+            if inside_task:
+                from distributed import rejoin
+
+                rejoin()
 
 
 def _partitioned(client: Any, x: pd.DataFrame, y: np.ndarray) -> tuple[Any, Any]:
