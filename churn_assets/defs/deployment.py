@@ -5,7 +5,10 @@
 (secrets only through ``dg.EnvVar``, never copied into config or logs).
 ``CHURN_DASK_SCHEDULER=tcp://host:8786`` (either deployment): Optuna trials on the Dask
 workers, the final fit through xgboost.dask above ``CHURN_DASK_FINAL_FIT_MIN_ROWS`` train rows;
-with ``prod`` the Dagster steps run on the cluster too (dagster-dask executor).
+with ``prod`` and ``CHURN_DASK_STEPS=1`` the Dagster steps run on the cluster too (dagster-dask
+executor). Off by default: dagster-dask 0.29.27 hands the DagsterRun to ``client.submit`` and
+dask >= 2024.12 iterates it, which a run with op concurrency pools (ours) refuses
+("Iteration is not allowed on `@record` RunOpConcurrency"); see the test that shows it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from churn_assets.defs.schedules import DEFAULT_CRON, DEFAULT_TIMEZONE
 OPTUNA_STORAGE_ENV = "CHURN_OPTUNA_STORAGE"  # e.g. postgresql://user:password@host/optuna
 DASK_SCHEDULER_ENV = "CHURN_DASK_SCHEDULER"  # e.g. tcp://127.0.0.1:8786
 DASK_FINAL_FIT_MIN_ROWS_ENV = "CHURN_DASK_FINAL_FIT_MIN_ROWS"
+DASK_STEPS_ENV = "CHURN_DASK_STEPS"  # "1": Dagster steps as Dask tasks (see the docstring)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class Deployment:
     shared_optuna_storage: bool = False
     dask_scheduler: str = ""
     dask_final_fit_min_rows: int = DEFAULT_FINAL_FIT_MIN_ROWS
+    dask_steps: bool = False
 
     @classmethod
     def from_environment(cls) -> Deployment:
@@ -52,12 +57,13 @@ class Deployment:
             dask_scheduler=os.environ.get(DASK_SCHEDULER_ENV, ""),
             dask_final_fit_min_rows=int(os.environ.get(DASK_FINAL_FIT_MIN_ROWS_ENV,
                                                        str(DEFAULT_FINAL_FIT_MIN_ROWS))),
+            dask_steps=os.environ.get(DASK_STEPS_ENV, "") == "1",
         )
 
     def executor(self) -> dg.ExecutorDefinition:
         # Locally one process pays the heavy imports (mlflow, xgboost, GX) once and SQLite sees
         # a single writer; in production each step gets its own process on Postgres.
-        if self.name == "prod" and self.dask_scheduler:
+        if self.name == "prod" and self.dask_scheduler and self.dask_steps:
             from dagster_dask import dask_executor  # steps as tasks on the cluster's workers
 
             return dask_executor.configured(
