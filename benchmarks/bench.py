@@ -13,6 +13,8 @@ is compared against, then kept as ``.bench/previous.json``).
     BENCH_SIZES=10k,1m python -m benchmarks.bench      # any subset: telco, 10k, 100k, 1m, <n>
     python -m benchmarks.bench --no-plain --sizes 100k # the graph only
     python -m benchmarks.bench --sensor 12345          # also the sensor/drift/executor figures
+    python -m benchmarks.bench --dask                  # also Dask tuning, 1 vs 2 workers
+    BENCH_DASK=1 BENCH_SENSOR=12345 make bench         # the same flags through make
 """
 
 from __future__ import annotations
@@ -338,7 +340,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="skip the plain script above this many rows (it has no sampling "
                         "and no early stopping: hours at 1M rows on 2 cores)")
     parser.add_argument("--keep", type=Path, help="keep each size's work folder under here")
-    parser.add_argument("--sensor", default="", metavar="SECTIONS",
+    parser.add_argument("--dask", action="store_true", default=bool(os.environ.get("BENCH_DASK")),
+                        help="also tune on a local Dask cluster with 1 vs 2 workers and print "
+                        "the paper estimate for 10M rows ($BENCH_DASK)")
+    parser.add_argument("--sensor", default=os.environ.get("BENCH_SENSOR", ""),
+                        metavar="SECTIONS",
                         help="also run benchmarks.sensor_bench sections, e.g. 12345")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
@@ -369,6 +375,11 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks import sensor_bench
 
         sensor_bench.main(list(args.sensor))
+    if args.dask:
+        os.environ.setdefault("OMP_WAIT_POLICY", base_env()["OMP_WAIT_POLICY"])
+        from benchmarks import dask_bench
+
+        dask_bench.main()
     print(f"total bench wall time: {time.perf_counter() - start:.1f} s")
 
 

@@ -4,7 +4,6 @@ Temp folders and 127.0.0.1 only, cleaned up after."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import resource
@@ -31,12 +30,16 @@ from churn_assets.data.column_roles import coerce_numeric, infer_column_roles
 from churn_assets.data.landing_cursor import LandingCursor, list_local, list_s3, select_new
 from churn_assets.data.sources import read_source
 from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
-from churn_assets.defs.assets.features import customer_features, customer_splits
-from churn_assets.defs.assets.validation import validated_customers
+from churn_assets.defs.assets.features import (
+    customer_features,
+    customer_splits,
+    feature_preprocessor,
+)
+from churn_assets.defs.assets.validation import column_roles, validated_customers
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.sensors import new_customer_data_sensor
 from churn_assets.model.candidate import split_matrix
-from churn_assets.model.tuning import open_study, tune
+from churn_assets.model.tuning import open_study, study_storage, tune
 from churn_assets.monitoring.drift import detect_drift
 from churn_assets_tests.helpers.s3_server import REGION, running_s3_server
 from churn_assets_tests.helpers.workspace import (
@@ -181,17 +184,22 @@ def bench_tuning(n_trials: int = 20, repeats: int = 3) -> None:
     dataset = DatasetResource(config_path=str(DEFAULT_CONFIG_PATH))
     with dg.build_asset_context() as context:  # the asset functions themselves, invoked directly
         raw = read_source(dataset.load().source).frame
-        valid = validated_customers(context, raw_customers=raw, dataset=dataset).value
+        roles = column_roles(context, raw_customers=raw, dataset=dataset).value
+        valid = validated_customers(context, raw_customers=raw, column_roles=roles).value
         split = customer_splits(context, validated_customers=valid, dataset=dataset).value
-        features = customer_features(context, customer_splits=split, dataset=dataset).value
+        state = feature_preprocessor(context, customer_splits=split, column_roles=roles).value
+        features = customer_features(customer_splits=split, feature_preprocessor=state,
+                                     dataset=dataset).value
     (x_train, y_train), (x_valid, y_valid) = (split_matrix(features, s) for s in ("train", "valid"))
-    tuning = dataclasses.replace(dataset.load().tuning, n_trials=n_trials, timeout_seconds=None)
+    tuning = dataset.load().tuning.model_copy(update={"n_trials": n_trials,
+                                                      "timeout_seconds": None})
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for label, nop in (("MedianPruner (open_study)", False), ("NopPruner", True)):
             def run(nop: bool = nop) -> Any:
                 """tune() on a fresh open_study (tune resumes a study), pruner swapped if nop."""
-                study = open_study(Path(tempfile.mkdtemp(dir=tmp)) / "j", "bench", tuning.seed)
+                journal = Path(tempfile.mkdtemp(dir=tmp)) / "studies.journal"
+                study = open_study(study_storage(f"journal://{journal}"), "bench", tuning.seed)
                 study.pruner = optuna.pruners.NopPruner() if nop else study.pruner
                 return tune(study, tuning, x_train, y_train, x_valid, y_valid)
             took, result = timed(run, repeats)
@@ -212,7 +220,7 @@ def multiprocess_graph_job() -> dg.JobDefinition:
     from churn_assets.definitions import defs
     job = dg.define_asset_job("bench_graph_multiprocess", selection=dg.AssetSelection.all(),
                               executor_def=dg.multiprocess_executor)
-    return dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(job.name)
+    return dg.Definitions.merge(defs(), dg.Definitions(jobs=[job])).resolve_job_def(job.name)
 
 
 def run_graph(in_process: bool) -> tuple[float, bool, int, int]:

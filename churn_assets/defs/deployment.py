@@ -3,6 +3,12 @@
 ``CHURN_DEPLOYMENT=local`` (default): SQLite, local folders, one process.
 ``CHURN_DEPLOYMENT=prod``: every step in its own process; services come from the environment
 (secrets only through ``dg.EnvVar``, never copied into config or logs).
+``CHURN_DASK_SCHEDULER=tcp://host:8786`` (either deployment): Optuna trials on the Dask
+workers, the final fit through xgboost.dask above ``CHURN_DASK_FINAL_FIT_MIN_ROWS`` train rows;
+with ``prod`` and ``CHURN_DASK_STEPS=1`` the Dagster steps run on the cluster too (dagster-dask
+executor). Off by default: dagster-dask 0.29.27 hands the DagsterRun to ``client.submit`` and
+dask >= 2024.12 iterates it, which a run with op concurrency pools (ours) refuses
+("Iteration is not allowed on `@record` RunOpConcurrency"); see the test that shows it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from churn_assets.defs.resources.dask_cluster import DEFAULT_FINAL_FIT_MIN_ROWS, DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import ChurnIOManagerFactory
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
@@ -20,6 +27,9 @@ from churn_assets.defs.resources.optuna_storage import OptunaStorage
 from churn_assets.defs.schedules import DEFAULT_CRON, DEFAULT_TIMEZONE
 
 OPTUNA_STORAGE_ENV = "CHURN_OPTUNA_STORAGE"  # e.g. postgresql://user:password@host/optuna
+DASK_SCHEDULER_ENV = "CHURN_DASK_SCHEDULER"  # e.g. tcp://127.0.0.1:8786
+DASK_FINAL_FIT_MIN_ROWS_ENV = "CHURN_DASK_FINAL_FIT_MIN_ROWS"
+DASK_STEPS_ENV = "CHURN_DASK_STEPS"  # "1": Dagster steps as Dask tasks (see the docstring)
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,9 @@ class Deployment:
     retrain_cron: str = DEFAULT_CRON
     retrain_timezone: str = DEFAULT_TIMEZONE
     shared_optuna_storage: bool = False
+    dask_scheduler: str = ""
+    dask_final_fit_min_rows: int = DEFAULT_FINAL_FIT_MIN_ROWS
+    dask_steps: bool = False
 
     @classmethod
     def from_environment(cls) -> Deployment:
@@ -41,19 +54,30 @@ class Deployment:
             retrain_cron=os.environ.get("CHURN_RETRAIN_CRON", DEFAULT_CRON),
             retrain_timezone=os.environ.get("CHURN_RETRAIN_TIMEZONE", DEFAULT_TIMEZONE),
             shared_optuna_storage=bool(os.environ.get(OPTUNA_STORAGE_ENV)),
+            dask_scheduler=os.environ.get(DASK_SCHEDULER_ENV, ""),
+            dask_final_fit_min_rows=int(os.environ.get(DASK_FINAL_FIT_MIN_ROWS_ENV,
+                                                       str(DEFAULT_FINAL_FIT_MIN_ROWS))),
+            dask_steps=os.environ.get(DASK_STEPS_ENV, "") == "1",
         )
 
     def executor(self) -> dg.ExecutorDefinition:
         # Locally one process pays the heavy imports (mlflow, xgboost, GX) once and SQLite sees
         # a single writer; in production each step gets its own process on Postgres.
+        if self.name == "prod" and self.dask_scheduler and self.dask_steps:
+            from dagster_dask import dask_executor  # steps as tasks on the cluster's workers
+
+            return dask_executor.configured(
+                {"cluster": {"existing": {"address": self.dask_scheduler}}})
         if self.name == "prod":
             return dg.multiprocess_executor.configured(
                 {"max_concurrent": self.max_concurrent_steps})
         return dg.in_process_executor
 
     def resources(self) -> dict[str, object]:
-        optuna = (OptunaStorage(url=dg.EnvVar(OPTUNA_STORAGE_ENV))
-                  if self.shared_optuna_storage else OptunaStorage())
+        dask = DaskCluster(scheduler_address=self.dask_scheduler,
+                           final_fit_min_rows=self.dask_final_fit_min_rows)
+        optuna = (OptunaStorage(url=dg.EnvVar(OPTUNA_STORAGE_ENV), dask_cluster=dask)
+                  if self.shared_optuna_storage else OptunaStorage(dask_cluster=dask))
         return {
             "dataset": DatasetResource(),
             "mlflow_tracking": MlflowTracking(),

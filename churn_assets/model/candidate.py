@@ -105,8 +105,11 @@ def train_candidate(
         valid_rows = stratified_sample(y_valid, limit, tuning.seed)
         tuning_data = (x_train.iloc[train_rows], y_train[train_rows],
                        x_valid.iloc[valid_rows], y_valid[valid_rows])
-    result = tune(open_study(), tuning, *tuning_data, on_trial)
-    model = fit_on_train(result.best_params, tuning, x_train, y_train, x_valid, y_valid)
+    study = open_study()
+    result = tune(study, tuning, *tuning_data, on_trial)
+    # A study on a Dask cluster (DaskStudy) also decides where the final fit runs.
+    fit = getattr(study, "fit_on_train", fit_on_train)
+    model = fit(result.best_params, tuning, x_train, y_train, x_valid, y_valid)
 
     valid_probability = model.predict_proba(x_valid)[:, 1]
     threshold = best_f1_threshold(y_valid, valid_probability)

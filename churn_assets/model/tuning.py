@@ -69,21 +69,25 @@ def suggest_params(trial: optuna.Trial) -> dict[str, Any]:
     }
 
 
+def classifier_settings(params: dict[str, Any], config: TuningConfig) -> dict[str, Any]:
+    """Constructor arguments of every fit (local or ``xgboost.dask``), tuned ones included."""
+    # XGBoost 3: early stopping and eval metric belong to the constructor.
+    return {
+        **params,
+        "n_estimators": config.max_estimators,
+        "tree_method": "hist",
+        "objective": "binary:logistic",
+        "eval_metric": EVAL_METRIC,
+        "early_stopping_rounds": config.early_stopping_rounds,
+        "random_state": config.seed,
+        "n_jobs": config.n_jobs,
+    }
+
+
 def make_classifier(
     params: dict[str, Any], config: TuningConfig, callbacks: list | None = None
 ) -> xgb.XGBClassifier:
-    # XGBoost 3: early stopping, eval metric and callbacks belong to the constructor.
-    return xgb.XGBClassifier(
-        **params,
-        n_estimators=config.max_estimators,
-        tree_method="hist",
-        objective="binary:logistic",
-        eval_metric=EVAL_METRIC,
-        early_stopping_rounds=config.early_stopping_rounds,
-        random_state=config.seed,
-        n_jobs=config.n_jobs,
-        callbacks=callbacks,
-    )
+    return xgb.XGBClassifier(**classifier_settings(params, config), callbacks=callbacks)
 
 
 def fit_on_train(
@@ -107,13 +111,20 @@ def study_storage(url: str) -> optuna.storages.BaseStorage:
     return optuna.storages.RDBStorage(url)
 
 
+def make_sampler(seed: int) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def make_pruner() -> optuna.pruners.BasePruner:
+    # Slow learners look worse in early rounds; a long warm-up stops pruning from
+    # favouring high learning rates, which generalise worse.
+    return optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=150)
+
+
 def open_study(storage: optuna.storages.BaseStorage, study_name: str, seed: int) -> optuna.Study:
     return optuna.create_study(
         study_name=study_name, storage=storage, direction="minimize", load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        # Slow learners look worse in early rounds; a long warm-up stops pruning from
-        # favouring high learning rates, which generalise worse.
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=150),
+        sampler=make_sampler(seed), pruner=make_pruner(),
     )
 
 

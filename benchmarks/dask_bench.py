@@ -1,0 +1,128 @@
+"""Tuning on a Dask cluster with 1 vs 2 workers (same trials), and a paper estimate for 10M rows
+on N workers from the measured costs (optional part of the bench: ``python -m benchmarks.bench
+--dask`` or ``BENCH_DASK=1 make bench``; alone: ``python -m benchmarks.dask_bench [n_trials]``).
+
+Each worker has one thread and runs one trial at a time (``n_jobs=1`` per trial), so 2 workers
+use the 2 cores one trial each. The project's MedianPruner stays on: the pruned count is shown,
+since what gets pruned depends on the order in which trials finish.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from churn_assets.data.column_roles import infer_column_roles
+from churn_assets.data.sources import read_source
+from churn_assets.data.splits import assign_splits, binary_target
+from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
+from churn_assets.model.candidate import split_matrix
+from churn_assets.model.dask_tuning import WORKER_ATTR, open_dask_study
+from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.model.tuning import fit_on_train, study_storage, tune
+from churn_assets.names import LABEL, ROW_ID, SPLIT
+
+TARGET_ROWS = 10_000_000
+TRAIN_SHARE = 0.7  # of the rows, as the default split
+CLUSTER_SIZES = (1, 2, 4, 8, 16, 32)
+
+
+def bundled_features() -> tuple[pd.DataFrame, object]:
+    """The bundled data as the feature assets build it."""
+    config = load_dataset_config(DEFAULT_CONFIG_PATH)
+    customers = read_source(config.source).frame
+    split = assign_splits(customers[config.id_column], config.split)
+    roles = infer_column_roles(customers, config)
+    preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical).fit(
+        customers[split == "train"])
+    meta = pd.DataFrame({ROW_ID: customers[config.id_column], SPLIT: split,
+                         LABEL: binary_target(customers[config.target], config.positive_label)})
+    return pd.concat([meta, preprocessor.transform(customers)], axis=1), config
+
+
+def tune_on_cluster(n_workers: int, features: pd.DataFrame, tuning, folder: Path) -> dict:
+    """Wall seconds of ``tune`` on a fresh LocalCluster of ``n_workers`` one-thread workers."""
+    from distributed import Client, LocalCluster
+
+    (x_train, y_train), (x_valid, y_valid) = (split_matrix(features, s) for s in ("train",
+                                                                                  "valid"))
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address=None) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        url = f"journal://{folder / f'workers-{n_workers}.journal'}"
+        study = open_dask_study(client, study_storage(url), url, "bench", tuning.seed)
+        start = time.perf_counter()
+        result = tune(study, tuning, x_train, y_train, x_valid, y_valid)
+        wall = time.perf_counter() - start
+        workers = {t.user_attrs.get(WORKER_ATTR) for t in study.trials}
+    return {"workers": n_workers, "wall_s": wall, "trials": result.n_trials,
+            "pruned": result.n_pruned, "workers_used": len(workers), "best": result.best_value,
+            "best_params": result.best_params}
+
+
+def paper_estimate(per_trial_s: float, measured_rows: int, final_fit_s: float,
+                   final_fit_rows: int, n_trials: int, sample_rows: int | None) -> list[list]:
+    """Expected tuning and final-fit seconds for 10M rows on N one-trial-at-a-time workers,
+    assuming cost linear in rows (XGBoost hist: one pass over the rows per round) and no
+    communication cost (optimistic for the final fit: xgboost.dask all-reduces histograms
+    every round)."""
+    tuning_rows = min(TARGET_ROWS * TRAIN_SHARE, sample_rows or math.inf)
+    trial_s = per_trial_s * tuning_rows / measured_rows
+    fit_s = final_fit_s * TARGET_ROWS * TRAIN_SHARE / final_fit_rows
+    rows = []
+    for n in CLUSTER_SIZES:
+        tuning_s = math.ceil(n_trials / n) * trial_s
+        rows.append([n, f"{trial_s:,.1f}", f"{tuning_s / 60:,.1f}", f"{fit_s / n / 60:,.1f}",
+                     f"{(tuning_s + fit_s / n) / 60:,.1f}"])
+    return rows
+
+
+def print_table(title: str, header: list[str], rows: list[list]) -> None:
+    cells = [header, *([str(c) for c in row] for row in rows)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(f"\n== {title}")
+    for i, row in enumerate(cells):
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def main(n_trials: int = 20) -> None:
+    features, config = bundled_features()
+    tuning = config.tuning.model_copy(update={"n_trials": n_trials, "timeout_seconds": None,
+                                              "n_jobs": 1})
+    (x_train, y_train), (x_valid, y_valid) = (split_matrix(features, s) for s in ("train",
+                                                                                  "valid"))
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [tune_on_cluster(n, features, tuning, Path(tmp)) for n in (1, 2)]
+    speedup = runs[0]["wall_s"] / runs[1]["wall_s"]
+    print_table(f"Dask tuning on {config.source} ({len(y_train):,} train rows), {n_trials} "
+                f"trials, 1-thread workers on 127.0.0.1; load average "
+                f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+                ["workers", "wall s", "trials", "pruned", "workers used", "best valid logloss"],
+                [[r["workers"], f"{r['wall_s']:.1f}", r["trials"], r["pruned"], r["workers_used"],
+                  f"{r['best']:.4f}"] for r in runs])
+    print(f"speed-up with 2 workers: {speedup:.2f}x (target >= 1.7x)")
+
+    start = time.perf_counter()  # the final fit's cost per row, one thread, same settings
+    fit_on_train(runs[0]["best_params"], tuning, x_train, y_train, x_valid, y_valid)
+    final_fit_s = time.perf_counter() - start
+    per_trial_s = runs[0]["wall_s"] / n_trials
+    print_table(f"Paper estimate for {TARGET_ROWS:,} rows ({TRAIN_SHARE:.0%} train), "
+                f"{config.tuning.n_trials} trials on a tuning sample of "
+                f"{config.tuning.sample_rows:,} rows, from {per_trial_s:.2f} s per trial and a "
+                f"{final_fit_s:.2f} s final fit measured at {len(y_train):,} rows on one thread; "
+                "linear in rows, one trial per worker at a time, no communication cost",
+                ["workers", "s/trial", "tuning min", "final fit min", "total min"],
+                paper_estimate(per_trial_s, len(y_train), final_fit_s, len(y_train),
+                               config.tuning.n_trials, config.tuning.sample_rows))
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:]))

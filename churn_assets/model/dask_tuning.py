@@ -1,0 +1,205 @@
+"""Optuna trials and the final XGBoost fit on a Dask cluster (``dask.distributed``).
+
+``open_dask_study`` returns a :class:`DaskStudy`: an ``optuna.Study`` whose ``optimize`` runs
+the trials on the cluster's workers, so ``tune()`` and ``train_candidate()`` work unchanged.
+The study's storage lives on the scheduler (optuna-integration's ``DaskStorage`` wrapping
+the configured journal file or RDB), so every worker's sampler sees every finished trial.
+Workers need the ``churn_assets`` package importable (same image or environment).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+import xgboost as xgb
+
+from churn_assets.dataset_config import TuningConfig
+from churn_assets.model.tuning import classifier_settings, make_pruner, make_sampler
+
+# The user attribute naming the Dask worker that ran a trial (seen in the trials table).
+WORKER_ATTR = "dask_worker"
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+POLL_SECONDS = 0.5
+
+
+def split_trials(n_trials: int, n_workers: int) -> list[int]:
+    """``n_trials`` as near-equal shares, larger first; no empty shares."""
+    base, extra = divmod(n_trials, n_workers)
+    return [share for share in (base + (i < extra) for i in range(n_workers)) if share]
+
+
+def _run_trials(study_name: str, storage: optuna.storages.BaseStorage, seed: int,
+                objective: Callable[[optuna.Trial], float], n_trials: int,
+                timeout: float | None, catch: tuple[type[Exception], ...]) -> int:
+    """On a worker: ``n_trials`` of the shared study, each tagged with this worker."""
+    from distributed import get_worker
+
+    address = get_worker().address
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=study_name, storage=storage,
+                              sampler=make_sampler(seed), pruner=make_pruner())
+
+    def tagged(trial: optuna.Trial) -> float:
+        trial.set_user_attr(WORKER_ATTR, address)
+        return objective(trial)
+
+    study.optimize(tagged, n_trials=n_trials, timeout=timeout, catch=catch)
+    return n_trials
+
+
+def _secede_if_in_task() -> bool:
+    """Inside a task on a worker, give its thread back while the trials run: a worker with
+    one thread would otherwise wait for its own share forever."""
+    from distributed import get_worker, secede
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    secede()
+    return True
+
+
+class DaskStudy(optuna.Study):
+    """A study whose ``optimize`` spreads ``n_trials`` over the cluster's workers, one share
+    per worker (``threads_per_worker`` trials would fight over the same cores XGBoost uses).
+    Each worker's sampler has its own seed, else seeded TPE would propose the same startup
+    points on every worker. Callbacks run here, on the client, as trials finish."""
+
+    def __init__(self, study_name: str, storage: optuna.storages.BaseStorage, seed: int,
+                 client: Any, final_fit_min_rows: int | None = None):
+        super().__init__(study_name=study_name, storage=storage, sampler=make_sampler(seed),
+                         pruner=make_pruner())
+        self.client = client
+        self.seed = seed
+        self.final_fit_min_rows = final_fit_min_rows
+
+    def worker_addresses(self) -> list[str]:
+        return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    def optimize(self, func: Callable[[optuna.Trial], float], n_trials: int | None = None,
+                 timeout: float | None = None, n_jobs: int = 1,
+                 catch: Sequence[type[Exception]] | type[Exception] = (),
+                 callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]]
+                 | None = None, gc_after_trial: bool = False,
+                 show_progress_bar: bool = False) -> None:
+        if n_trials is None:
+            raise ValueError("a DaskStudy needs n_trials to share them among the workers")
+        workers = self.worker_addresses()
+        if not workers:
+            raise RuntimeError("the Dask cluster has no workers")
+        catch = tuple(catch) if isinstance(catch, Sequence) else (catch,)
+        reported = {t.number for t in self.get_trials(deepcopy=False, states=FINISHED)}
+        # Shipped once per worker, not once per task (it holds the tuning data).
+        [objective] = self.client.scatter([func], broadcast=True, hash=False)
+        futures = [
+            self.client.submit(_run_trials, self.study_name, self._storage, self.seed + 1 + i,
+                               objective, share, timeout, catch, workers=[address],
+                               allow_other_workers=False, pure=False)
+            for i, (address, share) in enumerate(zip(workers, split_trials(n_trials,
+                                                                           len(workers)),
+                                                     strict=False))
+        ]
+        inside_task = _secede_if_in_task()  # e.g. a step on dagster-dask's executor
+        try:
+            self._wait_reporting(futures, reported, callbacks or ())
+        finally:
+            if inside_task:
+                from distributed import rejoin
+
+                rejoin()
+        for future in futures:
+            future.result()  # a worker's failure is this call's failure
+
+    def _wait_reporting(self, futures: list, reported: set[int],
+                        callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial],
+                                                     None]]) -> None:
+        """Until every share is done (or one failed), call ``callbacks`` for new trials."""
+        while True:
+            finished = all(f.done() for f in futures) or any(f.status == "error"
+                                                              for f in futures)
+            for trial in self.get_trials(deepcopy=False, states=FINISHED):
+                if trial.number not in reported:
+                    reported.add(trial.number)
+                    for callback in callbacks:
+                        callback(self, trial)
+            if finished:
+                return
+            time.sleep(POLL_SECONDS)
+
+    def fit_on_train(self, params: dict[str, Any], config: TuningConfig,
+                     x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame,
+                     y_valid: np.ndarray) -> xgb.XGBClassifier:
+        """The final fit: through ``xgboost.dask`` from ``final_fit_min_rows`` train rows up,
+        else here like any local fit."""
+        from churn_assets.model.tuning import fit_on_train
+
+        if self.final_fit_min_rows is None or len(x_train) < self.final_fit_min_rows:
+            return fit_on_train(params, config, x_train, y_train, x_valid, y_valid)
+        inside_task = _secede_if_in_task()
+        try:
+            return fit_on_cluster(self.client, params, config, x_train, y_train, x_valid,
+                                  y_valid)
+        finally:
+            if inside_task:
+                from distributed import rejoin
+
+                rejoin()
+
+
+def _partitioned(client: Any, x: pd.DataFrame, y: np.ndarray) -> tuple[Any, Any]:
+    """Rows as a Dask frame and a label series with the same partitions, one per worker."""
+    import dask.dataframe as dd
+
+    n_parts = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    x = x.reset_index(drop=True)
+    labels = pd.Series(y, index=x.index, name="label")
+    return (client.persist(dd.from_pandas(x, npartitions=n_parts, sort=True)),
+            client.persist(dd.from_pandas(labels, npartitions=n_parts, sort=True)))
+
+
+def fit_on_cluster(client: Any, params: dict[str, Any], config: TuningConfig,
+                   x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame,
+                   y_valid: np.ndarray) -> xgb.XGBClassifier:
+    """``fit_on_train`` through ``xgboost.dask``: the same settings, the validation split
+    deciding when boosting stops. Returned as a plain ``XGBClassifier`` loaded from the
+    trained model, so scoring and logging (the booster JSON the served pyfunc loads) are
+    the same as after a local fit."""
+    from xgboost.dask import DaskXGBClassifier
+
+    model = DaskXGBClassifier(**classifier_settings(params, config))
+    model.client = client
+    train, valid = _partitioned(client, x_train, y_train), _partitioned(client, x_valid, y_valid)
+    with client.as_current():  # xgboost.dask looks up the current client even when given one
+        model.fit(*train, eval_set=[valid], verbose=False)
+    local = xgb.XGBClassifier()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.json"
+        model.save_model(path)
+        local.load_model(path)
+    return local
+
+
+def open_dask_study(client: Any, storage: optuna.storages.BaseStorage, storage_url: str,
+                    study_name: str, seed: int,
+                    final_fit_min_rows: int | None = None) -> DaskStudy:
+    """The study (created if new) in ``storage``, hosted on the scheduler of ``client``.
+    The same storage URL always maps to the same scheduler-side storage."""
+    from optuna_integration import DaskStorage
+
+    name = "churn-" + hashlib.sha256(storage_url.encode()).hexdigest()[:16]
+    with warnings.catch_warnings():  # "experimental since Optuna 3.1": known, and pinned
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        shared = DaskStorage(storage=storage, name=name, client=client)
+    optuna.create_study(study_name=study_name, storage=shared, direction="minimize",
+                        load_if_exists=True)
+    return DaskStudy(study_name, shared, seed, client, final_fit_min_rows)

@@ -1,0 +1,113 @@
+"""Tuning and the final fit on a real Dask cluster (LocalCluster, 2 workers on 127.0.0.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+import xgboost as xgb
+from sklearn.metrics import roc_auc_score
+
+from churn_assets.data.column_roles import infer_column_roles
+from churn_assets.data.splits import assign_splits, binary_target
+from churn_assets.defs.resources.dask_cluster import DaskCluster
+from churn_assets.defs.resources.optuna_storage import OptunaStorage
+from churn_assets.generator import generate_customers
+from churn_assets.model.candidate import split_matrix, train_candidate
+from churn_assets.model.dask_tuning import WORKER_ATTR, DaskStudy, fit_on_cluster, split_trials
+from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.model.tuning import fit_on_train
+from churn_assets.names import LABEL, ROW_ID, SPLIT
+from churn_assets_tests.helpers.small_candidate import CONFIG
+
+TUNING = CONFIG.tuning.model_copy(update={"n_trials": 6})
+
+
+@pytest.mark.parametrize(("n_trials", "n_workers", "shares"), [
+    (6, 2, [3, 3]), (7, 2, [4, 3]), (1, 2, [1]), (5, 1, [5]), (2, 4, [1, 1])])
+def test_trials_are_shared_out_without_empty_shares(n_trials, n_workers, shares) -> None:
+    assert split_trials(n_trials, n_workers) == shares
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address=None, processes=True) as local:
+        yield local.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def features() -> pd.DataFrame:
+    """The feature table as the customer_features asset builds it, for 3,000 customers."""
+    customers = generate_customers(3000, seed=5)
+    split = assign_splits(customers["customerID"], CONFIG.split)
+    roles = infer_column_roles(customers, CONFIG)
+    preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical).fit(
+        customers[split == "train"])
+    meta = pd.DataFrame({ROW_ID: customers["customerID"], SPLIT: split,
+                         LABEL: binary_target(customers["Churn"], CONFIG.positive_label)})
+    return pd.concat([meta, preprocessor.transform(customers)], axis=1)
+
+
+def test_resource_without_address_keeps_trials_local(tmp_path: Path) -> None:
+    storage = OptunaStorage(url=f"journal://{tmp_path / 's.journal'}")
+    study = storage.open_study("local", seed=1)
+    assert not isinstance(study, DaskStudy)
+
+
+@pytest.mark.slow
+def test_trials_run_on_both_workers_and_the_model_scores_like_a_local_one(
+        cluster: str, features: pd.DataFrame, tmp_path: Path) -> None:
+    seen: list[int] = []
+    dask = DaskCluster(scheduler_address=cluster, final_fit_min_rows=0)
+    storage = OptunaStorage(url=f"journal://{tmp_path / 'dask.journal'}", dask_cluster=dask)
+    on_dask = train_candidate(features, TUNING, lambda: storage.open_study("churn-dask", 42),
+                              lambda trial, finished: seen.append(trial.number))
+    local_storage = OptunaStorage(url=f"journal://{tmp_path / 'local.journal'}")
+    local = train_candidate(features, TUNING, lambda: local_storage.open_study("churn", 42))
+
+    workers = sorted(dask.get_client().scheduler_info(n_workers=-1)["workers"])
+    # The study outlives the cluster's storage: it is in the journal file, every trial there.
+    trials = optuna.load_study(study_name="churn-dask", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "dask.journal")))).trials
+    assert len(workers) == 2
+    assert sorted(t.user_attrs[WORKER_ATTR] for t in trials) == sorted(
+        [workers[0]] * 3 + [workers[1]] * 3)
+    assert on_dask.tuning.n_trials == 6 and sorted(seen) == list(range(6))  # callbacks here
+    # The trials differ (own seeds per worker, parallel TPE), the models score alike.
+    assert abs(on_dask.metrics["test_roc_auc"] - local.metrics["test_roc_auc"]) < 0.03
+    assert on_dask.metrics["test_roc_auc"] > 0.75
+    assert isinstance(on_dask.model, xgb.XGBClassifier)
+
+
+@pytest.mark.slow
+def test_final_fit_through_xgboost_dask_gives_the_booster_the_served_model_loads(
+        cluster: str, features: pd.DataFrame, tmp_path: Path) -> None:
+    from distributed import Client
+
+    params = {"learning_rate": 0.1, "max_depth": 3}
+    (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = (
+        split_matrix(features, s) for s in ("train", "valid", "test"))
+    with Client(cluster, set_as_default=False) as client:
+        distributed_model = fit_on_cluster(client, params, TUNING, x_train, y_train,
+                                           x_valid, y_valid)
+    local_model = fit_on_train(params, TUNING, x_train, y_train, x_valid, y_valid)
+
+    # Saved as log_candidate saves it, loaded as the served pyfunc loads it.
+    distributed_model.get_booster().save_model(tmp_path / "booster.json")
+    served = xgb.Booster()
+    served.load_model(tmp_path / "booster.json")
+    served_probability = served.predict(xgb.DMatrix(x_test))
+    assert served.feature_names == list(x_train.columns)
+    assert distributed_model.best_iteration > 0
+    probability = distributed_model.predict_proba(x_test)[:, 1]
+    local_probability = local_model.predict_proba(x_test)[:, 1]
+    assert np.isfinite(served_probability).all()
+    assert abs(roc_auc_score(y_test, probability)
+               - roc_auc_score(y_test, local_probability)) < 0.02
