@@ -3,15 +3,20 @@
 `dagster dev` and `mlflow ui` run as subprocesses against a temporary Dagster home, MLflow
 store and small generated dataset; Debian's Chromium (driven by Playwright) opens the asset
 lineage and catalog, clicks "Materialize all", reads the champion's decision from its
-metadata, checks the sensors and the schedule are running, launches the rollback job when
-it exists, and finds the registered model with its @champion alias in MLflow. Screenshots
+metadata and opens its evaluation pictures and model card, checks the sensors and the
+schedule are running; then a second version becomes champion (the CLI, as a scheduled
+retrain would), the person rolls it back from the rollback job's launchpad, and MLflow
+shows @champion back on version 1 with who asked and why. Screenshots
 go to .ui-screenshots/ (a failing step leaves its page text there too); three of them are
 the README's pictures in docs/images/.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +31,7 @@ from churn_assets_tests.ui.browser import (
 )
 from churn_assets_tests.ui.servers import (
     MODEL_NAME,
+    UiProject,
     make_project,
     running_dagster_dev,
     running_mlflow_ui,
@@ -42,6 +48,7 @@ SENSORS_AND_SCHEDULES = ("new_customer_data_sensor", "drift_retraining_sensor",
                          "weekly_retraining_schedule")
 ROLLBACK_JOB = "rollback_champion_job"
 RUN_SECONDS = 1800  # an upper bound for a small graph on a busy machine, not a target
+ROLLBACK = {"requested_by": "ui-test on-call", "reason": "INC-42: v2 flags loyal customers"}
 
 
 def graph_contents() -> tuple[dict[str, str], set[str]]:
@@ -64,9 +71,14 @@ def shown_in_graph(name: str, labels: set[str]) -> bool:
     return False
 
 
+def metadata_row(page, key: str):
+    # By its key cell: a value may equal another key ("decision" holds "promoted").
+    return page.locator("tr").filter(
+        has=page.locator("td:first-child").get_by_text(key, exact=True)).first
+
+
 def metadata_value(page, key: str) -> str:
-    row = page.locator("tr").filter(has=page.get_by_text(key, exact=True)).first
-    return row.locator("td").last.inner_text().strip()
+    return metadata_row(page, key).locator("td").last.inner_text().strip()
 
 
 def graph_clip(page, groups: set[str], margin: int = 30) -> dict:
@@ -164,10 +176,20 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
                        f"reason: {reason}")
             assert promoted == "true" and reason.startswith("promoted")
             assert 0.3 <= test_f1 <= 1
-            images = page.locator("main img, table img").count()
-            card = page.get_by_text(re.compile("model card", re.I)).count()
-            steps.note(f"champion_model metadata: {images} picture(s), "
-                       f"model card {'shown' if card else 'not present'}")
+            dialog = open_markdown(page, "evaluation")
+            dialog.locator("img").first.wait_for()
+            pictures = [image for image in dialog.locator("img").all()
+                        if image.evaluate("i => i.complete && i.naturalWidth > 0")]
+            assert pictures, "the evaluation pictures are not rendered"
+            steps.note(f"champion_model evaluation: {len(pictures)} picture(s) rendered")
+            page.screenshot(path=str(steps.folder / "champion-evaluation-pictures.png"))
+            close_dialog(page)
+            dialog = open_markdown(page, "model_card")
+            dialog.get_by_text(f"Model card: {MODEL_NAME} v1").wait_for()
+            card = dialog.inner_text()
+            assert "promoted: first model" in card, card[:2000]
+            steps.note(f"champion_model model card shown ({len(card.splitlines())} lines)")
+            close_dialog(page)
             save_readme_image(page, "champion_metadata.png", clip=section_clip(page, "Metadata"))
 
         with steps("automation"):
@@ -177,11 +199,26 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
                 assert switch_is_on(page, name), f"{name} is listed but not running"
             steps.note(f"running: {', '.join(SENSORS_AND_SCHEDULES)}")
 
+        with steps("second-champion"):
+            promote_a_second_version(project)
+            versions = champion_versions(project)
+            steps.note(f"CLI retrain: @champion v{versions[0]}, @previous_champion "
+                       f"v{versions[1]}")
+            assert versions == ("2", "1"), versions
+
         with steps("rollback-job"):
-            if ROLLBACK_JOB not in jobs:
-                steps.note(f"skipped: no {ROLLBACK_JOB} in the definitions yet")
-            else:
-                launch_from_launchpad(page, dagster, ROLLBACK_JOB, steps)
+            assert ROLLBACK_JOB in jobs, f"no {ROLLBACK_JOB} in the definitions"
+            launch_from_launchpad(page, dagster, ROLLBACK_JOB, ROLLBACK, steps)
+
+    client = mlflow_client(project)
+    versions = champion_versions(project)
+    assert versions == ("1", "2"), f"after the rollback @champion/@previous_champion: {versions}"
+    restored, replaced = (client.get_model_version(MODEL_NAME, v).tags for v in versions)
+    for tags in (restored, replaced):
+        assert tags.get("rollback.requested_by") == ROLLBACK["requested_by"], tags
+        assert tags.get("rollback.reason") == ROLLBACK["reason"], tags
+    assert restored.get("rollback.from_version") == "2", restored
+    assert replaced.get("rollback.replaced_by_version") == "1", replaced
 
     with running_mlflow_ui(project) as mlflow_ui, chromium_page() as page:
         steps = Steps(page, clear=False)
@@ -200,19 +237,86 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
         assert size < README_IMAGE_LIMIT, f"docs/images/{name} is {size} bytes"
 
 
-def launch_from_launchpad(page, dagster: str, job: str, steps: Steps) -> None:
-    """Open the job's launchpad, fill the config it scaffolds, launch, wait for the run."""
+def open_markdown(page, key: str):
+    """A long markdown value is a "[Show Markdown]" link in its row; it opens a dialog."""
+    keys = page.get_by_placeholder("Filter metadata keys")
+    keys.fill(key)
+    metadata_row(page, key).get_by_text("[Show Markdown]").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    return dialog
+
+
+def close_dialog(page) -> None:
+    page.keyboard.press("Escape")
+    page.get_by_role("dialog").wait_for(state="hidden")
+    page.get_by_placeholder("Filter metadata keys").fill("")
+
+
+def mlflow_client(project: UiProject):
+    import mlflow
+
+    return mlflow.MlflowClient(tracking_uri=project.tracking_uri,
+                               registry_uri=project.tracking_uri)
+
+
+def champion_versions(project: UiProject) -> tuple[str, str | None]:
+    """The versions holding @champion and @previous_champion (None when unset)."""
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow_client(project)
+    found = []
+    for alias in ("champion", "previous_champion"):
+        try:
+            found.append(str(client.get_model_version_by_alias(MODEL_NAME, alias).version))
+        except MlflowException:
+            found.append(None)
+    return found[0], found[1]
+
+
+def promote_a_second_version(project: UiProject) -> None:
+    """Retrain with another seed and promote it whatever its F1 (min_delta -1 and a full
+    ROC-AUC margin: any interval's lower bound is above -1), as `dagster asset materialize`
+    against the same Dagster home and MLflow store the UI uses."""
+    config = {"ops": {
+        "tuned_churn_model": {"config": {"seed": 7}},
+        "champion_model": {"config": {"min_delta": -1.0, "roc_auc_margin": 1.0}},
+    }}
+    log = project.root / "second-champion.log"
+    with log.open("w") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "churn_assets",
+             "--select", "tuned_churn_model,champion_model", "--config-json",
+             json.dumps(config)],
+            env=project.env, cwd=project.root, stdout=out, stderr=subprocess.STDOUT,
+            timeout=RUN_SECONDS, check=False)
+    assert done.returncode == 0, f"the CLI retrain failed:\n{log.read_text()[-3000:]}"
+
+
+def launch_from_launchpad(page, dagster: str, job: str, config: dict, steps: Steps) -> None:
+    """Open the job's launchpad, type its op config into the editor, launch, wait for the run."""
     page.goto(f"{dagster}/locations/churn_assets/jobs/{job}/playground")
     launch = page.get_by_role("button", name=re.compile("Launch run", re.I))
     launch.wait_for()
-    scaffold = page.get_by_role("button", name=re.compile("Scaffold missing config", re.I))
-    if scaffold.count() and scaffold.first.is_enabled():
-        scaffold.first.click()
+    op = job.removesuffix("_job")
+    text = f"ops:\n  {op}:\n    config:\n" + "".join(
+        f"      {key}: {json.dumps(value)}\n" for key, value in config.items())
+    page.locator(".CodeMirror").first.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(text)  # one input event: the editor does not re-indent it
+    typed = page.locator(".CodeMirror").first.evaluate("e => e.CodeMirror.getValue()")
+    assert typed.strip() == text.strip(), f"the launchpad holds:\n{typed}"
+    page.wait_for_function(  # enabled once the typed config validates
+        "() => [...document.querySelectorAll('button')].some(b => /launch run/i.test("
+        "b.innerText) && !b.disabled)")
     launch.click()
     page.wait_for_url(re.compile(r"/runs/"))
     run_id = page.url.rsplit("/runs/", 1)[1].split("?")[0]
     status = wait_for_run(dagster, run_id, RUN_SECONDS)
-    steps.note(f"{job} run {run_id} ended {status}")
+    page.reload()
+    page.get_by_text("Success").first.wait_for()
+    steps.note(f"{job} run {run_id} ended {status} (config typed in the launchpad: "
+               f"{', '.join(config)})")
     assert status == "SUCCESS", f"{job} run {run_id} ended {status}"
 
 
