@@ -126,7 +126,7 @@ def test_concept_shift_hurts_the_champion_and_the_retrained_model_replaces_it(
     client = monitor.workspace.client()
     assert len(client.search_model_versions("name = 'churn-test'")) == 2
     assert current_champion_version(client, "churn-test") == "2"
-    assert client.get_model_version_by_alias("churn-test", PREVIOUS_CHAMPION).version == "1"
+    assert str(client.get_model_version_by_alias("churn-test", PREVIOUS_CHAMPION).version) == "1"
 
 
 def test_the_new_champion_is_healthy_on_the_concept_it_was_retrained_for(monitor: Monitor):
