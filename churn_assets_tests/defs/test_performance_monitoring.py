@@ -1,7 +1,8 @@
 """Retrain when the model is hurt: snapshots dropped into the landing folder, under the sensors.
 
 One champion (module scope) meets, in order: a covariate shift it handles, an unlabeled
-snapshot, a concept shift that hurts it, and a forced retrain on unlabeled data. The
+snapshot, a concept shift that hurts it (retrained, the new model is promoted and is healthy
+on that concept), and a forced retrain on unlabeled data. The
 scenarios share one Dagster instance, so each one also reads the history the earlier ones
 left behind, as in production.
 """
@@ -13,6 +14,7 @@ import pytest
 
 from churn_assets.definitions import defs
 from churn_assets.defs.sensors import drift_retraining_sensor, new_customer_data_sensor
+from churn_assets.names import PREVIOUS_CHAMPION
 from churn_assets.registry.model_registry import current_champion_version
 from churn_assets_tests.defs.operator import Operator, drift_metadata
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers, materialize_graph
@@ -26,6 +28,10 @@ pytestmark = pytest.mark.slow  # whole-graph runs, in process
 COVARIATE_SHIFT = {"no_internet_share": 0.4, "charges_multiplier": 1.25, "senior_share": 0.3,
                    "electronic_check_share": 0.5}
 SNAPSHOT_ROWS = 2000
+# A full concept shift: the champion's F1 collapses, and a model trained on the shifted
+# customers is clearly better, so the promotion rule's interval lets it through. A half shift
+# (0.5) hurts the champion too, but leaves a retrained model under the F1 floor.
+CONCEPT_SHIFT = 1.0
 FIGURES: dict[str, dict] = {}  # printed at the end (pytest -s) for the closing note
 
 
@@ -87,8 +93,10 @@ def test_unlabeled_snapshot_gets_estimates_and_never_trains(monitor: Monitor):
     assert current_champion_version(monitor.workspace.client(), "churn-test") == "1"
 
 
-def test_concept_shift_hurts_the_champion_and_retrains_it(monitor: Monitor):
-    drift = monitor.drop("concept.csv", customers(SNAPSHOT_ROWS, seed=6, concept_shift=0.5))
+def test_concept_shift_hurts_the_champion_and_the_retrained_model_replaces_it(
+        monitor: Monitor):
+    drift = monitor.drop("concept.csv",
+                         customers(SNAPSHOT_ROWS, seed=6, concept_shift=CONCEPT_SHIFT))
 
     assert drift["labeled"] is True
     assert drift["realized_decay"] == 1.0
@@ -104,13 +112,38 @@ def test_concept_shift_hurts_the_champion_and_retrains_it(monitor: Monitor):
     (retraining,) = monitor.operator.launch(tick)
 
     assert retraining.success
-    client = monitor.workspace.client()
-    assert len(client.search_model_versions("name = 'churn-test'")) == 2
     champion = [e for e in retraining.get_asset_materialization_events()
                 if e.asset_key.to_user_string() == "champion_model"][0]
-    FIGURES["concept.csv"]["retrained"] = {
-        k: v.value for k, v in champion.materialization.metadata.items()
-        if k in ("promoted", "reason", "candidate_test_f1", "champion_test_f1")}
+    promotion = {k: v.value for k, v in champion.materialization.metadata.items()}
+    FIGURES["concept.csv"]["retrained"] = {k: promotion.get(k) for k in (
+        "promoted", "reason", "candidate_test_f1", "champion_test_f1", "f1_delta")}
+    # Promoted by the rule, not by a point gain: the paired F1 interval clears min_delta.
+    assert promotion["promoted"] is True and promotion["decision"] == "promoted"
+    assert promotion["f1_delta_low"] > promotion["promotion.min_delta"]
+    assert promotion["reason"].startswith(f"promoted: F1 delta {promotion['f1_delta']}")
+    assert "lower bound above min_delta" in promotion["reason"]
+    assert promotion["candidate_test_f1"] > promotion["champion_test_f1"]
+    client = monitor.workspace.client()
+    assert len(client.search_model_versions("name = 'churn-test'")) == 2
+    assert current_champion_version(client, "churn-test") == "2"
+    assert str(client.get_model_version_by_alias("churn-test", PREVIOUS_CHAMPION).version) == "1"
+
+
+def test_the_new_champion_is_healthy_on_the_concept_it_was_retrained_for(monitor: Monitor):
+    """The same concept snapshot, monitored again: no decay, so no retraining loop."""
+    intake = defs().resolve_job_def("snapshot_intake_job").execute_in_process(
+        run_config={"ops": {"raw_customers": {"config": {
+            "source_uri": str(monitor.landing / "concept.csv")}}}},
+        instance=monitor.workspace.instance)
+    drift = drift_metadata(intake)
+    FIGURES["concept.csv (v2)"] = {k: v for k, v in drift.items() if k.startswith(
+        ("realized_f1", "reference_f1", "retrain", "drifted_share", "champion_version"))}
+
+    assert drift["champion_version"] == "2" and drift["labeled"] is True
+    assert drift["realized_decay"] == 0.0
+    assert drift["realized_f1_high"] >= drift["reference_f1"] - 0.02  # not below the reference
+    assert drift["retrain"] is False and drift["retrain_rule"] != "performance_decay"
+    assert not monitor.operator.tick(drift_retraining_sensor).run_requests
 
 
 def test_forced_retrain_on_unlabeled_data_trains_on_the_latest_labeled_snapshot(
@@ -131,6 +164,9 @@ def test_forced_retrain_on_unlabeled_data_trains_on_the_latest_labeled_snapshot(
         str(monitor.landing / "concept.csv")
     history = defs().load_asset_value("monitoring_history", instance=monitor.workspace.instance)
     assert list(history["snapshot_key"].str.rsplit("/", n=1).str[-1]) == [
-        "seed.csv", "covariate.csv", "unlabeled.csv", "concept.csv", "unlabeled-2.csv"]
-    assert list(history["rule"]) == ["healthy", "transient_drift", "unlabeled",
-                                     "performance_decay", "forced"]
+        "seed.csv", "covariate.csv", "unlabeled.csv", "concept.csv", "concept.csv",
+        "unlabeled-2.csv"]
+    assert list(history["rule"])[:4] == ["healthy", "transient_drift", "unlabeled",
+                                         "performance_decay"]
+    assert history["rule"].iloc[-2] != "performance_decay"
+    assert history["rule"].iloc[-1] == "forced"
