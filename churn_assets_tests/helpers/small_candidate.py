@@ -11,7 +11,12 @@ import pandas as pd
 
 from churn_assets.data.column_roles import infer_column_roles
 from churn_assets.data.splits import assign_splits, binary_target
-from churn_assets.dataset_config import DatasetConfig, TuningConfig
+from churn_assets.dataset_config import (
+    DEFAULT_CONFIG_PATH,
+    DatasetConfig,
+    TuningConfig,
+    load_dataset_config,
+)
 from churn_assets.generator import generate_customers
 from churn_assets.model.candidate import Candidate, train_candidate
 from churn_assets.model.preprocessing import ChurnPreprocessor
@@ -41,7 +46,8 @@ def train_small_candidate(folder: Path, rows: int = 1500, seed: int = 21) -> Sma
     customers = generate_customers(rows, seed=seed)
     split = assign_splits(customers["customerID"], CONFIG.split)
     roles = infer_column_roles(customers, CONFIG)
-    preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical).fit(
+    telco = tuple(load_dataset_config(DEFAULT_CONFIG_PATH).engineered_declarations())
+    preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical, engineered=telco).fit(
         customers[split == "train"])
     meta = pd.DataFrame({ROW_ID: customers["customerID"], SPLIT: split,
                          LABEL: binary_target(customers["Churn"], CONFIG.positive_label)})

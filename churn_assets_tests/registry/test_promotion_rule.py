@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
+from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
 from churn_assets.generator import generate_customers
 from churn_assets.model.metrics import best_f1_threshold
 from churn_assets.model.preprocessing import ChurnPreprocessor
@@ -42,8 +43,9 @@ def fitted() -> Fitted:
     categorical = tuple(c for c in customers.columns if customers[c].dtype == object
                         and c not in ("customerID", "Churn", "TotalCharges"))
     train, valid, test = slice(0, 1500), slice(1500, 2000), slice(2000, None)
-    matrix = ChurnPreprocessor(NUMERIC, categorical).fit(customers.iloc[train]) \
-        .transform(customers)
+    telco = tuple(load_dataset_config(DEFAULT_CONFIG_PATH).engineered_declarations())
+    matrix = ChurnPreprocessor(NUMERIC, categorical, engineered=telco) \
+        .fit(customers.iloc[train]).transform(customers)
 
     def fit(columns: list[str], seed: int) -> ScoredModel:
         model = xgb.XGBClassifier(n_estimators=120, max_depth=3, learning_rate=0.05,
