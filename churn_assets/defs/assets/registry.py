@@ -124,8 +124,7 @@ def champion_model(
             "registry_candidate_test_f1": decision.candidate_f1,
             "registry_candidate_test_roc_auc": decision.candidate_roc_auc}.items()
             if v is not None})
-    verdict = "promoted to @champion" if decision.promote else "not promoted"
-    context.log.info(f"{data.model_name} v{version} {verdict}: {decision.reason}")
+    context.log.info(f"{data.model_name} v{version}: {decision.reason}")
 
     def rounded(value: float | None) -> dg.MetadataValue | None:
         return None if value is None else dg.MetadataValue.float(round(value, 4))
