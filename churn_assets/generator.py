@@ -225,8 +225,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = _parse_args(argv)
+def write_customers(args: argparse.Namespace) -> str:
+    """Generate from parsed options (rows, seed, churn_rate, the shift knobs) and write
+    ``args.out`` as CSV or Parquet; returns the line to print."""
     shift = DistributionShift(**{k.name: getattr(args, k.name) for k in fields(DistributionShift)})
     frame = generate_customers(args.rows, args.seed, shift, args.churn_rate)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -235,7 +236,11 @@ def main(argv: list[str] | None = None) -> None:
     else:
         frame.to_csv(args.out, index=False)
     churn_rate = frame["Churn"].eq("Yes").mean()
-    print(f"wrote {len(frame)} customers ({churn_rate:.1%} churn) to {args.out}")
+    return f"wrote {len(frame)} customers ({churn_rate:.1%} churn) to {args.out}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    print(write_customers(_parse_args(argv)))
 
 
 if __name__ == "__main__":

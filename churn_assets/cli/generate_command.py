@@ -7,7 +7,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from churn_assets.cli.errors import CliError
-from churn_assets.generator import TARGET_CHURN_RATE, DistributionShift, generate_customers
+from churn_assets.generator import TARGET_CHURN_RATE, DistributionShift, write_customers
 
 KNOB_HELP = {
     "month_to_month_share": "share of month-to-month contracts (covariate drift)",
@@ -50,13 +50,5 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--rows must be positive, got {args.rows}")
     if not 0 <= args.concept_shift <= 1:
         raise CliError(f"--concept-shift must be between 0 and 1, got {args.concept_shift}")
-    shift = DistributionShift(**{k.name: getattr(args, k.name) for k in fields(DistributionShift)})
-    frame = generate_customers(args.rows, args.seed, shift, args.churn_rate)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.suffix == ".parquet":
-        frame.to_parquet(args.out, index=False)
-    else:
-        frame.to_csv(args.out, index=False)
-    churn_rate = frame["Churn"].eq("Yes").mean()
-    print(f"wrote {len(frame)} customers ({churn_rate:.1%} churn) to {args.out}")
+    print(write_customers(args))
     return 0
