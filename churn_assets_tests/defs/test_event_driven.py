@@ -12,7 +12,7 @@ from churn_assets.definitions import defs
 from churn_assets.defs.sensors import drift_retraining_sensor, new_customer_data_sensor
 from churn_assets.registry.model_registry import current_champion_version
 from churn_assets_tests.defs.operator import Operator, drift_metadata
-from churn_assets_tests.helpers.s3_server import REGION, MotoS3Server, running_s3_server
+from churn_assets_tests.helpers.s3_server import MotoS3Server, s3_in_environment
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers, materialize_graph
 
 pytestmark = pytest.mark.slow  # the whole asset graph, in process
@@ -25,13 +25,7 @@ SHIFT = {"month_to_month_share": 0.85, "fiber_share": 0.7, "no_internet_share": 
 
 @pytest.fixture
 def s3(workspace: ChurnWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoS3Server]:
-    with running_s3_server() as server:
-        # The standard AWS environment, exactly as an operator would set it for MinIO.
-        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.endpoint_url)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-        server.client().create_bucket(Bucket=BUCKET)
+    with s3_in_environment(monkeypatch, BUCKET) as server:
         yield server
         server.reset()
 

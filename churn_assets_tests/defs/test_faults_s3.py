@@ -13,7 +13,7 @@ from dagster_aws.s3 import S3Resource
 
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.sensors import new_customer_data_sensor
-from churn_assets_tests.helpers.s3_server import REGION, MotoS3Server, running_s3_server
+from churn_assets_tests.helpers.s3_server import MotoS3Server, s3_in_environment
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers, materialize_graph
 
 pytestmark = pytest.mark.slow  # botocore retries the dead endpoint before giving up
@@ -23,12 +23,7 @@ BUCKET = "churn-faults"
 
 @pytest.fixture
 def s3(workspace: ChurnWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoS3Server]:
-    with running_s3_server() as server:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.endpoint_url)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-        server.client().create_bucket(Bucket=BUCKET)
+    with s3_in_environment(monkeypatch, BUCKET) as server:
         yield server
         server.start()
         server.reset()

@@ -87,3 +87,16 @@ def running_s3_server() -> Iterator[MotoS3Server]:
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def s3_in_environment(monkeypatch, bucket: str) -> Iterator[MotoS3Server]:
+    """A running server with ``bucket``, reached through the standard AWS environment,
+    exactly as an operator would set it for MinIO."""
+    with running_s3_server() as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.endpoint_url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+        server.client().create_bucket(Bucket=bucket)
+        yield server
