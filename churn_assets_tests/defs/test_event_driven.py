@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 
 import pandas as pd
@@ -118,7 +119,7 @@ def test_weekly_schedule_retrains_on_validated_data():
     job = defs().resolve_job_def(schedule.job_name)
     assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == {
         "customer_splits", "feature_preprocessor", "customer_features", "tuned_churn_model",
-        "champion_model"}
+        "champion_model", "churn_scores"}
 
 
 def test_a_full_graph_run_does_not_trigger_a_second_training(workspace: ChurnWorkspace):
@@ -165,8 +166,9 @@ def test_intermediate_data_can_live_in_s3(workspace: ChurnWorkspace, s3: MotoS3S
     stored = s3.client().list_objects_v2(Bucket="churn-assets-storage")["Contents"]
     keys = {item["Key"] for item in stored}
     assert {"assets/customer_splits.parquet", "assets/customer_features.parquet",
-            "assets/tuned_churn_model.json", "assets/champion_model.json"} <= keys
+            "assets/feature_preprocessor.json", "assets/tuned_churn_model.json",
+            "assets/churn_scores.parquet"} <= keys
     assert not (workspace.root / "state" / "assets").exists()
-    features = pd.read_parquet(io.BytesIO(s3.client().get_object(
-        Bucket="churn-assets-storage", Key="assets/customer_features.parquet")["Body"].read()))
-    assert "preprocessor" in features.attrs
+    preprocessor = json.loads(s3.client().get_object(
+        Bucket="churn-assets-storage", Key="assets/feature_preprocessor.json")["Body"].read())
+    assert preprocessor["levels"] and preprocessor["numeric"]  # fitted state, as JSON
