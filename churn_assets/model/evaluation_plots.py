@@ -118,8 +118,13 @@ def top_features(booster: xgb.Booster, top: int = TOP_FEATURES) -> list[tuple[st
 
 
 def importance_figure(booster: xgb.Booster, top: int = TOP_FEATURES) -> Figure:
-    names, shares = zip(*reversed(top_features(booster, top)), strict=True)
     figure, ax = _figure()
+    ranked = top_features(booster, top)
+    if not ranked:  # early stopping can keep only trees without a split (nothing learned)
+        ax.text(0.5, 0.5, "no split in the model: no feature is used", ha="center")
+        ax.set(title="Global importance (XGBoost gain)")
+        return figure
+    names, shares = zip(*reversed(ranked), strict=True)
     ax.barh(names, shares)
     ax.set(xlabel="share of total gain", title="Global importance (XGBoost gain)")
     ax.tick_params(axis="y", labelsize=7)

@@ -117,7 +117,8 @@ def test_blank_total_charges_are_coerced_and_reported(workspace: ChurnWorkspace)
     source = workspace.write_data("customers.csv", frame)
     workspace.write_config(source)
 
-    result = materialize_graph(workspace, selection="key:raw_customers or key:validated_customers")
+    result = materialize_graph(
+        workspace, selection="key:raw_customers or key:column_roles or key:validated_customers")
 
     assert result.success
     assert metadata_of(result, "validated_customers")["coerced_to_missing"]["TotalCharges"] >= 5
@@ -136,7 +137,7 @@ def test_free_text_and_extra_id_columns_are_dropped_with_a_reason(workspace: Chu
     result = materialize_graph(workspace)
 
     assert result.success
-    dropped = metadata_of(result, "customer_features")["dropped_columns"]
+    dropped = metadata_of(result, "column_roles")["dropped_columns"]
     assert set(dropped) == {"note", "legacy_row_number", "region"}
     assert "near-unique" in dropped["note"] and "constant" in dropped["region"]
     assert metadata_of(result, "customer_features")["feature_count"] < 100

@@ -89,3 +89,20 @@ def test_markdown_embeds_images_and_names_oversized_ones(tmp_path: Path) -> None
     encoded = markdown.split("data:image/png;base64,")[1].rstrip(")")
     assert base64.b64decode(encoded) == small.read_bytes()
     assert markdown.startswith("**Roc curve**")
+
+
+def test_a_model_without_any_split_still_gets_its_pictures(tmp_path: Path) -> None:
+    """Early stopping on labels with no signal can keep only split-less trees."""
+    import pandas as pd
+    import xgboost as xgb
+
+    rng = np.random.default_rng(1)
+    features = pd.DataFrame({"noise": rng.normal(size=300)})
+    labels = rng.integers(0, 2, 300)
+    model = xgb.XGBClassifier(n_estimators=3, min_child_weight=1e6, n_jobs=1)
+    model.fit(features, labels)
+    probability = model.predict_proba(features)[:, 1]
+    assert top_features(model.get_booster()) == []
+    pictures = write_evaluation_plots(tmp_path, labels, probability, 0.5,
+                                      model.get_booster(), features)
+    assert pictures.paths["feature_importance"].read_bytes().startswith(PNG_SIGNATURE)
