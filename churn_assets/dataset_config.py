@@ -66,6 +66,9 @@ class TuningConfig(_Section):
     early_stopping_rounds: int = Field(50, ge=1)
     max_estimators: int = Field(2000, ge=1)
     n_jobs: int = 2
+    # Trials fitted at once, each with n_jobs // parallel_trials threads: XGBoost's threads
+    # scale poorly on small tables, whole trials side by side do not.
+    parallel_trials: int = Field(2, ge=1)
     sample_rows: int | None = Field(50_000, ge=1000)  # tune on a stratified sample above this
     # Refit the chosen parameters on train + valid before the test scoring (rounds scaled
     # from early stopping). Off: on train/valid-only evidence it did not help (see issue 7).

@@ -56,7 +56,7 @@ def study_name_for(model_name: str, tuning: TuningConfig, data_version: str) -> 
     the same data resumes the study (a larger n_trials adds trials); any change to what a
     trial computes starts a new one."""
     settings = repr((tuning.seed, tuning.early_stopping_rounds, tuning.max_estimators,
-                     tuning.sample_rows)).encode()
+                     tuning.sample_rows, tuning.parallel_trials)).encode()
     digest = hashlib.sha256(settings + data_version.encode()).hexdigest()[:16]
     return f"{model_name}-{SEARCH_SPACE_VERSION}-{digest}"
 

@@ -75,6 +75,8 @@ class DaskStudy(optuna.Study):
     Each worker's sampler has its own seed, else seeded TPE would propose the same startup
     points on every worker. Callbacks run here, on the client, as trials finish."""
 
+    runs_its_own_trials = True  # ``tune()`` hands it whole objectives, not batches
+
     def __init__(self, study_name: str, storage: optuna.storages.BaseStorage, seed: int,
                  client: Any, final_fit_min_rows: int | None = None):
         super().__init__(study_name=study_name, storage=storage, sampler=make_sampler(seed),

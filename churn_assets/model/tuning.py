@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,11 @@ def suggest_params(trial: optuna.Trial) -> dict[str, Any]:
     }
 
 
+def trial_config(config: TuningConfig) -> TuningConfig:
+    """A trial's share of the threads: ``parallel_trials`` fits share ``n_jobs``."""
+    return config.model_copy(update={"n_jobs": max(1, config.n_jobs // config.parallel_trials)})
+
+
 def classifier_settings(params: dict[str, Any], config: TuningConfig) -> dict[str, Any]:
     """Constructor arguments of every fit (local or ``xgboost.dask``), tuned ones included."""
     # XGBoost 3: early stopping and eval metric belong to the constructor.
@@ -128,15 +135,55 @@ def open_study(storage: optuna.storages.BaseStorage, study_name: str, seed: int)
     )
 
 
+TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
+
+
+def optimize_in_batches(
+    study: optuna.Study, evaluate: Callable[[optuna.Trial, dict[str, Any]], float],
+    n_trials: int, parallel: int, timeout: float | None, callbacks: list[TrialCallback],
+) -> None:
+    """``study.optimize`` for ``parallel`` trials at once that stays reproducible. Optuna's own
+    ``n_jobs`` threads draw parameters from the shared seeded sampler in whatever order the
+    threads run; here each batch's parameters are drawn in order on this thread, the fits run
+    in threads (XGBoost releases the GIL), and the trials are told in order once the whole
+    batch is done, so pruning compares a trial only with trials told before its batch."""
+    deadline = time.monotonic() + timeout if timeout else None
+    done = 0
+    with ThreadPoolExecutor(parallel, thread_name_prefix="trial") as pool:
+        while done < n_trials and (deadline is None or time.monotonic() < deadline):
+            trials = [study.ask() for _ in range(min(parallel, n_trials - done))]
+            params = [suggest_params(trial) for trial in trials]
+            futures = [pool.submit(evaluate, t, p) for t, p in zip(trials, params, strict=True)]
+            wait(futures)
+            failure: BaseException | None = None
+            for trial, future in zip(trials, futures, strict=True):
+                error = future.exception()
+                if error is None:
+                    frozen = study.tell(trial, future.result())
+                elif isinstance(error, optuna.TrialPruned):
+                    frozen = study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                else:  # no trial left RUNNING; the first error is the call's error
+                    frozen = study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    failure = failure or error
+                for callback in callbacks:
+                    callback(study, frozen)
+            if failure is not None:
+                raise failure
+            done += len(trials)
+
+
 def tune(
     study: optuna.Study, config: TuningConfig, x_train: pd.DataFrame, y_train: np.ndarray,
     x_valid: pd.DataFrame, y_valid: np.ndarray,
     on_trial: Callable[[optuna.trial.FrozenTrial, int], None] | None = None,
 ) -> TuningResult:
-    """Run trials until the study holds ``n_trials`` finished ones (so a crash resumes)."""
-    def objective(trial: optuna.Trial) -> float:
+    """Run trials until the study holds ``n_trials`` finished ones (so a crash resumes),
+    ``config.parallel_trials`` at a time."""
+    fit_config = trial_config(config)
+
+    def evaluate(trial: optuna.Trial, params: dict[str, Any]) -> float:
         pruning = PeriodicPruningCallback(trial, f"validation_0-{EVAL_METRIC}")
-        model = fit_on_train(suggest_params(trial), config, x_train, y_train, x_valid, y_valid,
+        model = fit_on_train(params, fit_config, x_train, y_train, x_valid, y_valid,
                              callbacks=[pruning])
         probability = model.predict_proba(x_valid)[:, 1]
         trial.set_user_attr("best_iteration", int(model.best_iteration))
@@ -150,9 +197,13 @@ def tune(
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     remaining = config.n_trials - len(study.get_trials(states=finished))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if remaining > 0:
-        study.optimize(objective, n_trials=remaining, timeout=config.timeout_seconds or None,
-                       callbacks=[report], catch=())
+    timeout = config.timeout_seconds or None
+    if remaining > 0 and getattr(study, "runs_its_own_trials", False):  # e.g. on Dask workers
+        study.optimize(lambda trial: evaluate(trial, suggest_params(trial)),
+                       n_trials=remaining, timeout=timeout, callbacks=[report], catch=())
+    elif remaining > 0:
+        optimize_in_batches(study, evaluate, remaining, config.parallel_trials, timeout,
+                            [report])
     trials = study.trials_dataframe(
         attrs=("number", "value", "state", "params", "user_attrs", "duration"))
     return TuningResult(

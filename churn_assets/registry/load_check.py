@@ -62,6 +62,45 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "the check process failed without a message"
 
 
+class PendingLoadCheck:
+    """A load check running in its child process; ``result()`` waits for its verdict. The
+    child spends seconds importing MLflow, time the caller can use for its own work."""
+
+    def __init__(self, model_uri: str, sample_rows: pd.DataFrame | None, tracking_uri: str,
+                 timeout_seconds: float = 600.0):
+        self._folder = tempfile.TemporaryDirectory(prefix="churn-load-check-")
+        tmp = self._folder.name
+        rows_path = ""
+        if sample_rows is not None:
+            rows_path = str(Path(tmp) / "sample_rows.parquet")
+            sample_rows.to_parquet(rows_path, index=False)
+        self._result_path = Path(tmp) / "result.json"
+        self._timeout = timeout_seconds
+        env = os.environ | {"MLFLOW_TRACKING_URI": tracking_uri,
+                            "MLFLOW_REGISTRY_URI": tracking_uri}
+        command = [sys.executable, "-c", _CHILD, model_uri, rows_path,
+                   str(self._result_path), *OUTPUT_COLUMNS]
+        self._child = subprocess.Popen(command, env=env, cwd=tmp, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, text=True)
+
+    def result(self) -> LoadCheck:
+        try:
+            try:
+                _, stderr = self._child.communicate(timeout=self._timeout)
+            except subprocess.TimeoutExpired:
+                self._child.kill()
+                self._child.communicate()
+                return LoadCheck(False, f"the load check timed out after {self._timeout:g}s",
+                                 ())
+            columns = tuple(json.loads(self._result_path.read_text())["columns"]) \
+                if self._result_path.exists() else ()
+        finally:
+            self._folder.cleanup()
+        if self._child.returncode != 0:
+            return LoadCheck(False, _last_line(stderr), columns)
+        return LoadCheck(True, None, columns)
+
+
 def check_model_loads(
     model_uri: str, sample_rows: pd.DataFrame | None, tracking_uri: str,
     timeout_seconds: float = 600.0,
@@ -69,23 +108,4 @@ def check_model_loads(
     """Load ``model_uri`` in a new interpreter and predict on ``sample_rows`` (raw rows, target
     absent; None: the model's own input example). ``ok`` only when the output has exactly the
     contract's columns, one row per input row, probabilities in [0, 1] and 0/1 predictions."""
-    with tempfile.TemporaryDirectory(prefix="churn-load-check-") as tmp:
-        rows_path = ""
-        if sample_rows is not None:
-            rows_path = str(Path(tmp) / "sample_rows.parquet")
-            sample_rows.to_parquet(rows_path, index=False)
-        result_path = Path(tmp) / "result.json"
-        env = os.environ | {"MLFLOW_TRACKING_URI": tracking_uri,
-                            "MLFLOW_REGISTRY_URI": tracking_uri}
-        command = [sys.executable, "-c", _CHILD, model_uri, rows_path, str(result_path),
-                   *OUTPUT_COLUMNS]
-        try:
-            child = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True,
-                                   timeout=timeout_seconds)
-        except subprocess.TimeoutExpired:
-            return LoadCheck(False, f"the load check timed out after {timeout_seconds:g}s", ())
-        columns = tuple(json.loads(result_path.read_text())["columns"]) \
-            if result_path.exists() else ()
-    if child.returncode != 0:
-        return LoadCheck(False, _last_line(child.stderr), columns)
-    return LoadCheck(True, None, columns)
+    return PendingLoadCheck(model_uri, sample_rows, tracking_uri, timeout_seconds).result()

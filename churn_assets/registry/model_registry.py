@@ -27,7 +27,7 @@ from churn_assets.names import (
     PREVIOUS_CHAMPION,
     PROBABILITY,
 )
-from churn_assets.registry.load_check import LoadCheck, check_model_loads
+from churn_assets.registry.load_check import LoadCheck, PendingLoadCheck, check_model_loads
 from churn_assets.registry.promotion_rule import (
     PromotionDecision,
     PromotionRules,
@@ -141,8 +141,9 @@ def promote_candidate(
 ) -> RegistryOutcome:
     """Decide on a registered candidate and move the aliases accordingly.
 
-    1. Load check in a fresh process on sample test rows: a model that fails is rejected,
-       gets no alias, and the champion is not even scored.
+    1. Load check in a fresh process on sample test rows (the candidate is scored here
+       meanwhile): a model that fails is rejected, gets no alias, and the champion is not
+       even scored.
     2. Under the registry lock: score the champion on the same rows, decide, and re-read
        the champion; if it moved meanwhile (a writer that does not take the lock), decide
        again against the new one.
@@ -152,7 +153,12 @@ def promote_candidate(
        @champion; rejected, the candidate becomes @challenger.
     """
     version = str(version)
-    check = check_model_loads(f"models:/{name}/{version}", rows.head(SAMPLE_ROWS), tracking_uri)
+    pending = PendingLoadCheck(f"models:/{name}/{version}", rows.head(SAMPLE_ROWS), tracking_uri)
+    try:  # scored here while the check's child starts; the check still decides first
+        candidate: ScoredModel | Exception = score_version(name, version, rows)
+    except Exception as error:  # the check names what is wrong better, when it fails too
+        candidate = error
+    check = pending.result()
     if not check.ok:
         decision = PromotionDecision(
             promote=False, rule=rules.text(), test_rows=len(rows),
@@ -164,7 +170,8 @@ def promote_candidate(
             previous)
         return RegistryOutcome(version, decision, check, previous, previous)
 
-    candidate = score_version(name, version, rows)
+    if isinstance(candidate, Exception):
+        raise candidate
     champions: dict[str, ScoredModel] = {}
     with registry_lock(tracking_uri, name, lock_dir):
         for _ in range(MAX_REDECISIONS):

@@ -14,18 +14,14 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from sklearn.metrics import f1_score
 
-from churn_assets.data.column_roles import infer_column_roles
 from churn_assets.data.sources import SourceError, read_source, split_s3_uri
-from churn_assets.data.splits import assign_splits, binary_target
 from churn_assets.dataset_config import DatasetConfig, TuningConfig
-from churn_assets.generator import generate_customers
 from churn_assets.model.candidate import (
     split_matrix,
     study_name_for,
     train_candidate,
 )
 from churn_assets.model.metrics import best_f1_threshold
-from churn_assets.model.preprocessing import ChurnPreprocessor
 from churn_assets.model.tuning import open_study, study_storage
 from churn_assets.names import LABEL, SPLIT
 from churn_assets.names import ROW_ID as ID
@@ -122,21 +118,6 @@ def config_with(**tuning) -> DatasetConfig:
     return DatasetConfig(source="x.csv", target="Churn", positive_label="Yes",
                          id_column="customerID", model_name="churn-test",
                          tuning=TUNING.model_copy(update=tuning))
-
-
-@pytest.fixture(scope="module")
-def features() -> pd.DataFrame:
-    """The feature table as the customer_features asset builds it, for 400 customers."""
-    customers = generate_customers(400, seed=21)
-    config = config_with()
-    split = assign_splits(customers["customerID"], config.split)
-    label = binary_target(customers["Churn"], config.positive_label)
-    roles = infer_column_roles(customers, config)
-    train = split == "train"
-    prep = ChurnPreprocessor(roles.numeric, roles.categorical).fit(customers[train])
-    matrix = prep.transform(customers)
-    meta = pd.DataFrame({ID: customers["customerID"], SPLIT: split, LABEL: label})
-    return pd.concat([meta, matrix], axis=1)
 
 
 def load_trials(study_file: Path, config: DatasetConfig, version: str) -> list:

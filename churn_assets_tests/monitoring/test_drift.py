@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import re
 
@@ -226,19 +227,25 @@ def test_only_one_score_array_is_an_error():
 
 # --- report ------------------------------------------------------------------------------------
 
-def test_write_drift_report_writes_html_and_one_png_per_feature(tmp_path):
+def test_write_drift_report_shows_every_feature_and_each_drifted_one_full_size(tmp_path):
     ref, cur = churn_frame(400, 12), churn_frame(300, 13, shift=True)
     rng = np.random.default_rng(14)
     ref_scores, cur_scores = rng.uniform(size=400), rng.uniform(size=300)
     report = detect_drift(ref, cur, NUMERIC, CATEGORICAL, DriftConfig(),
                           reference_scores=ref_scores, current_scores=cur_scores)
+    drifted = [f.feature for f in report.features if f.drifted]
+    assert {f.drifted for f in (*report.features, report.prediction_drift)} == {True, False}
     out = tmp_path / "drift"
     path = write_drift_report(ref, cur, report, out,
                               reference_scores=ref_scores, current_scores=cur_scores)
     assert path == out / "drift_report.html"
     page = path.read_text()
     pngs = sorted(p.name for p in out.glob("*.png"))
-    assert len(pngs) == len(NUMERIC) + len(CATEGORICAL) + 1
+    assert "overview.png" in pngs
+    full_size = [name for name in pngs if name != "overview.png"]
+    expected = drifted + ([PREDICTION_FEATURE] if report.prediction_drift.drifted else [])
+    assert len(full_size) == len(expected)
+    assert re.findall(r"<h3>(.*) \(drifted\)</h3>", page) == [html.escape(f) for f in expected]
     assert all((out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in pngs)
     assert sorted(re.findall(r'<img src="([^"]+)"', page)) == pngs
     for feature in [*NUMERIC, *CATEGORICAL]:
@@ -246,5 +253,6 @@ def test_write_drift_report_writes_html_and_one_png_per_feature(tmp_path):
     assert "dataset drift: <b>yes</b>" in page
 
     without_scores = write_drift_report(ref, cur, report, tmp_path / "plain")
-    assert len(list((tmp_path / "plain").glob("*.png"))) == len(NUMERIC) + len(CATEGORICAL)
+    assert sorted(p.name for p in (tmp_path / "plain").glob("*.png")) == [
+        n for n in pngs if PREDICTION_FEATURE not in n]
     assert PREDICTION_FEATURE in without_scores.read_text()  # still in the table
