@@ -8,12 +8,11 @@ difference, with the shared noise of the rows cancelled out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
 METRICS = ("f1", "roc_auc", "pr_auc")
@@ -48,56 +47,81 @@ def _metric(name: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], float]:
     raise ValueError(f"unknown metric '{name}': use one of {', '.join(METRICS)}")
 
 
-# Resamples scored per block: bounds the (block, rows) matrices to some 16 MB each.
+# Resamples scored per block: bounds the (block, rows) count matrices to some 16 MB each.
 BLOCK_CELLS = 2_000_000
 
 
-def _f1_rows(y: np.ndarray, yhat: np.ndarray) -> np.ndarray:
-    """F1 of each row of (resamples, n) label and 0/1 prediction matrices; 0 where there are
-    no positives at all (sklearn's ``zero_division=0``)."""
-    tp = np.count_nonzero(y & yhat, axis=1)
-    wrong = np.count_nonzero(y != yhat, axis=1)  # fp + fn
-    denominator = 2 * tp + wrong
-    return np.divide(2 * tp, denominator, out=np.zeros(len(tp)), where=denominator > 0)
+@dataclass(frozen=True)
+class _Scored:
+    """One model's answers on the rows, with the rows sorted once by score (highest first)
+    and tied scores grouped: every resample's metric is then sums over these groups of the
+    resample's row counts, with no sorting and no per-resample Python call."""
+
+    positive: np.ndarray  # labels, bool, rows in their own order
+    predicted: np.ndarray  # 0/1 answers at the threshold, bool
+    order: np.ndarray  # rows by descending score
+    starts: np.ndarray  # first position (in ``order``) of each group of equal scores
+
+    @classmethod
+    def of(cls, labels: np.ndarray, probabilities: np.ndarray, predicted: np.ndarray):
+        order = np.argsort(-probabilities, kind="stable")
+        ranked = probabilities[order]
+        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+        return cls(labels.astype(bool), predicted.astype(bool), order, starts)
 
 
-def _roc_auc_rows(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """ROC-AUC of each row as the Mann-Whitney U statistic (average ranks for ties, as
-    sklearn's trapezoidal AUC counts a tie as half)."""
-    positives = y.sum(axis=1)
-    negatives = y.shape[1] - positives
-    rank_sum = np.where(y, rankdata(p, axis=1), 0.0).sum(axis=1)
-    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+def _metric_rows(metric: str, scored: _Scored, counts: np.ndarray) -> np.ndarray:
+    """The metric on every resample; ``counts[r, i]``: how often resample r drew row i.
+    F1 from weighted confusion counts; ROC-AUC as Mann-Whitney U (a tie counts half, as in
+    sklearn); PR-AUC as sklearn's average precision: sum of recall steps times precision."""
+    positives = float(counts[0] @ scored.positive)  # stratified: the same in every resample
+    negatives = float(counts[0].sum()) - positives
+    if metric == "f1":
+        tp = counts @ (scored.positive & scored.predicted)
+        wrong = counts @ (scored.positive != scored.predicted)  # fp + fn
+        return np.divide(2 * tp, 2 * tp + wrong, out=np.zeros(len(tp)), where=2 * tp + wrong > 0)
+    ranked = counts[:, scored.order]
+    is_positive = scored.positive[scored.order]
+    pos = np.add.reduceat(ranked * is_positive, scored.starts, axis=1)
+    neg = np.add.reduceat(ranked * ~is_positive, scored.starts, axis=1)
+    if metric == "roc_auc":
+        below = negatives - np.cumsum(neg, axis=1)  # negatives scored strictly lower
+        return (pos * (below + 0.5 * neg)).sum(axis=1) / (positives * negatives)
+    hits, seen = np.cumsum(pos, axis=1), np.cumsum(pos + neg, axis=1)
+    precision = np.divide(hits, seen, out=np.zeros(hits.shape), where=seen > 0)
+    return (pos * precision).sum(axis=1) / positives
 
 
-def _draws(metric: str, y: np.ndarray, p: np.ndarray, yhat: np.ndarray,
-           indices: np.ndarray) -> np.ndarray:
-    """The metric on every resample (rows of ``indices``), vectorised for F1 and ROC-AUC."""
-    if metric == "pr_auc":
-        score = _metric(metric)
-        return np.array([score(y[i], p[i], yhat[i]) for i in indices])
-    block = max(1, BLOCK_CELLS // max(1, indices.shape[1]))
-    parts = []
-    for start in range(0, len(indices), block):
-        rows = indices[start:start + block]
-        if metric == "f1":
-            parts.append(_f1_rows(y[rows].astype(bool), yhat[rows].astype(bool)))
-        else:
-            parts.append(_roc_auc_rows(y[rows].astype(bool), p[rows]))
-    return np.concatenate(parts)
-
-
-def stratified_resamples(labels: ArrayLike, resamples: int, seed: int) -> np.ndarray:
-    """Row indices, shape (resamples, n): each row draws with replacement within each class."""
+def stratified_counts(labels: ArrayLike, resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """Blocks of (resamples, rows) draw counts: each resample draws with replacement within
+    each class as many rows as the class has. Counts, not index lists: the same draws, and
+    the metrics become sums (see ``_metric_rows``)."""
     labels = np.asarray(labels)
     if resamples < 1:
         raise ValueError("resamples must be at least 1")
     rng = np.random.default_rng(seed)
-    blocks = []
-    for value in np.unique(labels):
-        members = np.flatnonzero(labels == value)
-        blocks.append(members[rng.integers(0, members.size, size=(resamples, members.size))])
-    return np.concatenate(blocks, axis=1)
+    classes = [np.flatnonzero(labels == value) for value in np.unique(labels)]
+    block = max(1, BLOCK_CELLS // max(1, labels.size))
+    for start in range(0, resamples, block):
+        size = min(block, resamples - start)
+        counts = np.zeros((size, labels.size))
+        for members in classes:
+            draws = rng.integers(0, members.size, size=(size, members.size))
+            draws += np.arange(size)[:, None] * members.size  # one bincount for the block
+            counts[:, members] = np.bincount(draws.ravel(), minlength=draws.size).reshape(
+                size, members.size)
+        yield counts
+
+
+def _bootstrap(metric: str, labels: np.ndarray, models: list[_Scored], resamples: int,
+               seed: int) -> list[np.ndarray]:
+    """Each model's metric on the same resamples (paired when there are two)."""
+    _metric(metric)  # an unknown name fails here, before any work
+    draws: list[list[np.ndarray]] = [[] for _ in models]
+    for counts in stratified_counts(labels, resamples, seed):
+        for model_draws, scored in zip(draws, models, strict=True):
+            model_draws.append(_metric_rows(metric, scored, counts))
+    return [np.concatenate(parts) for parts in draws]
 
 
 def _check(labels: np.ndarray, *arrays: np.ndarray) -> None:
@@ -122,7 +146,7 @@ def metric_interval(
     y, p = np.asarray(labels), np.asarray(probabilities, dtype=float)
     _check(y, p)
     yhat = (p >= threshold).astype(int)
-    draws = _draws(metric, y, p, yhat, stratified_resamples(y, resamples, seed))
+    [draws] = _bootstrap(metric, y, [_Scored.of(y, p, yhat)], resamples, seed)
     return _interval(score(y, p, yhat), draws, level)
 
 
@@ -138,9 +162,7 @@ def paired_delta_interval(
     _check(y, p_new, p_old)
     yhat_new = (p_new >= candidate_threshold).astype(int)
     yhat_old = (p_old >= champion_threshold).astype(int)
-
-    indices = stratified_resamples(y, resamples, seed)
-    draws = (_draws(metric, y, p_new, yhat_new, indices)
-             - _draws(metric, y, p_old, yhat_old, indices))
+    new, old = _bootstrap(metric, y, [_Scored.of(y, p_new, yhat_new),
+                                      _Scored.of(y, p_old, yhat_old)], resamples, seed)
     estimate = score(y, p_new, yhat_new) - score(y, p_old, yhat_old)
-    return _interval(estimate, draws, level)
+    return _interval(estimate, new - old, level)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score, roc_auc_score
+from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
+from churn_assets.model import intervals
 from churn_assets.model.intervals import (
-    _draws,
+    _metric_rows,
+    _Scored,
     metric_interval,
     paired_delta_interval,
-    stratified_resamples,
+    stratified_counts,
 )
 
 
@@ -22,11 +24,15 @@ def scored() -> tuple[np.ndarray, np.ndarray]:
     return labels, probabilities
 
 
-def test_resamples_keep_class_counts(scored):
+def test_resamples_keep_class_counts_in_every_block(scored, monkeypatch):
     labels, _ = scored
-    indices = stratified_resamples(labels, resamples=20, seed=1)
-    assert indices.shape == (20, labels.size)
-    assert (labels[indices].sum(axis=1) == labels.sum()).all()
+    monkeypatch.setattr(intervals, "BLOCK_CELLS", 7 * labels.size)  # blocks of 7 resamples
+    blocks = list(stratified_counts(labels, resamples=20, seed=1))
+    assert [len(b) for b in blocks] == [7, 7, 6]
+    counts = np.concatenate(blocks)
+    assert (counts @ labels == labels.sum()).all()
+    assert (counts @ (1 - labels) == (1 - labels).sum()).all()
+    assert len({c.tobytes() for c in counts}) == 20  # the blocks continue one random stream
 
 
 def test_metric_interval_is_seeded_and_contains_the_estimate(scored):
@@ -68,11 +74,15 @@ def test_vectorised_draws_equal_sklearn_on_each_resample(scored):
     labels, probabilities = scored
     probabilities = np.round(probabilities, 2)  # ties, which ROC-AUC must count as half
     predictions = (probabilities >= 0.4).astype(int)
-    indices = stratified_resamples(labels, resamples=5, seed=2)
-    f1 = _draws("f1", labels, probabilities, predictions, indices)
-    auc = _draws("roc_auc", labels, probabilities, predictions, indices)
-    for row, i in enumerate(indices):
-        assert f1[row] == pytest.approx(f1_score(labels[i], predictions[i]), abs=1e-12)
-        assert auc[row] == pytest.approx(roc_auc_score(labels[i], probabilities[i]), abs=1e-12)
-    nobody = np.zeros_like(predictions)  # no predicted positive: F1 is 0, as zero_division=0
-    assert (_draws("f1", labels, probabilities, nobody, indices) == 0).all()
+    [counts] = stratified_counts(labels, resamples=5, seed=2)
+    model = _Scored.of(labels, probabilities, predictions)
+    draws = {metric: _metric_rows(metric, model, counts) for metric in ("f1", "roc_auc", "pr_auc")}
+    for row, drawn in enumerate(counts.astype(int)):
+        i = np.repeat(np.arange(labels.size), drawn)  # the resample as rows
+        assert draws["f1"][row] == pytest.approx(f1_score(labels[i], predictions[i]), abs=1e-12)
+        assert draws["roc_auc"][row] == pytest.approx(
+            roc_auc_score(labels[i], probabilities[i]), abs=1e-12)
+        assert draws["pr_auc"][row] == pytest.approx(
+            average_precision_score(labels[i], probabilities[i]), abs=1e-12)
+    nobody = _Scored.of(labels, probabilities, np.zeros_like(predictions))
+    assert (_metric_rows("f1", nobody, counts) == 0).all()  # as sklearn's zero_division=0
