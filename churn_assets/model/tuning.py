@@ -148,28 +148,36 @@ def optimize_in_batches(
     in threads (XGBoost releases the GIL), and the trials are told in order once the whole
     batch is done, so pruning compares a trial only with trials told before its batch."""
     deadline = time.monotonic() + timeout if timeout else None
-    done = 0
+    done, told = 0, []
+
+    def report_told() -> None:
+        for frozen in told:
+            for callback in callbacks:
+                callback(study, frozen)
+        told.clear()
+
     with ThreadPoolExecutor(parallel, thread_name_prefix="trial") as pool:
         while done < n_trials and (deadline is None or time.monotonic() < deadline):
             trials = [study.ask() for _ in range(min(parallel, n_trials - done))]
             params = [suggest_params(trial) for trial in trials]
             futures = [pool.submit(evaluate, t, p) for t, p in zip(trials, params, strict=True)]
+            report_told()  # the last batch's logging overlaps this batch's fits
             wait(futures)
             failure: BaseException | None = None
             for trial, future in zip(trials, futures, strict=True):
                 error = future.exception()
                 if error is None:
-                    frozen = study.tell(trial, future.result())
+                    told.append(study.tell(trial, future.result()))
                 elif isinstance(error, optuna.TrialPruned):
-                    frozen = study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                    told.append(study.tell(trial, state=optuna.trial.TrialState.PRUNED))
                 else:  # no trial left RUNNING; the first error is the call's error
-                    frozen = study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    told.append(study.tell(trial, state=optuna.trial.TrialState.FAIL))
                     failure = failure or error
-                for callback in callbacks:
-                    callback(study, frozen)
             if failure is not None:
+                report_told()
                 raise failure
             done += len(trials)
+    report_told()
 
 
 def tune(
