@@ -1,6 +1,7 @@
 """Tuning on a Dask cluster with 1 vs 2 workers (same trials), and a paper estimate for 10M rows
 on N workers from the measured costs (optional part of the bench: ``python -m benchmarks.bench
---dask`` or ``BENCH_DASK=1 make bench``; alone: ``python -m benchmarks.dask_bench [n_trials]``).
+--dask`` or ``BENCH_DASK=1 make bench``; alone: ``python -m benchmarks.dask_bench [n_trials]``,
+50 by default as in the YAML).
 
 Each worker has one thread and runs one trial at a time (``n_jobs=1`` per trial), so 2 workers
 use the 2 cores one trial each. The project's MedianPruner stays on: the pruned count is shown,
@@ -93,7 +94,7 @@ def print_table(title: str, header: list[str], rows: list[list]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
-def main(n_trials: int = 20) -> None:
+def main(n_trials: int = 50) -> None:
     features, config = bundled_features()
     tuning = config.tuning.model_copy(update={"n_trials": n_trials, "timeout_seconds": None,
                                               "n_jobs": 1})

@@ -17,10 +17,17 @@ from churn_assets.data.splits import assign_splits, binary_target
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.optuna_storage import OptunaStorage
 from churn_assets.generator import generate_customers
+from churn_assets.model import dask_tuning
 from churn_assets.model.candidate import split_matrix, train_candidate
-from churn_assets.model.dask_tuning import WORKER_ATTR, DaskStudy, fit_on_cluster, split_trials
+from churn_assets.model.dask_tuning import (
+    WORKER_ATTR,
+    DaskStudy,
+    fit_on_cluster,
+    open_dask_study,
+    split_trials,
+)
 from churn_assets.model.preprocessing import ChurnPreprocessor
-from churn_assets.model.tuning import fit_on_train
+from churn_assets.model.tuning import fit_on_train, study_storage, tune
 from churn_assets.names import LABEL, ROW_ID, SPLIT
 from churn_assets_tests.helpers.small_candidate import CONFIG
 
@@ -111,3 +118,24 @@ def test_final_fit_through_xgboost_dask_gives_the_booster_the_served_model_loads
     assert np.isfinite(served_probability).all()
     assert abs(roc_auc_score(y_test, probability)
                - roc_auc_score(y_test, local_probability)) < 0.02
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers_reach_the_file", [True, False])
+def test_workers_open_a_journal_they_reach_else_go_through_the_scheduler(
+        cluster: str, features: pd.DataFrame, tmp_path: Path, monkeypatch,
+        workers_reach_the_file: bool) -> None:
+    from distributed import Client
+
+    data = (*split_matrix(features, "train"), *split_matrix(features, "valid"))
+    url = f"journal://{tmp_path / 'study.journal'}"
+    with Client(cluster, set_as_default=False) as client:
+        assert dask_tuning.workers_share_this_machine(client)  # a LocalCluster on 127.0.0.1
+        monkeypatch.setattr(dask_tuning, "workers_share_this_machine",
+                            lambda _: workers_reach_the_file)  # as if the workers were remote
+        study = open_dask_study(client, study_storage(url), url, "shared", seed=1)
+        assert (study.worker_storage_url == url) is workers_reach_the_file
+        result = tune(study, TUNING.model_copy(update={"n_trials": 4}), *data)
+    stored = optuna.load_study(study_name="shared", storage=study_storage(url)).trials
+    assert result.n_trials == 4 and len(stored) == 4
+    assert len({t.user_attrs[WORKER_ATTR] for t in stored}) == 2
