@@ -5,8 +5,8 @@ the trials on the cluster's workers, so ``tune()`` and ``train_candidate()`` wor
 Every worker's sampler sees every finished trial through one shared storage: workers open the
 configured RDB (``postgresql://...``) themselves, and so they do a journal file when they
 all run on this machine; only a journal file the workers cannot reach is hosted on the
-scheduler (optuna-integration's ``DaskStorage``), whose round trip per storage call cost
-2.06 s per trial against 0.6 s run directly (see ``benchmarks/dask_bench.py``).
+scheduler (optuna-integration's ``DaskStorage``), whose round trip per storage call made
+50 trials on 2 local workers take 13.8 s instead of 8.1 s.
 Workers need the ``churn_assets`` package importable (same image or environment).
 """
 
