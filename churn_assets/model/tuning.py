@@ -91,10 +91,24 @@ def classifier_settings(params: dict[str, Any], config: TuningConfig) -> dict[st
     }
 
 
+class ChurnClassifier(xgb.XGBClassifier):
+    """XGBClassifier whose early-stopping sets are plain ``DMatrix``es.
+
+    With ``hist`` the sklearn API quantises every eval set against the training matrix
+    (``QuantileDMatrix(ref=train)``), and XGBoost 3.2 evaluates such a matrix each round about
+    4x slower than a ``DMatrix`` (50k valid rows: 10.2 s against 2.6 s for 214 rounds). The
+    trees and the evaluation values are the same; only the eval matrix's type differs."""
+
+    def _create_dmatrix(self, ref: xgb.DMatrix | None, **kwargs: Any) -> xgb.DMatrix:
+        if ref is not None:  # an eval set; the training matrix (ref None) stays quantised
+            return xgb.DMatrix(**kwargs, nthread=self.n_jobs)
+        return super()._create_dmatrix(ref, **kwargs)
+
+
 def make_classifier(
     params: dict[str, Any], config: TuningConfig, callbacks: list | None = None
 ) -> xgb.XGBClassifier:
-    return xgb.XGBClassifier(**classifier_settings(params, config), callbacks=callbacks)
+    return ChurnClassifier(**classifier_settings(params, config), callbacks=callbacks)
 
 
 def fit_on_train(
