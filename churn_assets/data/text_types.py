@@ -22,6 +22,13 @@ DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$")
 BOOL_TEXT = {"true": True, "false": False}
 
 
+def distinct_texts(values: pd.Series) -> pd.Series:
+    """The distinct non-missing values. Every check looks at each distinct text once: a
+    category column of a million rows holds a handful, and per-value Python over every row
+    was most of the time it took to read a large file."""
+    return pd.Series(values.dropna().unique(), dtype=object)
+
+
 def _as_numbers(present: pd.Series) -> pd.Series | None:
     try:
         return pd.to_numeric(present)
@@ -31,7 +38,7 @@ def _as_numbers(present: pd.Series) -> pd.Series | None:
 
 def _formatted_numbers(values: pd.Series, delimiter: str) -> tuple[pd.Series, str] | None:
     """Parse numbers with separators; None unless every non-blank value fits one convention."""
-    present = values.dropna().str.strip()
+    present = distinct_texts(values).str.strip()
     present = present[present != ""]
     if present.empty or not present.str.contains(",", regex=False).any():
         return None
@@ -60,7 +67,7 @@ def type_columns(frame: pd.DataFrame, delimiter: str = ",",
         values = typed[column]
         if column in keep_text or values.dtype != object:
             continue
-        present = values.dropna()
+        present = distinct_texts(values)
         if present.empty:
             typed[column] = values.astype("float64")  # as pandas reads an all-empty column
             continue
@@ -70,17 +77,18 @@ def type_columns(frame: pd.DataFrame, delimiter: str = ",",
             if zeros.empty:
                 typed[column] = numbers
             else:
-                notes.append(f"column '{column}' kept as text: {len(zeros)} value(s) with "
-                             f"leading zeros, e.g. '{zeros.iloc[0]}'")
+                with_zeros = values[values.isin(set(zeros))]
+                notes.append(f"column '{column}' kept as text: {len(with_zeros)} value(s) with "
+                             f"leading zeros, e.g. '{with_zeros.iloc[0]}'")
             continue
         lowered = present.str.strip().str.lower()
-        if len(present) == len(values) and lowered.isin(list(BOOL_TEXT)).all():
+        if values.notna().all() and lowered.isin(list(BOOL_TEXT)).all():
             typed[column] = values.str.strip().str.lower().map(BOOL_TEXT).astype(bool)
             continue
         formatted = _formatted_numbers(values, delimiter)
         if formatted is not None:
             numbers, label = formatted
-            first = present.index[present.str.contains(",", regex=False)][0]
+            first = values.index[values.str.contains(",", regex=False, na=False)][0]
             notes.append(f"column '{column}': numbers with {label} converted, e.g. "
                          f"'{values[first]}' -> {numbers[first]:g}")
             typed[column] = numbers
