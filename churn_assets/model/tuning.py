@@ -91,7 +91,7 @@ def classifier_settings(params: dict[str, Any], config: TuningConfig) -> dict[st
     }
 
 
-class ChurnClassifier(xgb.XGBClassifier):
+class PlainEvalSetClassifier(xgb.XGBClassifier):
     """XGBClassifier whose early-stopping sets are plain ``DMatrix``es.
 
     With ``hist`` the sklearn API quantises every eval set against the training matrix
@@ -108,7 +108,7 @@ class ChurnClassifier(xgb.XGBClassifier):
 def make_classifier(
     params: dict[str, Any], config: TuningConfig, callbacks: list | None = None
 ) -> xgb.XGBClassifier:
-    return ChurnClassifier(**classifier_settings(params, config), callbacks=callbacks)
+    return PlainEvalSetClassifier(**classifier_settings(params, config), callbacks=callbacks)
 
 
 def fit_on_train(

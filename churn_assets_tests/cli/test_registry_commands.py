@@ -15,7 +15,7 @@ import pytest
 
 from churn_assets.cli.main import main
 from churn_assets.generator import generate_customers
-from churn_assets.model.model_logging import raw_rows_signature
+from churn_assets.model.model_logging import served_signature
 from churn_assets.names import CHAMPION, PREVIOUS_CHAMPION
 from churn_assets.registry.model_registry import (
     current_champion_version,
@@ -39,7 +39,7 @@ def log_lookup_model(workspace: ChurnWorkspace, rows: pd.DataFrame, seed: int) -
     with mlflow.start_run() as run:
         info = mlflow.pyfunc.log_model(name="model", python_model=str(LOOKUP_MODEL),
                                        artifacts={"state": str(state)},
-                                       signature=raw_rows_signature(list(rows.columns), None),
+                                       signature=served_signature(),
                                        input_example=rows.head(3))
     return register_candidate(NAME, info.model_uri, run.info.run_id)
 

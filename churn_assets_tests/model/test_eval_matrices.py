@@ -7,7 +7,7 @@ import numpy as np
 import xgboost as xgb
 
 from churn_assets.dataset_config import TuningConfig
-from churn_assets.model.tuning import ChurnClassifier, classifier_settings, fit_on_train
+from churn_assets.model.tuning import PlainEvalSetClassifier, classifier_settings, fit_on_train
 
 PARAMS = {"learning_rate": 0.1, "max_depth": 3, "min_child_weight": 2.0, "subsample": 0.8,
           "colsample_bytree": 0.7, "reg_lambda": 0.1, "reg_alpha": 0.01, "gamma": 0.01}
@@ -21,7 +21,7 @@ def _table(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_eval_sets_are_plain_dmatrices_and_the_training_matrix_stays_quantised():
-    model = ChurnClassifier(tree_method="hist")
+    model = PlainEvalSetClassifier(tree_method="hist")
     x, y = _table(50, 0)
     assert type(model._create_dmatrix(None, data=x, label=y)) is xgb.QuantileDMatrix
     train = model._create_dmatrix(None, data=x, label=y)
