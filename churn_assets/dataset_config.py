@@ -73,6 +73,10 @@ class TuningConfig(_Section):
     # Refit the chosen parameters on train + valid before the test scoring (rounds scaled
     # from early stopping). Off: on train/valid-only evidence it did not help (see issue 7).
     refit_on_train_valid: bool = False
+    # Small tables: score each trial by stratified k-fold CV over train + valid (mean
+    # out-of-fold log-loss) instead of the one valid split, whose noise can pick the
+    # parameters. The final fit, early stopping and threshold still use train and valid.
+    cv_folds: int | None = Field(None, ge=2, le=20)
 
 
 class SegmentSpec(_Section):

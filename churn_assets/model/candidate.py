@@ -55,9 +55,11 @@ def study_name_for(model_name: str, tuning: TuningConfig, data_version: str) -> 
     """One study per model, search space, objective settings and feature data: re-running
     the same data resumes the study (a larger n_trials adds trials); any change to what a
     trial computes starts a new one."""
-    settings = repr((tuning.seed, tuning.early_stopping_rounds, tuning.max_estimators,
-                     tuning.sample_rows, tuning.parallel_trials)).encode()
-    digest = hashlib.sha256(settings + data_version.encode()).hexdigest()[:16]
+    settings = (tuning.seed, tuning.early_stopping_rounds, tuning.max_estimators,
+                tuning.sample_rows, tuning.parallel_trials)
+    if tuning.cv_folds:  # only then, so studies stored before the option keep their names
+        settings += (("cv_folds", tuning.cv_folds),)
+    digest = hashlib.sha256(repr(settings).encode() + data_version.encode()).hexdigest()[:16]
     return f"{model_name}-{SEARCH_SPACE_VERSION}-{digest}"
 
 

@@ -17,6 +17,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna_integration import XGBoostPruningCallback
 from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
 
 from churn_assets.dataset_config import TuningConfig
 
@@ -194,6 +195,28 @@ def optimize_in_batches(
     report_told()
 
 
+def cross_validated_logloss(
+    trial: optuna.Trial, params: dict[str, Any], config: TuningConfig, x_train: pd.DataFrame,
+    y_train: np.ndarray, x_valid: pd.DataFrame, y_valid: np.ndarray,
+) -> float:
+    """Mean out-of-fold log-loss of ``config.cv_folds`` stratified folds of train + valid,
+    each fold early-stopped on its held-out rows. Not pruned: MedianPruner's steps are
+    boosting rounds, and a fold is not one."""
+    x = pd.concat([x_train, x_valid], ignore_index=True)
+    y = np.concatenate([y_train, y_valid])
+    folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed)
+    out_of_fold = np.empty(len(y))
+    rounds = []
+    for fit_rows, held_rows in folds.split(x, y):
+        model = fit_on_train(params, config, x.iloc[fit_rows], y[fit_rows],
+                             x.iloc[held_rows], y[held_rows])
+        out_of_fold[held_rows] = model.predict_proba(x.iloc[held_rows])[:, 1]
+        rounds.append(model.best_iteration)
+    trial.set_user_attr("best_iteration", int(np.mean(rounds)))
+    trial.set_user_attr("valid_roc_auc", float(roc_auc_score(y, out_of_fold)))
+    return float(log_loss(y, out_of_fold))
+
+
 def tune(
     study: optuna.Study, config: TuningConfig, x_train: pd.DataFrame, y_train: np.ndarray,
     x_valid: pd.DataFrame, y_valid: np.ndarray,
@@ -204,6 +227,9 @@ def tune(
     fit_config = trial_config(config)
 
     def evaluate(trial: optuna.Trial, params: dict[str, Any]) -> float:
+        if config.cv_folds:
+            return cross_validated_logloss(trial, params, fit_config, x_train, y_train,
+                                           x_valid, y_valid)
         pruning = PeriodicPruningCallback(trial, f"validation_0-{EVAL_METRIC}")
         model = fit_on_train(params, fit_config, x_train, y_train, x_valid, y_valid,
                              callbacks=[pruning])

@@ -64,6 +64,9 @@ class TuningBudget(dg.Config):
     refit_on_train_valid: bool | None = Field(
         None, description="Refit the chosen parameters on train + valid (rounds scaled from "
         "early stopping) before the test scoring (YAML tuning.refit_on_train_valid, false).")
+    cv_folds: int | None = Field(None, description="Small tables: score each trial by "
+                                 "stratified k-fold CV over train + valid instead of the valid "
+                                 "split alone (YAML tuning.cv_folds, off).")
 
 
 def _log_inputs_and_reference(train_rows: pd.DataFrame, source: str, target: str) -> None:
