@@ -11,6 +11,7 @@ import pandas as pd
 from churn_assets.cli.errors import CliError
 from churn_assets.cli.store import open_store
 from churn_assets.data.sources import read_source
+from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.names import CHAMPION, OUTPUT_COLUMNS, PREDICTION
 from churn_assets.registry.model_registry import current_champion_version
 
@@ -49,7 +50,7 @@ def score_frame(model, frame: pd.DataFrame, id_column: str, target: str) -> pd.D
     if missing:
         raise CliError(f"the file lacks columns the champion needs: {', '.join(missing)}")
     try:
-        scores = model.predict(rows)
+        scores = predict_in_batches(model, rows)
     except Exception as error:  # the model's own message, without MLflow's frame dump
         raise CliError(f"the champion could not score these rows: {_last_line(error)}") \
             from error

@@ -19,6 +19,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.names import (
     CHALLENGER,
     CHAMPION,
@@ -84,7 +85,7 @@ def score_version(name: str, version: str, rows: pd.DataFrame) -> ScoredModel:
     The served model does not publish its threshold; the smallest probability it calls
     positive reproduces its 0/1 answers exactly on these rows, which is all the bootstrap
     needs (it resamples these rows)."""
-    predictions = mlflow.pyfunc.load_model(f"models:/{name}/{version}").predict(rows)
+    predictions = predict_in_batches(mlflow.pyfunc.load_model(f"models:/{name}/{version}"), rows)
     if list(predictions.columns) != list(OUTPUT_COLUMNS):
         raise ValueError(f"{name} v{version} returned columns {list(predictions.columns)}")
     probability = predictions[PROBABILITY].to_numpy(float)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 
+from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.model.candidate import split_matrix
 from churn_assets.model.model_logging import log_candidate
 from churn_assets_tests.helpers.small_candidate import train_small_candidate
@@ -21,7 +22,11 @@ def test_served_probabilities_equal_the_candidates_predict_proba(tmp_path):
         info = log_candidate(small.candidate, small.preprocessor.state(),
                              small.customers.drop(columns="Churn"))
     test_rows = small.split_rows("test").drop(columns="Churn")
-    served = mlflow.pyfunc.load_model(info.model_uri).predict(test_rows)
+    model = mlflow.pyfunc.load_model(info.model_uri)
+    served = model.predict(test_rows)
+    batched = predict_in_batches(model, test_rows, batch_rows=7)
+    assert len(test_rows) > 7 and batched.index.equals(test_rows.index)
+    np.testing.assert_array_equal(batched.to_numpy(), served.to_numpy())
     x_test, _ = split_matrix(small.features, "test")
     expected = small.candidate.model.predict_proba(x_test)[:, 1]
     np.testing.assert_allclose(served["churn_probability"].to_numpy(), expected, atol=1e-6)

@@ -22,6 +22,7 @@ from churn_assets.dataset_config import DatasetConfig, DriftConfig
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.settings import OWNERS, as_metadata, effective
+from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS, DriftReport, detect_drift, sample_rows
 from churn_assets.monitoring.drift_report import write_drift_report
 from churn_assets.monitoring.history import SnapshotRecord, feature_statistics, records_to_frame
@@ -125,7 +126,8 @@ def _measure(rows: pd.DataFrame, champion: ChampionReference, figures: ChampionF
     preprocessor = model.unwrap_python_model().preprocessor  # the columns the champion reads
 
     def scores(frame: pd.DataFrame):
-        return model.predict(frame.drop(columns=[data.target], errors="ignore"))[PROBABILITY]
+        rows = frame.drop(columns=[data.target], errors="ignore")
+        return predict_in_batches(model, rows)[PROBABILITY]
 
     reference, current = sample_rows(champion.rows), sample_rows(rows)
     reference_scores, current_scores = scores(reference).to_numpy(), scores(current).to_numpy()

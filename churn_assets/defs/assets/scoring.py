@@ -17,6 +17,7 @@ import pandas as pd
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.settings import OWNERS
+from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.names import PREDICTION, PROBABILITY
 from churn_assets.registry.model_registry import current_champion_version
 
@@ -52,7 +53,7 @@ def churn_scores(
         return
     model = mlflow.pyfunc.load_model(f"models:/{data.model_name}/{version}")
     rows = validated_customers.drop(columns=[data.target], errors="ignore")
-    predictions = model.predict(rows)
+    predictions = predict_in_batches(model, rows)
     scores = pd.concat([rows[[data.id_column]].reset_index(drop=True),
                         predictions[[PROBABILITY, PREDICTION]].reset_index(drop=True)], axis=1)
     flagged = int(scores[PREDICTION].sum())
