@@ -92,6 +92,7 @@ def test_whole_graph_in_the_production_shape(production) -> None:
     assert run.data.metrics["test_roc_auc"] > 0.5
     trials = client.list_artifacts(run.info.run_id)
     assert any(a.path == "optuna_trials.json" for a in trials)
+    mlflow.set_tracking_uri(mlflow_url)  # load_table searches runs through the fluent API
     table = client.load_table(run.info.experiment_id, "optuna_trials.json",
                               run_ids=[run.info.run_id])
     assert table[f"user_attrs_{WORKER_ATTR}"].nunique() == 2  # both workers ran trials
