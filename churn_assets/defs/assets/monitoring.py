@@ -126,8 +126,8 @@ def _measure(rows: pd.DataFrame, champion: ChampionReference, figures: ChampionF
     preprocessor = model.unwrap_python_model().preprocessor  # the columns the champion reads
 
     def scores(frame: pd.DataFrame):
-        rows = frame.drop(columns=[data.target], errors="ignore")
-        return predict_in_batches(model, rows)[PROBABILITY]
+        features_only = frame.drop(columns=[data.target], errors="ignore")
+        return predict_in_batches(model, features_only)[PROBABILITY]
 
     reference, current = sample_rows(champion.rows), sample_rows(rows)
     reference_scores, current_scores = scores(reference).to_numpy(), scores(current).to_numpy()
