@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import dagster as dg
 import pandas as pd
@@ -16,6 +18,26 @@ from churn_assets.dataset_config import PROJECT_ROOT
 
 def local_state_dir() -> Path:
     return Path(os.environ.get("CHURN_STATE_DIR", PROJECT_ROOT / ".churn_storage"))
+
+
+def write_whole(path: UPath, write: Callable[[IO[bytes]], None]) -> None:
+    """Readers see the old file or the new one, never a part: a local file is written under a
+    temporary name in the same folder and renamed over the old one (atomic on POSIX); a run
+    killed mid-write or a full disk leaves the previous value. An S3 put is atomic already."""
+    if path.protocol not in ("", "file", "local"):
+        with path.open("wb") as handle:
+            write(handle)
+        return
+    final = Path(path.path)
+    temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with temporary.open("wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())  # the rename must not outrun the data on a crash
+        os.replace(temporary, final)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 class ChurnIOManager(dg.UPathIOManager):
@@ -35,10 +57,11 @@ class ChurnIOManager(dg.UPathIOManager):
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(obj, pd.DataFrame):
-            with path.with_suffix(".parquet").open("wb") as handle:
-                obj.to_parquet(handle, index=False)
+            write_whole(path.with_suffix(".parquet"),
+                        lambda handle: obj.to_parquet(handle, index=False))
         elif isinstance(obj, dict):
-            path.with_suffix(".json").write_text(json.dumps(obj, indent=2, default=str))
+            text = json.dumps(obj, indent=2, default=str).encode()
+            write_whole(path.with_suffix(".json"), lambda handle: handle.write(text))
         else:
             raise TypeError(f"{context.asset_key.to_user_string()}: cannot store "
                             f"{type(obj).__name__}; only DataFrames and dicts travel via storage")
