@@ -5,9 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
-# dagster.yaml in the repo root is the instance config; it keeps its state in .dagster_home/.
+# dagster.yaml in the repo root is the instance config; it keeps its state in .dagster_home/
+# (a path relative to the root, where every recipe runs; bare `dg`/`dagster` read it too).
 export DAGSTER_HOME ?= $(CURDIR)
-export CHURN_DAGSTER_STATE ?= $(CURDIR)/.dagster_home
 
 .PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -27,7 +27,7 @@ system-packages:
 
 ## Materialize the whole graph on the bundled data, then show the champion.
 train: $(DEPS_STAMP)
-	$(VENV)/bin/dagster asset materialize -m churn_assets --select '*'
+	$(VENV)/bin/dg launch --assets '*'
 	$(PY) -m churn_assets.champion
 
 ## The test suite (the same set-up as train): definitions check, lint, then every test.

@@ -1,9 +1,13 @@
 """The one place that assembles assets, checks, jobs, schedules, sensors and resources.
 
-Built lazily: nothing here runs (or reads the environment) until Dagster loads the code.
+Built lazily: nothing here runs (or reads the environment) until Dagster loads the code;
+importing it only quiets output that asks nothing of the user (below).
 """
 
 from __future__ import annotations
+
+import os
+import warnings
 
 import dagster as dg
 
@@ -19,6 +23,14 @@ from churn_assets.defs.assets import (
 )
 from churn_assets.defs.deployment import Deployment
 from churn_assets.defs.schedules import weekly_retraining_schedule
+
+# A quiet first run: MLflow's "Downloading artifacts" bars and Dagster's beta/preview notices
+# (ours, e.g. `Output(data_version=...)`, and dagster's own, e.g. selecting `*`) ask nothing
+# of the user.
+# Set MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=true to see the bars again.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 ASSET_MODULES = (ingestion, validation, features, training, registry, scoring,
                  monitoring)

@@ -48,6 +48,13 @@ def redirect_out(words: list[str], folder: Path) -> list[str]:
     return words
 
 
+def assert_launchpad_fields(args: list[str], command: str) -> None:
+    if "--config-json" in args:
+        ops = json.loads(args[args.index("--config-json") + 1])["ops"]
+        for op, settings in ops.items():
+            assert set(settings["config"]) <= set(LAUNCHPAD[op].model_fields), command
+
+
 @pytest.mark.parametrize("command", readme_commands())
 def test_readme_command_is_real(command: str, tmp_path: Path) -> None:
     words = without_environment(shlex.split(command))
@@ -62,10 +69,12 @@ def test_readme_command_is_real(command: str, tmp_path: Path) -> None:
         assert any(tmp_path.iterdir()), command
     elif program.endswith("dagster") and args[:2] == ["asset", "materialize"]:
         assert args[args.index("-m") + 1] == "churn_assets"
-        if "--config-json" in args:
-            ops = json.loads(args[args.index("--config-json") + 1])["ops"]
-            for op, settings in ops.items():
-                assert set(settings["config"]) <= set(LAUNCHPAD[op].model_fields), command
+        assert_launchpad_fields(args, command)
+    elif program.endswith("dg") and args[:1] == ["launch"]:
+        assert args[args.index("--assets") + 1] == "*"
+        assert_launchpad_fields(args, command)
+    elif program.endswith(("dg", "dagster")) and args in (["dev"], ["check", "defs"]):
+        pass  # run bare in a clean clone by test_bare_commands
     else:
         pytest.fail(f"the README runs a command this test does not check: {command}")
 

@@ -42,7 +42,6 @@ def run_environment(config_path: str | None) -> dict[str, str]:
         env[CONFIG_ENV_VAR] = os.path.abspath(config_path)
     if not env.get("DAGSTER_HOME") and (PROJECT_ROOT / "dagster.yaml").is_file():
         env["DAGSTER_HOME"] = str(PROJECT_ROOT)
-        env.setdefault("CHURN_DAGSTER_STATE", str(PROJECT_ROOT / ".dagster_home"))
     return env
 
 
@@ -52,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
     open_store(args.config)  # a bad YAML fails here in one line, not inside a Dagster run
     command = dagster_command(args.n_trials)
     print("running: " + " ".join(command[1:]), flush=True)
-    finished = subprocess.run(command, env=run_environment(args.config))
+    env = run_environment(args.config)
+    # The repo's dagster.yaml names its state folder relative to the repo root.
+    cwd = PROJECT_ROOT if env.get("DAGSTER_HOME") == str(PROJECT_ROOT) else None
+    finished = subprocess.run(command, env=env, cwd=cwd)
     if finished.returncode != 0:
         raise CliError(f"the Dagster run failed (exit code {finished.returncode}); "
                        "its log is above")
