@@ -95,6 +95,12 @@ def score_version(name: str, version: str, rows: pd.DataFrame) -> ScoredModel:
 
 
 def register_candidate(name: str, model_uri: str, run_id: str) -> str:
+    """Idempotent per training run: a retried step (its first attempt registered the version,
+    then the tracking server went away) gets that version back instead of a second one."""
+    earlier = [v for v in MlflowClient().search_model_versions(f"name='{name}'")
+               if v.run_id == run_id or (v.tags or {}).get("source_run_id") == run_id]
+    if earlier:
+        return str(min(int(v.version) for v in earlier))
     return str(mlflow.register_model(model_uri, name, tags={"source_run_id": run_id}).version)
 
 

@@ -126,6 +126,7 @@ def test_bad_input_stops_the_graph_and_keeps_the_champion(
     result = materialize_graph(workspace)
 
     assert not result.success
+    assert not [e.step_key for e in result.all_events if e.is_step_up_for_retry]  # never retried
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert not materialized & set(AFTER_VALIDATION)
     if case.error:

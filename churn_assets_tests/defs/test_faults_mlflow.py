@@ -4,13 +4,7 @@ URI, the champion stays, and after a restart a re-run resumes the Optuna study."
 from __future__ import annotations
 
 import logging
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +15,7 @@ import pytest
 
 from churn_assets.model.tuning import study_storage
 from churn_assets.registry.model_registry import current_champion_version
-from churn_assets_tests.helpers.services import free_port
+from churn_assets_tests.helpers.services import MlflowServer
 from churn_assets_tests.helpers.workspace import (
     FAST_TUNING,
     ChurnWorkspace,
@@ -32,41 +26,6 @@ from churn_assets_tests.helpers.workspace import (
 pytestmark = pytest.mark.slow  # three whole-graph runs against a real server
 
 KILL_AFTER = re.compile(r"trial 1 \(")  # the tuning step's progress line for the 2nd trial
-
-
-class MlflowServer:
-    """`mlflow server` on a fixed port of 127.0.0.1, so it can come back at the same URI."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.port, self.process = folder, free_port(), None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--workers", "1",
-                   "--backend-store-uri", f"sqlite:///{self.folder / 'server.db'}",
-                   "--artifacts-destination", str(self.folder / "artifacts")]
-        log = (self.folder / "server.log").open("a")
-        # Its own process group: killing the group leaves no worker serving the port.
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        for _ in range(180):
-            try:
-                urllib.request.urlopen(f"{self.url}/health", timeout=2)
-                return
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.5)
-        raise RuntimeError((self.folder / "server.log").read_text()[-2000:])
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
 
 
 SERVER: dict[str, MlflowServer | None] = {"armed": None}

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from churn_assets.data.sources import SourceError, SourceUnavailable, read_source
 from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import OWNERS
 
 
@@ -25,7 +26,7 @@ def table_schema(frame: pd.DataFrame) -> dg.TableSchema:
 
 
 @dg.asset(group_name="ingestion", kinds={"pandas", "s3"}, owners=OWNERS,
-          tags={"stage": "ingestion"}, code_version="1")
+          tags={"stage": "ingestion"}, code_version="1", retry_policy=SERVICE_RETRIES)
 def raw_customers(
     context: dg.AssetExecutionContext, config: RawCustomersConfig, dataset: DatasetResource,
     s3: S3Resource,

@@ -21,6 +21,7 @@ from churn_assets.data.splits import assign_splits
 from churn_assets.dataset_config import DatasetConfig, DriftConfig
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import OWNERS, as_metadata, effective
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS, DriftReport, detect_drift, sample_rows
@@ -156,7 +157,7 @@ def _measure(rows: pd.DataFrame, champion: ChampionReference, figures: ChampionF
 
 
 @dg.asset(group_name="monitoring", kinds={"scipy", "mlflow"}, owners=OWNERS, tags=TAGS,
-          code_version="2", deps=["champion_model"])
+          code_version="2", deps=["champion_model"], retry_policy=SERVICE_RETRIES)
 def feature_drift(
     context: dg.AssetExecutionContext, config: DriftThresholds,
     validated_customers: pd.DataFrame, dataset: DatasetResource, mlflow_tracking: MlflowTracking,

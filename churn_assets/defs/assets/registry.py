@@ -11,6 +11,7 @@ from pydantic import Field
 from churn_assets.dataset_config import PromotionConfig
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import OWNERS, as_metadata, effective
 from churn_assets.model.evaluation_plots import markdown_with_images
 from churn_assets.model.model_card import promotion_section, render_model_card
@@ -85,7 +86,7 @@ def _segment_table(segments: list[dict]) -> str:
 
 
 @dg.asset(group_name="registry", kinds={"mlflow"}, owners=OWNERS, tags={"stage": "registry"},
-          code_version="2", pool="churn_registry",
+          code_version="2", pool="churn_registry", retry_policy=SERVICE_RETRIES,
           check_specs=[dg.AssetCheckSpec(
               LOAD_CHECK, asset="champion_model", blocking=True,
               description="The registered candidate loads by its registry URI in a new Python "

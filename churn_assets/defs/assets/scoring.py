@@ -16,6 +16,7 @@ import pandas as pd
 
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import OWNERS
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.names import PREDICTION, PROBABILITY
@@ -37,7 +38,7 @@ def score_histogram(probability: pd.Series, bins: int = HISTOGRAM_BINS) -> str:
 
 @dg.asset(group_name="scoring", kinds={"mlflow", "pandas"}, owners=OWNERS,
           tags={"stage": "scoring"}, code_version="1", deps=["champion_model"],
-          output_required=False)
+          output_required=False, retry_policy=SERVICE_RETRIES)
 def churn_scores(
     context: dg.AssetExecutionContext, validated_customers: pd.DataFrame,
     dataset: DatasetResource, mlflow_tracking: MlflowTracking,

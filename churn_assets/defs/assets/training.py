@@ -15,6 +15,7 @@ from churn_assets.data.splits import split_summary
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.optuna_storage import OptunaStorage
+from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import OWNERS, as_metadata, effective
 from churn_assets.model.candidate import (
     Candidate,
@@ -131,7 +132,8 @@ def _log_calibrator(candidate: Candidate, customer_features: pd.DataFrame) -> No
 
 
 @dg.asset(group_name="training", kinds={"xgboost", "optuna", "mlflow"}, owners=OWNERS,
-          tags={"stage": "training"}, code_version="2", pool="churn_training")
+          tags={"stage": "training"}, code_version="2", pool="churn_training",
+          retry_policy=SERVICE_RETRIES)
 def tuned_churn_model(
     context: dg.AssetExecutionContext, config: TuningBudget, customer_features: pd.DataFrame,
     customer_splits: pd.DataFrame, feature_preprocessor: dict, column_roles: dict,
