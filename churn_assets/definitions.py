@@ -11,7 +11,7 @@ import warnings
 
 import dagster as dg
 
-from churn_assets.defs import alerts, jobs, sensors
+from churn_assets.defs import alerts, freshness, jobs, sensors
 from churn_assets.defs.assets import (
     features,
     ingestion,
@@ -41,13 +41,14 @@ def defs() -> dg.Definitions:
     deployment = Deployment.from_environment()
     return dg.Definitions(
         assets=dg.load_assets_from_modules(ASSET_MODULES),
-        asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
+        asset_checks=[*dg.load_asset_checks_from_modules(ASSET_MODULES),
+                      freshness.raw_customers_freshness],
         jobs=[jobs.churn_training_job, jobs.churn_retraining_job, jobs.snapshot_intake_job,
               jobs.rollback_champion_job],
         schedules=[weekly_retraining_schedule(deployment.retrain_cron,
                                               deployment.retrain_timezone)],
         sensors=[sensors.new_customer_data_sensor, sensors.drift_retraining_sensor,
-                 alerts.run_failure_alert_sensor],
+                 alerts.run_failure_alert_sensor, freshness.raw_customers_freshness_sensor],
         resources=deployment.resources(),
         executor=deployment.executor(),
     )
