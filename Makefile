@@ -9,7 +9,11 @@ DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.lock pyproject.toml | sha1s
 # (a path relative to the root, where every recipe runs; bare `dg`/`dagster` read it too).
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui
+.PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui \
+	screenshots
+# pytest-xdist workers for `make test` (auto: one per core). Whole test modules stay on one
+# worker (--dist loadscope), so a module-scoped trained workspace is built once.
+TEST_WORKERS ?= auto
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(DEPS_STAMP): requirements.lock pyproject.toml
@@ -36,11 +40,15 @@ test: $(DEPS_STAMP) system-packages lint
 	@# changes without our code changing, and may be unreachable).
 	-@$(MAKE) --no-print-directory audit
 	$(VENV)/bin/dg check defs
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 ## Only the browser test of the Dagster and MLflow UIs (Debian's chromium, Playwright).
 test-ui: $(DEPS_STAMP) system-packages
 	$(PY) -m pytest -m slow churn_assets_tests/ui
+
+## The README's pictures (docs/images/*.png, tracked) retaken by the browser test.
+screenshots: $(DEPS_STAMP) system-packages
+	CHURN_UPDATE_README_IMAGES=1 $(PY) -m pytest -m slow churn_assets_tests/ui
 
 ## The Dagster UI on http://127.0.0.1:3000 with the daemon (sensors, schedule).
 dev: $(DEPS_STAMP)

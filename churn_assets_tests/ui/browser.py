@@ -6,6 +6,7 @@ also saves the page's text beside it, so a CI failure can be read without re-run
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,8 @@ from churn_assets.dataset_config import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = PROJECT_ROOT / ".ui-screenshots"
-README_IMAGES = PROJECT_ROOT / "docs" / "images"
+README_IMAGES = PROJECT_ROOT / "docs" / "images"  # tracked: rewritten by `make screenshots` only
+UPDATE_README_IMAGES_ENV = "CHURN_UPDATE_README_IMAGES"  # "1": the test writes README_IMAGES
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -67,10 +69,16 @@ class Steps:
         self.note(f"step {name}: ok")
 
 
-def save_readme_image(page, name: str, clip: dict | None = None) -> Path:
+def readme_images_folder(scratch: Path) -> Path:
+    """docs/images when asked (``make screenshots``), else ``scratch``: a test run leaves the
+    tracked pictures alone and the tree clean."""
+    return README_IMAGES if os.environ.get(UPDATE_README_IMAGES_ENV) == "1" else scratch
+
+
+def save_readme_image(page, name: str, folder: Path, clip: dict | None = None) -> Path:
     """A small PNG for the README (palette-reduced when Pillow is there)."""
-    README_IMAGES.mkdir(parents=True, exist_ok=True)
-    path = README_IMAGES / name
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     page.screenshot(path=str(path), clip=clip)
     try:
         from PIL import Image
