@@ -132,3 +132,21 @@ def running_postgres() -> Iterator[int]:
         subprocess.run(as_postgres_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
                                          "-w", "stop"]), capture_output=True)
         shutil.rmtree(data, ignore_errors=True)
+
+
+def create_database(port: int) -> str:
+    """A new, empty database on the server at ``port``: tests share one server (a session
+    fixture) and each gets its own database."""
+    import uuid
+
+    import psycopg2
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    connection = psycopg2.connect(host="127.0.0.1", port=port, user="dagster", dbname="postgres")
+    try:
+        connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+    return name

@@ -6,27 +6,25 @@ Skipped, with the reason, where no PostgreSQL server binaries are installed.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from churn_assets.dataset_config import PROJECT_ROOT
-from churn_assets_tests.helpers.services import running_postgres
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers, materialize_graph
 
 pytestmark = pytest.mark.slow  # the whole asset graph, in process
 
 
 @pytest.fixture
-def postgres(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    with running_postgres() as port:
-        for key, value in {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(port),
-                           "DAGSTER_PG_DB": "postgres", "DAGSTER_PG_USER": "dagster",
-                           "DAGSTER_PG_PASSWORD": ""}.items():
-            monkeypatch.setenv(key, value)
-        yield port
+def postgres(monkeypatch: pytest.MonkeyPatch, postgres_database: tuple[int, str]) -> int:
+    port, database = postgres_database
+    for key, value in {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(port),
+                       "DAGSTER_PG_DB": database, "DAGSTER_PG_USER": "dagster",
+                       "DAGSTER_PG_PASSWORD": ""}.items():
+        monkeypatch.setenv(key, value)
+    return port
 
 def test_runs_are_recorded_in_the_production_postgres_instance(
     workspace: ChurnWorkspace, postgres: int, tmp_path: Path

@@ -22,7 +22,7 @@ import pytest
 from churn_assets.dataset_config import PROJECT_ROOT
 from churn_assets.model.dask_tuning import WORKER_ATTR
 from churn_assets_tests.helpers.s3_server import REGION, running_s3_server
-from churn_assets_tests.helpers.services import running_mlflow_server, running_postgres
+from churn_assets_tests.helpers.services import running_mlflow_server
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers
 
 # Services, a Dask cluster and the whole graph with a fresh interpreter per step: about
@@ -41,12 +41,13 @@ def production_graph_job() -> dg.JobDefinition:
 
 
 @pytest.fixture
-def production(workspace: ChurnWorkspace, monkeypatch: pytest.MonkeyPatch,
-               tmp_path: Path) -> Iterator[tuple[dg.DagsterInstance, str, str]]:
+def production(workspace: ChurnWorkspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+               postgres_database: tuple[int, str],
+               ) -> Iterator[tuple[dg.DagsterInstance, str, str]]:
     from distributed import LocalCluster
 
-    with running_postgres() as pg_port, running_mlflow_server(tmp_path) as mlflow_url, \
-            running_s3_server() as s3:
+    pg_port, pg_database = postgres_database
+    with running_mlflow_server(tmp_path) as mlflow_url, running_s3_server() as s3:
         s3.client().create_bucket(Bucket=BUCKET)
         buffer = io.BytesIO()
         customers().to_parquet(buffer, index=False)
@@ -55,7 +56,7 @@ def production(workspace: ChurnWorkspace, monkeypatch: pytest.MonkeyPatch,
         workspace.write_config(f"s3://{BUCKET}/seed/customers.parquet")
         for key, value in {
                 "DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(pg_port),
-                "DAGSTER_PG_DB": "postgres", "DAGSTER_PG_USER": "dagster",
+                "DAGSTER_PG_DB": pg_database, "DAGSTER_PG_USER": "dagster",
                 "DAGSTER_PG_PASSWORD": "", "MLFLOW_TRACKING_URI": mlflow_url,
                 "AWS_ENDPOINT_URL_S3": s3.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,

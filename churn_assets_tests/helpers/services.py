@@ -13,12 +13,13 @@ from churn_assets.devtools.services import (
     PG_BIN,
     MlflowServer,
     as_postgres_user,
+    create_database,
     free_port,
     running_mlflow_server,
 )
 
-__all__ = ["PG_BIN", "MlflowServer", "as_postgres_user", "free_port", "running_mlflow_server",
-           "running_postgres"]
+__all__ = ["PG_BIN", "MlflowServer", "as_postgres_user", "create_database", "free_port",
+           "running_mlflow_server", "running_postgres"]
 
 
 @contextmanager
