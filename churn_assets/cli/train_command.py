@@ -17,7 +17,7 @@ from churn_assets.dataset_config import CONFIG_ENV_VAR, PROJECT_ROOT
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "train", help="materialize the whole asset graph headless, then show the champion",
-        description="Run `dagster asset materialize -m churn_assets --select '*'` in this "
+        description="Run `dg launch --assets '*' -m churn_assets` in this "
         "environment (DAGSTER_HOME, MLFLOW_TRACKING_URI, CHURN_DATASET_CONFIG are honoured), "
         "then print who holds @champion.")
     parser.add_argument("--n-trials", type=int, metavar="N",
@@ -26,8 +26,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def dagster_command(n_trials: int | None) -> list[str]:
-    command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "churn_assets",
-               "--select", "*"]
+    # dg launch: Dagster's current command (`dagster asset materialize` warns it is superseded)
+    command = [sys.executable, "-m", "dagster_dg_cli.cli", "launch", "--assets", "*",
+               "-m", "churn_assets"]
     if n_trials is not None:
         config = {"ops": {"tuned_churn_model": {"config": {"n_trials": n_trials}}}}
         command += ["--config-json", json.dumps(config)]
