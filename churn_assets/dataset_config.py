@@ -100,6 +100,10 @@ class PromotionConfig(_Section):
     segments: Annotated[tuple[str | SegmentSpec, ...], Strict(False)] = ()
     segment_margin: float = Field(0.05, ge=0)
     segment_min_rows: int = Field(100, ge=1)
+    # Limits on the served model, measured by the fresh-process load check; None: off.
+    max_model_mb: float | None = Field(None, gt=0)
+    max_p95_latency_ms_per_1000: float | None = Field(None, gt=0)
+    max_peak_memory_mb: float | None = Field(None, gt=0)
 
 
 class DriftConfig(_Section):
