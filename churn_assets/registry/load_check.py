@@ -28,6 +28,13 @@ import json, sys
 import numpy as np, pandas as pd, mlflow
 
 uri, rows_path, result_path = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def record(kind, error, trace):  # native threads may print after the traceback at exit
+    with open(result_path + ".error", "w") as f:
+        f.write(f"{kind.__name__}: {error}")
+    sys.__excepthook__(kind, error, trace)
+
+sys.excepthook = record
 latency_rows, repeats, expected = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:]
 # Downloaded first so that its size is the served artifact's, then loaded from there.
 local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path="served-model")
@@ -155,11 +162,13 @@ class PendingLoadCheck:
                                  ())
             result = json.loads(self._result_path.read_text()) \
                 if self._result_path.exists() else {}
+            error_path = self._result_path.with_name(self._result_path.name + ".error")
+            error = error_path.read_text() if error_path.exists() else ""
         finally:
             self._folder.cleanup()
         columns = tuple(result.get("columns", ()))
         if self._child.returncode != 0:
-            return LoadCheck(False, _last_line(stderr), columns)
+            return LoadCheck(False, _last_line(error or stderr), columns)
         figures = ServedFigures(*(float(result[f.name]) for f in fields(ServedFigures)))
         breach = self._limits.breach(figures)
         return LoadCheck(breach is None, breach, columns, figures)
