@@ -9,7 +9,7 @@ DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.lock pyproject.toml | sha1s
 export DAGSTER_HOME ?= $(CURDIR)
 export CHURN_DAGSTER_STATE ?= $(CURDIR)/.dagster_home
 
-.PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui
+.PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui serve
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(DEPS_STAMP): requirements.lock pyproject.toml
@@ -53,6 +53,11 @@ bench: $(DEPS_STAMP)
 ## The MLflow UI over the local store on http://127.0.0.1:5000.
 mlflow-ui: $(DEPS_STAMP)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
+
+## The champion behind `mlflow models serve` on http://127.0.0.1:5001 (POST raw rows to
+## /invocations); restart it after a promotion.
+serve: $(DEPS_STAMP)
+	$(PY) -m churn_assets.serve --host 127.0.0.1 --port 5001
 
 ## Lint (ruff, configured in pyproject.toml).
 lint: $(DEPS_STAMP)
