@@ -71,7 +71,7 @@ def test_one_config_file_one_run_that_competes_for_champion(workspace: ChurnWork
     assert params["experiment_config"] == str(path.resolve())
     assert params["tuning.n_trials"] == "2"
     versions = workspace.client().search_model_versions("name = 'churn-test'")
-    assert {v.version for v in versions} == {"1", "2"}
+    assert {str(v.version) for v in versions} == {"1", "2"}
 
     path.touch()  # a new mtime, the same content: the same run key, no second run
     assert operator.launch(operator.tick(experiment_config_sensor)) == []
