@@ -10,7 +10,7 @@ DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.lock pyproject.toml | sha1s
 export DAGSTER_HOME ?= $(CURDIR)
 
 .PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui \
-	screenshots
+	screenshots serve
 # pytest-xdist workers for `make test` (auto: one per core). Whole test modules stay on one
 # worker (--dist loadscope), so a module-scoped trained workspace is built once.
 TEST_WORKERS ?= auto
@@ -61,6 +61,11 @@ bench: $(DEPS_STAMP)
 ## The MLflow UI over the local store on http://127.0.0.1:5000.
 mlflow-ui: $(DEPS_STAMP)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
+
+## The champion behind `mlflow models serve` on http://127.0.0.1:5001 (POST raw rows to
+## /invocations); restart it after a promotion.
+serve: $(DEPS_STAMP)
+	$(PY) -m churn_assets.serve --host 127.0.0.1 --port 5001
 
 ## Lint (ruff, configured in pyproject.toml).
 lint: $(DEPS_STAMP)

@@ -100,6 +100,10 @@ class PromotionConfig(_Section):
     segments: Annotated[tuple[str | SegmentSpec, ...], Strict(False)] = ()
     segment_margin: float = Field(0.05, ge=0)
     segment_min_rows: int = Field(100, ge=1)
+    # Limits on the served model, measured by the fresh-process load check; None: off.
+    max_model_mb: float | None = Field(None, gt=0)
+    max_p95_latency_ms_per_1000: float | None = Field(None, gt=0)
+    max_peak_memory_mb: float | None = Field(None, gt=0)
 
 
 class DriftConfig(_Section):
@@ -183,6 +187,7 @@ class DatasetConfig(_Section):
     drop: Columns = ()
     engineered: Annotated[tuple[EngineeredFeature, ...], Strict(False)] = ()
     landing: str = "data/landing/"
+    experiment_configs: str = "configs/"  # folder or s3://bucket/prefix/ of experiment YAMLs
     experiment_name: str = "churn_assets"
     split: SplitConfig = SplitConfig()
     tuning: TuningConfig = TuningConfig()
@@ -190,6 +195,7 @@ class DatasetConfig(_Section):
     drift: DriftConfig = DriftConfig()
     expectations: ExpectationsConfig = ExpectationsConfig()
     config_path: str = ""  # where it was read from; set by the loader, never by the YAML
+    experiment_config: str = ""  # the experiment config applied, if any; never by the YAML
 
     @model_validator(mode="after")
     def _engineered_names_unique(self) -> DatasetConfig:
@@ -214,7 +220,7 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation
-    return sorted(set(model.model_fields) - {"config_path"})
+    return sorted(set(model.model_fields) - {"config_path", "experiment_config"})
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -252,8 +258,9 @@ def parse_dataset_config(raw: Any, base_dir: Path, config_path: str = "") -> Dat
     missing = [key for key in REQUIRED_KEYS if raw.get(key) in (None, "")]
     if missing:
         raise ConfigError(f"missing required key '{missing[0]}'")
-    if "config_path" in raw:
-        raise ConfigError("unknown key 'config_path': it is set by the loader, not the YAML")
+    for key in ("config_path", "experiment_config"):
+        if key in raw:
+            raise ConfigError(f"unknown key '{key}': it is set by the loader, not the YAML")
     if isinstance(raw["positive_label"], bool):
         raise ConfigError("'positive_label' was read as a boolean: quote it, e.g. \"Yes\"")
     values = {key: ([] if value is None and key in ("categorical", "numeric", "drop", "engineered")
@@ -266,6 +273,7 @@ def parse_dataset_config(raw: Any, base_dir: Path, config_path: str = "") -> Dat
     return config.model_copy(update={
         "source": _resolve(str(config.source), base_dir),
         "landing": _resolve(str(config.landing), base_dir),
+        "experiment_configs": _resolve(str(config.experiment_configs), base_dir),
         "config_path": config_path,
     })
 

@@ -22,6 +22,7 @@ from churn_assets.defs.assets import (
     validation,
 )
 from churn_assets.defs.deployment import Deployment
+from churn_assets.defs.experiment_sensor import experiment_config_sensor
 from churn_assets.defs.schedules import weekly_retraining_schedule
 
 # A quiet first run: MLflow's "Downloading artifacts" bars and Dagster's beta/preview notices
@@ -48,7 +49,8 @@ def defs() -> dg.Definitions:
         schedules=[weekly_retraining_schedule(deployment.retrain_cron,
                                               deployment.retrain_timezone)],
         sensors=[sensors.new_customer_data_sensor, sensors.drift_retraining_sensor,
-                 alerts.run_failure_alert_sensor, freshness.raw_customers_freshness_sensor],
+                 alerts.run_failure_alert_sensor, freshness.raw_customers_freshness_sensor,
+                 experiment_config_sensor],
         resources=deployment.resources(),
         executor=deployment.executor(),
     )

@@ -126,20 +126,21 @@ class Selection:
     cursor: LandingCursor
 
 
-def _ignore_reason(obj: LandedObject) -> str | None:
+def _ignore_reason(obj: LandedObject, suffixes: tuple[str, ...]) -> str | None:
     if unsafe_key_reason(obj.key) is not None:
         return "unsafe_key"  # never becomes a run key, tag or file name
     if obj.key.endswith("/"):
         return "folder_marker"  # zero-byte "directory" objects created by S3 consoles/tools
     if obj.size == 0:
         return "empty"
-    if not obj.key.lower().endswith(SUPPORTED_SUFFIXES):
+    if not obj.key.lower().endswith(suffixes):
         return "unsupported_suffix"
     return None
 
 
-def select_new(objects: Iterable[LandedObject], cursor: LandingCursor) -> Selection:
-    """Pick the objects not yet handled by ``cursor`` and advance it over them.
+def select_new(objects: Iterable[LandedObject], cursor: LandingCursor,
+               suffixes: tuple[str, ...] = SUPPORTED_SUFFIXES) -> Selection:
+    """Pick the objects (named ``*suffixes``) not yet handled by ``cursor`` and advance it.
 
     Ignored objects never move the cursor, so they are counted again on every tick; that keeps
     the counts a faithful description of what currently sits in the landing location.
@@ -150,7 +151,7 @@ def select_new(objects: Iterable[LandedObject], cursor: LandingCursor) -> Select
         seen = obj.last_modified < cursor.last_modified or (
             obj.last_modified == cursor.last_modified and obj.key in cursor.keys_at_last_modified
         )
-        reason = _ignore_reason(obj) or ("already_seen" if seen else None)
+        reason = _ignore_reason(obj, suffixes) or ("already_seen" if seen else None)
         if reason is not None:
             ignored[reason] += 1
         else:

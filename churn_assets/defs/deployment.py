@@ -24,12 +24,15 @@ from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import ChurnIOManagerFactory
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.optuna_storage import OptunaStorage
+from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.schedules import DEFAULT_CRON, DEFAULT_TIMEZONE
 
 OPTUNA_STORAGE_ENV = "CHURN_OPTUNA_STORAGE"  # e.g. postgresql://user:password@host/optuna
 DASK_SCHEDULER_ENV = "CHURN_DASK_SCHEDULER"  # e.g. tcp://127.0.0.1:8786
 DASK_FINAL_FIT_MIN_ROWS_ENV = "CHURN_DASK_FINAL_FIT_MIN_ROWS"
 DASK_STEPS_ENV = "CHURN_DASK_STEPS"  # "1": Dagster steps as Dask tasks (see the docstring)
+SCORES_DB_ENV = "CHURN_SCORES_DB_URL"  # e.g. postgresql://crm:password@host/crm (a secret)
+SCORES_TABLE_ENV = "CHURN_SCORES_TABLE"  # 'table' or 'schema.table', default churn_scores
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Deployment:
     dask_scheduler: str = ""
     dask_final_fit_min_rows: int = DEFAULT_FINAL_FIT_MIN_ROWS
     dask_steps: bool = False
+    scores_database: bool = False
+    scores_table: str = "churn_scores"
 
     @classmethod
     def from_environment(cls) -> Deployment:
@@ -58,6 +63,8 @@ class Deployment:
             dask_final_fit_min_rows=int(os.environ.get(DASK_FINAL_FIT_MIN_ROWS_ENV,
                                                        str(DEFAULT_FINAL_FIT_MIN_ROWS))),
             dask_steps=os.environ.get(DASK_STEPS_ENV, "") == "1",
+            scores_database=bool(os.environ.get(SCORES_DB_ENV)),
+            scores_table=os.environ.get(SCORES_TABLE_ENV) or "churn_scores",
         )
 
     def executor(self) -> dg.ExecutorDefinition:
@@ -85,4 +92,7 @@ class Deployment:
             # boto3 reads AWS_ENDPOINT_URL_S3 / AWS_* credentials from the environment itself.
             "s3": S3Resource(),
             "io_manager": ChurnIOManagerFactory(),
+            "scores_database": ScoresDatabase(url=dg.EnvVar(SCORES_DB_ENV),
+                                              table=self.scores_table)
+            if self.scores_database else ScoresDatabase(table=self.scores_table),
         }

@@ -12,20 +12,33 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
 
 from churn_assets.names import OUTPUT_COLUMNS
 
+LATENCY_ROWS = 1_000  # predict's latency is reported per this many raw rows
+LATENCY_REPEATS = 20  # timed calls after one warm-up call; the p95 is over these
+
 # Runs in the child. It imports only what a downstream consumer has: mlflow, pandas, numpy.
 _CHILD = """
 import json, sys
 import numpy as np, pandas as pd, mlflow
 
-uri, rows_path, result_path, expected = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-model = mlflow.pyfunc.load_model(uri)
+uri, rows_path, result_path = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def record(kind, error, trace):  # native threads may print after the traceback at exit
+    with open(result_path + ".error", "w") as f:
+        f.write(f"{kind.__name__}: {error}")
+    sys.__excepthook__(kind, error, trace)
+
+sys.excepthook = record
+latency_rows, repeats, expected = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:]
+# Downloaded first so that its size is the served artifact's, then loaded from there.
+local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path="served-model")
+model = mlflow.pyfunc.load_model(local)
 rows = pd.read_parquet(rows_path) if rows_path else model.input_example
 if rows is None:
     raise ValueError("no sample rows were given and the model stores no input example")
@@ -44,7 +57,66 @@ if not np.all((p >= 0) & (p <= 1)):
     raise ValueError(f"{expected[0]} has values outside [0, 1] or missing")
 if not set(pd.unique(out[expected[1]])) <= {0, 1}:
     raise ValueError(f"{expected[1]} has values other than 0 and 1")
+
+import resource, time
+from pathlib import Path
+
+def peak_mb():
+    # VmHWM: this process's own peak. ru_maxrss also counts the parent's size at fork time
+    # (Linux keeps it across exec), so it would report the training process, not the model.
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+batch = rows.sample(latency_rows, replace=True, random_state=0).reset_index(drop=True)
+model.predict(batch)  # warm-up: first-call costs are not the steady state a service sees
+seconds = []
+for _ in range(repeats):
+    start = time.perf_counter()
+    model.predict(batch)
+    seconds.append(time.perf_counter() - start)
+size = sum(p.stat().st_size for p in Path(local).rglob("*") if p.is_file())
+with open(result_path, "w") as f:
+    json.dump({"columns": columns, "rows": len(out), "artifact_mb": size / 2**20,
+               "p95_ms_per_1000": float(np.percentile(seconds, 95)) * 1000 * 1000 / len(batch),
+               "peak_memory_mb": peak_mb()}, f)
 """
+
+
+@dataclass(frozen=True)
+class ServedFigures:
+    """What serving the model costs, measured in the check's child process."""
+
+    artifact_mb: float  # the model's files as downloaded from the registry
+    p95_ms_per_1000: float  # p95 wall time of predict on LATENCY_ROWS raw rows
+    peak_memory_mb: float  # the child's peak resident memory: Python, MLflow, model, predict
+
+    def tags(self) -> dict[str, str]:
+        return {f"load_check.{f.name}": f"{getattr(self, f.name):.2f}" for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class ServingLimits:
+    """Upper bounds on the figures (YAML ``promotion.max_model_mb`` and so on); None: off."""
+
+    max_model_mb: float | None = None
+    max_p95_latency_ms_per_1000: float | None = None
+    max_peak_memory_mb: float | None = None
+
+    def breach(self, figures: ServedFigures) -> str | None:
+        """The first limit the figures exceed, as one line naming its key; None if none."""
+        for key, value, unit in (
+                ("max_model_mb", figures.artifact_mb, "MB artifact"),
+                ("max_p95_latency_ms_per_1000", figures.p95_ms_per_1000,
+                 f"ms p95 predict latency per {LATENCY_ROWS} rows"),
+                ("max_peak_memory_mb", figures.peak_memory_mb, "MB peak memory")):
+            limit = getattr(self, key)
+            if limit is not None and value > limit:
+                return f"{value:.2f} {unit} is over promotion.{key} = {limit:g}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -52,9 +124,14 @@ class LoadCheck:
     ok: bool
     error: str | None  # the last line of the child's error, e.g. "ValueError: ..."
     columns: tuple[str, ...]  # what predict returned (empty when it never got that far)
+    figures: ServedFigures | None = None  # None when the model never answered the contract
 
     def text(self) -> str:
         return "passed" if self.ok else f"failed: {self.error}"
+
+    def tags(self) -> dict[str, str]:
+        """The figures as model-version tags (``load_check.artifact_mb`` ...)."""
+        return self.figures.tags() if self.figures else {}
 
 
 def _last_line(text: str) -> str:
@@ -67,7 +144,8 @@ class PendingLoadCheck:
     child spends seconds importing MLflow, time the caller can use for its own work."""
 
     def __init__(self, model_uri: str, sample_rows: pd.DataFrame | None, tracking_uri: str,
-                 timeout_seconds: float = 600.0):
+                 timeout_seconds: float = 600.0, limits: ServingLimits = ServingLimits()):
+        self._limits = limits
         self._folder = tempfile.TemporaryDirectory(prefix="churn-load-check-")
         tmp = self._folder.name
         rows_path = ""
@@ -79,7 +157,8 @@ class PendingLoadCheck:
         env = os.environ | {"MLFLOW_TRACKING_URI": tracking_uri,
                             "MLFLOW_REGISTRY_URI": tracking_uri}
         command = [sys.executable, "-c", _CHILD, model_uri, rows_path,
-                   str(self._result_path), *OUTPUT_COLUMNS]
+                   str(self._result_path), str(LATENCY_ROWS), str(LATENCY_REPEATS),
+                   *OUTPUT_COLUMNS]
         self._child = subprocess.Popen(command, env=env, cwd=tmp, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE, text=True)
 
@@ -92,20 +171,28 @@ class PendingLoadCheck:
                 self._child.communicate()
                 return LoadCheck(False, f"the load check timed out after {self._timeout:g}s",
                                  ())
-            columns = tuple(json.loads(self._result_path.read_text())["columns"]) \
-                if self._result_path.exists() else ()
+            result = json.loads(self._result_path.read_text()) \
+                if self._result_path.exists() else {}
+            error_path = self._result_path.with_name(self._result_path.name + ".error")
+            error = error_path.read_text() if error_path.exists() else ""
         finally:
             self._folder.cleanup()
+        columns = tuple(result.get("columns", ()))
         if self._child.returncode != 0:
-            return LoadCheck(False, _last_line(stderr), columns)
-        return LoadCheck(True, None, columns)
+            return LoadCheck(False, _last_line(error or stderr), columns)
+        figures = ServedFigures(*(float(result[f.name]) for f in fields(ServedFigures)))
+        breach = self._limits.breach(figures)
+        return LoadCheck(breach is None, breach, columns, figures)
 
 
 def check_model_loads(
     model_uri: str, sample_rows: pd.DataFrame | None, tracking_uri: str,
-    timeout_seconds: float = 600.0,
+    timeout_seconds: float = 600.0, limits: ServingLimits = ServingLimits(),
 ) -> LoadCheck:
     """Load ``model_uri`` in a new interpreter and predict on ``sample_rows`` (raw rows, target
     absent; None: the model's own input example). ``ok`` only when the output has exactly the
-    contract's columns, one row per input row, probabilities in [0, 1] and 0/1 predictions."""
-    return PendingLoadCheck(model_uri, sample_rows, tracking_uri, timeout_seconds).result()
+    contract's columns, one row per input row, probabilities in [0, 1] and 0/1 predictions,
+    and the served figures (size, p95 latency on rows resampled from ``sample_rows``, peak
+    memory) are within ``limits``."""
+    return PendingLoadCheck(model_uri, sample_rows, tracking_uri, timeout_seconds,
+                            limits).result()

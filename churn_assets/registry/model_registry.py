@@ -28,7 +28,12 @@ from churn_assets.names import (
     PREVIOUS_CHAMPION,
     PROBABILITY,
 )
-from churn_assets.registry.load_check import LoadCheck, PendingLoadCheck, check_model_loads
+from churn_assets.registry.load_check import (
+    LoadCheck,
+    PendingLoadCheck,
+    ServingLimits,
+    check_model_loads,
+)
 from churn_assets.registry.promotion_rule import (
     PromotionDecision,
     PromotionRules,
@@ -127,6 +132,7 @@ def decision_tags(
         "promotion.previous_champion_version": previous or "none",
         "promotion.test_rows": str(decision.test_rows),
         "promotion.load_check": load_check.text(),
+        **load_check.tags(),
         "promotion.requested_by": requested_by,
         "promotion.why": why or "none given",
         "promotion.decided_at": _now(),
@@ -144,7 +150,7 @@ def promote_candidate(
     client: MlflowClient, name: str, version: str, rows: pd.DataFrame, labels: np.ndarray,
     rules: PromotionRules, *, tracking_uri: str, requested_by: str = "churn_assets",
     why: str = "", model_card: Callable[[dict], str] | None = None,
-    lock_dir: Path | None = None,
+    lock_dir: Path | None = None, serving_limits: ServingLimits | None = None,
 ) -> RegistryOutcome:
     """Decide on a registered candidate and move the aliases accordingly.
 
@@ -160,7 +166,8 @@ def promote_candidate(
        @champion; rejected, the candidate becomes @challenger.
     """
     version = str(version)
-    pending = PendingLoadCheck(f"models:/{name}/{version}", rows.head(SAMPLE_ROWS), tracking_uri)
+    pending = PendingLoadCheck(f"models:/{name}/{version}", rows.head(SAMPLE_ROWS), tracking_uri,
+                               limits=serving_limits or ServingLimits())
     try:  # scored here while the check's child starts; the check still decides first
         candidate: ScoredModel | Exception = score_version(name, version, rows)
     except Exception as error:  # the check names what is wrong better, when it fails too

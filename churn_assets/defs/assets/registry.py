@@ -22,6 +22,7 @@ from churn_assets.model.model_logging import (
 )
 from churn_assets.names import LABEL, RETRAIN_REASON_TAG, SPLIT
 from churn_assets.registry import promotion_rule
+from churn_assets.registry.load_check import ServingLimits
 from churn_assets.registry.model_registry import (
     SAMPLE_ROWS,
     promote_candidate,
@@ -62,8 +63,12 @@ class PromotionRules(dg.Config):
                                          "block (YAML promotion.segment_min_rows, 100).")
 
 
+SERVING_LIMITS = ("max_model_mb", "max_p95_latency_ms_per_1000", "max_peak_memory_mb")
+
+
 def _rules(settings: PromotionConfig) -> promotion_rule.PromotionRules:
-    return promotion_rule.PromotionRules(**settings.model_dump())  # segments: names or mappings
+    # segments: names or mappings; the serving limits go to the load check instead
+    return promotion_rule.PromotionRules(**settings.model_dump(exclude=set(SERVING_LIMITS)))
 
 
 def _segments_text(settings: PromotionConfig) -> str:
@@ -114,6 +119,7 @@ def champion_model(
     outcome = promote_candidate(
         client, data.model_name, version, rows, test[LABEL].to_numpy(), _rules(settings),
         tracking_uri=uri, requested_by=f"dagster run {context.run_id}", why=why,
+        serving_limits=ServingLimits(**{key: getattr(settings, key) for key in SERVING_LIMITS}),
         model_card=lambda promotion: render_model_card(card_facts | {"promotion": promotion}))
     decision, check = outcome.decision, outcome.load_check
     promotion = decision.facts() | {"previous_champion": outcome.previous_champion_version,
@@ -164,4 +170,5 @@ def champion_model(
         check_results=[dg.AssetCheckResult(
             check_name=LOAD_CHECK, passed=check.ok, description=check.text(),
             metadata={"model_uri": f"models:/{data.model_name}/{version}",
-                      "columns": list(check.columns), "sample_rows": min(len(rows), SAMPLE_ROWS)})])
+                      "columns": list(check.columns), "sample_rows": min(len(rows), SAMPLE_ROWS),
+                      **check.tags()})])

@@ -9,6 +9,8 @@ run exactly when the snapshot or the champion may have changed. (A rollback move
 outside the asset graph: materialize `churn_scores` after it.)
 """
 
+from datetime import UTC, datetime
+
 import dagster as dg
 import mlflow
 import numpy as np
@@ -16,6 +18,7 @@ import pandas as pd
 
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import OWNERS
 from churn_assets.model.batch_scoring import predict_in_batches
@@ -41,7 +44,7 @@ def score_histogram(probability: pd.Series, bins: int = HISTOGRAM_BINS) -> str:
           output_required=False, retry_policy=SERVICE_RETRIES)
 def churn_scores(
     context: dg.AssetExecutionContext, validated_customers: pd.DataFrame,
-    dataset: DatasetResource, mlflow_tracking: MlflowTracking,
+    dataset: DatasetResource, mlflow_tracking: MlflowTracking, scores_database: ScoresDatabase,
 ):
     """One row per customer: the id column, `churn_probability` and `churn_prediction` from
     `models:/<name>@champion` (raw rows in, as any consumer calls it). The target column may
@@ -60,7 +63,13 @@ def churn_scores(
     flagged = int(scores[PREDICTION].sum())
     context.log.info(f"scored {len(scores)} customers with v{version}: {flagged} above the "
                      "decision threshold")
+    table = {}
+    if scores_database.enabled():  # the CRM's copy; all rows replaced in one transaction
+        written = scores_database.replace(scores, version, scored_at=datetime.now(UTC))
+        table = {"scores_table": scores_database.table, "scores_table_rows": written}
+        context.log.info(f"replaced the rows of table {scores_database.table}: {written} rows")
     yield dg.Output(scores, metadata={
+        **table,
         "dagster/row_count": len(scores),
         "champion_version": version,
         "model_uri": f"models:/{data.model_name}/{version}",

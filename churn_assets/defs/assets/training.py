@@ -164,7 +164,8 @@ def tuned_churn_model(
     with mlflow_tracking.run(context, data.experiment_name) as run, \
             tempfile.TemporaryDirectory() as tmp:
         mlflow_tracking.log_params(as_metadata("tuning", tuning) | {
-            "model_name": data.model_name, "source": data.source, "study_name": study_name})
+            "model_name": data.model_name, "source": data.source, "study_name": study_name,
+            "experiment_config": data.experiment_config or "none"})
         _log_inputs_and_reference(train_rows, data.source, data.target)
         candidate = train_candidate(customer_features, tuning, open_study, on_trial)
         mlflow_tracking.log_params({f"best.{k}": v for k, v in

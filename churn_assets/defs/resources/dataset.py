@@ -6,15 +6,25 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from churn_assets.dataset_config import DatasetConfig, load_dataset_config
+from churn_assets.experiment_config import apply_experiment_config
 
 
 class DatasetResource(dg.ConfigurableResource):
-    """The dataset YAML; empty path means $CHURN_DATASET_CONFIG, else the bundled one."""
+    """The dataset YAML; empty path means $CHURN_DATASET_CONFIG, else the bundled one.
+
+    A run started by `experiment_config_sensor` also carries the experiment config's text
+    and where it came from: its run settings are laid over the YAML's for that run only."""
 
     config_path: str = ""
+    experiment_config: str = ""
+    experiment_config_source: str = ""
     _config: DatasetConfig | None = PrivateAttr(default=None)
 
     def load(self) -> DatasetConfig:
         if self._config is None:
-            self._config = load_dataset_config(self.config_path or None)
+            config = load_dataset_config(self.config_path or None)
+            if self.experiment_config:
+                config = apply_experiment_config(config, self.experiment_config,
+                                                 self.experiment_config_source or "(run config)")
+            self._config = config
         return self._config
