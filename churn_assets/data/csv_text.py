@@ -95,8 +95,8 @@ def decode_csv_bytes(data: bytes, name: str) -> tuple[str, list[str]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        text, note = _decode_legacy(data, name, f"not valid UTF-8 (first bad byte "
-                                                f"0x{data[error.start]:02x} at offset {error.start})")
+        why = f"not valid UTF-8 (first bad byte 0x{data[error.start]:02x} at offset {error.start})"
+        text, note = _decode_legacy(data, name, why)
         notes.append(note)
     if _control_share(text) > MAX_CONTROL_SHARE:
         raise SourceError(f"{name}: not a text CSV: binary content (control characters)")

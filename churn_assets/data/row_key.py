@@ -22,7 +22,7 @@ SEPARATOR = "\x1f"
 
 
 def content_keys(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> pd.Series:
-    columns = sorted((str(c) for c in frame.columns if c not in exclude))
+    columns = sorted(str(c) for c in frame.columns if c not in exclude)
     text = pd.Series("", index=frame.index, dtype=object)
     for position, column in enumerate(columns):
         values = frame[column].astype("string").str.strip().fillna("").astype(str)

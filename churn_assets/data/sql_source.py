@@ -54,7 +54,8 @@ def table_label(url: str, table: str = "", query: str = "") -> str:
 
 def _statement(table: str, query: str):
     from sqlalchemy import text
-    from sqlalchemy.sql import quoted_name, select, table as table_clause
+    from sqlalchemy.sql import quoted_name, select
+    from sqlalchemy.sql import table as table_clause
 
     if query:
         return text(query)
