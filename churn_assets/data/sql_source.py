@@ -64,7 +64,7 @@ def _statement(table: str, query: str):
                                                 schema=schema or None))
 
 
-def _engine(url: str):
+def engine_for(url: str):
     from sqlalchemy import create_engine
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -75,7 +75,7 @@ def _engine(url: str):
                           f"({type(error).__name__})") from None
 
 
-def _one_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
     # DBAPI messages span lines (libpq adds hints); the first says what happened.
     original = getattr(error, "orig", None) or error
     text = str(original).strip().splitlines()
@@ -95,12 +95,12 @@ def _read_chunks(engine, statement, label: str) -> tuple[list[pd.DataFrame], str
                               .tobytes())
                 chunks.append(chunk)
     except OperationalError as error:
-        message = _one_line(error)
+        message = first_line(error)
         refused = any(w in message.lower() for w in ("password", "authentication", "role"))
         kind = SourceError if refused else SourceUnavailable
         raise kind(f"{label}: cannot connect: {message}") from None
     except (ProgrammingError, DBAPIError) as error:
-        raise SourceError(f"{label}: the database refused the read: {_one_line(error)}") from None
+        raise SourceError(f"{label}: the database refused the read: {first_line(error)}") from None
     return chunks, digest.hexdigest()
 
 
@@ -108,7 +108,7 @@ def read_sql_table(url: str, table: str = "", query: str = "",
                    text_columns: Iterable[str] = ()) -> tuple[pd.DataFrame, str, list[str]]:
     """(frame, sha256 of the rows read, notes). Empty result -> SourceError."""
     label = table_label(url, table, query)
-    engine = _engine(url)
+    engine = engine_for(url)
     try:
         chunks, digest = _read_chunks(engine, _statement(table, query), label)
     finally:

@@ -65,9 +65,10 @@ def as_postgres_user(command: list[str]) -> list[str]:
 
 
 @contextmanager
-def running_postgres() -> Iterator[int]:
-    """A throw-away PostgreSQL cluster on a free port of 127.0.0.1 (user `dagster`, trust auth);
-    skips the calling test where the server binaries are not installed."""
+def running_postgres(password: str | None = None) -> Iterator[int]:
+    """A throw-away PostgreSQL cluster on a free port of 127.0.0.1 (user `dagster`, trust auth,
+    or password auth when ``password`` is given); skips the calling test where the server
+    binaries are not installed."""
     if PG_BIN is None:
         pytest.skip("PostgreSQL server binaries not installed (/usr/lib/postgresql/*/bin)")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
@@ -76,8 +77,15 @@ def running_postgres() -> Iterator[int]:
     if os.geteuid() == 0:
         shutil.chown(data, user="postgres")
     port = free_port()
+    auth = ["--auth=trust"]
+    if password is not None:
+        password_file = data.parent / f"{data.name}.pw"
+        password_file.write_text(password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(password_file, user="postgres")
+        auth = ["--auth=scram-sha-256", f"--pwfile={password_file}"]
     subprocess.run(as_postgres_user([str(PG_BIN / "initdb"), "-D", str(data), "-U", "dagster",
-                                     "--auth=trust", "-E", "UTF8"]),
+                                     *auth, "-E", "UTF8"]),
                    check=True, capture_output=True)
     options = f"-p {port} -h 127.0.0.1 -k {data}"
     subprocess.run(as_postgres_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options,
@@ -89,3 +97,5 @@ def running_postgres() -> Iterator[int]:
         subprocess.run(as_postgres_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
                                          "-w", "stop"]), capture_output=True)
         shutil.rmtree(data, ignore_errors=True)
+        if password is not None:
+            password_file.unlink(missing_ok=True)
