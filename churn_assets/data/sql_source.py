@@ -140,3 +140,17 @@ def _plain_dtypes(frame: pd.DataFrame, text_columns: tuple[str, ...]) -> pd.Data
         else:
             plain[column] = values.astype("float64")
     return plain
+
+
+def lineage_source(source: str, table: str = "", query: str = ""):
+    """The MLflow dataset source a run records as its training input: MLflow resolves files
+    and s3:// itself but knows no database URL, so that one is recorded by its masked label."""
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+
+    from churn_assets.dataset_config import is_sql_url
+
+    if not is_sql_url(source):
+        return resolve_dataset_source(source)
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+
+    return CodeDatasetSource({"database": table_label(source, table, query)})
