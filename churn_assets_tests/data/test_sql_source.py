@@ -1,5 +1,6 @@
 """SQL sources against a real PostgreSQL on 127.0.0.1 (password auth, credentials from the
-environment): chunked reads, the digest as data version, one-line errors, the watermark."""
+environment): chunked reads, the digest as data version, the watermark. Bad reads (wrong
+password, no rows, missing table or column) are cases of test_bad_inputs."""
 
 from __future__ import annotations
 
@@ -68,30 +69,6 @@ def test_a_query_reads_its_rows_and_its_digest_differs(postgres: int, env_passwo
     assert 0 < len(part.frame) < N_ROWS
     assert (part.frame["tenure"] < 12).all()
     assert part.sha256 != whole.sha256
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    ({"table": "nobody_here"}, 'relation "nobody_here" does not exist'),
-    ({"query": "SELECT * FROM customers WHERE tenure < 0"}, "no rows ("),
-])
-def test_unreadable_selections_fail_in_one_line(postgres: int, env_password: None, kwargs: dict,
-                                                message: str) -> None:
-    with pytest.raises(SourceError) as caught:
-        read_source(url(postgres), **kwargs)
-    text = str(caught.value)
-    assert message in text and "\n" not in text and PASSWORD not in text
-
-
-def test_a_wrong_password_is_one_line_without_the_password(postgres: int,
-                                                           monkeypatch: pytest.MonkeyPatch
-                                                           ) -> None:
-    monkeypatch.setenv(PASSWORD_VARIABLE, "wrong-password")
-    with pytest.raises(SourceError) as caught:
-        read_source(url(postgres), table="customers")
-    text = str(caught.value)
-    assert "password authentication failed" in text, text
-    assert "\n" not in text and "wrong-password" not in text and PASSWORD not in text
-    assert type(caught.value).__name__ == "SourceError"  # refused: not worth a retry
 
 
 def test_an_unset_credential_variable_is_named(postgres: int,
