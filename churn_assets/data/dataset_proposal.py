@@ -57,9 +57,21 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def _looks_like_time(values: pd.Series) -> bool:
+    # Timestamps are unique too, but they stamp a row, not a customer.
+    if pd.api.types.is_datetime64_any_dtype(values) or WATERMARK_NAME.search(str(values.name)):
+        return True
+    if not pd.api.types.is_object_dtype(values):
+        return False
+    sample = values.dropna().astype(str).head(50)
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(len(sample)) and bool(parsed.notna().all())
+
+
 def _id_column(frame: pd.DataFrame, target: str) -> tuple[str | None, str]:
     unique = [c for c in frame.columns if c != target and frame[c].notna().all()
-              and frame[c].is_unique and not pd.api.types.is_float_dtype(frame[c])]
+              and frame[c].is_unique and not pd.api.types.is_float_dtype(frame[c])
+              and not _looks_like_time(frame[c])]
     named = [c for c in unique if ID_NAME.search(str(c))]
     chosen = (named or unique or [None])[0]
     if chosen is None:

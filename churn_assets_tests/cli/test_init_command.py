@@ -61,12 +61,15 @@ def test_a_table_without_id_gets_a_yaml_that_loads_and_validates(tmp_path: Path)
 def test_an_id_and_a_numeric_label_are_recognised(tmp_path: Path) -> None:
     frame = customers(300, seed=4)
     frame["Churn"] = (frame["Churn"] == "Yes").astype(int)
+    frame.insert(0, "exported", pd.date_range("2026-01-01", periods=300, freq="min")
+                 .astype(str))  # unique, but a time stamp: never the id
     source = tmp_path / "ids.parquet"
     frame.to_parquet(source, index=False)
     code, out = init(tmp_path, source, "--model-name", "churn-ids")
     raw = yaml.safe_load(out.read_text())
     assert code == 0 and raw["id_column"] == "customerID" and raw["positive_label"] == 1
     assert raw["model_name"] == "churn-ids" and "customerID" not in raw["categorical"]
+    assert "exported" in raw["drop"]  # near-unique text, not a feature either
 
 
 @pytest.mark.parametrize("frame, message", [
