@@ -112,3 +112,9 @@ def test_the_proposed_yaml_trains_a_champion(workspace: ChurnWorkspace) -> None:
     assert scores["row_key"].notna().all() and len(scores) == 1500
     client = workspace.client()
     assert str(client.get_model_version_by_alias("churn-test", "champion").version) == "1"
+    import mlflow  # the served model takes the raw rows: no row_key, no target
+
+    served = mlflow.pyfunc.load_model("models:/churn-test@champion")
+    raw_rows = pd.read_csv(source).drop(columns="Churn").head(50)
+    predicted = served.predict(raw_rows)
+    assert len(predicted) == 50 and predicted["churn_probability"].between(0, 1).all()
