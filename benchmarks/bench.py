@@ -14,8 +14,9 @@ is compared against, then kept as ``.bench/previous.json``).
     python -m benchmarks.bench --no-plain --sizes 100k # the graph only
     python -m benchmarks.bench --sensor 12345          # also the sensor/drift/executor figures
     python -m benchmarks.bench --dask                  # also Dask tuning, 1 vs 2 workers
-    python -m benchmarks.bench --no-plain --init --sizes bundled,telco,noid
-                     # YAMLs written by `init`; noid = generated rows without an id column
+    python -m benchmarks.bench --no-plain --init --sizes bundled,telco,noid,wide
+                     # YAMLs written by `init`; noid = generated rows without an id column,
+                     # wide = the same plus a 51-level region that carries signal
 
 Every graph run is followed by the strong reference (``benchmarks.strong_reference``):
 HistGradientBoostingClassifier (defaults) and a logistic regression on the run's own train
@@ -38,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,6 +231,17 @@ def run_graph(csv: Path, telco: bool, work: Path, init: bool = False) -> SideRes
 BUNDLED = ROOT / "data" / "customers.csv"
 
 
+def wide_region(churned: pd.Series, levels: int = 51) -> list[str]:
+    """A 51-level region whose churn rate differs by region (the issue's public table had one
+    just over the old cap of 50): churners are three times as likely in the first 13 regions."""
+    import numpy as np
+
+    rng = np.random.default_rng(GENERATOR_SEED)
+    weights = np.where(np.arange(levels) < 13, 3.0, 1.0)
+    risky, plain = weights / weights.sum(), np.full(levels, 1 / levels)
+    return [f"region_{rng.choice(levels, p=risky if c else plain):02d}" for c in churned]
+
+
 def bench_table(name: str, rows: int | None, work: Path) -> tuple[Path, bool]:
     """(CSV, is-Telco-shaped-real-data) for a size name: telco, bundled, noid[<n>], or <n>."""
     from churn_assets.generator import generate_customers
@@ -236,8 +249,10 @@ def bench_table(name: str, rows: int | None, work: Path) -> tuple[Path, bool]:
     if name == "bundled":
         return BUNDLED, False
     csv = work / "customers.csv"
-    if name.startswith("noid"):
+    if name.startswith(("noid", "wide")):
         frame = generate_customers(rows or 7043, GENERATOR_SEED).drop(columns="customerID")
+        if name.startswith("wide"):
+            frame["region"] = wide_region(frame["Churn"] == "Yes")
         frame.to_csv(csv, index=False)
     else:
         generate_customers(rows, GENERATOR_SEED).to_csv(csv, index=False)
@@ -247,9 +262,9 @@ def bench_table(name: str, rows: int | None, work: Path) -> tuple[Path, bool]:
 def parse_size(name: str) -> int | None:
     """'telco' -> None (the shared file); '10k' -> 10_000; '1m' -> 1_000_000; '2500' -> 2500."""
     name = name.strip().lower()
-    if name in ("telco", "bundled", "noid"):
+    if name in ("telco", "bundled", "noid", "wide"):
         return None
-    name = name.removeprefix("noid")
+    name = name.removeprefix("noid").removeprefix("wide")
     scale = {"k": 1_000, "m": 1_000_000}.get(name[-1], 1)
     return int(float(name.rstrip("km")) * scale)
 
@@ -257,7 +272,7 @@ def parse_size(name: str) -> int | None:
 def bench_size(name: str, plain_max_rows: int, keep: Path | None, init: bool = False
                ) -> dict[str, Any] | None:
     rows = parse_size(name)
-    plain = (rows or 0) <= plain_max_rows and not name.startswith("noid")
+    plain = (rows or 0) <= plain_max_rows and not name.startswith(("noid", "wide"))
     if name == "telco" and not SHARED_TELCO.is_file():
         print(f"skip telco: {SHARED_TELCO} is absent", flush=True)
         return None
@@ -387,7 +402,8 @@ def compare(previous: dict[str, Any], entries: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", DEFAULT_SIZES),
-                        help="comma list of telco, bundled, noid, 10k, 100k, 1m or a row count")
+                        help="comma list of telco, bundled, noid, wide, 10k, 100k, 1m or a "
+                        "row count")
     parser.add_argument("--million", action="store_true", help="add 1m to the sizes")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain script")
     parser.add_argument("--plain-max-rows", type=int, default=PLAIN_MAX_ROWS,
