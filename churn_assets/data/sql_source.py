@@ -35,16 +35,17 @@ def expand_url(url: str) -> str:
     return _VARIABLE.sub(value, url)
 
 
-def masked_url(url: str) -> str:
-    """The URL as it may appear in logs and metadata: no password, ``${VAR}`` kept as written."""
-    from sqlalchemy.engine import make_url
+_PASSWORD = re.compile(r"^([^:/]+://[^:/@]*:)([^@]*)(@)")
 
-    if _VARIABLE.search(url):
-        return url
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # sqlalchemy's ArgumentError: not a URL, say nothing of its content
-        return url.split("://", 1)[0] + "://…"
+
+def masked_url(url: str) -> str:
+    """The URL as it may appear in logs and metadata: a literal password replaced by ***,
+    a ``${VAR}`` reference kept as written (it names the variable, not the secret)."""
+    def mask(match: re.Match) -> str:
+        secret = match.group(2)
+        shown = secret if _VARIABLE.fullmatch(secret) else "***"
+        return f"{match.group(1)}{shown}{match.group(3)}"
+    return _PASSWORD.sub(mask, url, count=1)
 
 
 def table_label(url: str, table: str = "", query: str = "") -> str:

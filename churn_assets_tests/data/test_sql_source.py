@@ -98,3 +98,13 @@ def test_the_watermark_moves_only_when_rows_arrive(postgres: int, env_password: 
     assert is_newer(second, WatermarkCursor(first.watermark))
     assert WatermarkCursor.from_json(WatermarkCursor(second.watermark).to_json()) == \
         WatermarkCursor(second.watermark)
+
+
+@pytest.mark.parametrize("written, shown", [
+    ("postgresql://u:literal-secret@h:5432/db", "postgresql://u:***@h:5432/db"),
+    ("postgresql+psycopg2://u:${PW}@h/db", "postgresql+psycopg2://u:${PW}@h/db"),
+    ("postgresql://u:literal-secret@${HOST}/db", "postgresql://u:***@${HOST}/db"),
+    ("sqlite:///customers.db", "sqlite:///customers.db"),
+])
+def test_a_literal_password_never_reaches_a_message(written: str, shown: str) -> None:
+    assert sql_source.masked_url(written) == shown
