@@ -14,6 +14,13 @@ is compared against, then kept as ``.bench/previous.json``).
     python -m benchmarks.bench --no-plain --sizes 100k # the graph only
     python -m benchmarks.bench --sensor 12345          # also the sensor/drift/executor figures
     python -m benchmarks.bench --dask                  # also Dask tuning, 1 vs 2 workers
+    python -m benchmarks.bench --no-plain --init --sizes bundled,telco,noid,wide
+                     # YAMLs written by `init`; noid = generated rows without an id column,
+                     # wide = the same plus a 51-level region that carries signal
+
+Every graph run is followed by the strong reference (``benchmarks.strong_reference``):
+HistGradientBoostingClassifier (defaults) and a logistic regression on the run's own train
+rows, scored on its own test rows, against the champion's test ROC-AUC.
     BENCH_DASK=1 BENCH_SENSOR=12345 make bench         # the same flags through make
 """
 
@@ -32,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,6 +144,17 @@ def run_plain_script(csv: Path, work: Path) -> SideResult:
     return result
 
 
+def write_init_yaml(source: Path, work: Path) -> Path:
+    """The dataset YAML `python -m churn_assets init` proposes, as a new user would start."""
+    path = work / "dataset.yaml"
+    subprocess.run([sys.executable, "-m", "churn_assets", "init", str(source), "--target",
+                    "Churn", "--out", str(path), "--model-name", "churn-bench"],
+                   env=base_env(), cwd=ROOT, check=True)
+    with path.open("a") as handle:  # init writes no landing; keep the bench's own
+        handle.write(yaml.safe_dump({"landing": str(work / "landing") + "/"}))
+    return path
+
+
 def write_dataset_yaml(source: Path, telco: bool, work: Path) -> Path:
     """The dataset YAML a user would write: examples/telco.yaml or dataset.yaml, re-pointed."""
     template = ROOT / ("examples/telco.yaml" if telco else "dataset.yaml")
@@ -185,7 +204,7 @@ def _mlflow_figures(tracking_uri: str) -> tuple[dict[str, float], int | None]:
     return {}, None
 
 
-def run_graph(csv: Path, telco: bool, work: Path) -> SideResult:
+def run_graph(csv: Path, telco: bool, work: Path, init: bool = False) -> SideResult:
     home, state = work / "dagster_home", work / "state"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -193,7 +212,8 @@ def run_graph(csv: Path, telco: bool, work: Path) -> SideResult:
     env = base_env() | {
         "DAGSTER_HOME": str(home), "MLFLOW_TRACKING_URI": tracking_uri,
         "CHURN_STATE_DIR": str(state), "TMPDIR": str(work),
-        "CHURN_DATASET_CONFIG": str(write_dataset_yaml(csv, telco, work)),
+        "CHURN_DATASET_CONFIG": str(write_init_yaml(csv, work) if init
+                                    else write_dataset_yaml(csv, telco, work)),
     }
     env.pop("CHURN_DEPLOYMENT", None)
     log = work / "graph.log"
@@ -208,29 +228,56 @@ def run_graph(csv: Path, telco: bool, work: Path) -> SideResult:
     return result
 
 
+BUNDLED = ROOT / "data" / "customers.csv"
+
+
+def wide_region(churned: pd.Series, levels: int = 51) -> list[str]:
+    """A 51-level region whose churn rate differs by region (the issue's public table had one
+    just over the old cap of 50): churners are three times as likely in the first 13 regions."""
+    import numpy as np
+
+    rng = np.random.default_rng(GENERATOR_SEED)
+    weights = np.where(np.arange(levels) < 13, 3.0, 1.0)
+    risky, plain = weights / weights.sum(), np.full(levels, 1 / levels)
+    return [f"region_{rng.choice(levels, p=risky if c else plain):02d}" for c in churned]
+
+
+def bench_table(name: str, rows: int | None, work: Path) -> tuple[Path, bool]:
+    """(CSV, is-Telco-shaped-real-data) for a size name: telco, bundled, noid[<n>], or <n>."""
+    from churn_assets.generator import generate_customers
+
+    if name == "bundled":
+        return BUNDLED, False
+    csv = work / "customers.csv"
+    if name.startswith(("noid", "wide")):
+        frame = generate_customers(rows or 7043, GENERATOR_SEED).drop(columns="customerID")
+        if name.startswith("wide"):
+            frame["region"] = wide_region(frame["Churn"] == "Yes")
+        frame.to_csv(csv, index=False)
+    else:
+        generate_customers(rows, GENERATOR_SEED).to_csv(csv, index=False)
+    return csv, False
+
+
 def parse_size(name: str) -> int | None:
     """'telco' -> None (the shared file); '10k' -> 10_000; '1m' -> 1_000_000; '2500' -> 2500."""
     name = name.strip().lower()
-    if name == "telco":
+    if name in ("telco", "bundled", "noid", "wide"):
         return None
+    name = name.removeprefix("noid").removeprefix("wide")
     scale = {"k": 1_000, "m": 1_000_000}.get(name[-1], 1)
     return int(float(name.rstrip("km")) * scale)
 
 
-def bench_size(name: str, plain_max_rows: int, keep: Path | None) -> dict[str, Any] | None:
+def bench_size(name: str, plain_max_rows: int, keep: Path | None, init: bool = False
+               ) -> dict[str, Any] | None:
     rows = parse_size(name)
-    plain = (rows or 0) <= plain_max_rows
-    if rows is None and not SHARED_TELCO.is_file():
+    plain = (rows or 0) <= plain_max_rows and not name.startswith(("noid", "wide"))
+    if name == "telco" and not SHARED_TELCO.is_file():
         print(f"skip telco: {SHARED_TELCO} is absent", flush=True)
         return None
     work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=keep))
-    if rows is None:
-        csv = SHARED_TELCO
-    else:
-        from churn_assets.generator import generate_customers
-
-        csv = work / "customers.csv"
-        generate_customers(rows, GENERATOR_SEED).to_csv(csv, index=False)
+    csv = SHARED_TELCO if name == "telco" else bench_table(name, rows, work)[0]
     entry: dict[str, Any] = {"size": name, "rows": rows or sum(1 for _ in csv.open()) - 1}
     if not plain:
         print(f"[{name}] plain script skipped: more than {plain_max_rows:,} rows", flush=True)
@@ -238,7 +285,14 @@ def bench_size(name: str, plain_max_rows: int, keep: Path | None) -> dict[str, A
         print(f"[{name}] plain script ...", flush=True)
         entry["plain"] = asdict(run_plain_script(csv, work))
     print(f"[{name}] full graph ...", flush=True)
-    entry["graph"] = asdict(run_graph(csv, rows is None, work))
+    entry["graph"] = asdict(run_graph(csv, name == "telco", work, init=init))
+    if not entry["graph"]["error"]:
+        from benchmarks.strong_reference import strong_reference
+
+        print(f"[{name}] strong reference ...", flush=True)
+        entry["reference"] = strong_reference(work / "state")
+    if init:
+        entry["init_yaml"] = (work / "dataset.yaml").read_text()
     for side in ("plain", "graph"):
         if entry.get(side, {}).get("error"):
             print(f"[{name}] {side}: {entry[side]['error']}", flush=True)
@@ -301,6 +355,21 @@ def report(entries: list[dict[str, Any]]) -> None:
                 ["step", *(e["size"] for e in entries)],
                 [[step, *(_fmt(e["graph"]["steps_s"].get(step)) for e in entries)]
                  for step in step_names])
+    referenced = [e for e in entries if e.get("reference")]
+    if referenced:
+        from benchmarks.strong_reference import TARGET_GAP, gap_row
+
+        names = sorted(referenced[0]["reference"])
+        print_table(f"strong reference: test ROC-AUC on the same test rows (target: champion "
+                    f">= better reference - {TARGET_GAP})",
+                    ["data", "champion", *names, "champion - best", "target met"],
+                    [gap_row(e["size"], e["graph"]["metrics"], e["reference"])
+                     for e in referenced])
+        print_table("strong reference: valid ROC-AUC / test F1 (threshold 0.5)",
+                    ["data", *(f"{n} {m}" for n in names for m in ("valid_auc", "test_f1"))],
+                    [[e["size"], *(f"{e['reference'][n][k]:.4f}" for n in names
+                                   for k in ("valid_roc_auc", "test_f1"))]
+                     for e in referenced])
     by_size = {e["size"]: e for e in entries}
     if "100k" in by_size and "1m" in by_size:
         print("\ngrowth 100k -> 1M, graph wall: " + _ratio(
@@ -333,12 +402,16 @@ def compare(previous: dict[str, Any], entries: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", DEFAULT_SIZES),
-                        help="comma list of telco, 10k, 100k, 1m or a row count")
+                        help="comma list of telco, bundled, noid, wide, 10k, 100k, 1m or a "
+                        "row count")
     parser.add_argument("--million", action="store_true", help="add 1m to the sizes")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain script")
     parser.add_argument("--plain-max-rows", type=int, default=PLAIN_MAX_ROWS,
                         help="skip the plain script above this many rows (it has no sampling "
                         "and no early stopping: hours at 1M rows on 2 cores)")
+    parser.add_argument("--init", action="store_true",
+                        help="write each dataset YAML with `python -m churn_assets init` "
+                        "instead of the bundled/Telco templates")
     parser.add_argument("--keep", type=Path, help="keep each size's work folder under here")
     parser.add_argument("--dask", action="store_true", default=bool(os.environ.get("BENCH_DASK")),
                         help="also tune on a local Dask cluster with 1 vs 2 workers and print "
@@ -358,7 +431,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     plain_max_rows = -1 if args.no_plain else args.plain_max_rows
-    entries = [e for e in (bench_size(s, plain_max_rows, args.keep) for s in sizes) if e]
+    entries = [e for e in (bench_size(s, plain_max_rows, args.keep, args.init) for s in sizes) if e]
     if entries:
         report(entries)
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,12 @@ from pydantic import (
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "dataset.yaml"
 CONFIG_ENV_VAR = "CHURN_DATASET_CONFIG"
-REQUIRED_KEYS = ("source", "target", "positive_label", "id_column", "model_name")
+REQUIRED_KEYS = ("source", "target", "positive_label", "model_name")
+# Without `id_column` the loader names this derived key column; ingestion computes it from
+# each row's content (churn_assets.data.row_key), so every module reading `id_column` works.
+DERIVED_ID_COLUMN = "row_key"
+SQL_SCHEMES = ("postgresql", "postgres", "mysql", "mariadb", "sqlite", "mssql", "oracle",
+               "snowflake", "bigquery", "redshift", "duckdb")
 RETRAIN_POLICIES = ("on_drift", "always")
 
 # YAML lists become tuples; lax parsing only for these (a list is not a tuple to strict mode).
@@ -180,8 +185,15 @@ class DatasetConfig(_Section):
     source: str
     target: str
     positive_label: str | int | float
-    id_column: str
+    id_column: str = DERIVED_ID_COLUMN
     model_name: str
+    # SQL sources (``source`` is an SQLAlchemy URL): exactly one of these; ``sheet`` picks an
+    # Excel worksheet by name (default: the first); ``watermark_column`` lets the landing
+    # sensor watch a table for rows with a newer value (e.g. ``updated_at``).
+    source_table: str = ""
+    source_query: str = ""
+    sheet: str = ""
+    watermark_column: str = ""
     categorical: Columns = ()
     numeric: Columns = ()
     drop: Columns = ()
@@ -196,6 +208,21 @@ class DatasetConfig(_Section):
     expectations: ExpectationsConfig = ExpectationsConfig()
     config_path: str = ""  # where it was read from; set by the loader, never by the YAML
     experiment_config: str = ""  # the experiment config applied, if any; never by the YAML
+    id_column_derived: bool = False  # no `id_column` in the YAML; set by the loader
+
+    @property
+    def is_sql_source(self) -> bool:
+        return is_sql_url(self.source)
+
+    @model_validator(mode="after")
+    def _sql_source_complete(self) -> DatasetConfig:
+        if is_sql_url(self.source) and bool(self.source_table) == bool(self.source_query):
+            raise ValueError("'source' is an SQL URL: it needs exactly one of 'source_table' or "
+                             "'source_query'")
+        if not is_sql_url(self.source) and (self.source_table or self.source_query):
+            raise ValueError("'source_table'/'source_query' need an SQL 'source' URL such as "
+                             "postgresql://host/db")
+        return self
 
     @model_validator(mode="after")
     def _engineered_names_unique(self) -> DatasetConfig:
@@ -209,6 +236,12 @@ class DatasetConfig(_Section):
         return [feature.declaration() for feature in self.engineered]
 
 
+def is_sql_url(location: str) -> bool:
+    """``postgresql://…``, ``postgresql+psycopg2://…``, ``sqlite:///…``: an SQLAlchemy URL."""
+    scheme = location.split("://", 1)[0].split("+", 1)[0].lower() if "://" in location else ""
+    return scheme in SQL_SCHEMES
+
+
 _KIND_NAMES = {"int": "int", "float": "float", "string": "str", "bool": "bool", "list": "list",
                "tuple": "list", "dict": "mapping", "model": "mapping"}
 
@@ -220,7 +253,8 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation
-    return sorted(set(model.model_fields) - {"config_path", "experiment_config"})
+    return sorted(set(model.model_fields) - {"config_path", "experiment_config",
+                                             "id_column_derived"})
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -258,7 +292,7 @@ def parse_dataset_config(raw: Any, base_dir: Path, config_path: str = "") -> Dat
     missing = [key for key in REQUIRED_KEYS if raw.get(key) in (None, "")]
     if missing:
         raise ConfigError(f"missing required key '{missing[0]}'")
-    for key in ("config_path", "experiment_config"):
+    for key in ("config_path", "experiment_config", "id_column_derived"):
         if key in raw:
             raise ConfigError(f"unknown key '{key}': it is set by the loader, not the YAML")
     if isinstance(raw["positive_label"], bool):
@@ -266,12 +300,16 @@ def parse_dataset_config(raw: Any, base_dir: Path, config_path: str = "") -> Dat
     values = {key: ([] if value is None and key in ("categorical", "numeric", "drop", "engineered")
                     else value)
               for key, value in raw.items()}
+    if values.get("id_column") in (None, ""):
+        values.pop("id_column", None)
     try:
         config = DatasetConfig.model_validate(values)
     except ValidationError as error:
         raise ConfigError(_describe(error.errors()[0])) from None
     return config.model_copy(update={
-        "source": _resolve(str(config.source), base_dir),
+        "id_column_derived": raw.get("id_column") in (None, ""),
+        "source": (config.source if config.is_sql_source
+                   else _resolve(str(config.source), base_dir)),
         "landing": _resolve(str(config.landing), base_dir),
         "experiment_configs": _resolve(str(config.experiment_configs), base_dir),
         "config_path": config_path,

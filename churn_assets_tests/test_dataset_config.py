@@ -17,7 +17,7 @@ from churn_assets.dataset_config import (
     parse_dataset_config,
 )
 
-REQUIRED = ("source", "target", "positive_label", "id_column", "model_name")
+REQUIRED = ("source", "target", "positive_label", "model_name")  # id_column: optional
 
 
 def minimal() -> dict:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from churn_assets.cli.errors import CliError
 from churn_assets.cli.store import open_store
+from churn_assets.data.row_key import with_row_key
 from churn_assets.data.sources import read_source
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.names import CHAMPION, OUTPUT_COLUMNS, PREDICTION
@@ -68,10 +69,12 @@ def run(args: argparse.Namespace) -> int:
     if version is None:
         raise CliError(f"no @{CHAMPION} for '{store.model_name}' in {store.tracking_uri}: "
                        "train first (python -m churn_assets train)")
-    table = read_source(args.file, text_columns=[store.config.id_column])
+    table = read_source(args.file, text_columns=[store.config.id_column],
+                        sheet=store.config.sheet)
+    frame, _ = with_row_key(table.frame, store.config)  # no id in the YAML: the derived key
     # By number: the version reported below is the one that scored, even if the alias moves.
     model = mlflow.pyfunc.load_model(f"models:/{store.model_name}/{version}")
-    scores = score_frame(model, table.frame, store.config.id_column, store.config.target)
+    scores = score_frame(model, frame, store.config.id_column, store.config.target)
     if args.out is None:
         scores.to_csv(sys.stdout, index=False)
         return 0

@@ -2,7 +2,8 @@
 
 A churn table from elsewhere may carry ids, free text or constant columns; one-hot encoding
 those would blow up into thousands of meaningless features, so they are dropped and the
-reason is reported.
+reason is reported. A categorical with many levels is not dropped here: the preprocessor,
+fitted on train, target-encodes it and keeps it only when it carries signal there.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 
 from churn_assets.dataset_config import DatasetConfig
 
-MAX_CATEGORIES = 50
+MAX_CATEGORIES = 50  # below this many levels a column is never "near-unique"
 NEAR_UNIQUE_SHARE = 0.5
 NUMERIC_PARSE_SHARE = 0.98
 
@@ -105,8 +106,6 @@ def infer_column_roles(frame: pd.DataFrame, config: DatasetConfig) -> ColumnRole
             numeric.append(column)
         elif n_distinct > max(MAX_CATEGORIES, NEAR_UNIQUE_SHARE * values.notna().sum()):
             dropped[column] = f"near-unique text: {n_distinct} distinct in {len(values)} rows"
-        elif n_distinct > MAX_CATEGORIES:
-            dropped[column] = f"too many categories: {n_distinct} > {MAX_CATEGORIES}"
         else:
             categorical.append(column)
     return ColumnRoles(tuple(numeric), tuple(categorical), dropped)

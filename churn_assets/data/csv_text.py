@@ -15,6 +15,7 @@ import sys
 import unicodedata
 import zlib
 
+import charset_normalizer
 import pandas as pd
 
 from churn_assets.data.source_errors import SourceError
@@ -34,6 +35,11 @@ BINARY_SIGNATURES = {
 SNIFF_CHARS = 65536
 MAX_CONTROL_SHARE = 0.01  # text exports hold (almost) no control characters besides \t\r\n
 MAX_LISTED = 3
+# Text that is not UTF-8 is, for churn exports, almost always a Windows or ISO Western
+# encoding. charset-normalizer picks among these by how readable each decoding is; left free
+# it guesses DOS code pages (cp850) for short Western files, so the candidates are fixed.
+LEGACY_ENCODINGS = ("cp1252", "latin_1")
+MAX_CHAOS = 0.1  # charset-normalizer's "mess" ratio above which a decoding is not trusted
 
 
 def _decompress_gzip(data: bytes, name: str) -> bytes:
@@ -47,6 +53,21 @@ def _control_share(text: str) -> float:
     sample = text[:SNIFF_CHARS]
     controls = sum(1 for ch in sample if ch not in "\t\r\n" and unicodedata.category(ch) == "Cc")
     return controls / max(len(sample), 1)
+
+
+def _decode_legacy(data: bytes, name: str, why: str) -> tuple[str, str]:
+    """cp1252 or latin-1, whichever charset-normalizer reads cleanly; else a SourceError."""
+    matches = charset_normalizer.from_bytes(data, cp_isolation=list(LEGACY_ENCODINGS))
+    best = matches.best()
+    if best is None or best.chaos > MAX_CHAOS:
+        tried = ", ".join(f"{m.encoding} ({m.chaos:.0%} unreadable)" for m in matches)
+        raise SourceError(f"{name}: cannot decode confidently: {why}; candidates "
+                          f"{tried or ', '.join(LEGACY_ENCODINGS) + ' (none decodes it)'}; "
+                          "save the file as UTF-8")
+    text = str(best)
+    if text == data.decode("latin-1"):  # no byte in 0x80-0x9f: both read it the same
+        return text, f"{why}: decoded as latin-1 (cp1252 reads it the same)"
+    return text, f"{why}: decoded as cp1252 (Windows Western: € and curly quotes at 0x80-0x9f)"
 
 
 def decode_csv_bytes(data: bytes, name: str) -> tuple[str, list[str]]:
@@ -74,10 +95,9 @@ def decode_csv_bytes(data: bytes, name: str) -> tuple[str, list[str]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        # latin-1 maps every byte to a character, so nothing is lost and the note says so.
-        text = data.decode("latin-1")
-        notes.append(f"not valid UTF-8 (first bad byte 0x{data[error.start]:02x} at offset "
-                     f"{error.start}): decoded as latin-1")
+        why = f"not valid UTF-8 (first bad byte 0x{data[error.start]:02x} at offset {error.start})"
+        text, note = _decode_legacy(data, name, why)
+        notes.append(note)
     if _control_share(text) > MAX_CONTROL_SHARE:
         raise SourceError(f"{name}: not a text CSV: binary content (control characters)")
     if not text.strip():

@@ -129,7 +129,8 @@ def _plan(frame: pd.DataFrame, config: DatasetConfig, numeric_columns: Sequence[
             plan.append(("required_columns", gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(
                 column=column, min_value=0, strict_min=True)))
 
-    if config.id_column in frame:
+    # A derived key is not an id: exact duplicate rows share it by design (data/row_key.py).
+    if config.id_column in frame and not config.id_column_derived:
         plan.append(("unique_ids", gxe.ExpectColumnValuesToBeUnique(column=config.id_column)))
         plan.append(("unique_ids", gxe.ExpectColumnValuesToNotBeNull(column=config.id_column)))
 

@@ -1,4 +1,5 @@
-"""Read a customer table from a local path or an s3:// URI, CSV or Parquet, never modifying it.
+"""Read a customer table from a local path or an s3:// URI (CSV, Parquet or Excel .xlsx) or
+from a database (an SQLAlchemy URL, ``sql_source``), never modifying it.
 
 Whatever had to be repaired to read the file (a byte-order mark, another delimiter, an
 encoding fallback, gzip, a repeated header row, formatted numbers) comes back as notes with
@@ -17,13 +18,15 @@ from typing import Any
 import pandas as pd
 
 from churn_assets.data.csv_text import decode_csv_bytes, detect_delimiter, read_csv_strings
+from churn_assets.data.excel_source import read_xlsx_strings
 from churn_assets.data.source_errors import SourceError, SourceUnavailable
 from churn_assets.data.text_types import type_columns
+from churn_assets.dataset_config import is_sql_url
 
 __all__ = ["SUPPORTED_SUFFIXES", "SourceError", "SourceTable", "SourceUnavailable",
            "parse_table", "read_source", "read_source_bytes", "split_s3_uri"]
 
-SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".xlsx")
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,14 @@ def _parse_csv(data: bytes, uri: str, text_columns: Iterable[str]) -> tuple[pd.D
     return frame, [*notes, *parse_notes, *type_notes]
 
 
-def parse_table(data: bytes, uri: str, *, text_columns: Iterable[str] = ()
+def _parse_xlsx(data: bytes, uri: str, text_columns: Iterable[str], sheet: str
+                ) -> tuple[pd.DataFrame, list]:
+    strings, notes = read_xlsx_strings(data, uri, sheet)
+    frame, type_notes = type_columns(strings, ",", text_columns)
+    return frame, [*notes, *type_notes]
+
+
+def parse_table(data: bytes, uri: str, *, text_columns: Iterable[str] = (), sheet: str = ""
                 ) -> tuple[pd.DataFrame, list[str]]:
     """Bytes -> (frame, notes). ``text_columns`` (e.g. the id column) are kept as text."""
     suffix = _suffix(uri)
@@ -114,6 +124,8 @@ def parse_table(data: bytes, uri: str, *, text_columns: Iterable[str] = ()
     text_columns = tuple(text_columns)
     if suffix == ".parquet":
         frame, notes = _parse_parquet(data, uri, text_columns)
+    elif suffix == ".xlsx":
+        frame, notes = _parse_xlsx(data, uri, text_columns, sheet)
     else:
         frame, notes = _parse_csv(data, uri, text_columns)
     if frame.empty and len(frame.columns):
@@ -121,8 +133,15 @@ def parse_table(data: bytes, uri: str, *, text_columns: Iterable[str] = ()
     return frame, notes
 
 
-def read_source(uri: str, s3_client: Any | None = None, *,
-                text_columns: Iterable[str] = ()) -> SourceTable:
+def read_source(uri: str, s3_client: Any | None = None, *, text_columns: Iterable[str] = (),
+                sheet: str = "", table: str = "", query: str = "") -> SourceTable:
+    """``table``/``query`` apply to an SQL URL, ``sheet`` to an .xlsx workbook."""
+    if is_sql_url(uri):
+        from churn_assets.data.sql_source import read_sql_table, table_label
+
+        frame, digest, notes = read_sql_table(uri, table, query, text_columns)
+        n_bytes = int(frame.memory_usage(deep=True).sum())
+        return SourceTable(table_label(uri, table, query), frame, n_bytes, digest, tuple(notes))
     data = read_source_bytes(uri, s3_client)
-    frame, notes = parse_table(data, uri, text_columns=text_columns)
+    frame, notes = parse_table(data, uri, text_columns=text_columns, sheet=sheet)
     return SourceTable(uri, frame, len(data), hashlib.sha256(data).hexdigest(), tuple(notes))

@@ -11,7 +11,9 @@ from churn_assets.data.landing_cursor import (
     parse_landing,
     select_new,
 )
-from churn_assets.dataset_config import ConfigError
+from churn_assets.data.source_errors import SourceError
+from churn_assets.data.sql_watermark import WatermarkCursor, is_newer, read_watermark
+from churn_assets.dataset_config import ConfigError, DatasetConfig
 from churn_assets.defs.assets.ingestion import RawCustomersConfig
 from churn_assets.defs.assets.monitoring import HISTORY_LIMIT, feature_drift, read_history
 from churn_assets.defs.assets.registry import champion_model
@@ -35,18 +37,47 @@ def _list_landing(landing: str, cursor: LandingCursor, s3: S3Resource) -> list:
     return list(list_local(location, newer_than=cursor.last_modified or None))
 
 
+def _watch_table(context: dg.SensorEvaluationContext, config: DatasetConfig):
+    """One run when the source table's watermark column has a new maximum."""
+    try:
+        cursor = WatermarkCursor.from_json(context.cursor)
+    except ValueError as error:
+        return dg.SkipReason(f"cannot start: {error}")
+    try:
+        reading = read_watermark(config.source, config.watermark_column,
+                                 config.source_table, config.source_query)
+    except SourceError as error:  # unreachable or refused: the cursor stays put
+        return dg.SkipReason(f"watermark not read, will retry: {error}")
+    if not is_newer(reading, cursor):
+        return dg.SkipReason(f"no new rows in {reading.label}: max({config.watermark_column}) "
+                             f"= {reading.watermark or 'none'}, {reading.rows} rows")
+    context.update_cursor(WatermarkCursor(reading.watermark).to_json())
+    # No source_uri: the run reads the YAML's source, so no URL lands in the run config.
+    return dg.RunRequest(
+        run_key=f"{config.source_table or 'query'}@{reading.watermark}",
+        tags={SNAPSHOT_KEY_TAG: f"{config.source_table or 'query'}@{reading.watermark}",
+              SNAPSHOT_ETAG_TAG: f"rows={reading.rows}"})
+
+
 @dg.sensor(
     job=snapshot_intake_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="One run per new CSV/Parquet object in the dataset YAML's `landing` "
-    "(local folder or s3://bucket/prefix/), keyed by object key and ETag.",
+    description="One run per new CSV/Parquet/xlsx object in the dataset YAML's `landing` "
+    "(local folder or s3://bucket/prefix/), keyed by object key and ETag; or, for an SQL "
+    "source with a `watermark_column`, one run per new maximum of that column.",
 )
 def new_customer_data_sensor(
     context: dg.SensorEvaluationContext, dataset: DatasetResource, s3: S3Resource
 ):
     try:
-        landing = dataset.load().landing
+        config = dataset.load()
+    except ConfigError as error:
+        return dg.SkipReason(f"cannot start: {error}")
+    if config.is_sql_source and config.watermark_column:
+        return _watch_table(context, config)
+    try:
+        landing = config.landing
         cursor = LandingCursor.from_json(context.cursor)
     except (ConfigError, ValueError) as error:
         return dg.SkipReason(f"cannot start: {error}")

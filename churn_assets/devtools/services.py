@@ -109,9 +109,10 @@ def postgres_unavailable() -> str | None:
 
 
 @contextmanager
-def running_postgres() -> Iterator[int]:
-    """A throw-away PostgreSQL cluster on a free port of 127.0.0.1 (user `dagster`, trust auth);
-    raises RuntimeError where ``postgres_unavailable()`` says why it cannot."""
+def running_postgres(password: str | None = None) -> Iterator[int]:
+    """A throw-away PostgreSQL cluster on a free port of 127.0.0.1 (user `dagster`, trust auth,
+    or password auth when ``password`` is given); raises RuntimeError where
+    ``postgres_unavailable()`` says why it cannot."""
     reason = postgres_unavailable()
     if reason:
         raise RuntimeError(reason)
@@ -119,8 +120,15 @@ def running_postgres() -> Iterator[int]:
     if os.geteuid() == 0:
         shutil.chown(data, user="postgres")
     port = free_port()
+    auth = ["--auth=trust"]
+    password_file = data.parent / f"{data.name}.pw"
+    if password is not None:
+        password_file.write_text(password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(password_file, user="postgres")
+        auth = ["--auth=scram-sha-256", f"--pwfile={password_file}"]
     subprocess.run(as_postgres_user([str(PG_BIN / "initdb"), "-D", str(data), "-U", "dagster",
-                                     "--auth=trust", "-E", "UTF8"]),
+                                     *auth, "-E", "UTF8"]),
                    check=True, capture_output=True)
     options = f"-p {port} -h 127.0.0.1 -k {data}"
     subprocess.run(as_postgres_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options,
@@ -132,6 +140,7 @@ def running_postgres() -> Iterator[int]:
         subprocess.run(as_postgres_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
                                          "-w", "stop"]), capture_output=True)
         shutil.rmtree(data, ignore_errors=True)
+        password_file.unlink(missing_ok=True)
 
 
 def create_database(port: int) -> str:

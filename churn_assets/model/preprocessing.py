@@ -18,6 +18,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 RARE = "__rare__"
 MISSING = "__missing__"
 MAX_NAMED_COLUMNS = 10
+# Above this many levels (each with min_frequency train rows) a categorical is target-encoded
+# instead of one-hot encoded, and kept only when the encoding carries signal (see fit).
+MAX_ONE_HOT_LEVELS = 30
+SIGNAL_Z = 2.0  # out-of-fold ROC-AUC must exceed 0.5 by this many null standard errors
+CROSS_FIT_FOLDS = 5
 
 
 class MissingColumnsError(KeyError, ValueError):
@@ -91,9 +96,39 @@ def churn_features(frame: pd.DataFrame, declarations: list[dict[str, Any]]) -> p
     return features
 
 
+def _null_auc_margin(y: np.ndarray) -> float:
+    # Standard error of ROC-AUC for a feature unrelated to y (Mann-Whitney under the null).
+    positives, negatives = int(y.sum()), int(len(y) - y.sum())
+    return SIGNAL_Z * float(np.sqrt((positives + negatives + 1) / (12 * positives * negatives)))
+
+
+def _target_encoding(text: pd.Series, y: np.ndarray, levels: list[str], seed: int
+                     ) -> tuple[dict[str, float], float, float]:
+    """(level -> encoding, default for rare/unseen levels, out-of-fold ROC-AUC on train).
+
+    scikit-learn's TargetEncoder (empirical-Bayes smoothing, cross-fitted): the out-of-fold
+    values say whether the column predicts churn at all; the full-train encodings are what
+    the model sees. Levels below min_frequency are pooled before encoding."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import TargetEncoder
+
+    pooled = text.where(text.isin(levels), RARE).to_numpy().reshape(-1, 1)
+    encoder = TargetEncoder(target_type="binary", cv=CROSS_FIT_FOLDS, shuffle=True,
+                            random_state=seed)
+    out_of_fold = encoder.fit_transform(pooled, y)[:, 0]
+    table = dict(zip(encoder.categories_[0].tolist(), encoder.encodings_[0].tolist(),
+                     strict=True))
+    default = float(table.pop(RARE, encoder.target_mean_))
+    return ({str(k): float(v) for k, v in table.items()}, default,
+            float(roc_auc_score(y, out_of_fold)))
+
+
 class ChurnPreprocessor(TransformerMixin, BaseEstimator):
     """Numeric columns pass through (XGBoost handles missing values); categoricals are
-    one-hot encoded with the levels seen in training, rare and unseen levels pooled."""
+    one-hot encoded with the levels seen in training, rare and unseen levels pooled. A wide
+    categorical (more than MAX_ONE_HOT_LEVELS supported levels) is target-encoded when labels
+    are given to ``fit``: kept if its cross-fitted encoding beats chance on train by
+    SIGNAL_Z null standard errors, dropped otherwise with the figures in ``dropped_``."""
 
     def __init__(self, numeric: tuple[str, ...] = (), categorical: tuple[str, ...] = (),
                  min_frequency: int = 10, engineered: tuple[dict[str, Any], ...] = ()):
@@ -104,9 +139,25 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
 
     def fit(self, frame: pd.DataFrame, y: Any = None) -> ChurnPreprocessor:
         self.levels_: dict[str, list[str]] = {}
+        self.encodings_: dict[str, dict[str, Any]] = {}
+        self.dropped_: dict[str, str] = {}
+        labels = None if y is None else np.asarray(y, dtype=int)
         for column in self.categorical:
-            counts = self._categorical_text(frame[column]).value_counts()
-            self.levels_[column] = sorted(counts[counts >= self.min_frequency].index)
+            text = self._categorical_text(frame[column])
+            counts = text.value_counts()
+            levels = sorted(counts[counts >= self.min_frequency].index)
+            if len(levels) <= MAX_ONE_HOT_LEVELS or labels is None or len(set(labels)) < 2:
+                self.levels_[column] = levels
+                continue
+            table, default, auc = _target_encoding(text, labels, levels, seed=0)
+            needed = 0.5 + _null_auc_margin(labels)
+            if auc > needed:
+                self.encodings_[column] = {"levels": table, "default": default,
+                                           "out_of_fold_auc": round(auc, 4)}
+            else:
+                self.dropped_[column] = (f"{len(levels)} levels, no signal on train: "
+                                         f"cross-fitted target encoding ROC-AUC {auc:.3f} "
+                                         f"<= {needed:.3f} (chance + {SIGNAL_Z} s.e.)")
         # Only features whose inputs are all kept feature columns: a column dropped by the
         # config or by inference must not reach the model through an engineered feature.
         kept = set(self.numeric) | set(self.categorical)
@@ -118,6 +169,7 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
     def _feature_names(self) -> list[str]:
         names = [f"num__{_safe_name(c)}" for c in self.numeric]
         names += [f"eng__{_safe_name(spec['name'])}" for spec in self.engineered_]
+        names += [f"te__{_safe_name(column)}" for column in self.encodings_]
         for column, levels in self.levels_.items():
             names += [f"cat__{_safe_name(column)}={_safe_name(level)}" for level in levels]
             names.append(f"cat__{_safe_name(column)}={RARE}")
@@ -130,7 +182,8 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
     def required_columns(self) -> list[str]:
         """Raw columns the fitted preprocessor reads; any other column may be absent."""
         engineered = (c for spec in self.engineered_ for c in spec["inputs"])
-        return list(dict.fromkeys([*self.numeric, *self.categorical, *engineered]))
+        categorical = [c for c in self.categorical if c not in self.dropped_]
+        return list(dict.fromkeys([*self.numeric, *categorical, *engineered]))
 
     def engineered_inputs(self) -> dict[str, list[str]]:
         """Each engineered feature the model uses, with the raw columns it reads."""
@@ -146,6 +199,10 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
             churn_features(frame, self.engineered_).to_numpy(float)
             if self.engineered_ else np.empty((len(frame), 0)),
         ]
+        for column, encoding in self.encodings_.items():  # rare and unseen -> the default
+            text = self._categorical_text(frame[column])
+            blocks.append(text.map(encoding["levels"]).fillna(encoding["default"])
+                          .to_numpy(float).reshape(-1, 1))
         for column, levels in self.levels_.items():
             text = self._categorical_text(frame[column]).to_numpy()
             known = np.column_stack([text == level for level in levels]) if levels else \
@@ -160,7 +217,8 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
         return {
             "numeric": list(self.numeric), "categorical": list(self.categorical),
             "min_frequency": self.min_frequency, "levels": self.levels_,
-            "engineered": self.engineered_,
+            "engineered": self.engineered_, "target_encodings": self.encodings_,
+            "dropped": self.dropped_,
         }
 
     @classmethod
@@ -169,6 +227,9 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
                      tuple(state["engineered"]))
         fitted.levels_ = {k: list(v) for k, v in state["levels"].items()}
         fitted.engineered_ = [dict(spec) for spec in state["engineered"]]
+        # Absent in states written before wide categoricals were target-encoded.
+        fitted.encodings_ = {k: dict(v) for k, v in state.get("target_encodings", {}).items()}
+        fitted.dropped_ = dict(state.get("dropped", {}))
         fitted.feature_names_ = fitted._feature_names()
         return fitted
 

@@ -10,6 +10,7 @@ regenerate it with ``python -m churn_assets_tests.data.test_bad_inputs``.
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import hashlib
 import io
@@ -69,6 +70,27 @@ def latin1_names() -> bytes:
     frame = base().assign(surname=[["Müller", "Núñez", "Ørsted", "Smith"][i % 4]
                                    for i in range(N_ROWS)])
     return frame.to_csv(index=False).encode("latin-1")
+
+
+def cp1252_text() -> bytes:
+    frame = base()
+    frame["PaymentMethod"] = frame["PaymentMethod"].where(
+        frame.index % 3 > 0, "Electronic check € “paperless”")
+    return frame.to_csv(index=False).encode("cp1252")
+
+
+def undecidable_encoding() -> bytes:
+    # 0x81, 0x8d and 0x9d: undefined in cp1252, C1 control characters in latin-1.
+    return csv(base()).replace(b"Yes", b"\x81\x8d\x9d")
+
+
+@functools.cache  # a workbook stores the time it was written: build each one once
+def xlsx(sheets: tuple[str, ...] = ("customers",)) -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for sheet in sheets:
+            base().to_excel(writer, sheet_name=sheet, index=False)
+    return buffer.getvalue()
 
 
 def truncated() -> bytes:
@@ -227,6 +249,20 @@ CASES = [
              why="no churn feature reaches 1e15; such values are unit or parsing errors"),
     BadInput("latin1", "latin-1 bytes (names with umlauts), not UTF-8", latin1_names,
              notes=("not valid UTF-8 (first bad byte 0xfc", "decoded as latin-1")),
+    BadInput("cp1252", "saved by Excel on Windows (cp1252: '€' and curly quotes)", cp1252_text,
+             notes=("not valid UTF-8 (first bad byte 0x80", "decoded as cp1252"),
+             why="charset-normalizer chooses between cp1252 and latin-1; the text then equals "
+                 "the same text arriving as UTF-8 at serving time"),
+    BadInput("undecodable", "bytes that neither UTF-8, cp1252 nor latin-1 read cleanly",
+             undecidable_encoding,
+             error="cannot decode confidently: not valid UTF-8 (first bad byte 0x81"),
+    BadInput("xlsx", "an Excel workbook (.xlsx), first sheet", lambda: xlsx(),
+             suffix=".xlsx", notes=("Excel workbook: sheet 'customers' read",), s3=True),
+    BadInput("xlsx_two_sheets", "an Excel workbook with two sheets, none named in the YAML",
+             lambda: xlsx(("2026-01", "2025-12")), suffix=".xlsx",
+             notes=("sheet '2026-01' read (first of 2: 2026-01, 2025-12)",)),
+    BadInput("xlsx_corrupt", "a .xlsx file cut in half", lambda: xlsx()[:3000],
+             suffix=".xlsx", error="not a valid Excel .xlsx workbook"),
     BadInput("truncated_last_line", "the upload stopped mid-row", truncated,
              error=f"rows with too few fields (line {N_ROWS + 1} has",
              why="a short row is a truncated upload or a lost delimiter; reading it would "
@@ -279,7 +315,45 @@ CASES = [
              lambda: csv(with_values("Contract", [0, 5], "Lifetime")),
              failing={"value_sets": "2 values outside the allowed set, e.g. Lifetime (rows 1, 6)"}),
 ]
+
+
+@dataclass(frozen=True)
+class DatabaseCase:
+    """A bad read from a real PostgreSQL (source: postgresql://..., credentials from env)."""
+
+    case: str
+    what: str
+    table: str = ""
+    query: str = ""
+    password: str = "right"  # which password the environment holds
+    error: str = ""
+    failing: dict[str, str] = field(default_factory=dict)
+    why: str = ""
+
+    @property
+    def behaviour(self) -> str:
+        return BadInput(self.case, self.what, bytes, error=self.error,
+                        failing=self.failing).behaviour
+
+
+DATABASE_CASES = [
+    DatabaseCase("db_table", "a PostgreSQL table (source_table)", table="customers"),
+    DatabaseCase("db_missing_column", "a table without the Contract column the YAML names",
+                 table="no_contract",
+                 failing={"required_columns": "expect_column_to_exist(Contract): column missing"}),
+    DatabaseCase("db_missing_table", "source_table names no table", table="nobody_here",
+                 error='the database refused the read: relation "nobody_here" does not exist'),
+    DatabaseCase("db_no_rows", "source_query returns no rows",
+                 query="SELECT * FROM customers WHERE tenure < 0", error="no rows (21 columns)"),
+    DatabaseCase("db_wrong_password", "the environment holds a wrong password",
+                 table="customers", password="wrong",
+                 error="cannot connect: connection to server at \"127.0.0.1\", port ",
+                 why="refused, not unreachable: no retry; the message never holds the password"),
+]
 ASSERTIONS_AFTER_READ: dict[str, Callable[[pd.DataFrame], None]] = {
+    "cp1252": lambda f: "Electronic check € “paperless”" in set(f["PaymentMethod"])
+    or pytest.fail(repr(f["PaymentMethod"].iloc[0])),
+    "xlsx": lambda f: f.equals(ingest_frame_of_csv()) or pytest.fail(str(f.dtypes)),
     "utf8_bom": lambda f: f.columns[0] == "customerID" or pytest.fail(f.columns[0]),
     "latin1": lambda f: set(f["surname"]) == {"Müller", "Núñez", "Ørsted", "Smith"}
     or pytest.fail("latin-1 names garbled"),
@@ -294,6 +368,17 @@ ASSERTIONS_AFTER_READ: dict[str, Callable[[pd.DataFrame], None]] = {
 }
 ROW_COUNTS = {"mixed_line_endings": N_ROWS, "repeated_header": N_ROWS, "wide": N_ROWS,
               "quoted_newlines": N_ROWS - N_ROWS % 3}
+
+
+def ingest_frame_of_csv() -> pd.DataFrame:
+    """The clean table as read from its CSV: an .xlsx of it must read the same."""
+    return prepare_customers(read_source_from_bytes(csv(base())), config()).frame
+
+
+def read_source_from_bytes(data: bytes) -> pd.DataFrame:
+    from churn_assets.data.sources import parse_table
+
+    return parse_table(data, "same.csv", text_columns=("customerID",))[0]
 
 
 def config() -> DatasetConfig:
@@ -405,6 +490,50 @@ def test_the_table_is_large_enough_and_names_unique() -> None:
     assert len({c.case for c in CASES}) == len(CASES)
 
 
+DB_PASSWORD, DB_PASSWORD_VARIABLE = "bad-inputs-pw", "CHURN_BAD_INPUTS_PG_PASSWORD"
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    import sqlalchemy as sa
+
+    from churn_assets_tests.helpers.services import running_postgres
+
+    with running_postgres(password=DB_PASSWORD) as port:
+        engine = sa.create_engine(f"postgresql://dagster:{DB_PASSWORD}@127.0.0.1:{port}/postgres")
+        with engine.begin() as connection:
+            base().to_sql("customers", connection, index=False)
+            base().drop(columns="Contract").to_sql("no_contract", connection, index=False)
+        engine.dispose()
+        yield f"postgresql://dagster:${{{DB_PASSWORD_VARIABLE}}}@127.0.0.1:{port}/postgres"
+
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.case) for c in DATABASE_CASES])
+def test_reading_from_postgres(case: DatabaseCase, postgres_url: str,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    password = DB_PASSWORD if case.password == "right" else "not-" + DB_PASSWORD
+    monkeypatch.setenv(DB_PASSWORD_VARIABLE, password)
+    dataset = config()
+    try:
+        table = read_source(postgres_url, table=case.table, query=case.query,
+                            text_columns=(dataset.id_column,))
+    except SourceError as error:
+        message = str(error)
+        assert case.error and case.error in message, message
+        assert "\n" not in message and password not in message
+        assert "127.0.0.1" in message  # names the source
+        if case.password != "right":
+            assert "password authentication failed for user" in message, message
+        return
+    assert not case.error, f"{case.case}: read fine"
+    frame = prepare_customers(table.frame, dataset).frame
+    failures = failing_checks(frame)
+    assert set(failures) == set(case.failing), failures
+    for name, expected in case.failing.items():
+        assert expected in failures[name], failures[name]
+
+
 def render_markdown(cases: list[BadInput]) -> str:
     lines = [
         "# Bad input: what happens",
@@ -429,6 +558,16 @@ def render_markdown(cases: list[BadInput]) -> str:
         where = " (also from S3)" if case.s3 else ""
         lines.append(f"| {case.case}{where} | {cell(case.what)} | {case.behaviour} | "
                      f"{cell('; '.join(messages))} | {cell(case.why)} |")
+    lines += ["", "## From a database", "",
+              "`source: postgresql://dagster:${PASSWORD_VARIABLE}@host/db` with `source_table:` "
+              "or `source_query:`, read from a real PostgreSQL on 127.0.0.1 by "
+              "`test_reading_from_postgres`; the password comes from the environment.", "",
+              "| Case | Input | Behaviour | Message contains | Why |", "|---|---|---|---|---|"]
+    for db in DATABASE_CASES:
+        messages = ([db.error] if db.error else []) + [
+            f"`{name}`: {text}" for name, text in db.failing.items()]
+        lines.append(f"| {db.case} | {cell(db.what)} | {db.behaviour} | "
+                     f"{cell('; '.join(messages))} | {cell(db.why)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -23,9 +23,9 @@ __all__ = ["PG_BIN", "MlflowServer", "as_postgres_user", "create_database", "fre
 
 
 @contextmanager
-def running_postgres() -> Iterator[int]:
+def running_postgres(password: str | None = None) -> Iterator[int]:
     reason = services.postgres_unavailable()
     if reason:
         pytest.skip(reason)
-    with services.running_postgres() as port:
+    with services.running_postgres(password) as port:
         yield port

@@ -50,12 +50,14 @@ def feature_preprocessor(
     train = customer_splits[customer_splits[SPLIT] == "train"]
     declared = dataset.load().engineered_declarations()
     preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical,
-                                     engineered=tuple(declared)).fit(train)
+                                     engineered=tuple(declared)).fit(train, train[LABEL])
     used = preprocessor.engineered_inputs()
     for spec in declared:
         if spec["name"] not in used:
             context.log.info(f"engineered feature '{spec['name']}' not computed: it reads "
                              f"{spec['inputs']}, not all of them kept feature columns")
+    for column, reason in preprocessor.dropped_.items():  # wide categoricals without signal
+        context.log.info(f"dropping '{column}': {reason}")
     context.log.info(f"{len(preprocessor.feature_names_)} features from "
                      f"{len(roles.features)} columns, fitted on {len(train)} train rows")
     return dg.Output(preprocessor.state(), metadata={
@@ -63,6 +65,9 @@ def feature_preprocessor(
         "fitted_on_train_rows": len(train),
         "engineered_features": used,  # name -> the raw columns it reads
         "engineered_not_computed": [s["name"] for s in declared if s["name"] not in used],
+        "target_encoded_columns": {c: e["out_of_fold_auc"]
+                                   for c, e in preprocessor.encodings_.items()},
+        "dropped_for_no_signal": preprocessor.dropped_,
     })
 
 

@@ -5,6 +5,7 @@ import pandas as pd
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
+from churn_assets.data.row_key import with_row_key
 from churn_assets.data.sources import SourceError, SourceUnavailable, read_source
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.retries import SERVICE_RETRIES
@@ -31,32 +32,39 @@ def raw_customers(
     context: dg.AssetExecutionContext, config: RawCustomersConfig, dataset: DatasetResource,
     s3: S3Resource,
 ) -> dg.Output[pd.DataFrame]:
-    """Customer rows exactly as the source holds them; the data version is the content hash,
-    so an unchanged file shows up as unchanged. What had to be repaired to read the file
-    (delimiter, encoding, byte-order mark, ...) is logged and listed under `read_notes`."""
+    """Customer rows exactly as the source holds them (a file, an s3:// object or a database
+    table/query); the data version is the content hash, so an unchanged source shows up as
+    unchanged. What had to be repaired to read it (delimiter, encoding, byte-order mark, ...)
+    is logged and listed under `read_notes`. Without an `id_column` in the YAML, a `row_key`
+    column derived from each row's content is added (see `churn_assets.data.row_key`)."""
     settings = dataset.load()
     uri = config.source_uri or settings.source
     client = s3.get_client() if uri.startswith("s3://") else None
     try:
-        table = read_source(uri, client, text_columns=(settings.id_column,))
+        table = read_source(uri, client, text_columns=(settings.id_column,),
+                            sheet=settings.sheet, table=settings.source_table,
+                            query=settings.source_query)
+        frame, key_notes = with_row_key(table.frame, settings)
     except SourceError as error:
         # The message names the file and the problem; a traceback would add nothing.
         # An unreachable service may come back, an unreadable file will not.
         raise dg.Failure(description=str(error),
                          allow_retries=isinstance(error, SourceUnavailable)) from None
-    for note in table.notes:
+    uri = table.uri  # for a database: the URL with its password masked
+    notes = [*table.notes, *key_notes]
+    for note in notes:
         context.log.warning(f"{uri}: {note}")
-    context.log.info(f"read {len(table.frame)} rows, {table.n_bytes} bytes from {uri}")
+    context.log.info(f"read {len(frame)} rows, {table.n_bytes} bytes from {uri}")
     return dg.Output(
-        table.frame,
+        frame,
         data_version=dg.DataVersion(table.sha256[:32]),
         metadata={
             "source_uri": uri,
             "bytes": table.n_bytes,
             "sha256": table.sha256,
-            "dagster/row_count": len(table.frame),
-            "column_count": table.frame.shape[1],
-            "dagster/column_schema": table_schema(table.frame),
-            "read_notes": list(table.notes),
+            "dagster/row_count": len(frame),
+            "column_count": frame.shape[1],
+            "dagster/column_schema": table_schema(frame),
+            "read_notes": notes,
         },
     )

@@ -73,14 +73,15 @@ class TuningBudget(dg.Config):
 def _log_inputs_and_reference(train_rows: pd.DataFrame, source: str, target: str) -> None:
     # A digest of every row and the schema of a slice: MLflow's PandasDataset infers its
     # schema from all rows on every use (27 CPU s for 700k rows), for the same schema.
-    from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
     from mlflow.models import infer_signature
+
+    from churn_assets.data.sql_source import lineage_source  # files, s3:// and databases
 
     digest = hashlib.sha256(
         pd.util.hash_pandas_object(train_rows, index=False).to_numpy()).hexdigest()[:16]
     schema = infer_signature(train_rows.head(SCHEMA_ROWS)).inputs
-    dataset = MetaDataset(resolve_dataset_source(source), name="train", digest=digest,
+    dataset = MetaDataset(lineage_source(source), name="train", digest=digest,
                           schema=schema)
     mlflow.log_input(dataset, context="training",
                      tags={"rows": str(len(train_rows)), "target": target})
