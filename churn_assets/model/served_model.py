@@ -15,6 +15,7 @@ last).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import mlflow
@@ -23,8 +24,14 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 try:  # inside a logged model, code_paths puts preprocessing.py and families/ on sys.path
-    from families import load_fitted
     from preprocessing import ChurnPreprocessor
+
+    # MLflow prepends each loaded model's code folder to sys.path; a model loaded earlier in
+    # this process left its own ``families`` (whose folder may be gone) in sys.modules, and
+    # this model's family modules are imported lazily from it: import this model's afresh.
+    for _name in [n for n in sys.modules if n == "families" or n.startswith("families.")]:
+        del sys.modules[_name]
+    from families import load_fitted
 except ImportError:  # imported from the installed package
     from churn_assets.model.families import load_fitted
     from churn_assets.model.preprocessing import ChurnPreprocessor
