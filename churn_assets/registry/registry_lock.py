@@ -2,8 +2,8 @@
 
 Two promotions finishing together would both compare against the same champion and both
 move the alias; the second silently displaces the first without recording it. An exclusive
-file lock (``filelock``) serialises writers on one machine (threads and processes alike). Across machines
-(a remote MLflow server) the Dagster ``pool`` on the asset serialises runs, and the
+file lock (``filelock``) serialises writers on one machine (threads and processes alike).
+Across machines (a remote MLflow server) the Dagster ``pool`` on the asset serialises runs, and the
 promotion re-reads the champion after deciding (``model_registry``) as a last guard.
 """
 

@@ -47,9 +47,9 @@ def test_a_lock_held_by_another_process_times_out_naming_the_file(tmp_path: Path
     holder.start()
     try:
         assert held.wait(60)
-        with pytest.raises(TimeoutError, match=r"registry lock .*\.registry-m\.lock"):
-            with registry_lock(URI, "m", tmp_path, timeout_seconds=0.2):
-                pass
+        with pytest.raises(TimeoutError, match=r"registry lock .*\.registry-m\.lock"), \
+                registry_lock(URI, "m", tmp_path, timeout_seconds=0.2):
+            pass
     finally:
         release.set()
         holder.join(30)
