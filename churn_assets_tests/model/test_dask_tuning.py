@@ -139,3 +139,18 @@ def test_workers_open_a_journal_they_reach_else_go_through_the_scheduler(
     stored = optuna.load_study(study_name="shared", storage=study_storage(url)).trials
     assert result.n_trials == 4 and len(stored) == 4
     assert len({t.user_attrs[WORKER_ATTR] for t in stored}) == 2
+
+
+@pytest.mark.slow
+def test_a_family_without_a_distributed_fit_tunes_on_the_workers_and_fits_here(
+        cluster: str, features: pd.DataFrame, tmp_path: Path) -> None:
+    dask = DaskCluster(scheduler_address=cluster, final_fit_min_rows=0)
+    storage = OptunaStorage(url=f"journal://{tmp_path / 'lgb.journal'}", dask_cluster=dask)
+    candidate = train_candidate(features, TUNING.model_copy(update={"n_trials": 4}),
+                                lambda family: storage.open_study(f"churn-{family}", 42),
+                                families=("lightgbm",))
+    trials = optuna.load_study(study_name="churn-lightgbm", storage=study_storage(
+        f"journal://{tmp_path / 'lgb.journal'}")).trials
+    assert len({t.user_attrs[WORKER_ATTR] for t in trials}) == 2  # both workers tuned
+    assert get_family("lightgbm").fit_on_cluster is None  # so the final fit ran here
+    assert candidate.family == "lightgbm" and candidate.metrics["test_roc_auc"] > 0.75
