@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -105,7 +105,6 @@ class ModelFamily:
     requirements: tuple[str, ...]  # pip requirements of the served model, beyond numpy/pandas
     importance_kind: str  # shown in the importance picture's title
     fit_on_cluster: Callable[..., FittedModel] | None = None  # dask client first
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def suggest(self, trial: Any, overrides: Mapping[str, Any] | None = None) -> dict:
         space = narrowed(self.space, overrides or {}, self.name)
