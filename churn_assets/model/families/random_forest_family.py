@@ -2,6 +2,11 @@
 forest's early stopping), each chunk a pruning step; exported with skops (no pickle);
 contributions by ``shap.TreeExplainer``, moved from probability to log-odds.
 
+The contributions are TreeExplainer's path attributions (``approximate=True``, Saabas), not
+exact TreeSHAP: exact TreeSHAP grows with leaves x depth^2 per tree, and a forest grown to
+depth 16 (50 trees, 21k train rows) took 131.8 s for 800 rows against 0.04 s; scoring or
+explaining every customer needs the latter. Both add up exactly to the prediction.
+
 skops rather than ONNX: the loaded object is the fitted scikit-learn forest itself, so the
 served probabilities equal the candidate's exactly and TreeSHAP runs on it; ONNX would add
 skl2onnx and onnxruntime, float32 trees, and no TreeSHAP."""
@@ -48,13 +53,14 @@ class RandomForestModel:
         return self.forest.predict_proba(features)[:, 1].astype("float64")
 
     def contributions(self, features: pd.DataFrame) -> np.ndarray:
-        """TreeSHAP in probability space, each row rescaled so that it sums to the logit of
-        its probability (bias: the logit of the forest's mean output). Additive and exact in
-        sum; the ranking within a row is TreeSHAP's."""
+        """Path attributions in probability space, each row rescaled so that it sums to the
+        logit of its probability (bias: the logit of the forest's mean output). Additive and
+        exact in sum; the ranking within a row is the attributions'."""
         import shap
 
         explainer = shap.TreeExplainer(self.forest)
-        values = np.asarray(explainer.shap_values(features, check_additivity=False))
+        values = np.asarray(explainer.shap_values(features, approximate=True,
+                                                  check_additivity=False))
         phi = values[..., 1] if values.ndim == 3 else values  # (rows, features) for churn
         base = float(np.ravel(explainer.expected_value)[-1])
         probability = self.predict_proba(features)
