@@ -64,3 +64,26 @@ def test_launchpad_configs_are_derived_from_the_yaml_schema() -> None:
     assert ModelConfig.model_fields["families"].description.rstrip(".") in \
         tuning_fields["families"].description
     assert DriftThresholds().force_retrain is False
+
+
+@pytest.mark.slow
+def test_a_forest_champion_gets_its_card_pictures_and_scores(workspace: ChurnWorkspace):
+    """The family with no rounds and a skops export, through promotion and scoring."""
+    import pandas as pd
+
+    rows = customers()
+    workspace.write_config(workspace.write_data("customers.csv", rows),
+                           model={"families": ["random_forest"]})
+
+    result = materialize_graph(workspace)
+
+    assert result.success
+    tuned = metadata_of(result, "tuned_churn_model")
+    assert tuned["model_family"] == "random_forest"
+    assert "**Feature importance**" in tuned["evaluation"]
+    assert "**Shap summary**" in tuned["evaluation"]
+    assert "| model_family | random_forest |" in tuned["model_card"]
+    champion = metadata_of(result, "champion_model")
+    assert champion["promoted"] and champion["champion_version"] == "1"
+    scores = pd.read_parquet(workspace.root / "state" / "assets" / "churn_scores.parquet")
+    assert len(scores) == len(rows) and scores["churn_probability"].between(0, 1).all()
