@@ -25,6 +25,7 @@ from churn_assets.model.families import DEFAULT_FAMILY, ModelFamily, get_family
 # Validation log-loss is the objective, the early-stopping metric and the pruning signal of
 # every family: one figure everywhere (pruning compares intermediate values in the study's
 # direction), and a proper scoring rule overfits the validation rows less than ROC-AUC.
+
 # Part of every study's name: change it with the search space or the objective, so that a
 # stored study from before the change is never resumed as if it were the same search.
 SEARCH_SPACE_VERSION = "logloss-v3"
