@@ -26,8 +26,9 @@ from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
 from churn_assets.generator import generate_customers
 from churn_assets.model.candidate import split_matrix
 from churn_assets.model.dask_tuning import WORKER_ATTR, open_dask_study
+from churn_assets.model.families import DEFAULT_FAMILY, get_family
 from churn_assets.model.preprocessing import ChurnPreprocessor
-from churn_assets.model.tuning import fit_on_train, study_storage, tune
+from churn_assets.model.tuning import study_storage, tune
 from churn_assets.names import LABEL, ROW_ID, SPLIT
 
 TARGET_ROWS = 10_000_000
@@ -117,7 +118,8 @@ def main(n_trials: int = 50, n_rows: int = TUNING_SAMPLE_ROWS) -> None:
     print(f"speed-up with 2 workers: {speedup:.2f}x (target >= 1.7x)")
 
     start = time.perf_counter()  # the final fit's cost per row, one thread, same settings
-    fit_on_train(runs[0]["best_params"], tuning, x_train, y_train, x_valid, y_valid)
+    get_family(DEFAULT_FAMILY).fit(runs[0]["best_params"], tuning, x_train, y_train, x_valid,
+                                   y_valid)
     final_fit_s = time.perf_counter() - start
     per_trial_s = runs[0]["wall_s"] / n_trials
     print_table(f"Paper estimate for {TARGET_ROWS:,} rows ({TRAIN_SHARE:.0%} train), "

@@ -26,6 +26,9 @@ from pydantic import (
     model_validator,
 )
 
+from churn_assets.model.families import DEFAULT_FAMILY, FAMILY_NAMES
+
+DEFAULT_FAMILIES = (DEFAULT_FAMILY,)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "dataset.yaml"
 CONFIG_ENV_VAR = "CHURN_DATASET_CONFIG"
@@ -65,23 +68,63 @@ class SplitConfig(_Section):
 
 
 class TuningConfig(_Section):
-    n_trials: int = Field(50, ge=1)
-    timeout_seconds: float | None = 600.0
-    seed: int = 42
-    early_stopping_rounds: int = Field(50, ge=1)
-    max_estimators: int = Field(2000, ge=1)
-    n_jobs: int = 2
-    # Trials fitted at once, each with n_jobs // parallel_trials threads: XGBoost's threads
-    # scale poorly on small tables, whole trials side by side do not.
-    parallel_trials: int = Field(2, ge=1)
-    sample_rows: int | None = Field(50_000, ge=1000)  # tune on a stratified sample above this
-    # Refit the chosen parameters on train + valid before the test scoring (rounds scaled
-    # from early stopping). Off: on train/valid-only evidence it did not help (see issue 7).
-    refit_on_train_valid: bool = False
-    # Small tables: score each trial by stratified k-fold CV over train + valid (mean
-    # out-of-fold log-loss) instead of the one valid split, whose noise can pick the
-    # parameters. The final fit, early stopping and threshold still use train and valid.
-    cv_folds: int | None = Field(None, ge=2, le=20)
+    n_trials: int = Field(50, ge=1, description="Finished trials the studies must hold, shared "
+                          "by the model families; a re-run on the same data resumes them.")
+    timeout_seconds: float | None = Field(600.0, description="Stop tuning after this many "
+                                          "seconds (shared by the families); 0 or empty: no "
+                                          "limit.")
+    seed: int = Field(42, description="Sampler and model seed.")
+    early_stopping_rounds: int = Field(50, ge=1, description="Rounds without a better valid "
+                                       "log-loss before boosting stops.")
+    max_estimators: int = Field(2000, ge=1, description="Most boosting rounds (or trees).")
+    n_jobs: int = Field(2, description="Threads of the training step.")
+    # Trials fitted at once, each with n_jobs // parallel_trials threads: the libraries'
+    # threads scale poorly on small tables, whole trials side by side do not.
+    parallel_trials: int = Field(2, ge=1, description="Trials fitted side by side, sharing "
+                                 "n_jobs.")
+    sample_rows: int | None = Field(50_000, ge=1000, description="Tune on a stratified sample "
+                                    "of this many train (and valid) rows above it.")
+    # Off: on train/valid-only evidence it did not help (see issue 7).
+    refit_on_train_valid: bool = Field(False, description="Refit the chosen parameters on "
+                                       "train + valid (rounds scaled from early stopping) "
+                                       "before the test scoring.")
+    # The final fit, early stopping and threshold still use train and valid.
+    cv_folds: int | None = Field(None, ge=2, le=20, description="Small tables: score each "
+                                 "trial by stratified k-fold CV over train + valid (mean "
+                                 "out-of-fold log-loss) instead of the valid split alone.")
+
+
+class ModelConfig(_Section):
+    """Which model families compete for the candidate (``churn_assets.model.families``)."""
+
+    # Each family gets an equal share of the tuning budget (trials and timeout), in its own
+    # study; the candidate is the family whose best model has the lowest valid log-loss.
+    families: Annotated[tuple[str, ...], Strict(False)] = Field(
+        DEFAULT_FAMILIES, min_length=1,
+        description="Families that compete: " + ", ".join(FAMILY_NAMES) + ".")
+    # Per family, per parameter: [low, high] for a range, a list for choices, e.g.
+    # {xgboost: {max_depth: [2, 8]}}. Checked against the family's space when tuning starts.
+    search_space: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-family search-space overrides.")
+
+    @field_validator("families")
+    @classmethod
+    def _known_families(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in FAMILY_NAMES]
+        if unknown:
+            raise ValueError(f"unknown family '{unknown[0]}' (known: {', '.join(FAMILY_NAMES)})")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a family twice")
+        return value
+
+    @field_validator("search_space")
+    @classmethod
+    def _families_named(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        unknown = [name for name in value if name not in FAMILY_NAMES]
+        if unknown:
+            raise ValueError(f"names unknown family '{unknown[0]}' "
+                             f"(known: {', '.join(FAMILY_NAMES)})")
+        return value
 
 
 class SegmentSpec(_Section):
@@ -112,20 +155,31 @@ class PromotionConfig(_Section):
 
 
 class DriftConfig(_Section):
-    drifted_share: float = 0.5
-    wasserstein_threshold: float = 0.1
-    stattest_p_value: float = 0.05
-    jensen_shannon_threshold: float = 0.1
-    large_sample_size: int = 1000
-    retrain_policy: str = "on_drift"  # or "always": retrain on every new snapshot
+    drifted_share: float = Field(0.5, description="Share of drifted features that counts as "
+                                 "dataset drift.")
+    wasserstein_threshold: float = Field(0.1, description="Normed Wasserstein distance above "
+                                         "which a numeric feature drifted.")
+    stattest_p_value: float = Field(0.05, description="KS / chi-square p-value below which a "
+                                    "feature drifted, small samples.")
+    jensen_shannon_threshold: float = Field(0.1, description="Jensen-Shannon distance above "
+                                            "which a category drifted.")
+    large_sample_size: int = Field(1000, description="Rows from which the distance tests "
+                                   "replace the p-value tests.")
+    retrain_policy: str = Field("on_drift", description="'on_drift' (the policy below) or "
+                                "'always' (retrain on every snapshot).")
     # The retraining policy (churn_assets.monitoring.retraining_policy): performance decay
     # retrains; drift alone only after `consecutive_drifted` drifted snapshots in a row;
     # never twice within `cooldown_hours` unless forced.
-    consecutive_drifted: int = Field(2, ge=1)
-    cooldown_hours: float = Field(24.0, ge=0)
-    retrain_on_decay: bool = True
-    decay_margin: float = Field(0.02, ge=0)  # tolerated drop below the champion's test figure
-    bootstrap_resamples: int = Field(1000, ge=100)
+    consecutive_drifted: int = Field(2, ge=1, description="Drifted labeled snapshots in a row "
+                                     "before drift alone retrains.")
+    cooldown_hours: float = Field(24.0, ge=0, description="No retraining within this many "
+                                  "hours of the last one unless forced.")
+    retrain_on_decay: bool = Field(True, description="Retrain when the champion's realized or "
+                                   "estimated F1/ROC-AUC decayed.")
+    decay_margin: float = Field(0.02, ge=0, description="Decay: the metric's whole interval is "
+                                "below the champion's test figure minus this.")
+    bootstrap_resamples: int = Field(1000, ge=100, description="Resamples behind each "
+                                     "interval.")
 
     @field_validator("retrain_policy")
     @classmethod
@@ -203,6 +257,7 @@ class DatasetConfig(_Section):
     experiment_name: str = "churn_assets"
     split: SplitConfig = SplitConfig()
     tuning: TuningConfig = TuningConfig()
+    model: ModelConfig = ModelConfig()
     promotion: PromotionConfig = PromotionConfig()
     drift: DriftConfig = DriftConfig()
     expectations: ExpectationsConfig = ExpectationsConfig()

@@ -1,35 +1,63 @@
-"""From the feature table to a fitted, thresholded and honestly evaluated candidate."""
+"""From the feature table to a fitted, thresholded and honestly evaluated candidate: each
+configured model family is tuned on its share of the budget, the family with the lowest
+validation log-loss wins, and only the winner ever sees the test rows."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
-import xgboost as xgb
+from sklearn.metrics import log_loss
 
 from churn_assets.dataset_config import TuningConfig
+from churn_assets.model.families import DEFAULT_FAMILY, FittedModel, ModelFamily, get_family
+from churn_assets.model.families.base import narrowed
 from churn_assets.model.metrics import best_f1_threshold, classification_metrics
-from churn_assets.model.tuning import (
-    SEARCH_SPACE_VERSION,
-    TuningResult,
-    fit_on_train,
-    make_classifier,
-    tune,
-)
+from churn_assets.model.tuning import SEARCH_SPACE_VERSION, TuningResult, tune
 from churn_assets.names import LABEL, META_COLUMNS, SPLIT
+
+LEADERBOARD_COLUMNS = ("family", "valid_log_loss", "valid_roc_auc", "valid_pr_auc", "valid_f1",
+                       "trials", "pruned", "tune_seconds", "fit_seconds", "chosen")
+
+
+@dataclass(frozen=True)
+class FamilyResult:
+    """One family's best: its tuning, and its best parameters fitted on all train rows."""
+
+    family: str
+    tuning: TuningResult
+    model: FittedModel
+    valid_log_loss: float
+    valid_metrics: dict[str, float]  # at this family's own F1-optimal valid threshold
+    fit_seconds: float
 
 
 @dataclass(frozen=True)
 class Candidate:
-    model: xgb.XGBClassifier
+    model: FittedModel
     threshold: float
-    tuning: TuningResult
+    tuning: TuningResult  # the winning family's
     metrics: dict[str, float]  # valid_* and test_*; test rows touched only here, once
-    refit_rounds: int | None = None  # boosting rounds of the train+valid refit, if any
+    refit_rounds: int | None = None  # rounds/trees of the train+valid refit, if any
+    family: str = DEFAULT_FAMILY
+    families: tuple[FamilyResult, ...] = field(default=())
+
+    def leaderboard(self) -> pd.DataFrame:
+        """Valid figures, trials and seconds per family, best (lowest log-loss) first."""
+        rows = [{"family": r.family, "valid_log_loss": r.valid_log_loss,
+                 "valid_roc_auc": r.valid_metrics["roc_auc"],
+                 "valid_pr_auc": r.valid_metrics["pr_auc"], "valid_f1": r.valid_metrics["f1"],
+                 "trials": r.tuning.n_trials, "pruned": r.tuning.n_pruned,
+                 "tune_seconds": r.tuning.seconds, "fit_seconds": r.fit_seconds,
+                 "chosen": r.family == self.family} for r in self.families]
+        board = pd.DataFrame(rows, columns=list(LEADERBOARD_COLUMNS))
+        return board.sort_values("valid_log_loss", kind="stable").reset_index(drop=True)
 
 
 def split_matrix(features: pd.DataFrame, split: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -51,16 +79,22 @@ def stratified_sample(labels: np.ndarray, max_rows: int, seed: int) -> np.ndarra
     return np.sort(np.concatenate(chosen))
 
 
-def study_name_for(model_name: str, tuning: TuningConfig, data_version: str) -> str:
-    """One study per model, search space, objective settings and feature data: re-running
-    the same data resumes the study (a larger n_trials adds trials); any change to what a
-    trial computes starts a new one."""
+def study_name_for(model_name: str, tuning: TuningConfig, data_version: str,
+                   family: str = DEFAULT_FAMILY,
+                   space_overrides: Mapping[str, Any] | None = None) -> str:
+    """One study per model, family, search space, objective settings and feature data:
+    re-running the same data resumes the study (a larger n_trials adds trials); any change
+    to what a trial computes starts a new one. The default family's name is the name
+    studies had before there were families, so stored ones resume."""
     settings = (tuning.seed, tuning.early_stopping_rounds, tuning.max_estimators,
                 tuning.sample_rows, tuning.parallel_trials)
     if tuning.cv_folds:  # only then, so studies stored before the option keep their names
         settings += (("cv_folds", tuning.cv_folds),)
+    if space_overrides:
+        settings += (("space", sorted((k, repr(v)) for k, v in space_overrides.items())),)
     digest = hashlib.sha256(repr(settings).encode() + data_version.encode()).hexdigest()[:16]
-    return f"{model_name}-{SEARCH_SPACE_VERSION}-{digest}"
+    prefix = model_name if family == DEFAULT_FAMILY else f"{model_name}-{family}"
+    return f"{prefix}-{SEARCH_SPACE_VERSION}-{digest}"
 
 
 def features_version(features: pd.DataFrame) -> str:
@@ -68,62 +102,91 @@ def features_version(features: pd.DataFrame) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(features, index=False).to_numpy()).hexdigest()
 
 
-def refit_on_train_valid(
-    params: dict, tuning: TuningConfig, early_stopped: xgb.XGBClassifier,
-    x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame, y_valid: np.ndarray,
-) -> xgb.XGBClassifier:
-    """The same parameters on train + valid, no early stopping: the rounds early stopping
-    chose on train, scaled by (n_train + n_valid) / n_train for the larger table."""
-    rounds = max(1, round((early_stopped.best_iteration + 1)
-                          * (len(y_train) + len(y_valid)) / len(y_train)))
-    model = make_classifier(params, tuning.model_copy(update={"max_estimators": rounds}))
-    model.set_params(early_stopping_rounds=None)
-    model.fit(pd.concat([x_train, x_valid]), np.concatenate([y_train, y_valid]), verbose=False)
-    return model
+def family_budget(tuning: TuningConfig, n_families: int, position: int) -> TuningConfig:
+    """Family ``position``'s share of one budget: trials split as evenly as possible (the
+    first families get the remainder), the timeout split evenly. One family: all of it."""
+    base, extra = divmod(tuning.n_trials, n_families)
+    timeout = tuning.timeout_seconds / n_families if tuning.timeout_seconds else \
+        tuning.timeout_seconds
+    return tuning.model_copy(update={"n_trials": max(1, base + (position < extra)),
+                                     "timeout_seconds": timeout})
+
+
+def _tuning_rows(tuning: TuningConfig, x_train, y_train, x_valid, y_valid) -> tuple:
+    limit = tuning.sample_rows
+    if limit is None or max(len(y_train), len(y_valid)) <= limit:
+        return x_train, y_train, x_valid, y_valid
+    train_rows = stratified_sample(y_train, limit, tuning.seed)
+    valid_rows = stratified_sample(y_valid, limit, tuning.seed)
+    return (x_train.iloc[train_rows], y_train[train_rows],
+            x_valid.iloc[valid_rows], y_valid[valid_rows])
+
+
+def _best_of_family(
+    family: ModelFamily, study: optuna.Study, tuning: TuningConfig, overrides: Mapping,
+    tuning_rows: tuple, full_rows: tuple, on_trial: Callable | None,
+) -> FamilyResult:
+    result = tune(study, tuning, *tuning_rows, on_trial, family=family,
+                  space_overrides=overrides)
+    x_train, y_train, x_valid, y_valid = full_rows
+    started = time.monotonic()
+    # A study on a Dask cluster (DaskStudy) also decides where the final fit runs.
+    on_cluster = getattr(study, "fit_on_train", None)
+    model = (on_cluster(family, result.best_params, tuning, *full_rows) if on_cluster
+             else family.fit(result.best_params, tuning, *full_rows))
+    seconds = time.monotonic() - started
+    probability = model.predict_proba(x_valid)
+    metrics = classification_metrics(y_valid, probability,
+                                     best_f1_threshold(y_valid, probability))
+    return FamilyResult(family.name, result, model,
+                        float(log_loss(y_valid, probability, labels=[0, 1])), metrics, seconds)
 
 
 def train_candidate(
-    features: pd.DataFrame, tuning: TuningConfig, open_study: Callable[[], optuna.Study],
+    features: pd.DataFrame, tuning: TuningConfig, open_study: Callable[[str], optuna.Study],
     on_trial: Callable[[optuna.trial.FrozenTrial, int], None] | None = None,
+    families: Sequence[str] = (DEFAULT_FAMILY,),
+    search_space: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Candidate:
-    """Tune on at most ``tuning.sample_rows`` stratified train rows (and as many valid rows),
-    then fit the best parameters on all train rows, threshold on all valid rows, score test
-    once (with ``tuning.refit_on_train_valid``, by the refit on train + valid). A trial's
-    ranking barely changes beyond some 50k rows; its cost grows linearly.
+    """Tune each family on at most ``tuning.sample_rows`` stratified train rows (and as many
+    valid rows) within its share of the budget, fit its best parameters on all train rows,
+    keep the family with the lowest validation log-loss, threshold it on all valid rows and
+    score test once (with ``tuning.refit_on_train_valid``, by the refit on train + valid).
 
-    ``open_study`` is called only once the data is known to be usable, so a rejected table
-    leaves no study behind."""
+    ``open_study(family)`` is called only once the data is known to be usable, so a rejected
+    table leaves no study behind."""
     x_train, y_train = split_matrix(features, "train")
     x_valid, y_valid = split_matrix(features, "valid")
     x_test, y_test = split_matrix(features, "test")
     for name, labels in (("train", y_train), ("valid", y_valid), ("test", y_test)):
         if np.unique(labels).size < 2:
             raise ValueError(f"the {name} split holds a single class; cannot train or evaluate")
+    chosen = [get_family(name) for name in families]
+    search_space = search_space or {}
+    for family in chosen:  # a bad override fails here, before any study exists
+        narrowed(family.space, search_space.get(family.name, {}), family.name)
 
-    tuning_data = (x_train, y_train, x_valid, y_valid)
-    limit = tuning.sample_rows
-    if limit is not None and max(len(y_train), len(y_valid)) > limit:
-        train_rows = stratified_sample(y_train, limit, tuning.seed)
-        valid_rows = stratified_sample(y_valid, limit, tuning.seed)
-        tuning_data = (x_train.iloc[train_rows], y_train[train_rows],
-                       x_valid.iloc[valid_rows], y_valid[valid_rows])
-    study = open_study()
-    result = tune(study, tuning, *tuning_data, on_trial)
-    # A study on a Dask cluster (DaskStudy) also decides where the final fit runs.
-    fit = getattr(study, "fit_on_train", fit_on_train)
-    model = fit(result.best_params, tuning, x_train, y_train, x_valid, y_valid)
+    tuning_rows = _tuning_rows(tuning, x_train, y_train, x_valid, y_valid)
+    full_rows = (x_train, y_train, x_valid, y_valid)
+    results = tuple(
+        _best_of_family(family, open_study(family.name), family_budget(tuning, len(chosen), i),
+                        search_space.get(family.name, {}), tuning_rows, full_rows, on_trial)
+        for i, family in enumerate(chosen))
+    best = min(results, key=lambda r: r.valid_log_loss)  # first listed wins a tie
+    model = best.model
 
-    valid_probability = model.predict_proba(x_valid)[:, 1]
+    valid_probability = model.predict_proba(x_valid)
     threshold = best_f1_threshold(y_valid, valid_probability)
     metrics = {f"valid_{k}": v for k, v in
                classification_metrics(y_valid, valid_probability, threshold).items()}
     refit_rounds = None
     if tuning.refit_on_train_valid:  # valid figures and threshold stay the honest ones above
-        model = refit_on_train_valid(result.best_params, tuning, model, x_train, y_train,
-                                     x_valid, y_valid)
-        refit_rounds = model.n_estimators
-    test_probability = model.predict_proba(x_test)[:, 1]
+        model = get_family(best.family).refit(
+            best.tuning.best_params, tuning, model, pd.concat([x_train, x_valid]),
+            np.concatenate([y_train, y_valid]), (len(y_train) + len(y_valid)) / len(y_train))
+        refit_rounds = model.size
+    test_probability = model.predict_proba(x_test)
     metrics |= {f"test_{k}": v for k, v in
                 classification_metrics(y_test, test_probability, threshold).items()}
-    return Candidate(model=model, threshold=threshold, tuning=result, metrics=metrics,
-                     refit_rounds=refit_rounds)
+    return Candidate(model=model, threshold=threshold, tuning=best.tuning, metrics=metrics,
+                     refit_rounds=refit_rounds, family=best.family, families=results)

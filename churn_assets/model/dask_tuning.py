@@ -1,4 +1,4 @@
-"""Optuna trials and the final XGBoost fit on a Dask cluster (``dask.distributed``).
+"""Optuna trials and the final fit on a Dask cluster (``dask.distributed``).
 
 ``open_dask_study`` returns a :class:`DaskStudy`: an ``optuna.Study`` whose ``optimize`` runs
 the trials on the cluster's workers, so ``tune()`` and ``train_candidate()`` work unchanged.
@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 import optuna
 import pandas as pd
-import xgboost as xgb
 
 from churn_assets.dataset_config import TuningConfig
+from churn_assets.model.families import FittedModel, ModelFamily
 from churn_assets.model.tuning import (
-    classifier_settings,
     make_pruner,
     make_sampler,
     study_storage,
@@ -83,7 +80,7 @@ def _secede_if_in_task() -> bool:
 
 class DaskStudy(optuna.Study):
     """A study whose ``optimize`` spreads ``n_trials`` over the cluster's workers, one share
-    per worker (``threads_per_worker`` trials would fight over the same cores XGBoost uses).
+    per worker (``threads_per_worker`` trials would fight over the same cores a fit uses).
     Each worker's sampler has its own seed, else seeded TPE would propose the same startup
     points on every worker. Callbacks run here, on the client, as trials finish."""
 
@@ -153,19 +150,18 @@ class DaskStudy(optuna.Study):
                 return
             time.sleep(POLL_SECONDS)
 
-    def fit_on_train(self, params: dict[str, Any], config: TuningConfig,
+    def fit_on_train(self, family: ModelFamily, params: dict[str, Any], config: TuningConfig,
                      x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame,
-                     y_valid: np.ndarray) -> xgb.XGBClassifier:
-        """The final fit: through ``xgboost.dask`` from ``final_fit_min_rows`` train rows up,
-        else here like any local fit."""
-        from churn_assets.model.tuning import fit_on_train
-
-        if self.final_fit_min_rows is None or len(x_train) < self.final_fit_min_rows:
-            return fit_on_train(params, config, x_train, y_train, x_valid, y_valid)
+                     y_valid: np.ndarray) -> FittedModel:
+        """The final fit: on the cluster from ``final_fit_min_rows`` train rows up when the
+        family has a distributed fit, else here like any local fit."""
+        if (family.fit_on_cluster is None or self.final_fit_min_rows is None
+                or len(x_train) < self.final_fit_min_rows):
+            return family.fit(params, config, x_train, y_train, x_valid, y_valid)
         inside_task = _secede_if_in_task()
         try:
-            return fit_on_cluster(self.client, params, config, x_train, y_train, x_valid,
-                                  y_valid)
+            return fit_on_cluster(self.client, family, params, config, x_train, y_train,
+                                  x_valid, y_valid)
         finally:
             if inside_task:
                 from distributed import rejoin
@@ -184,26 +180,15 @@ def _partitioned(client: Any, x: pd.DataFrame, y: np.ndarray) -> tuple[Any, Any]
             client.persist(dd.from_pandas(labels, npartitions=n_parts, sort=True)))
 
 
-def fit_on_cluster(client: Any, params: dict[str, Any], config: TuningConfig,
-                   x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame,
-                   y_valid: np.ndarray) -> xgb.XGBClassifier:
-    """``fit_on_train`` through ``xgboost.dask``: the same settings, the validation split
-    deciding when boosting stops. Returned as a plain ``XGBClassifier`` loaded from the
-    trained model, so scoring and logging (the booster JSON the served pyfunc loads) are
-    the same as after a local fit."""
-    from xgboost.dask import DaskXGBClassifier
-
-    model = DaskXGBClassifier(**classifier_settings(params, config))
-    model.client = client
-    train, valid = _partitioned(client, x_train, y_train), _partitioned(client, x_valid, y_valid)
-    with client.as_current():  # xgboost.dask looks up the current client even when given one
-        model.fit(*train, eval_set=[valid], verbose=False)
-    local = xgb.XGBClassifier()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.json"
-        model.save_model(path)
-        local.load_model(path)
-    return local
+def fit_on_cluster(client: Any, family: ModelFamily, params: dict[str, Any],
+                   config: TuningConfig, x_train: pd.DataFrame, y_train: np.ndarray,
+                   x_valid: pd.DataFrame, y_valid: np.ndarray) -> FittedModel:
+    """The family's distributed fit (e.g. ``xgboost.dask``), the rows partitioned one part
+    per worker; the model comes back as a local one, exported and scored like any other."""
+    if family.fit_on_cluster is None:
+        raise ValueError(f"model family '{family.name}' has no distributed fit")
+    return family.fit_on_cluster(client, params, config, x_train, y_train, x_valid, y_valid,
+                                 _partitioned)
 
 
 def workers_share_this_machine(client: Any) -> bool:

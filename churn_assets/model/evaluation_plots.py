@@ -5,7 +5,8 @@ safe in threads and never opens a window). ``mlflow.models.evaluate`` was consid
 our pyfunc (a ``python_model``, raw rows in, a two-column DataFrame out) it finds no raw
 model with ``predict_proba``, so it draws no ROC/PR/calibration curve, and its SHAP step
 needs the ``shap`` package and numeric model inputs; only the confusion matrix would come
-out. The SHAP picture here uses XGBoost's exact TreeSHAP (``pred_contribs=True``).
+out. The SHAP picture uses the model family's own per-row contributions (TreeSHAP for the
+tree families, ``coef * x`` for the linear one), in log-odds.
 
 Images are small (dpi 80) so they can be embedded in Dagster metadata as data URIs.
 """
@@ -20,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
-import xgboost as xgb
 from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
@@ -31,6 +31,8 @@ from sklearn.metrics import (
     roc_auc_score,
     roc_curve,
 )
+
+from churn_assets.model.families import FittedModel, get_family
 
 DPI = 80
 SIZE = (4.8, 3.6)
@@ -101,49 +103,44 @@ def calibration_figure(
     return figure, brier
 
 
-def trees_in_use(booster: xgb.Booster) -> xgb.Booster:
-    """The trees predictions use: after early stopping the booster also holds the rounds
-    past ``best_iteration``, which the classifier's ``predict_proba`` ignores."""
-    best = booster.attributes().get("best_iteration")
-    return booster[: int(best) + 1] if best is not None else booster
-
-
-def top_features(booster: xgb.Booster, top: int = TOP_FEATURES) -> list[tuple[str, float]]:
-    """Features by their share of the model's total gain (all splits, not the average per
-    split, which favours features used once), largest first; for the model card."""
-    gain = pd.Series(trees_in_use(booster).get_score(importance_type="total_gain"),
-                     dtype=float)
-    share = (gain / gain.sum()).sort_values(ascending=False).head(top)
+def top_features(model: FittedModel, top: int = TOP_FEATURES) -> list[tuple[str, float]]:
+    """Features by their share of the model's global importance (the family's measure, e.g.
+    total gain), largest first; for the model card."""
+    importance = pd.Series(model.importances(), dtype=float)
+    if importance.empty or importance.sum() <= 0:
+        return []
+    share = (importance / importance.sum()).sort_values(ascending=False).head(top)
     return [(str(name), float(value)) for name, value in share.items()]
 
 
-def importance_figure(booster: xgb.Booster, top: int = TOP_FEATURES) -> Figure:
+def importance_figure(model: FittedModel, top: int = TOP_FEATURES) -> Figure:
     figure, ax = _figure()
-    ranked = top_features(booster, top)
-    if not ranked:  # early stopping can keep only trees without a split (nothing learned)
-        ax.text(0.5, 0.5, "no split in the model: no feature is used", ha="center")
-        ax.set(title="Global importance (XGBoost gain)")
+    kind = get_family(model.family).importance_kind
+    ranked = top_features(model, top)
+    if not ranked:  # e.g. early stopping kept only trees without a split (nothing learned)
+        ax.text(0.5, 0.5, "no feature is used by the model", ha="center")
+        ax.set(title=f"Global importance ({kind})")
         return figure
     names, shares = zip(*reversed(ranked), strict=True)
     ax.barh(names, shares)
-    ax.set(xlabel="share of total gain", title="Global importance (XGBoost gain)")
+    ax.set(xlabel="share of importance", title=f"Global importance ({kind})")
     ax.tick_params(axis="y", labelsize=7)
     return figure
 
 
-def shap_contributions(booster: xgb.Booster, features: pd.DataFrame) -> pd.DataFrame:
-    """Per-row, per-feature contributions to the log-odds (TreeSHAP), bias column dropped."""
-    contributions = trees_in_use(booster).predict(xgb.DMatrix(features), pred_contribs=True)
+def shap_contributions(model: FittedModel, features: pd.DataFrame) -> pd.DataFrame:
+    """Per-row, per-feature contributions to the log-odds, bias column dropped."""
+    contributions = model.contributions(features)
     return pd.DataFrame(contributions[:, :-1], columns=features.columns, index=features.index)
 
 
-def shap_figure(booster: xgb.Booster, features: pd.DataFrame, top: int = TOP_FEATURES,
+def shap_figure(model: FittedModel, features: pd.DataFrame, top: int = TOP_FEATURES,
                 seed: int = 0) -> Figure:
     """Beeswarm-like: one row per feature (largest mean |contribution| on top), one dot per
     customer at its contribution, coloured by the feature's value (low blue, high red)."""
     if len(features) > SHAP_ROWS:
         features = features.sample(SHAP_ROWS, random_state=seed)
-    contributions = shap_contributions(booster, features)
+    contributions = shap_contributions(model, features)
     order = contributions.abs().mean().sort_values().tail(top).index
     rng = np.random.default_rng(seed)
     figure, ax = _figure()
@@ -185,7 +182,7 @@ def parameter_importance_figure(study: optuna.Study, seed: int = 0) -> Figure:
 
 def write_evaluation_plots(
     folder: Path, labels: np.ndarray, probabilities: np.ndarray, threshold: float,
-    booster: xgb.Booster | None = None, features: pd.DataFrame | None = None,
+    model: FittedModel | None = None, features: pd.DataFrame | None = None,
     study: optuna.Study | None = None,
 ) -> EvaluationPictures:
     """Write the PNGs into ``folder``. ``features``: the model matrix of the same rows
@@ -201,10 +198,10 @@ def write_evaluation_plots(
         "confusion_matrix": confusion_figure(labels, probabilities, threshold),
         "calibration_curve": calibration,
     }
-    if booster is not None:
-        figures["feature_importance"] = importance_figure(booster)
+    if model is not None:
+        figures["feature_importance"] = importance_figure(model)
         if features is not None:
-            figures["shap_summary"] = shap_figure(booster, features)
+            figures["shap_summary"] = shap_figure(model, features)
     completed = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)) if study else []
     if len(completed) >= 2:
         figures["optimisation_history"] = optimisation_history_figure(study)
@@ -214,6 +211,29 @@ def write_evaluation_plots(
         paths[name] = folder / f"{name}.png"
         figure.savefig(paths[name], dpi=DPI)
     return EvaluationPictures(paths, brier)
+
+
+def leaderboard_figure(board: pd.DataFrame) -> Figure:
+    """Validation log-loss per family (lower is better), the chosen one highlighted."""
+    figure, ax = _figure()
+    ordered = board.sort_values("valid_log_loss", ascending=False)
+    colours = ["tab:red" if chosen else "tab:blue" for chosen in ordered["chosen"]]
+    ax.barh(ordered["family"], ordered["valid_log_loss"], color=colours)
+    for position, row in enumerate(ordered.itertuples()):
+        ax.text(row.valid_log_loss, position, f" {row.valid_log_loss:.4f}  "
+                f"AUC {row.valid_roc_auc:.3f}  {row.tune_seconds + row.fit_seconds:.0f}s",
+                va="center", fontsize=7)
+    low = float(ordered["valid_log_loss"].min())
+    ax.set_xlim(low * 0.9, float(ordered["valid_log_loss"].max()) * 1.25)
+    ax.set(xlabel="valid log-loss (chosen in red)", title="Model families")
+    return figure
+
+
+def write_leaderboard_figure(folder: Path, board: pd.DataFrame) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "family_leaderboard.png"
+    leaderboard_figure(board).savefig(path, dpi=DPI)
+    return path
 
 
 def markdown_with_images(paths: Mapping[str, Path], limit_bytes: int = EMBED_LIMIT_BYTES) -> str:

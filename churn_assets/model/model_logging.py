@@ -9,22 +9,22 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-import xgboost as xgb
 from mlflow.models import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
-from churn_assets.model import preprocessing, served_model
+from churn_assets.model import families, preprocessing, served_model
 from churn_assets.model.candidate import Candidate
+from churn_assets.model.families import get_family, save_fitted
 from churn_assets.model.served_model import (
-    ARTIFACT_BOOSTER,
     ARTIFACT_DECISION,
+    ARTIFACT_MODEL,
     ARTIFACT_PREPROCESSOR,
 )
 
 MODEL_NAME_IN_RUN = "model"
 EVALUATION_FOLDER = "evaluation"  # the PNGs, in the run's artifacts
 MODEL_CARD_ARTIFACT = "model_card.md"
-PIP_REQUIREMENTS = ("mlflow", "pandas", "numpy", "scikit-learn", "xgboost-cpu")
+PIP_REQUIREMENTS = ("mlflow", "pandas", "numpy", "scikit-learn")
 
 
 def served_signature() -> ModelSignature:
@@ -37,13 +37,10 @@ def served_signature() -> ModelSignature:
     return ModelSignature(outputs=outputs)
 
 
-def served_booster(model: xgb.XGBClassifier) -> xgb.Booster:
-    """The trees ``predict_proba`` uses: after early stopping the booster still holds the
-    rounds past ``best_iteration``, which the classifier ignores; the served model must too,
-    or its probabilities differ from the ones the candidate was scored and thresholded with."""
-    booster = model.get_booster()
-    best = booster.attributes().get("best_iteration")
-    return booster[: int(best) + 1] if best is not None else booster
+def pip_requirements(family: str) -> list[str]:
+    """The served model's requirements: the common ones and the family's own library."""
+    extra = [r for r in get_family(family).requirements if r not in PIP_REQUIREMENTS]
+    return [*PIP_REQUIREMENTS, *extra]
 
 
 def log_evaluation(pictures: Mapping[str, Path], model_card: str) -> None:
@@ -61,21 +58,21 @@ def log_candidate(
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "preprocessor.json").write_text(json.dumps(preprocessor_state))
-        served_booster(candidate.model).save_model(folder / "booster.json")
+        save_fitted(candidate.model, folder / ARTIFACT_MODEL)
         (folder / "decision.json").write_text(json.dumps({"threshold": candidate.threshold}))
         example = raw_rows.head(5)
         return mlflow.pyfunc.log_model(
             name=MODEL_NAME_IN_RUN,
             python_model=served_model.__file__,
-            code_paths=[preprocessing.__file__],
+            code_paths=[preprocessing.__file__, str(Path(families.__file__).parent)],
             artifacts={
                 ARTIFACT_PREPROCESSOR: str(folder / "preprocessor.json"),
-                ARTIFACT_BOOSTER: str(folder / "booster.json"),
+                ARTIFACT_MODEL: str(folder / ARTIFACT_MODEL),
                 ARTIFACT_DECISION: str(folder / "decision.json"),
             },
             signature=served_signature(),
             input_example=example,
-            pip_requirements=list(PIP_REQUIREMENTS),
+            pip_requirements=pip_requirements(candidate.family),
         )
 
 

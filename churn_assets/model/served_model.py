@@ -1,31 +1,44 @@
 """The served model: raw customer rows in, ``churn_probability`` and ``churn_prediction`` out.
 
-Logged with MLflow's models-from-code: this file and ``preprocessing.py`` are copied into
-the model, which therefore loads with only mlflow, pandas, scikit-learn and xgboost — no
-Dagster, no pickle. Artifacts: the fitted preprocessor (JSON), the booster (XGBoost JSON)
-and the decision threshold chosen on the validation split.
+Logged with MLflow's models-from-code: this file, ``preprocessing.py`` and the ``families``
+package are copied into the model, which therefore loads with mlflow, pandas, scikit-learn
+and the family's own library — no Dagster, no pickle. Artifacts: the fitted preprocessor
+(JSON), the family's model folder (its own format, plus ``family.json``) and the decision
+threshold chosen on the validation split.
+
+Interface for code that extends it: ``self.preprocessor`` (raw rows -> model matrix),
+``self.threshold`` and ``self.model``, a family model with ``predict_proba(matrix)`` (1-d
+churn probabilities) and ``contributions(matrix)`` (rows x (features + 1) log-odds, bias
+last).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 from mlflow.pyfunc import PythonModel
 
-try:  # inside a logged model, code_paths puts preprocessing.py on sys.path
+try:  # inside a logged model, code_paths puts preprocessing.py and families/ on sys.path
     from preprocessing import ChurnPreprocessor
+
+    # MLflow prepends each loaded model's code folder to sys.path; a model loaded earlier in
+    # this process left its own ``families`` (whose folder may be gone) in sys.modules, and
+    # this model's family modules are imported lazily from it: import this model's afresh.
+    for _name in [n for n in sys.modules if n == "families" or n.startswith("families.")]:
+        del sys.modules[_name]
+    from families import load_fitted
 except ImportError:  # imported from the installed package
+    from churn_assets.model.families import load_fitted
     from churn_assets.model.preprocessing import ChurnPreprocessor
 
 ARTIFACT_PREPROCESSOR = "preprocessor"
-ARTIFACT_BOOSTER = "booster"
+ARTIFACT_MODEL = "family_model"
 ARTIFACT_DECISION = "decision"
-
 
 
 class ChurnClassifier(PythonModel):
@@ -34,15 +47,14 @@ class ChurnClassifier(PythonModel):
         self.preprocessor = ChurnPreprocessor.from_json(
             Path(artifacts[ARTIFACT_PREPROCESSOR]).read_text()
         )
-        self.booster = xgb.Booster()
-        self.booster.load_model(artifacts[ARTIFACT_BOOSTER])
+        self.model = load_fitted(artifacts[ARTIFACT_MODEL])
         decision = json.loads(Path(artifacts[ARTIFACT_DECISION]).read_text())
         self.threshold = float(decision["threshold"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         rows = pd.DataFrame(model_input)
         features = self.preprocessor.transform(rows)
-        probability = self.booster.predict(xgb.DMatrix(features)).astype("float64")
+        probability = self.model.predict_proba(features)
         return pd.DataFrame(
             {
                 "churn_probability": probability,

@@ -2,22 +2,21 @@
 
 Two promotions finishing together would both compare against the same champion and both
 move the alias; the second silently displaces the first without recording it. An exclusive
-``flock`` serialises writers on one machine (threads and processes alike). Across machines
-(a remote MLflow server) the Dagster ``pool`` on the asset serialises runs, and the
+file lock (``filelock``) serialises writers on one machine (threads and processes alike).
+Across machines (a remote MLflow server) the Dagster ``pool`` on the asset serialises runs, and the
 promotion re-reads the champion after deciding (``model_registry``) as a last guard.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
+
+from filelock import FileLock, Timeout
 
 
 def lock_path(tracking_uri: str, model_name: str, lock_dir: Path | None = None) -> Path:
@@ -44,18 +43,15 @@ def registry_lock(
     """Hold the model's registry lock; TimeoutError names the lock file if it never frees."""
     path = lock_path(tracking_uri, model_name, lock_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # A fresh FileLock per call: filelock's locks are re-entrant per object, and two callers
+    # in one process must exclude each other like two processes do.
+    lock = FileLock(path, timeout=timeout_seconds, poll_interval=0.05)
     try:
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"registry lock {path} still held after "
-                                       f"{timeout_seconds:g}s") from None
-                time.sleep(0.05)
+        lock.acquire()
+    except Timeout:
+        raise TimeoutError(f"registry lock {path} still held after "
+                           f"{timeout_seconds:g}s") from None
+    try:
         yield path
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        lock.release()

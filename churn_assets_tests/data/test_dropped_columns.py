@@ -47,11 +47,11 @@ def trained_predictor(folder: Path, drop: list[str]):
     features = pd.concat([meta, fitted.transform(customers)], axis=1)
     storage = study_storage(f"journal://{folder / 'study.journal'}")
     candidate = train_candidate(features, config.tuning,
-                                lambda: open_study(storage, "dropped", config.tuning.seed))
+                                lambda family: open_study(storage, "dropped", config.tuning.seed))
     shipped = ChurnPreprocessor.from_json(fitted.to_json())  # what the logged model carries
 
     def predict(rows: pd.DataFrame) -> np.ndarray:
-        return candidate.model.predict_proba(shipped.transform(rows))[:, 1]
+        return candidate.model.predict_proba(shipped.transform(rows))
 
     return predict, shipped, customers.drop(columns=["Churn"])
 

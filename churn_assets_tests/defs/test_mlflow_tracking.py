@@ -1,4 +1,4 @@
-"""MLflow run linking through dagster-mlflow, and the upstream behaviour our shim guards against."""
+"""MLflow run linking (dagster-mlflow's tag convention, owned by MlflowTracking)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import mlflow
 import pytest
-from dagster_mlflow.resources import MlFlow
 
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.names import DAGSTER_RUN_TAG
@@ -27,20 +26,6 @@ def tracking(tmp_path: Path):
         mlflow.end_run()
 
 
-def test_upstream_resource_keeps_logging_into_a_run_left_open_by_another_dagster_run(tracking):
-    """Why MlflowTracking ends leftover runs first: dagster-mlflow swallows 'already active'."""
-    mlflow.set_tracking_uri(tracking.resolved_uri())
-    mlflow.set_experiment("shim")
-    leftover = mlflow.start_run(tags={DAGSTER_RUN_TAG: "run-a"})
-    config = {"experiment_name": "shim", "mlflow_tracking_uri": tracking.resolved_uri(),
-              "env": {}, "extra_tags": {}}
-    MlFlow(SimpleNamespace(log=logging.getLogger("test"), run_id="run-b",
-                           dagster_run=SimpleNamespace(job_name="job"), resource_config=config))
-    assert mlflow.active_run().info.run_id == leftover.info.run_id  # run-b writes into run-a
-    tags = tracking.client().get_run(leftover.info.run_id).data.tags
-    assert tags[DAGSTER_RUN_TAG] == "run-b"  # and re-tags it as run-b's
-
-
 def test_each_dagster_run_gets_its_own_mlflow_run_and_steps_resume_it(tracking):
     mlflow.set_tracking_uri(tracking.resolved_uri())
     mlflow.set_experiment("elsewhere")
@@ -55,6 +40,7 @@ def test_each_dagster_run_gets_its_own_mlflow_run_and_steps_resume_it(tracking):
     assert first_step.info.run_id == second_step.info.run_id != other_run.info.run_id
     run = tracking.client().get_run(first_step.info.run_id)
     assert run.data.tags[DAGSTER_RUN_TAG] == "run-b"
+    assert run.info.run_name == "job"  # named after the Dagster job
     assert set(run.data.metrics) == {"from_first_step", "from_second_step"}
     assert run.info.status == "FINISHED"  # every step ends what it opened
     assert mlflow.active_run() is None

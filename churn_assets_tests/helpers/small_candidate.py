@@ -55,6 +55,6 @@ def train_small_candidate(folder: Path, rows: int = 1500, seed: int = 21) -> Sma
     storage = study_storage(f"journal://{folder / 'study.journal'}")
     study_name = f"small-{rows}-{seed}"
     candidate = train_candidate(features, CONFIG.tuning,
-                                lambda: open_study(storage, study_name, CONFIG.tuning.seed))
+                                lambda family: open_study(storage, study_name, CONFIG.tuning.seed))
     study = optuna.load_study(study_name=study_name, storage=storage)
     return SmallCandidate(customers, features, preprocessor, candidate, study)

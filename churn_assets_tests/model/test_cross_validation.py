@@ -10,7 +10,8 @@ from sklearn.model_selection import StratifiedKFold
 
 from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.candidate import study_name_for
-from churn_assets.model.tuning import cross_validated_logloss, fit_on_train, open_study, tune
+from churn_assets.model.families.xgboost_family import fit_classifier as fit_on_train
+from churn_assets.model.tuning import cross_validated_logloss, open_study, tune
 
 PARAMS = {"learning_rate": 0.1, "max_depth": 2, "min_child_weight": 2.0, "subsample": 0.9,
           "colsample_bytree": 0.8, "reg_lambda": 1.0, "reg_alpha": 0.01, "gamma": 0.01}

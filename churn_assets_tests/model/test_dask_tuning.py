@@ -9,7 +9,6 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 
 from churn_assets.data.column_roles import infer_column_roles
@@ -26,8 +25,10 @@ from churn_assets.model.dask_tuning import (
     open_dask_study,
     split_trials,
 )
+from churn_assets.model.families import get_family, load_fitted, save_fitted
+from churn_assets.model.families.xgboost_family import XGBoostModel
 from churn_assets.model.preprocessing import ChurnPreprocessor
-from churn_assets.model.tuning import fit_on_train, study_storage, tune
+from churn_assets.model.tuning import study_storage, tune
 from churn_assets.names import LABEL, ROW_ID, SPLIT
 from churn_assets_tests.helpers.small_candidate import CONFIG
 
@@ -74,10 +75,10 @@ def test_trials_run_on_both_workers_and_the_model_scores_like_a_local_one(
     seen: list[int] = []
     dask = DaskCluster(scheduler_address=cluster, final_fit_min_rows=0)
     storage = OptunaStorage(url=f"journal://{tmp_path / 'dask.journal'}", dask_cluster=dask)
-    on_dask = train_candidate(features, TUNING, lambda: storage.open_study("churn-dask", 42),
+    on_dask = train_candidate(features, TUNING, lambda family: storage.open_study("churn-dask", 42),
                               lambda trial, finished: seen.append(trial.number))
     local_storage = OptunaStorage(url=f"journal://{tmp_path / 'local.journal'}")
-    local = train_candidate(features, TUNING, lambda: local_storage.open_study("churn", 42))
+    local = train_candidate(features, TUNING, lambda family: local_storage.open_study("churn", 42))
 
     workers = sorted(dask.get_client().scheduler_info(n_workers=-1)["workers"])
     # The study outlives the cluster's storage: it is in the journal file, every trial there.
@@ -90,7 +91,7 @@ def test_trials_run_on_both_workers_and_the_model_scores_like_a_local_one(
     # The trials differ (own seeds per worker, parallel TPE), the models score alike.
     assert abs(on_dask.metrics["test_roc_auc"] - local.metrics["test_roc_auc"]) < 0.03
     assert on_dask.metrics["test_roc_auc"] > 0.75
-    assert isinstance(on_dask.model, xgb.XGBClassifier)
+    assert isinstance(on_dask.model, XGBoostModel)
 
 
 @pytest.mark.slow
@@ -102,19 +103,18 @@ def test_final_fit_through_xgboost_dask_gives_the_booster_the_served_model_loads
     (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = (
         split_matrix(features, s) for s in ("train", "valid", "test"))
     with Client(cluster, set_as_default=False) as client:
-        distributed_model = fit_on_cluster(client, params, TUNING, x_train, y_train,
-                                           x_valid, y_valid)
-    local_model = fit_on_train(params, TUNING, x_train, y_train, x_valid, y_valid)
+        distributed_model = fit_on_cluster(client, get_family("xgboost"), params, TUNING,
+                                           x_train, y_train, x_valid, y_valid)
+    local_model = get_family("xgboost").fit(params, TUNING, x_train, y_train, x_valid, y_valid)
 
     # Saved as log_candidate saves it, loaded as the served pyfunc loads it.
-    distributed_model.get_booster().save_model(tmp_path / "booster.json")
-    served = xgb.Booster()
-    served.load_model(tmp_path / "booster.json")
-    served_probability = served.predict(xgb.DMatrix(x_test))
-    assert served.feature_names == list(x_train.columns)
-    assert distributed_model.best_iteration > 0
-    probability = distributed_model.predict_proba(x_test)[:, 1]
-    local_probability = local_model.predict_proba(x_test)[:, 1]
+    save_fitted(distributed_model, tmp_path / "model")
+    served = load_fitted(tmp_path / "model")
+    served_probability = served.predict_proba(x_test)
+    assert served.booster.feature_names == list(x_train.columns)
+    assert distributed_model.size > 1
+    probability = distributed_model.predict_proba(x_test)
+    local_probability = local_model.predict_proba(x_test)
     assert np.isfinite(served_probability).all()
     assert abs(roc_auc_score(y_test, probability)
                - roc_auc_score(y_test, local_probability)) < 0.02
@@ -139,3 +139,18 @@ def test_workers_open_a_journal_they_reach_else_go_through_the_scheduler(
     stored = optuna.load_study(study_name="shared", storage=study_storage(url)).trials
     assert result.n_trials == 4 and len(stored) == 4
     assert len({t.user_attrs[WORKER_ATTR] for t in stored}) == 2
+
+
+@pytest.mark.slow
+def test_a_family_without_a_distributed_fit_tunes_on_the_workers_and_fits_here(
+        cluster: str, features: pd.DataFrame, tmp_path: Path) -> None:
+    dask = DaskCluster(scheduler_address=cluster, final_fit_min_rows=0)
+    storage = OptunaStorage(url=f"journal://{tmp_path / 'lgb.journal'}", dask_cluster=dask)
+    candidate = train_candidate(features, TUNING.model_copy(update={"n_trials": 4}),
+                                lambda family: storage.open_study(f"churn-{family}", 42),
+                                families=("lightgbm",))
+    trials = optuna.load_study(study_name="churn-lightgbm", storage=study_storage(
+        f"journal://{tmp_path / 'lgb.journal'}")).trials
+    assert len({t.user_attrs[WORKER_ATTR] for t in trials}) == 2  # both workers tuned
+    assert get_family("lightgbm").fit_on_cluster is None  # so the final fit ran here
+    assert candidate.family == "lightgbm" and candidate.metrics["test_roc_auc"] > 0.75

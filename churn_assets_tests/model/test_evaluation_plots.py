@@ -38,11 +38,11 @@ def study_of(trained: SmallCandidate) -> optuna.Study:
 def test_every_picture_is_a_small_png(trained: SmallCandidate, tmp_path: Path) -> None:
     x_test, y_test = split_matrix(trained.features, "test")
     model = trained.candidate.model
-    probability = model.predict_proba(x_test)[:, 1]
+    probability = model.predict_proba(x_test)
 
     pictures = write_evaluation_plots(
         tmp_path / "pictures", y_test, probability, trained.candidate.threshold,
-        booster=model.get_booster(), features=x_test, study=study_of(trained))
+        model=model, features=x_test, study=study_of(trained))
 
     assert list(pictures.paths) == EVERY_PICTURE
     for path in pictures.paths.values():
@@ -63,16 +63,16 @@ def test_without_model_or_study_only_the_curves(tmp_path: Path) -> None:
 
 def test_shap_contributions_add_up_to_the_prediction(trained: SmallCandidate) -> None:
     x_test, _ = split_matrix(trained.features, "test")
-    booster = trained.candidate.model.get_booster()
-    contributions = shap_contributions(booster, x_test.head(50))
-    margin = trained.candidate.model.predict(x_test.head(50), output_margin=True)
+    contributions = shap_contributions(trained.candidate.model, x_test.head(50))
+    classifier = trained.candidate.model.classifier
+    margin = classifier.predict(x_test.head(50), output_margin=True)
     bias = margin - contributions.sum(axis=1).to_numpy()
     assert np.allclose(bias, bias[0], atol=1e-4)  # contributions + one constant = log-odds
     assert list(contributions.columns) == list(x_test.columns)
 
 
 def test_top_features_are_shares_of_gain(trained: SmallCandidate) -> None:
-    top = top_features(trained.candidate.model.get_booster(), top=5)
+    top = top_features(trained.candidate.model, top=5)
     shares = [share for _, share in top]
     assert len(top) == 5 and shares == sorted(shares, reverse=True)
     assert 0 < sum(shares) <= 1 + 1e-9
@@ -96,13 +96,15 @@ def test_a_model_without_any_split_still_gets_its_pictures(tmp_path: Path) -> No
     import pandas as pd
     import xgboost as xgb
 
+    from churn_assets.model.families.xgboost_family import XGBoostModel
+
     rng = np.random.default_rng(1)
     features = pd.DataFrame({"noise": rng.normal(size=300)})
     labels = rng.integers(0, 2, 300)
     model = xgb.XGBClassifier(n_estimators=3, min_child_weight=1e6, n_jobs=1)
     model.fit(features, labels)
     probability = model.predict_proba(features)[:, 1]
-    assert top_features(model.get_booster()) == []
+    assert top_features(XGBoostModel.of(model)) == []
     pictures = write_evaluation_plots(tmp_path, labels, probability, 0.5,
-                                      model.get_booster(), features)
+                                      XGBoostModel.of(model), features)
     assert pictures.paths["feature_importance"].read_bytes().startswith(PNG_SIGNATURE)

@@ -9,7 +9,13 @@ import optuna
 import pytest
 
 from churn_assets.model.candidate import split_matrix
-from churn_assets.model.tuning import open_study, optimize_in_batches, study_storage, tune
+from churn_assets.model.tuning import (
+    SIZE_ATTR,
+    open_study,
+    optimize_in_batches,
+    study_storage,
+    tune,
+)
 from churn_assets_tests.model.test_sources_and_tuning import TUNING
 
 STATES = optuna.trial.TrialState
@@ -20,7 +26,7 @@ def journal_study(tmp_path: Path, name: str = "s") -> optuna.Study:
 
 
 def trial_facts(study: optuna.Study) -> list[tuple]:
-    return [(t.number, t.state, t.params, t.value, t.user_attrs.get("best_iteration"))
+    return [(t.number, t.state, t.params, t.value, t.user_attrs.get(SIZE_ATTR))
             for t in study.trials]
 
 

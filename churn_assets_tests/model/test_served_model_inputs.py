@@ -52,7 +52,7 @@ def served(raw_rows: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
         meta = pd.DataFrame({ROW_ID: raw_rows["customerID"], SPLIT: split,
                              LABEL: binary_target(raw_rows["Churn"], CONFIG.positive_label)})
         features = pd.concat([meta, prep.transform(raw_rows)], axis=1)
-        candidate = train_candidate(features, CONFIG.tuning, lambda: open_study(
+        candidate = train_candidate(features, CONFIG.tuning, lambda family: open_study(
             optuna.storages.InMemoryStorage(), "inputs", CONFIG.tuning.seed))
         experiment = mlflow.create_experiment("inputs", artifact_location=(root / "a").as_uri())
         with mlflow.start_run(experiment_id=experiment):

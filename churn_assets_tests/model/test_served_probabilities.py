@@ -13,7 +13,7 @@ from churn_assets_tests.helpers.small_candidate import train_small_candidate
 
 def test_served_probabilities_equal_the_candidates_predict_proba(tmp_path):
     small = train_small_candidate(tmp_path)
-    booster = small.candidate.model.get_booster()
+    booster = small.candidate.model.classifier.get_booster()
     best = int(booster.attributes()["best_iteration"])
     assert booster.num_boosted_rounds() > best + 1, "early stopping left no extra rounds"
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -28,7 +28,7 @@ def test_served_probabilities_equal_the_candidates_predict_proba(tmp_path):
     assert len(test_rows) > 7 and batched.index.equals(test_rows.index)
     np.testing.assert_array_equal(batched.to_numpy(), served.to_numpy())
     x_test, _ = split_matrix(small.features, "test")
-    expected = small.candidate.model.predict_proba(x_test)[:, 1]
+    expected = small.candidate.model.predict_proba(x_test)
     np.testing.assert_allclose(served["churn_probability"].to_numpy(), expected, atol=1e-6)
     assert (served["churn_prediction"].to_numpy()
             == (expected >= small.candidate.threshold)).all()

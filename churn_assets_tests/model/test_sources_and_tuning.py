@@ -128,7 +128,7 @@ def load_trials(study_file: Path, config: DatasetConfig, version: str) -> list:
 
 def train(features: pd.DataFrame, config: DatasetConfig, study_file: Path, version: str):
     """train_candidate as the asset calls it, with a journal-file study storage."""
-    def open_this_study() -> optuna.Study:
+    def open_this_study(family: str) -> optuna.Study:
         name = study_name_for(config.model_name, config.tuning, version)
         return open_study(study_storage(f"journal://{study_file}"), name, config.tuning.seed)
 
@@ -156,12 +156,12 @@ def test_train_candidate_metrics_threshold_and_resume(features, tmp_path: Path) 
     assert len(candidate.tuning.trials) == 4
 
     x_valid, y_valid = split_matrix(features, "valid")
-    valid_probability = candidate.model.predict_proba(x_valid)[:, 1]
+    valid_probability = candidate.model.predict_proba(x_valid)
     assert candidate.threshold == best_f1_threshold(y_valid, valid_probability)
     assert candidate.metrics["valid_f1"] == pytest.approx(
         f1_score(y_valid, (valid_probability >= candidate.threshold).astype(int)))
     x_test, y_test = split_matrix(features, "test")
-    test_probability = candidate.model.predict_proba(x_test)[:, 1]
+    test_probability = candidate.model.predict_proba(x_test)
     assert candidate.metrics["test_f1"] == pytest.approx(
         f1_score(y_test, (test_probability >= candidate.threshold).astype(int)))
 

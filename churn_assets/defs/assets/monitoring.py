@@ -22,7 +22,13 @@ from churn_assets.dataset_config import DatasetConfig, DriftConfig
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.retries import SERVICE_RETRIES
-from churn_assets.defs.settings import OWNERS, as_metadata, effective
+from churn_assets.defs.settings import (
+    OWNERS,
+    as_metadata,
+    effective,
+    launchpad_config,
+    launchpad_fields,
+)
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS, DriftReport, detect_drift, sample_rows
 from churn_assets.monitoring.drift_report import write_drift_report
@@ -47,36 +53,11 @@ SCHEDULE_NAME_TAG = "dagster/schedule_name"
 TAGS = {"stage": "monitoring"}
 
 
-class DriftThresholds(dg.Config):
-    """Empty fields take the dataset YAML's `drift` section (else the documented default)."""
-
-    drifted_share: float | None = Field(None, description="Share of drifted features that "
-                                        "counts as dataset drift (YAML drift.drifted_share, 0.5).")
-    stattest_p_value: float | None = Field(None, description="KS / chi-square p-value below "
-                                           "which a feature drifted, small samples (0.05).")
-    wasserstein_threshold: float | None = Field(None, description="Normed Wasserstein distance "
-                                                "above which a numeric feature drifted (0.1).")
-    jensen_shannon_threshold: float | None = Field(None, description="Jensen-Shannon distance "
-                                                   "above which a category drifted (0.1).")
-    retrain_policy: str | None = Field(None, description="'on_drift' (the policy below) or "
-                                       "'always' (retrain on every snapshot; "
-                                       "YAML drift.retrain_policy, on_drift).")
-    consecutive_drifted: int | None = Field(None, description="Drifted labeled snapshots in a "
-                                            "row before drift alone retrains "
-                                            "(YAML drift.consecutive_drifted, 2).")
-    cooldown_hours: float | None = Field(None, description="No retraining within this many "
-                                         "hours of the last one unless forced "
-                                         "(YAML drift.cooldown_hours, 24).")
-    retrain_on_decay: bool | None = Field(None, description="Retrain when the champion's "
-                                          "realized or estimated F1/ROC-AUC decayed "
-                                          "(YAML drift.retrain_on_decay, true).")
-    decay_margin: float | None = Field(None, description="Decay: the metric's whole interval "
-                                       "is below the champion's test figure minus this "
-                                       "(YAML drift.decay_margin, 0.02).")
-    bootstrap_resamples: int | None = Field(None, description="Resamples behind each interval "
-                                            "(YAML drift.bootstrap_resamples, 1000).")
-    force_retrain: bool = Field(False, description="Retrain after this snapshot whatever the "
-                                "policy says, cooldown included.")
+DriftThresholds = launchpad_config(
+    "DriftThresholds", launchpad_fields(DriftConfig, "drift"),
+    {"force_retrain": (bool, Field(False, description="Retrain after this snapshot whatever "
+                                   "the policy says, cooldown included."))},
+    doc="Empty fields take the dataset YAML's `drift` section (else the documented default).")
 
 
 def read_history(instance: dg.DagsterInstance, limit: int | None = None) -> list[SnapshotRecord]:

@@ -1,4 +1,5 @@
-"""[training] Optuna-tuned XGBoost, logged to MLflow as a pyfunc over raw rows."""
+"""[training] Optuna-tuned model families competing on valid, the best logged to MLflow as a
+pyfunc over raw rows."""
 
 import hashlib
 import tempfile
@@ -8,15 +9,21 @@ import dagster as dg
 import mlflow
 import optuna
 import pandas as pd
-from pydantic import Field
 
 from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.splits import split_summary
+from churn_assets.dataset_config import ModelConfig, TuningConfig
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.optuna_storage import OptunaStorage
 from churn_assets.defs.retries import SERVICE_RETRIES
-from churn_assets.defs.settings import OWNERS, as_metadata, effective
+from churn_assets.defs.settings import (
+    OWNERS,
+    as_metadata,
+    effective,
+    launchpad_config,
+    launchpad_fields,
+)
 from churn_assets.model.candidate import (
     Candidate,
     features_version,
@@ -28,15 +35,12 @@ from churn_assets.model.evaluation_plots import (
     markdown_with_images,
     top_features,
     write_evaluation_plots,
+    write_leaderboard_figure,
 )
+from churn_assets.model.families import DEFAULT_FAMILY
 from churn_assets.model.intervals import metric_interval
 from churn_assets.model.model_card import render_model_card
-from churn_assets.model.model_logging import (
-    log_candidate,
-    log_evaluation,
-    run_url,
-    served_booster,
-)
+from churn_assets.model.model_logging import log_candidate, log_evaluation, run_url
 from churn_assets.monitoring.drift import sample_rows
 from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
@@ -53,21 +57,11 @@ KNOWN_LIMITS = [
 ]
 
 
-class TuningBudget(dg.Config):
-    """Empty fields take the dataset YAML's `tuning` section (else the documented default)."""
-
-    n_trials: int | None = Field(None, description="Finished trials the study must hold; a "
-                                 "re-run on the same data resumes it (YAML tuning.n_trials, 50).")
-    timeout_seconds: float | None = Field(None, description="Stop tuning after this many "
-                                          "seconds; 0 means no limit "
-                                          "(YAML tuning.timeout_seconds, 600).")
-    seed: int | None = Field(None, description="Sampler and model seed (YAML tuning.seed, 42).")
-    refit_on_train_valid: bool | None = Field(
-        None, description="Refit the chosen parameters on train + valid (rounds scaled from "
-        "early stopping) before the test scoring (YAML tuning.refit_on_train_valid, false).")
-    cv_folds: int | None = Field(None, description="Small tables: score each trial by "
-                                 "stratified k-fold CV over train + valid instead of the valid "
-                                 "split alone (YAML tuning.cv_folds, off).")
+TuningBudget = launchpad_config(
+    "TuningBudget", launchpad_fields(TuningConfig, "tuning"),
+    launchpad_fields(ModelConfig, "model", exclude=("search_space",)),
+    doc="Empty fields take the dataset YAML's `tuning` and `model` sections (else the "
+    "documented default); `families` may name a subset for this run.")
 
 
 def _log_inputs_and_reference(train_rows: pd.DataFrame, source: str, target: str) -> None:
@@ -106,8 +100,9 @@ def _card_facts(
                         for name, i in test_intervals.items()} | {"brier": brier}
     parameters = {k: round(v, 4) if isinstance(v, float) else v
                   for k, v in candidate.tuning.best_params.items()}
-    parameters["boosting_rounds"] = candidate.refit_rounds or int(
-        candidate.model.best_iteration + 1)
+    parameters["model_family"] = candidate.family
+    if candidate.model.size is not None:
+        parameters["model_size"] = int(candidate.model.size)  # rounds or trees in use
     parameters["refit_on_train_valid"] = candidate.refit_rounds is not None
     return {
         "model_name": data.model_name, "run_id": run.info.run_id,
@@ -119,7 +114,7 @@ def _card_facts(
                    for row in summary.itertuples()},
         "features": {"kept": list(roles.features), "dropped": roles.dropped},
         "parameters": parameters, "threshold": candidate.threshold, "metrics": metrics,
-        "top_features": top_features(served_booster(candidate.model)),
+        "top_features": top_features(candidate.model),
         "known_limits": KNOWN_LIMITS,
     }
 
@@ -128,11 +123,37 @@ def _log_calibrator(candidate: Candidate, customer_features: pd.DataFrame) -> No
     # Monitoring estimates the champion's performance on unlabeled snapshots (CBPE) from
     # probabilities calibrated on rows it never trained on: the valid split.
     x_valid, y_valid = split_matrix(customer_features, "valid")
-    calibrator = fit_calibrator(y_valid, candidate.model.predict_proba(x_valid)[:, 1])
+    calibrator = fit_calibrator(y_valid, candidate.model.predict_proba(x_valid))
     mlflow.log_dict(calibrator.to_dict(), CALIBRATOR_ARTIFACT)
 
 
-@dg.asset(group_name="training", kinds={"xgboost", "optuna", "mlflow"}, owners=OWNERS,
+def _log_family_runs(candidate: Candidate) -> None:
+    """Each family's best trial as a nested run: its parameters and valid figures."""
+    for result in candidate.families:
+        with mlflow.start_run(run_name=f"family {result.family}", nested=True):
+            mlflow.log_params({"model_family": result.family,
+                               **{f"best.{k}": v for k, v in result.tuning.best_params.items()}})
+            mlflow.log_metrics({"valid_log_loss": result.valid_log_loss,
+                                **{f"valid_{k}": v for k, v in result.valid_metrics.items()},
+                                "n_trials": result.tuning.n_trials,
+                                "n_pruned": result.tuning.n_pruned,
+                                "tune_seconds": result.tuning.seconds,
+                                "fit_seconds": result.fit_seconds})
+            mlflow.set_tag("chosen", str(result.family == candidate.family).lower())
+
+
+def _leaderboard_metadata(board: pd.DataFrame) -> dg.MetadataValue:
+    columns = [dg.TableColumn(name, "bool" if name == "chosen" else
+                              "string" if name == "family" else "float")
+               for name in board.columns]
+    records = [dg.TableRecord({k: (round(float(v), 4) if isinstance(v, float) else
+                                   bool(v) if k == "chosen" else v if k == "family" else
+                                   float(v)) for k, v in row.items()})
+               for row in board.to_dict("records")]
+    return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
+
+
+@dg.asset(group_name="training", kinds={DEFAULT_FAMILY, "optuna", "mlflow"}, owners=OWNERS,
           tags={"stage": "training"}, code_version="2", pool="churn_training",
           retry_policy=SERVICE_RETRIES)
 def tuned_churn_model(
@@ -140,42 +161,60 @@ def tuned_churn_model(
     customer_splits: pd.DataFrame, feature_preprocessor: dict, column_roles: dict,
     dataset: DatasetResource, mlflow_tracking: MlflowTracking, optuna_storage: OptunaStorage,
 ) -> dg.Output[dict]:
-    """Tune on the validation split, pick the F1-optimal threshold there, score test once.
-    Trials are logged to the MLflow run as a table and as `trial_valid_logloss` per step;
+    """Tune each configured model family on the validation split within one shared budget,
+    keep the family with the lowest valid log-loss (leaderboard in `family_leaderboard`),
+    pick the F1-optimal threshold on valid, score test once. Trials are logged to the MLflow
+    run as a table and as `trial_valid_logloss` per step (one series per family);
     the evaluation pictures (test rows, at the threshold fixed on valid) and the model card
     go to the run's artifacts and to this asset's metadata."""
     data = dataset.load()
     tuning = effective(data.tuning, config, "tuning")
-    study_name = study_name_for(data.model_name, tuning, features_version(customer_features))
-    opened: list[optuna.Study] = []
+    families = effective(data.model, config, "model").families
+    version = features_version(customer_features)
+    opened: dict[str, optuna.Study] = {}
 
-    def open_study() -> optuna.Study:
-        opened.append(optuna_storage.open_study(study_name, tuning.seed))
-        return opened[-1]
+    def open_study(family: str) -> optuna.Study:
+        overrides = data.model.search_space.get(family)
+        name = study_name_for(data.model_name, tuning, version, family, overrides)
+        opened[family] = optuna_storage.open_study(name, tuning.seed)
+        return opened[family]
 
     def on_trial(trial, finished: int) -> None:
+        family = list(opened)[-1]  # families are tuned one after the other
+        series = "trial_valid_logloss" if len(families) == 1 else \
+            f"trial_valid_logloss.{family}"
         if trial.value is not None:
-            mlflow.log_metric("trial_valid_logloss", trial.value, step=trial.number)
+            mlflow.log_metric(series, trial.value, step=trial.number)
         value = "-" if trial.value is None else f"{trial.value:.4f}"
-        context.log.info(f"trial {trial.number} ({finished}/{tuning.n_trials}): "
-                         f"{trial.state.name} valid log-loss={value}")
+        context.log.info(f"{family} trial {trial.number} ({finished} in its study, "
+                         f"{tuning.n_trials} shared): {trial.state.name} valid log-loss={value}")
 
     raw_columns = [c for c in customer_splits.columns if c not in (SPLIT, LABEL, data.target)]
     train_rows = customer_splits.loc[customer_splits[SPLIT] == "train", [*raw_columns, data.target]]
     with mlflow_tracking.run(context, data.experiment_name) as run, \
             tempfile.TemporaryDirectory() as tmp:
         mlflow_tracking.log_params(as_metadata("tuning", tuning) | {
-            "model_name": data.model_name, "source": data.source, "study_name": study_name,
+            "model_name": data.model_name, "source": data.source,
+            "model.families": ",".join(families),
             "experiment_config": data.experiment_config or "none"})
         _log_inputs_and_reference(train_rows, data.source, data.target)
-        candidate = train_candidate(customer_features, tuning, open_study, on_trial)
+        candidate = train_candidate(customer_features, tuning, open_study, on_trial,
+                                    families, data.model.search_space)
+        study = opened.get(candidate.family)
         mlflow_tracking.log_params({f"best.{k}": v for k, v in
-                                    candidate.tuning.best_params.items()})
+                                    candidate.tuning.best_params.items()}
+                                   | {"model_family": candidate.family,
+                                      "study_name": study.study_name if study else ""})
+        board = candidate.leaderboard()
+        _log_family_runs(candidate)
+        mlflow.log_table(board, "family_leaderboard.json")
         x_test, y_test = split_matrix(customer_features, "test")
-        test_probability = candidate.model.predict_proba(x_test)[:, 1]
+        test_probability = candidate.model.predict_proba(x_test)
         pictures = write_evaluation_plots(
             Path(tmp) / "evaluation", y_test, test_probability, candidate.threshold,
-            served_booster(candidate.model), x_test, opened[0] if opened else None)
+            candidate.model, x_test, study)
+        pictures.paths["family_leaderboard"] = write_leaderboard_figure(
+            Path(tmp) / "evaluation", board)
         intervals = {name: metric_interval(name, y_test, test_probability, candidate.threshold)
                      for name in ("f1", "roc_auc")}
         mlflow.log_metrics(candidate.metrics | {"decision_threshold": candidate.threshold,
@@ -190,18 +229,22 @@ def tuned_churn_model(
         info = log_candidate(candidate, feature_preprocessor, customer_splits[raw_columns])
         pictures_md = markdown_with_images(pictures.paths)
         _log_calibrator(candidate, customer_features)
-    context.log.info(f"candidate: test F1={candidate.metrics['test_f1']:.4f}, "
+    context.log.info(f"candidate ({candidate.family}): test F1={candidate.metrics['test_f1']:.4f}, "
                      f"test ROC-AUC={candidate.metrics['test_roc_auc']:.4f}")
     summary = {"run_id": run.info.run_id, "model_uri": info.model_uri,
                "threshold": candidate.threshold, "metrics": candidate.metrics,
                "best_params": candidate.tuning.best_params, "n_trials": candidate.tuning.n_trials,
-               "n_pruned": candidate.tuning.n_pruned, "card_facts": facts}
+               "n_pruned": candidate.tuning.n_pruned, "model_family": candidate.family,
+               "card_facts": facts}
     metadata = {
         "mlflow_run_id": run.info.run_id,
         "model_uri": info.model_uri,
         "decision_threshold": round(candidate.threshold, 4),
         "n_trials": candidate.tuning.n_trials,
         "n_pruned": candidate.tuning.n_pruned,
+        "model_family": candidate.family,
+        "family_leaderboard": _leaderboard_metadata(board),
+        "model.families": ", ".join(families),
         "test_brier": dg.MetadataValue.float(round(pictures.brier_score, 4)),
         **{f"test_{name}_interval": i.text() for name, i in intervals.items()},
         **as_metadata("tuning", tuning),

@@ -1,29 +1,32 @@
-"""MLflow tracking and registry, linked to Dagster runs through dagster-mlflow.
+"""MLflow tracking and registry, each Dagster run linked to one MLflow run.
 
-dagster-mlflow's ``MlFlow`` does the linking: it finds the MLflow run tagged with this
-Dagster run's id (or starts one), sets the tags, chunks params and unregisters MLflow's
-atexit ``end_run``. Two shims remain, each with a test that shows the upstream behaviour:
-
-* Its ``_start_run`` swallows "run is already active" and keeps logging into whatever run
-  the process had open — in one process (in-process executor, tests, the daemon's step
-  workers) that is another Dagster run's MLflow run. We end any leftover run first.
-* ``end_mlflow_on_run_finished`` ends the run after the job's last node in topological
-  order, which can close it early (dagster issue #21872). Instead every step ends what it
-  opened; the next step of the same Dagster run finds the run again by its tag.
+The linking is dagster-mlflow's convention, owned here in a few lines instead of through
+the package: the MLflow run tagged ``dagster_run_id`` with this Dagster run's id is resumed
+(or started, named after the job), and MLflow's atexit ``end_run`` is unregistered so a step
+process exiting does not close a run other steps still write to. dagster-mlflow's
+``mlflow_tracking`` resource needs an init context (we built a fake one), swallows "run is
+already active" and keeps logging into another Dagster run's MLflow run, its
+``end_mlflow_on_run_finished`` hook can close the run early (dagster issue #21872), and the
+package pins pandas < 3. Here every step ends what it opened; the next step of the same
+Dagster run finds the run again by its tag.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from itertools import islice
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import dagster as dg
 
 from churn_assets.dataset_config import PROJECT_ROOT
+from churn_assets.names import DAGSTER_RUN_TAG
+
+PARAMS_PER_BATCH = 100  # MLflow's cap on params in one request
 
 
 def is_unreachable(error: BaseException) -> bool:
@@ -82,19 +85,12 @@ class MlflowTracking(dg.ConfigurableResource):
     @contextmanager
     def run(self, context: dg.AssetExecutionContext, experiment_name: str) -> Iterator[Any]:
         """This Dagster run's MLflow run, started or resumed; ended on exit (FAILED on error)."""
-        from dagster_mlflow.resources import MlFlow
-
         mlflow, uri = self._point_at_store()
         try:
             self._ensure_experiment(mlflow, uri, experiment_name)
-            while mlflow.active_run():  # see the module docstring: upstream would reuse it
+            while mlflow.active_run():  # never write into a run another caller left open
                 mlflow.end_run()
-            MlFlow(SimpleNamespace(
-                log=context.log, run_id=context.run_id,
-                dagster_run=SimpleNamespace(job_name=context.job_name),
-                resource_config={"experiment_name": experiment_name,
-                                 "mlflow_tracking_uri": uri, "env": {}, "extra_tags": {}},
-            ))
+            self._start_or_resume(mlflow, experiment_name, context)
         except Exception as error:
             if is_unreachable(error):
                 raise self.unreachable(error) from None
@@ -107,6 +103,21 @@ class MlflowTracking(dg.ConfigurableResource):
                 raise self.unreachable(error) from None
             raise
         mlflow.end_run()
+
+    @staticmethod
+    def _start_or_resume(mlflow: Any, experiment_name: str, context: Any) -> None:
+        experiment = mlflow.set_experiment(experiment_name)
+        found = mlflow.search_runs(
+            experiment_ids=[experiment.experiment_id], max_results=1, output_format="list",
+            filter_string=f"tags.{DAGSTER_RUN_TAG} = '{context.run_id}'")
+        if found:
+            mlflow.start_run(run_id=found[0].info.run_id)
+        else:
+            mlflow.start_run(run_name=context.job_name, tags={DAGSTER_RUN_TAG: context.run_id})
+        context.log.info(f"MLflow run {mlflow.active_run().info.run_id} in experiment "
+                         f"{experiment_name}")
+        # A step process exiting must not end the run the next steps resume.
+        atexit.unregister(mlflow.end_run)
 
     def unreachable(self, error: BaseException) -> dg.Failure:
         """A one-line failure naming the tracking URI; a retry may succeed once it is back."""
@@ -125,7 +136,9 @@ class MlflowTracking(dg.ConfigurableResource):
 
     @staticmethod
     def log_params(params: dict[str, Any]) -> None:
-        """MLflow caps a batch at 100 params; dagster-mlflow sends them in chunks."""
-        from dagster_mlflow.resources import MlFlow
+        """Into the active run, in batches of MLflow's cap."""
+        import mlflow
 
-        MlFlow.log_params(params)
+        keys = iter(params)
+        for _ in range(0, len(params), PARAMS_PER_BATCH):
+            mlflow.log_params({key: params[key] for key in islice(keys, PARAMS_PER_BATCH)})
