@@ -16,6 +16,7 @@ import mlflow
 import numpy as np
 import pytest
 
+from churn_assets.dataset_config import PromotionConfig
 from churn_assets.generator import generate_customers
 from churn_assets.names import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from churn_assets.registry.load_check import check_model_loads
@@ -27,13 +28,13 @@ from churn_assets.registry.model_registry import (
     rollback,
     version_for_alias,
 )
-from churn_assets.registry.promotion_rule import PromotionRules
+from churn_assets.registry.promotion_rule import rule_text
 from churn_assets_tests.helpers.workspace import ChurnWorkspace
 
 pytestmark = pytest.mark.slow
 
 LOOKUP_MODEL = Path(__file__).with_name("lookup_model.py")
-RULES = PromotionRules(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=3,
+RULES = PromotionConfig(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=3,
                        segments=("Contract",))
 
 
@@ -137,8 +138,11 @@ def test_promotions_move_aliases_and_record_why(models: Models) -> None:
     tags = client.get_model_version(name, "2").tags
     assert tags["promotion.decision"] == "promoted"
     assert tags["promotion.previous_champion_version"] == "1"
-    assert tags["promotion.rule"] == RULES.text()
+    assert tags["promotion.rule"] == rule_text(RULES)
     assert tags["promotion.f1_delta"] == better.decision.f1_delta.text()
+    assert tags["promotion.metric"] == "roc_auc"
+    assert tags["promotion.delta"] == better.decision.gain.text()
+    assert float(tags["promotion.delta_low"]) > 0
     assert tags["promotion.roc_auc_delta"].startswith("+")
     assert tags["promotion.load_check"] == "passed"
     assert tags["promotion.requested_by"] == "test" and tags["promotion.why"] == "try strong"
@@ -151,8 +155,10 @@ def test_promotions_move_aliases_and_record_why(models: Models) -> None:
     twin = models.promote(name, "strong_twin")  # as good as the champion: noise
     assert not twin.decision.promote and "may be noise" in twin.decision.reason
     assert current_champion_version(client, name) == "2"
-    assert version_for_alias(client, name, CHALLENGER) == "3"
+    assert version_for_alias(client, name, CHALLENGER) == "3"  # inconclusive: on trial
     assert client.get_model_version(name, "3").tags["promotion.decision"] == "rejected"
+    assert client.get_model_version(name, "3").tags["promotion.outcome"] == "challenger"
+    assert client.get_model_version(name, "3").tags["promotion.look"] == "2"  # 2nd vs v1's rows
 
 
 @pytest.mark.parametrize("broken", ["wrong_columns", "missing_artifact"])
