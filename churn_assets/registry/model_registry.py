@@ -19,6 +19,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.names import (
     CHALLENGER,
@@ -29,7 +30,6 @@ from churn_assets.names import (
     PROBABILITY,
 )
 from churn_assets.registry.load_check import LoadCheck, PendingLoadCheck, check_model_loads
-from churn_assets.dataset_config import PromotionConfig
 from churn_assets.registry.promotion_rule import (
     CHALLENGER as ON_TRIAL,
 )

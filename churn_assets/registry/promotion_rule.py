@@ -38,7 +38,12 @@ from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.intervals import Interval, paired_delta_interval
 from churn_assets.model.metrics import classification_metrics
 from churn_assets.registry.promotion_metrics import Gain, promotion_metric
-from churn_assets.registry.sequential_evidence import look_error, normal_quantile
+from churn_assets.registry.sequential_evidence import (
+    Look,
+    TrialRule,
+    look_error,
+    normal_quantile,
+)
 
 PROMOTED, CHALLENGER, REJECTED = "promoted", "challenger", "rejected"
 
@@ -218,7 +223,7 @@ def decide_promotion(
     rows: pd.DataFrame, settings: PromotionConfig, look: int = 1,
 ) -> PromotionDecision:
     """Both models must be scored on the same test ``rows`` (raw columns, for segments);
-    ``look``: this candidate is the look-th one judged on these rows (``test_split_fingerprint``)."""
+    ``look``: this candidate is the look-th one judged on these rows (``looks_at``)."""
     labels = np.asarray(labels).astype(int)
     if len(rows) != labels.size or len(candidate.probabilities) != labels.size or (
             champion is not None and len(champion.probabilities) != labels.size):
@@ -295,3 +300,22 @@ def _comparison_failure(
                 + (f"; also {', '.join(r['segment'] for r in blocked if r is not worst)}"
                    if len(blocked) > 1 else ""))
     return None
+
+
+def trial_rule(settings: PromotionConfig) -> TrialRule:
+    """The challenger trial's rule: the same metric and practical margin as at once."""
+    return TrialRule(alpha=settings.trial_alpha, margin=settings.min_delta,
+                     scale=promotion_metric(settings.metric).typical_gain,
+                     max_looks=settings.trial_max_snapshots)
+
+
+def snapshot_look(
+    challenger: ScoredModel, champion: ScoredModel, labels: Sequence[int] | np.ndarray,
+    settings: PromotionConfig, snapshot: str, at: str = "",
+) -> Look:
+    """One labeled snapshot's paired gain of the challenger over the champion, on rows
+    neither model trained on (the caller chooses them)."""
+    gain = promotion_metric(settings.metric).gain(
+        labels, challenger.probabilities, challenger.threshold, champion.probabilities,
+        champion.threshold, resamples=settings.resamples, seed=settings.seed)
+    return Look(snapshot, int(np.asarray(labels).size), gain.estimate, gain.standard_error, at)
