@@ -53,7 +53,7 @@ from churn_assets.generator import DistributionShift, generate_customers
 from churn_assets.model.candidate import Candidate, train_candidate
 from churn_assets.model.preprocessing import ChurnPreprocessor
 from churn_assets.model.tuning import make_pruner, make_sampler
-from churn_assets.names import LABEL, META_COLUMNS, ROW_ID, SPLIT
+from churn_assets.names import LABEL, ROW_ID, SPLIT
 from churn_assets.registry.promotion_metrics import METRICS, promotion_metric
 from churn_assets.registry.promotion_rule import (
     ScoredModel,
@@ -242,7 +242,7 @@ def metric_choice(data: DataSet, trials: int, seeds: int = 6, weak_seeds: int = 
             for s in range(weak_seeds)]
     table = {}
     for name, metric in METRICS.items():
-        def z(a: ScoredModel, b: ScoredModel) -> float:
+        def z(a: ScoredModel, b: ScoredModel, metric=metric) -> float:
             gain = metric.gain(labels, a.probabilities, a.threshold, b.probabilities,
                                b.threshold, resamples=500, seed=0)
             return gain.estimate / gain.standard_error

@@ -9,6 +9,7 @@ import dagster as dg
 
 from churn_assets.defs import alerts, jobs, sensors
 from churn_assets.defs.assets import (
+    challenger,
     features,
     ingestion,
     monitoring,
@@ -21,7 +22,7 @@ from churn_assets.defs.deployment import Deployment
 from churn_assets.defs.schedules import weekly_retraining_schedule
 
 ASSET_MODULES = (ingestion, validation, features, training, registry, scoring,
-                 monitoring)
+                 monitoring, challenger)
 
 
 @dg.definitions

@@ -40,7 +40,7 @@ from churn_assets.registry.promotion_rule import (
     rule_text,
 )
 from churn_assets.registry.registry_lock import registry_lock
-from churn_assets.registry.sequential_evidence import test_split_fingerprint
+from churn_assets.registry.sequential_evidence import split_fingerprint
 
 FINGERPRINT_TAG = "promotion.test_fingerprint"
 TRIAL_STATUS_TAG = "challenger.status"
@@ -113,7 +113,7 @@ def _fmt(value: float | None) -> str:
 
 def rows_fingerprint(rows: pd.DataFrame) -> str:
     """The test rows' fingerprint (their content, any order): the key of their look count."""
-    return test_split_fingerprint(pd.util.hash_pandas_object(rows, index=False))
+    return split_fingerprint(pd.util.hash_pandas_object(rows, index=False))
 
 
 def looks_at(client: MlflowClient, name: str, fingerprint: str) -> int:
@@ -331,6 +331,13 @@ def load_champion_reference(
     version = current_champion_version(client, name)
     if version is None:
         return None
+    return load_version_reference(client, name, version, artifact_path)
+
+
+def load_version_reference(
+    client: MlflowClient, name: str, version: str, artifact_path: str
+) -> ChampionReference:
+    """A version and the rows it was trained on (its run's ``artifact_path``)."""
     run_id = client.get_model_version(name, version).run_id
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(

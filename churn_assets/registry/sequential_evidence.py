@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass
 CONTINUE, PROMOTED, RETIRED = "continue", "promoted", "retired"
 
 
-def test_split_fingerprint(ids: Iterable[object]) -> str:
+def split_fingerprint(ids: Iterable[object]) -> str:
     """The same test rows give the same fingerprint, whatever their order."""
     text = "\n".join(sorted(str(i) for i in ids))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -10,11 +10,10 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
+from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, PromotionConfig, load_dataset_config
 from churn_assets.generator import generate_customers
 from churn_assets.model.metrics import best_f1_threshold
 from churn_assets.model.preprocessing import ChurnPreprocessor
-from churn_assets.dataset_config import PromotionConfig
 from churn_assets.registry.promotion_rule import (
     ScoredModel,
     Segment,
@@ -22,8 +21,8 @@ from churn_assets.registry.promotion_rule import (
     rule_text,
 )
 
-RULES = PromotionConfig(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=7,
-                       segments=("Contract", {"column": "tenure", "bins": [0, 12, 24, 48, float("inf")]}))
+RULES = PromotionConfig(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=7, segments=(
+    "Contract", {"column": "tenure", "bins": [0, 12, 24, 48, float("inf")]}))
 NUMERIC = ("tenure", "MonthlyCharges", "TotalCharges", "SeniorCitizen")
 WEAK_COLUMNS = ("gender", "Partner", "Dependents", "PaperlessBilling")
 
