@@ -14,7 +14,9 @@ is compared against, then kept as ``.bench/previous.json``).
     python -m benchmarks.bench --no-plain --sizes 100k # the graph only
     python -m benchmarks.bench --sensor 12345          # also the sensor/drift/executor figures
     python -m benchmarks.bench --dask                  # also Dask tuning, 1 vs 2 workers
+    python -m benchmarks.bench --promotion --sizes ""   # only the promotion rule's error rates
     BENCH_DASK=1 BENCH_SENSOR=12345 make bench         # the same flags through make
+    BENCH_PROMOTION=1 make bench                       # ... and the promotion error rates
 """
 
 from __future__ import annotations
@@ -346,6 +348,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sensor", default=os.environ.get("BENCH_SENSOR", ""),
                         metavar="SECTIONS",
                         help="also run benchmarks.sensor_bench sections, e.g. 12345")
+    parser.add_argument("--promotion", action="store_true",
+                        default=bool(os.environ.get("BENCH_PROMOTION")),
+                        help="also run benchmarks.promotion_bench: the promotion rule's error "
+                        "rates on identical-data retrains and truly better challengers "
+                        "($BENCH_PROMOTION)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
@@ -375,6 +382,10 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks import sensor_bench
 
         sensor_bench.main(list(args.sensor))
+    if args.promotion:
+        from benchmarks import promotion_bench
+
+        promotion_bench.main([])
     if args.dask:
         os.environ.setdefault("OMP_WAIT_POLICY", base_env()["OMP_WAIT_POLICY"])
         from benchmarks import dask_bench
