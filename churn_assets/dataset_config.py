@@ -108,6 +108,9 @@ class PromotionConfig(_Section):
     segments: Annotated[tuple[str | SegmentSpec, ...], Strict(False)] = ()
     segment_margin: float = Field(0.05, ge=0)
     segment_min_rows: int = Field(100, ge=1)
+    # ... and this many churners: F1 on a handful of them is noise (a calibrated model that
+    # flags none of 8 two-year-contract churners "loses" all its F1 there).
+    segment_min_positives: int = Field(30, ge=1)
     # The challenger on trial (``registry.sequential_evidence``): its false-promotion error
     # over the whole trial, and the labeled snapshots after which an undecided trial ends.
     trial_alpha: float = Field(0.05, gt=0, lt=1)

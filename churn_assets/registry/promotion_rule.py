@@ -14,7 +14,8 @@ The rule, in the order it is checked (settings: ``dataset_config.PromotionConfig
    above the practical margin ``min_delta``.
 3. ROC-AUC non-inferiority: the lower bound of the paired ROC-AUC delta (at ``level``) is
    above ``-roc_auc_margin``; a threshold trick that buys F1 by ranking worse is refused.
-4. Segments: no segment with at least ``segment_min_rows`` rows loses more than
+4. Segments: no segment with at least ``segment_min_rows`` rows and
+   ``segment_min_positives`` churners loses more than
    ``segment_margin`` F1, with a paired interval of its loss that excludes zero (see
    ``segment_table``); the reason names the segment.
 A candidate that fails only rule 2, and whose interval still allows a gain above the margin,
@@ -113,8 +114,9 @@ def rule_text(settings: PromotionConfig, look: int = 1) -> str:
         f"one-sided error {look_error(split_alpha(settings), look):.4g} (look {look} at these "
         f"test rows, budget {split_alpha(settings):g}) > {settings.min_delta:g}, and of the "
         f"ROC-AUC delta ({settings.level:.0%}) > {-settings.roc_auc_margin:g}"
-        + (f"; no segment of {segments} with >= {settings.segment_min_rows} rows loses more "
-           f"than {settings.segment_margin:g} F1 with an interval below zero" if segments else "")
+        + (f"; no segment of {segments} with >= {settings.segment_min_rows} rows and >= "
+           f"{settings.segment_min_positives} churners loses more than "
+           f"{settings.segment_margin:g} F1 with an interval below zero" if segments else "")
         + f"; inconclusive: @challenger on trial (alpha {settings.trial_alpha:g}, at most "
           f"{settings.trial_max_snapshots} labeled snapshots)"
     )
@@ -208,6 +210,7 @@ def segment_table(
                 row["champion_f1"] = _f1(y, champion.predictions[members])
                 row["delta"] = candidate_f1 - row["champion_f1"]
                 material = (row["rows"] >= settings.segment_min_rows
+                            and int(y.sum()) >= settings.segment_min_positives
                             and row["delta"] < -settings.segment_margin)
                 if material and np.unique(y).size == 2:
                     interval = paired_delta_interval(

@@ -65,6 +65,9 @@ class PromotionSettings(dg.Config):
                                          "(YAML promotion.segment_margin, 0.05).")
     segment_min_rows: int | None = Field(None, description="Smaller segments are shown, never "
                                          "block (YAML promotion.segment_min_rows, 100).")
+    segment_min_positives: int | None = Field(None, description="... and fewer churners than "
+                                              "this (YAML promotion.segment_min_positives, "
+                                              "30).")
     trial_alpha: float | None = Field(None, description="False-promotion error of a challenger "
                                       "trial (YAML promotion.trial_alpha, 0.05).")
     trial_max_snapshots: int | None = Field(None, description="Labeled snapshots after which "
