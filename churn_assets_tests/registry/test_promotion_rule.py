@@ -14,6 +14,7 @@ from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, PromotionConfig, lo
 from churn_assets.generator import generate_customers
 from churn_assets.model.metrics import best_f1_threshold
 from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.registry.promotion_metrics import promotion_metric
 from churn_assets.registry.promotion_rule import (
     ScoredModel,
     Segment,
@@ -200,3 +201,47 @@ def test_rows_must_match(fitted: Fitted) -> None:
     with pytest.raises(ValueError, match="same rows"):
         decide_promotion(fitted.strong, fitted.weak, fitted.labels[:-1], fitted.test_rows,
                          RULES)
+
+
+@pytest.mark.parametrize("metric", ["f1", "roc_auc", "pr_auc", "log_loss"])
+def test_every_metric_orients_its_gain_so_that_positive_means_better(fitted: Fitted,
+                                                                    metric: str) -> None:
+    rules = RULES.model_copy(update=dict(metric=metric))
+    better = decide(fitted, fitted.strong, fitted.weak, rules)
+    worse = decide(fitted, fitted.weak, fitted.strong, rules)
+    assert better.metric == metric and better.gain.estimate > 0 and better.promote
+    assert worse.gain.estimate == pytest.approx(-better.gain.estimate)
+    assert worse.outcome == "rejected" and not worse.promote  # conclusively worse: no trial
+
+
+def test_log_loss_gain_is_the_champions_loss_minus_the_candidates(fitted: Fitted) -> None:
+    from sklearn.metrics import log_loss
+
+    gain = promotion_metric("log_loss").gain(
+        fitted.labels, fitted.strong.probabilities, 0.5, fitted.weak.probabilities, 0.5,
+        resamples=200, seed=1)
+    expected = (log_loss(fitted.labels, fitted.weak.probabilities)
+                - log_loss(fitted.labels, fitted.strong.probabilities))
+    assert gain.estimate == pytest.approx(expected)
+    assert gain.draws.size == 200 and 0 < gain.standard_error < abs(expected)
+
+
+def test_later_looks_at_the_same_test_rows_need_a_larger_gain(fitted: Fitted) -> None:
+    candidate = _flip(fitted.strong, fitted.labels, fix=60, break_=0)
+    first, tenth = (decide_promotion(candidate, fitted.strong, fitted.labels, fitted.test_rows,
+                                     RULES, look) for look in (1, 10))
+    assert first.gain.estimate == tenth.gain.estimate
+    assert tenth.gain.low < first.gain.low and tenth.gain.level > first.gain.level
+    assert "look 10" in tenth.rule and "look 1 " in first.rule
+
+
+def test_floors_on_any_metric(fitted: Fitted) -> None:
+    decision = decide(fitted, fitted.strong, fitted.weak,
+                      RULES.model_copy(update=dict(floors={"recall": 0.999})))
+    assert not decision.promote and decision.outcome == "rejected"
+    assert "test recall" in decision.reason and "below floor 0.999" in decision.reason
+    assert "recall >= 0.999" in decision.rule
+    with pytest.raises(ValueError, match="unknown floor 'lift'"):
+        PromotionConfig(floors={"lift": 2.0})
+    with pytest.raises(ValueError, match="must be one of f1, roc_auc"):
+        PromotionConfig(metric="accuracy")
