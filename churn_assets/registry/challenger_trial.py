@@ -47,6 +47,37 @@ from churn_assets.registry.sequential_evidence import (
 )
 
 LOOKS_TAG = "challenger.looks"
+# The ids of every row a candidate's own data held (train, valid and test): its test rows
+# decided whether it went on trial, its valid rows tuned it, so no trial look may reuse them.
+SOURCE_IDS_ARTIFACT = "reference/source_ids.parquet"
+
+
+def log_source_ids(client: MlflowClient, run_id: str, ids: pd.Series) -> None:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(SOURCE_IDS_ARTIFACT).name
+        pd.DataFrame({"id": ids.astype(str).to_numpy()}).to_parquet(path, index=False)
+        client.log_artifact(run_id, str(path), str(Path(SOURCE_IDS_ARTIFACT).parent))
+
+
+def load_source_ids(client: MlflowClient, name: str, version: str) -> set[str] | None:
+    """The ids of the version's own data; None for a version registered before they were
+    logged."""
+    import tempfile
+
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    run_id = client.get_model_version(name, version).run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=SOURCE_IDS_ARTIFACT, dst_path=tmp)
+        except (MlflowException, OSError):
+            return None
+        return set(pd.read_parquet(local)["id"])
 
 
 @dataclass(frozen=True)

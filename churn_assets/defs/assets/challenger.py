@@ -17,7 +17,11 @@ from churn_assets.model.evaluation_plots import markdown_with_images
 from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS
 from churn_assets.monitoring.snapshot_performance import unseen_rows
 from churn_assets.names import REFERENCE_ARTIFACT
-from churn_assets.registry.challenger_trial import judge_challenger, trial_versions
+from churn_assets.registry.challenger_trial import (
+    judge_challenger,
+    load_source_ids,
+    trial_versions,
+)
 from churn_assets.registry.model_registry import load_version_reference
 from churn_assets.registry.promotion_metrics import promotion_metric
 from churn_assets.registry.trial_plot import evidence_plot, evidence_table
@@ -41,13 +45,20 @@ def _snapshot_uri(instance: dg.DagsterInstance) -> str:
     return str(stored.value) if stored is not None else "unknown snapshot"
 
 
-def _unseen_by_both(rows: pd.DataFrame, references: list[pd.DataFrame], id_column: str,
-                    split) -> np.ndarray:
+def _unseen_by_both(client, name: str, versions: tuple[str, str], rows: pd.DataFrame,
+                    id_column: str, split) -> np.ndarray:
+    """Rows of neither model's own data (train, valid or test: the candidate's test rows put
+    it on trial, and reusing them would count that luck twice); for a version without the
+    record, rows it never trained on (as monitoring decides for the champion)."""
     ids = rows[id_column]
-    splits = assign_splits(ids, split)
     mask = np.ones(len(rows), dtype=bool)
-    for reference in references:
-        mask &= unseen_rows(ids, splits, reference[id_column],
+    for version in versions:
+        source = load_source_ids(client, name, version)
+        if source is not None:
+            mask &= ~ids.astype(str).isin(source).to_numpy()
+            continue
+        reference = load_version_reference(client, name, version, REFERENCE_ARTIFACT).rows
+        mask &= unseen_rows(ids, assign_splits(ids, split), reference[id_column],
                             reference_complete=len(reference) < DRIFT_SAMPLE_ROWS)
     return mask
 
@@ -64,7 +75,7 @@ def challenger_trial(
     dataset: DatasetResource, mlflow_tracking: MlflowTracking,
 ) -> dg.MaterializeResult:
     """One look at the @challenger's trial on a labeled snapshot: both models scored on the
-    rows neither trained on, the paired gain added to the evidence, and the trial decided
+    rows of neither model's own data, the paired gain added to the evidence, and the trial decided
     (``registry.challenger_trial``): continue, promoted (lock, segment rule, fresh-process
     load check, audit tags) or retired. Runs after monitoring judged the serving champion."""
     data = dataset.load()
@@ -76,9 +87,8 @@ def challenger_trial(
     if pair is None:
         return _skipped("no challenger on trial")
     challenger, champion = pair
-    references = [load_version_reference(client, data.model_name, v, REFERENCE_ARTIFACT).rows
-                  for v in pair]
-    unseen = _unseen_by_both(validated_customers, references, data.id_column, data.split)
+    unseen = _unseen_by_both(client, data.model_name, pair, validated_customers,
+                             data.id_column, data.split)
     rows = validated_customers[unseen]
     labels = binary_target(rows[data.target], data.positive_label).to_numpy()
     if len(rows) < MIN_TRIAL_ROWS or np.unique(labels).size < 2:

@@ -20,6 +20,7 @@ from churn_assets.model.model_logging import (
     model_version_url,
 )
 from churn_assets.names import LABEL, RETRAIN_REASON_TAG, SPLIT
+from churn_assets.registry.challenger_trial import log_source_ids
 from churn_assets.registry.model_registry import (
     SAMPLE_ROWS,
     promote_candidate,
@@ -119,6 +120,8 @@ def champion_model(
     run_id = tuned_churn_model["run_id"]
     facts = tuned_churn_model.get("card_facts") or {"model_name": data.model_name}
     pictures = _pictures_markdown(run_id)  # before any registry write, so a failure moves nothing
+    # Before any alias can move: a trial must never look at these rows again.
+    log_source_ids(client, run_id, customer_splits[data.id_column])
     version = register_candidate(data.model_name, tuned_churn_model["model_uri"], run_id)
     card_facts = facts | {"version": version}
     why = context.run.tags.get(RETRAIN_REASON_TAG) or "manual materialization"
