@@ -33,8 +33,10 @@ class Interval:
         return self.low > 0 or self.high < 0
 
     def text(self, digits: int = 4) -> str:
+        whole = abs(self.level * 100 - round(self.level * 100)) < 1e-9
+        level = f"{self.level:.0%}" if whole else f"{self.level:.1%}"  # 99.7 %, not 100 %
         return (f"{self.estimate:+.{digits}f} [{self.low:+.{digits}f}, {self.high:+.{digits}f}]"
-                f" ({self.level:.0%}, {self.resamples} resamples)")
+                f" ({level}, {self.resamples} resamples)")
 
 
 def _metric(name: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], float]:

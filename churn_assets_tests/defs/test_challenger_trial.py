@@ -90,7 +90,8 @@ def test_challenger_on_trial_is_promoted_by_the_next_labeled_snapshot(
     assert trial["challenger_delta_low"] > 0 and trial["challenger_looks"] == 1
     assert trial["load_check"] == "passed"
     assert "data:image/png;base64," in trial["evidence"]
-    assert "| look |" in trial["looks"] and "week-1.csv" in trial["looks"]
+    header = trial["looks"].splitlines()[0]
+    assert "look" in header and "always_valid_p" in header and "week-1.csv" in trial["looks"]
     assert current_champion_version(client, "churn-test") == "2"
     assert version_for_alias(client, "churn-test", PREVIOUS_CHAMPION) == "1"
     assert version_for_alias(client, "churn-test", CHALLENGER) is None
