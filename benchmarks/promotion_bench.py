@@ -25,6 +25,8 @@ hash-chosen 30 % of the file held out of training altogether and cut into snapsh
 
     python -m benchmarks.promotion_bench                  # both data sets, defaults
     python -m benchmarks.promotion_bench --retrains 10 --cases 10 --trials 3
+    python -m benchmarks.promotion_bench --no-segments --skip metric,null,better,telco \
+        --out .bench/promotion-no-segments.json   # the concept shift without the F1 segments
 """
 
 from __future__ import annotations
@@ -268,13 +270,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--cases", type=int, default=10)
     parser.add_argument("--trials", type=int, default=3, help="Optuna trials per model")
     parser.add_argument("--metric", default=None, help="promotion.metric (default: config's)")
+    parser.add_argument("--no-segments", action="store_true",
+                        help="promotion.segments off (the F1 segment rule)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "promotion.json")
     parser.add_argument("--skip", default="", help="comma list: metric,null,better,concept,"
                         "telco")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     config = load_dataset_config(DEFAULT_CONFIG_PATH)
-    settings = config.promotion if args.metric is None else config.promotion.model_copy(
-        update={"metric": args.metric})
+    settings = config.promotion.model_copy(update={
+        "metric": args.metric or config.promotion.metric,
+        **({"segments": ()} if args.no_segments else {})})
     sets = [bundled(config, 6)]
     if SHARED_TELCO.is_file() and "telco" not in skip:
         sets.append(telco(load_dataset_config(ROOT / "examples" / "telco.yaml")))
@@ -299,8 +305,8 @@ def main(argv: list[str] | None = None) -> dict:
                                                        concept_shift=True)
         entry["seconds"] = round(time.monotonic() - started, 1)
         results[data.name] = entry
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "promotion.json").write_text(json.dumps(results, indent=2, default=str))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str))
     report(results)
     return results
 
