@@ -61,10 +61,11 @@ from churn_assets.registry.promotion_metrics import METRICS, promotion_metric
 from churn_assets.registry.promotion_rule import (
     ScoredModel,
     decide_promotion,
+    segment_table,
     snapshot_look,
     trial_rule,
 )
-from churn_assets.registry.sequential_evidence import CONTINUE, PROMOTED, judge_trial
+from churn_assets.registry.sequential_evidence import CONTINUE, PROMOTED, RETIRED, judge_trial
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_TELCO = ROOT.parent / "shared" / "data" / "telco-customer-churn.csv"
@@ -155,10 +156,14 @@ def trial(data: DataSet, champion: Model, challenger: Model, settings: Promotion
     rule = trial_rule(settings)
     for number, rows in enumerate(snapshots, start=1):
         labels = labels_of(data.config, rows)
-        looks.append(snapshot_look(challenger.score(rows), champion.score(rows), labels,
-                                   settings, f"snapshot {number}"))
+        new, old = challenger.score(rows), champion.score(rows)
+        looks.append(snapshot_look(new, old, labels, settings, f"snapshot {number}"))
         verdict = judge_trial(looks, rule, promotion_metric(settings.metric).label)
         log.append(verdict.reason)
+        if verdict.decision == PROMOTED and any(  # the registry's segment rule, as at once
+                row["blocked"] for row in segment_table(labels, rows, new, old, settings)):
+            log.append("retired: a segment regresses")
+            return RETIRED, number, log
         if verdict.decision != CONTINUE:
             return verdict.decision, number, log
     return CONTINUE, len(snapshots), log
