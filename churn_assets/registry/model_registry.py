@@ -229,7 +229,7 @@ def promote_candidate(
             start_trial(client, name, version, previous)
         if not decision.promote:
             return RegistryOutcome(version, decision, check, previous, previous)
-        end_trial(client, name, version, "promoted at once")
+        end_trial(client, name, version, f"@{CHAMPION} moved to v{version}")
         if previous is not None:
             for key, value in {"champion.replaced_by_version": version,
                                "champion.replaced_at": _now(),
