@@ -21,7 +21,10 @@ is compared against, then kept as ``.bench/previous.json``).
 Every graph run is followed by the strong reference (``benchmarks.strong_reference``):
 HistGradientBoostingClassifier (defaults) and a logistic regression on the run's own train
 rows, scored on its own test rows, against the champion's test ROC-AUC.
+
+    python -m benchmarks.bench --promotion --sizes ""   # only the promotion rule's error rates
     BENCH_DASK=1 BENCH_SENSOR=12345 make bench         # the same flags through make
+    BENCH_PROMOTION=1 make bench                       # ... and the promotion error rates
 """
 
 from __future__ import annotations
@@ -419,6 +422,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sensor", default=os.environ.get("BENCH_SENSOR", ""),
                         metavar="SECTIONS",
                         help="also run benchmarks.sensor_bench sections, e.g. 12345")
+    parser.add_argument("--promotion", action="store_true",
+                        default=bool(os.environ.get("BENCH_PROMOTION")),
+                        help="also run benchmarks.promotion_bench: the promotion rule's error "
+                        "rates on identical-data retrains and truly better challengers "
+                        "($BENCH_PROMOTION)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
@@ -448,6 +456,10 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks import sensor_bench
 
         sensor_bench.main(list(args.sensor))
+    if args.promotion:
+        from benchmarks import promotion_bench
+
+        promotion_bench.main([])
     if args.dask:
         os.environ.setdefault("OMP_WAIT_POLICY", base_env()["OMP_WAIT_POLICY"])
         from benchmarks import dask_bench

@@ -134,11 +134,19 @@ class SegmentSpec(_Section):
     bins: Annotated[tuple[float, ...], Strict(False)] = ()
 
 
+FLOOR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
+
+
 class PromotionConfig(_Section):
     """The champion/challenger rule (``registry.promotion_rule``); defaults as documented."""
 
+    # The metric a candidate must beat the champion on (``registry.promotion_metrics``).
+    metric: str = "roc_auc"
     min_f1: float = 0.55
     min_roc_auc: float = 0.75
+    # Floors on any of FLOOR_METRICS (test rows); min_f1 / min_roc_auc are floors too.
+    floors: dict[str, float] = Field(default_factory=dict)
+    # The practical margin: the gain's lower bound must exceed it (in the metric's units).
     min_delta: float = 0.0
     roc_auc_margin: float = Field(0.02, ge=0)
     resamples: int = Field(1000, ge=100)
@@ -152,6 +160,35 @@ class PromotionConfig(_Section):
     max_model_mb: float | None = Field(None, gt=0)
     max_p95_latency_ms_per_1000: float | None = Field(None, gt=0)
     max_peak_memory_mb: float | None = Field(None, gt=0)
+
+    # ... and this many churners: F1 on a handful of them is noise (a calibrated model that
+    # flags none of 8 two-year-contract churners "loses" all its F1 there).
+    segment_min_positives: int = Field(30, ge=1)
+    # The challenger on trial (``registry.sequential_evidence``): its false-promotion error
+    # over the whole trial, and the labeled snapshots after which an undecided trial ends.
+    trial_alpha: float = Field(0.05, gt=0, lt=1)
+    trial_max_snapshots: int = Field(6, ge=1)
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        from churn_assets.registry.promotion_metrics import METRICS  # the one list of them
+
+        if value not in METRICS:
+            raise ValueError(f"must be one of {', '.join(METRICS)}")
+        return value
+
+    @field_validator("floors")
+    @classmethod
+    def _known_floors(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(FLOOR_METRICS))
+        if unknown:
+            raise ValueError(f"unknown floor '{unknown[0]}' (known: {', '.join(FLOOR_METRICS)})")
+        return value
+
+    def effective_floors(self) -> dict[str, float]:
+        """min_f1 and min_roc_auc, overridden by ``floors`` where both name a metric."""
+        return {"f1": self.min_f1, "roc_auc": self.min_roc_auc} | dict(self.floors)
 
 
 class DriftConfig(_Section):

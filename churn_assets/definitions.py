@@ -13,6 +13,7 @@ import dagster as dg
 
 from churn_assets.defs import alerts, freshness, jobs, sensors
 from churn_assets.defs.assets import (
+    challenger,
     features,
     ingestion,
     monitoring,
@@ -34,7 +35,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 ASSET_MODULES = (ingestion, validation, features, training, registry, scoring,
-                 monitoring)
+                 monitoring, challenger)
 
 
 @dg.definitions

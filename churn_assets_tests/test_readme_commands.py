@@ -15,12 +15,12 @@ import pytest
 from churn_assets.cli.main import build_parser
 from churn_assets.dataset_config import PROJECT_ROOT
 from churn_assets.defs.assets.monitoring import DriftThresholds
-from churn_assets.defs.assets.registry import PromotionRules
+from churn_assets.defs.assets.registry import PromotionSettings
 from churn_assets.defs.assets.training import TuningBudget
 from churn_assets.generator import main as generator_main
 
 README = PROJECT_ROOT / "README.md"
-LAUNCHPAD = {"tuned_churn_model": TuningBudget, "champion_model": PromotionRules,
+LAUNCHPAD = {"tuned_churn_model": TuningBudget, "champion_model": PromotionSettings,
              "feature_drift": DriftThresholds}
 
 

@@ -3,6 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
+from churn_assets.defs.assets.challenger import challenger_trial
 from churn_assets.defs.assets.features import (
     customer_features,
     customer_splits,
@@ -44,10 +45,10 @@ churn_retraining_job = dg.define_asset_job(
 snapshot_intake_job = dg.define_asset_job(
     "snapshot_intake_job",
     selection=INTAKE_ASSETS | SCORING_ASSETS
-    | dg.AssetSelection.assets(feature_drift, monitoring_history),
+    | dg.AssetSelection.assets(feature_drift, monitoring_history, challenger_trial),
     description="One landed snapshot: ingest, validate (blocking checks), score with the "
     "champion, measure drift and the champion's performance, decide on retraining, append "
-    "to the monitoring history.",
+    "to the monitoring history, and judge the @challenger on trial (labeled snapshots).",
 )
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+from sklearn.metrics import average_precision_score, f1_score, log_loss, roc_auc_score
 
-METRICS = ("f1", "roc_auc", "pr_auc")
+METRICS = ("f1", "roc_auc", "pr_auc", "log_loss")
+PROBABILITY_CLIP = 1e-15  # log-loss of a 0/1 answer that is wrong is finite, as in sklearn
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,10 @@ class Interval:
         return self.low > 0 or self.high < 0
 
     def text(self, digits: int = 4) -> str:
+        whole = abs(self.level * 100 - round(self.level * 100)) < 1e-9
+        level = f"{self.level:.0%}" if whole else f"{self.level:.1%}"  # 99.7 %, not 100 %
         return (f"{self.estimate:+.{digits}f} [{self.low:+.{digits}f}, {self.high:+.{digits}f}]"
-                f" ({self.level:.0%}, {self.resamples} resamples)")
+                f" ({level}, {self.resamples} resamples)")
 
 
 def _metric(name: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], float]:
@@ -44,6 +47,9 @@ def _metric(name: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], float]:
         return lambda y, p, _yhat: float(roc_auc_score(y, p))
     if name == "pr_auc":
         return lambda y, p, _yhat: float(average_precision_score(y, p))
+    if name == "log_loss":
+        return lambda y, p, _yhat: float(log_loss(y, np.clip(p, PROBABILITY_CLIP,
+                                                            1 - PROBABILITY_CLIP), labels=[0, 1]))
     raise ValueError(f"unknown metric '{name}': use one of {', '.join(METRICS)}")
 
 
@@ -61,13 +67,16 @@ class _Scored:
     predicted: np.ndarray  # 0/1 answers at the threshold, bool
     order: np.ndarray  # rows by descending score
     starts: np.ndarray  # first position (in ``order``) of each group of equal scores
+    row_loss: np.ndarray  # each row's log-loss, rows in their own order
 
     @classmethod
     def of(cls, labels: np.ndarray, probabilities: np.ndarray, predicted: np.ndarray):
         order = np.argsort(-probabilities, kind="stable")
         ranked = probabilities[order]
         starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
-        return cls(labels.astype(bool), predicted.astype(bool), order, starts)
+        clipped = np.clip(probabilities, PROBABILITY_CLIP, 1 - PROBABILITY_CLIP)
+        row_loss = -np.where(labels.astype(bool), np.log(clipped), np.log1p(-clipped))
+        return cls(labels.astype(bool), predicted.astype(bool), order, starts, row_loss)
 
 
 def _metric_rows(metric: str, scored: _Scored, counts: np.ndarray) -> np.ndarray:
@@ -76,6 +85,8 @@ def _metric_rows(metric: str, scored: _Scored, counts: np.ndarray) -> np.ndarray
     sklearn); PR-AUC as sklearn's average precision: sum of recall steps times precision."""
     positives = float(counts[0] @ scored.positive)  # stratified: the same in every resample
     negatives = float(counts[0].sum()) - positives
+    if metric == "log_loss":
+        return counts @ scored.row_loss / (positives + negatives)
     if metric == "f1":
         tp = counts @ (scored.positive & scored.predicted)
         wrong = counts @ (scored.positive != scored.predicted)  # fp + fn
@@ -148,6 +159,22 @@ def metric_interval(
     yhat = (p >= threshold).astype(int)
     [draws] = _bootstrap(metric, y, [_Scored.of(y, p, yhat)], resamples, seed)
     return _interval(score(y, p, yhat), draws, level)
+
+
+def paired_delta_draws(
+    metric: str, labels: ArrayLike, candidate: ArrayLike, candidate_threshold: float,
+    champion: ArrayLike, champion_threshold: float, resamples: int = 1000, seed: int = 0,
+) -> tuple[float, np.ndarray]:
+    """metric(candidate) - metric(champion) on all rows, and on every paired resample."""
+    score = _metric(metric)
+    y = np.asarray(labels)
+    p_new, p_old = np.asarray(candidate, dtype=float), np.asarray(champion, dtype=float)
+    _check(y, p_new, p_old)
+    yhat_new = (p_new >= candidate_threshold).astype(int)
+    yhat_old = (p_old >= champion_threshold).astype(int)
+    new, old = _bootstrap(metric, y, [_Scored.of(y, p_new, yhat_new),
+                                      _Scored.of(y, p_old, yhat_old)], resamples, seed)
+    return score(y, p_new, yhat_new) - score(y, p_old, yhat_old), new - old
 
 
 def paired_delta_interval(

@@ -19,6 +19,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.names import (
     CHALLENGER,
@@ -35,12 +36,20 @@ from churn_assets.registry.load_check import (
     check_model_loads,
 )
 from churn_assets.registry.promotion_rule import (
+    CHALLENGER as ON_TRIAL,
+)
+from churn_assets.registry.promotion_rule import (
     PromotionDecision,
-    PromotionRules,
     ScoredModel,
     decide_promotion,
+    rule_text,
 )
 from churn_assets.registry.registry_lock import registry_lock
+from churn_assets.registry.sequential_evidence import split_fingerprint
+
+FINGERPRINT_TAG = "promotion.test_fingerprint"
+TRIAL_STATUS_TAG = "challenger.status"
+TRIAL_CHAMPION_TAG = "challenger.champion_version"
 
 DESCRIPTION_LIMIT = 5000  # MLflow's registry column; Postgres enforces it
 SAMPLE_ROWS = 50  # raw rows the fresh-process load check scores
@@ -113,12 +122,31 @@ def _fmt(value: float | None) -> str:
     return "none" if value is None else f"{value:.4f}"
 
 
+def rows_fingerprint(rows: pd.DataFrame) -> str:
+    """The test rows' fingerprint (their content, any order): the key of their look count."""
+    return split_fingerprint(pd.util.hash_pandas_object(rows, index=False))
+
+
+def looks_at(client: MlflowClient, name: str, fingerprint: str) -> int:
+    """How many candidates were already compared with a champion on these test rows,
+    counted from the registry's own tags (so every process and run agrees)."""
+    versions = client.search_model_versions(f"name = '{name}'")
+    return sum(1 for v in versions if v.tags.get(FINGERPRINT_TAG) == fingerprint)
+
+
 def decision_tags(
     decision: PromotionDecision, load_check: LoadCheck, previous: str | None,
     requested_by: str, why: str,
 ) -> dict[str, str]:
+    gain = decision.gain
     return {
         "promotion.decision": "promoted" if decision.promote else "rejected",
+        "promotion.outcome": decision.outcome,
+        "promotion.metric": decision.metric,
+        "promotion.delta": gain.text() if gain else "none",
+        "promotion.delta_low": _fmt(gain.low if gain else None),
+        "promotion.delta_high": _fmt(gain.high if gain else None),
+        "promotion.look": str(decision.look),
         "promotion.rule": decision.rule,
         "promotion.reason": decision.reason,
         "promotion.f1_delta": decision.f1_delta.text() if decision.f1_delta else "none",
@@ -148,7 +176,7 @@ def _fit_description(markdown: str) -> str:
 
 def promote_candidate(
     client: MlflowClient, name: str, version: str, rows: pd.DataFrame, labels: np.ndarray,
-    rules: PromotionRules, *, tracking_uri: str, requested_by: str = "churn_assets",
+    rules: PromotionConfig, *, tracking_uri: str, requested_by: str = "churn_assets",
     why: str = "", model_card: Callable[[dict], str] | None = None,
     lock_dir: Path | None = None, serving_limits: ServingLimits | None = None,
 ) -> RegistryOutcome:
@@ -159,11 +187,13 @@ def promote_candidate(
        even scored.
     2. Under the registry lock: score the champion on the same rows, decide, and re-read
        the champion; if it moved meanwhile (a writer that does not take the lock), decide
-       again against the new one.
+       again against the new one. The candidate is the k-th look at these test rows
+       (``looks_at``), which sets its share of the false-promotion budget.
     3. Tags and description (``model_card(promotion_facts)``, where the facts are
        ``decision.facts()`` plus ``previous_champion`` and ``load_check``), then the
        aliases: promoted, the old champion becomes @previous_champion and the candidate
-       @champion; rejected, the candidate becomes @challenger.
+       @champion; inconclusive but not worse, the candidate becomes @challenger and is on
+       trial (``judge_challenger``); otherwise no alias moves.
     """
     version = str(version)
     pending = PendingLoadCheck(f"models:/{name}/{version}", rows.head(SAMPLE_ROWS), tracking_uri,
@@ -175,7 +205,7 @@ def promote_candidate(
     check = pending.result()
     if not check.ok:
         decision = PromotionDecision(
-            promote=False, rule=rules.text(), test_rows=len(rows),
+            promote=False, rule=rule_text(rules), test_rows=len(rows), metric=rules.metric,
             reason=f"not promoted: the model failed the load check in a fresh process: "
                    f"{check.error}")
         previous = current_champion_version(client, name)
@@ -187,25 +217,32 @@ def promote_candidate(
     if isinstance(candidate, Exception):
         raise candidate
     champions: dict[str, ScoredModel] = {}
+    fingerprint = rows_fingerprint(rows)
     with registry_lock(tracking_uri, name, lock_dir):
+        look = looks_at(client, name, fingerprint) + 1
         for _ in range(MAX_REDECISIONS):
             previous = current_champion_version(client, name)
             if previous == version:
                 raise ValueError(f"{name} v{version} already holds @{CHAMPION}")
             if previous is not None and previous not in champions:
                 champions[previous] = score_version(name, previous, rows)
-            decision = decide_promotion(candidate, champions.get(previous), labels, rows, rules)
+            decision = decide_promotion(candidate, champions.get(previous), labels, rows, rules,
+                                        look)
             if current_champion_version(client, name) == previous:
                 break
         else:
             raise RuntimeError(f"@{CHAMPION} of {name} kept moving while deciding; try again")
 
-        _write_version_record(client, name, version, decision_tags(
-            decision, check, previous, requested_by, why), model_card, decision, check,
-            previous)
+        tags = decision_tags(decision, check, previous, requested_by, why)
+        if previous is not None:
+            tags[FINGERPRINT_TAG] = fingerprint  # counts as a look only against a champion
+        _write_version_record(client, name, version, tags, model_card, decision, check,
+                              previous)
+        if decision.outcome == ON_TRIAL:
+            start_trial(client, name, version, previous)
         if not decision.promote:
-            client.set_registered_model_alias(name, CHALLENGER, version)
             return RegistryOutcome(version, decision, check, previous, previous)
+        end_trial(client, name, version, f"@{CHAMPION} moved to v{version}")
         if previous is not None:
             for key, value in {"champion.replaced_by_version": version,
                                "champion.replaced_at": _now(),
@@ -215,6 +252,24 @@ def promote_candidate(
             client.set_registered_model_alias(name, PREVIOUS_CHAMPION, previous)
         client.set_registered_model_alias(name, CHAMPION, version)
     return RegistryOutcome(version, decision, check, previous, version)
+
+
+def start_trial(client: MlflowClient, name: str, version: str, champion: str | None) -> None:
+    """``version`` becomes @challenger against ``champion``; a trial it replaces ends."""
+    end_trial(client, name, version, f"replaced by v{version}")
+    for key, value in {TRIAL_STATUS_TAG: "on_trial", TRIAL_CHAMPION_TAG: champion or "none",
+                       "challenger.since": _now()}.items():
+        client.set_model_version_tag(name, version, key, value)
+    client.set_registered_model_alias(name, CHALLENGER, version)
+
+
+def end_trial(client: MlflowClient, name: str, newcomer: str, why: str) -> None:
+    """The current @challenger (other than ``newcomer``) stops being on trial."""
+    current = version_for_alias(client, name, CHALLENGER)
+    if current is None or current == newcomer:
+        return
+    client.set_model_version_tag(name, current, TRIAL_STATUS_TAG, f"ended: {why}")
+    client.delete_registered_model_alias(name, CHALLENGER)
 
 
 def _write_version_record(
@@ -289,6 +344,13 @@ def load_champion_reference(
     version = current_champion_version(client, name)
     if version is None:
         return None
+    return load_version_reference(client, name, version, artifact_path)
+
+
+def load_version_reference(
+    client: MlflowClient, name: str, version: str, artifact_path: str
+) -> ChampionReference:
+    """A version and the rows it was trained on (its run's ``artifact_path``)."""
     run_id = client.get_model_version(name, version).run_id
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(

@@ -1,20 +1,26 @@
-"""The champion/challenger rule: promote only a candidate that is really better.
+"""The champion/challenger rule: promote at once only a candidate that is conclusively better.
 
-"Really better" is judged on the same current test rows for both models, with a paired
-bootstrap (``model.intervals``): noise between equally good models moves F1 by about +-0.02
-on a thousand rows, so a point gain says nothing; the lower bound of the interval does.
+"Better" is judged on the same current test rows for both models, with a paired bootstrap
+(``model.intervals``) of the gain in ``promotion.metric`` (``promotion_metrics``; positive
+means the candidate is better). Every candidate compared on the same test rows is another
+look at them, so the k-th look gets only its share of the split's false-promotion budget
+(``sequential_evidence.look_error``): the interval widens with every retrain judged there.
 
-The rule, in the order it is checked:
-1. Floors: the candidate's F1 and ROC-AUC on all test rows reach ``min_f1``/``min_roc_auc``.
-   A first model (no champion) needs only these.
-2. F1 gain: the lower bound of the paired F1(candidate) - F1(champion) interval is above
-   ``min_delta``. A tie, a noisy gain or a retrain with another seed therefore never
-   moves the alias.
-3. ROC-AUC non-inferiority: the lower bound of the paired ROC-AUC delta is above
-   ``-roc_auc_margin``; a threshold trick that buys F1 by ranking worse is refused.
-4. Segments: no segment with at least ``segment_min_rows`` rows loses more than
+The rule, in the order it is checked (settings: ``dataset_config.PromotionConfig``):
+1. Floors: the candidate's figures on all test rows reach ``effective_floors()``
+   (``min_f1``, ``min_roc_auc`` and any ``floors``). A first model needs only these.
+2. Gain: the lower bound of the gain's interval (normal, from the bootstrap's standard
+   error, at one-sided error ``look_error(alpha, k)`` with ``alpha = (1 - level) / 2``) is
+   above the practical margin ``min_delta``.
+3. ROC-AUC non-inferiority: the lower bound of the paired ROC-AUC delta (at ``level``) is
+   above ``-roc_auc_margin``; a threshold trick that buys F1 by ranking worse is refused.
+4. Segments: no segment with at least ``segment_min_rows`` rows and
+   ``segment_min_positives`` churners loses more than
    ``segment_margin`` F1, with a paired interval of its loss that excludes zero (see
    ``segment_table``); the reason names the segment.
+A candidate that fails only rule 2, and whose interval still allows a gain above the margin,
+goes on trial as ``@challenger`` (``outcome == "challenger"``, see ``sequential_evidence``).
+The F1 and ROC-AUC delta intervals (at ``level``) are always reported, for existing readers.
 """
 
 from __future__ import annotations
@@ -29,7 +35,18 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, roc_auc_score
 
+from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.intervals import Interval, paired_delta_interval
+from churn_assets.model.metrics import classification_metrics
+from churn_assets.registry.promotion_metrics import Gain, promotion_metric
+from churn_assets.registry.sequential_evidence import (
+    Look,
+    TrialRule,
+    look_error,
+    normal_quantile,
+)
+
+PROMOTED, CHALLENGER, REJECTED = "promoted", "challenger", "rejected"
 
 
 @dataclass(frozen=True)
@@ -75,33 +92,43 @@ def _edge(value: float) -> str:
     return "inf" if math.isinf(value) else f"{value:g}"
 
 
-@dataclass(frozen=True)
-class PromotionRules:
-    min_f1: float
-    min_roc_auc: float
-    min_delta: float = 0.0
-    roc_auc_margin: float = 0.02
-    resamples: int = 1000
-    seed: int = 0
-    level: float = 0.95
-    segments: tuple[Segment, ...] = ()
-    segment_margin: float = 0.05
-    segment_min_rows: int = 100
+def segments_of(settings: PromotionConfig) -> tuple[Segment, ...]:
+    return tuple(Segment.parse(s if isinstance(s, str) else s.model_dump())
+                 for s in settings.segments)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "segments", tuple(Segment.parse(s) for s in self.segments))
 
-    def text(self) -> str:
-        """The rule in one sentence, recorded with every decision."""
-        segments = ", ".join(s.column + (" bands" if s.bins else "") for s in self.segments)
-        return (
-            f"floors F1 >= {self.min_f1:g} and ROC-AUC >= {self.min_roc_auc:g}; against a "
-            f"champion: paired bootstrap ({self.level:.0%}, {self.resamples} resamples, "
-            f"seed {self.seed}) lower bound of F1 delta > {self.min_delta:g} and of ROC-AUC "
-            f"delta > {-self.roc_auc_margin:g}"
-            + (f"; no segment of {segments} with >= {self.segment_min_rows} rows loses more "
-               f"than {self.segment_margin:g} F1 with an interval below zero" if segments else "")
-        )
+def split_alpha(settings: PromotionConfig) -> float:
+    """The one-sided false-promotion budget of one test split."""
+    return (1 - settings.level) / 2
+
+
+def rule_text(settings: PromotionConfig, look: int = 1) -> str:
+    """The rule in one sentence, recorded with every decision."""
+    metric = promotion_metric(settings.metric)
+    segments = ", ".join(s.column + (" bands" if s.bins else "") for s in segments_of(settings))
+    floors = " and ".join(f"{name} >= {value:g}"
+                          for name, value in settings.effective_floors().items())
+    return (
+        f"floors {floors}; against a champion: paired bootstrap ({settings.resamples} "
+        f"resamples, seed {settings.seed}) lower bound of the {metric.label} gain at "
+        f"one-sided error {look_error(split_alpha(settings), look):.4g} (look {look} at these "
+        f"test rows, budget {split_alpha(settings):g}) > {settings.min_delta:g}, and of the "
+        f"ROC-AUC delta ({settings.level:.0%}) > {-settings.roc_auc_margin:g}"
+        + (f"; no segment of {segments} with >= {settings.segment_min_rows} rows and >= "
+           f"{settings.segment_min_positives} churners loses more than "
+           f"{settings.segment_margin:g} F1 with an interval below zero" if segments else "")
+        + f"; inconclusive: @challenger on trial (alpha {settings.trial_alpha:g}, at most "
+          f"{settings.trial_max_snapshots} labeled snapshots)"
+    )
+
+
+def gain_interval(gain: Gain, one_sided_error: float, resamples: int) -> Interval:
+    """estimate +- z * bootstrap standard error: a percentile interval cannot reach the
+    small errors later looks get from a thousand resamples."""
+    z = normal_quantile(1 - one_sided_error)
+    return Interval(gain.estimate, gain.estimate - z * gain.standard_error,
+                    gain.estimate + z * gain.standard_error, 1 - 2 * one_sided_error,
+                    resamples)
 
 
 @dataclass(frozen=True)
@@ -121,6 +148,10 @@ class PromotionDecision:
     promote: bool
     rule: str
     reason: str
+    outcome: str = REJECTED  # promoted, challenger (on trial) or rejected
+    metric: str = "f1"
+    gain: Interval | None = None  # the deciding metric's gain (positive: candidate better)
+    look: int = 1  # how many candidates, this one included, were judged on these test rows
     candidate_f1: float | None = None  # None when the candidate could not even be scored
     candidate_roc_auc: float | None = None
     champion_f1: float | None = None
@@ -138,6 +169,8 @@ class PromotionDecision:
         """Plain values for tags, metadata and the model card."""
         return {
             "promote": self.promote, "rule": self.rule, "reason": self.reason,
+            "outcome": self.outcome, "metric": self.metric, "look": self.look,
+            "gain": self.gain.text() if self.gain else None,
             "candidate_f1": self.candidate_f1, "candidate_roc_auc": self.candidate_roc_auc,
             "champion_f1": self.champion_f1, "champion_roc_auc": self.champion_roc_auc,
             "f1_delta": self.f1_delta.text() if self.f1_delta else None,
@@ -152,15 +185,20 @@ def _f1(labels: np.ndarray, predictions: np.ndarray) -> float:
 
 def segment_table(
     labels: np.ndarray, rows: pd.DataFrame, candidate: ScoredModel,
-    champion: ScoredModel | None, rules: PromotionRules,
+    champion: ScoredModel | None, settings: PromotionConfig,
 ) -> list[dict[str, Any]]:
     """F1 of both models per segment. ``blocked`` marks a segment with enough rows that loses
     more than the margin *and* whose paired bootstrap interval of the loss excludes zero:
     a segment of 250 rows holds ~25 churners, where F1 swings by 0.1 between equally good
-    models, and a point estimate alone would block clearly better candidates at random."""
+    models, and a point estimate alone would block clearly better candidates at random.
+    Every segment is one more look at the same candidate, so the intervals share the error
+    ``1 - level`` (Bonferroni over the segments): with seven segments at 95 %, one of them
+    would otherwise block an equally good candidate far more often than one time in 20."""
     table = []
-    for segment in rules.segments:
-        names = segment.labels(rows).to_numpy()
+    labelled = [(segment, segment.labels(rows).to_numpy()) for segment in segments_of(settings)]
+    count = max(1, sum(len(set(names)) for _, names in labelled))
+    level = 1 - (1 - settings.level) / count
+    for _segment, names in labelled:
         for name in sorted(set(names)):
             members = names == name
             y = labels[members]
@@ -171,13 +209,14 @@ def segment_table(
             if champion is not None:
                 row["champion_f1"] = _f1(y, champion.predictions[members])
                 row["delta"] = candidate_f1 - row["champion_f1"]
-                material = (row["rows"] >= rules.segment_min_rows
-                            and row["delta"] < -rules.segment_margin)
+                material = (row["rows"] >= settings.segment_min_rows
+                            and int(y.sum()) >= settings.segment_min_positives
+                            and row["delta"] < -settings.segment_margin)
                 if material and np.unique(y).size == 2:
                     interval = paired_delta_interval(
                         "f1", y, candidate.probabilities[members], candidate.threshold,
                         champion.probabilities[members], champion.threshold,
-                        resamples=rules.resamples, seed=rules.seed, level=rules.level)
+                        resamples=settings.resamples, seed=settings.seed, level=level)
                     row["delta_interval"] = interval.text()
                     row["blocked"] = bool(interval.high < 0)
                 else:
@@ -188,72 +227,102 @@ def segment_table(
 
 def decide_promotion(
     candidate: ScoredModel, champion: ScoredModel | None, labels: Sequence[int] | np.ndarray,
-    rows: pd.DataFrame, rules: PromotionRules,
+    rows: pd.DataFrame, settings: PromotionConfig, look: int = 1,
 ) -> PromotionDecision:
-    """Both models must be scored on the same test ``rows`` (raw columns, for segments)."""
+    """Both models must be scored on the same test ``rows`` (raw columns, for segments);
+    ``look``: this candidate is the look-th one judged on these rows (``looks_at``)."""
     labels = np.asarray(labels).astype(int)
     if len(rows) != labels.size or len(candidate.probabilities) != labels.size or (
             champion is not None and len(champion.probabilities) != labels.size):
         raise ValueError("labels, rows and both models' probabilities must cover the same rows")
-    rule = rules.text()
-    f1 = _f1(labels, candidate.predictions)
-    auc = float(roc_auc_score(labels, candidate.probabilities))
+    metric = promotion_metric(settings.metric)
+    rule = rule_text(settings, look)
+    figures = classification_metrics(labels, candidate.probabilities, candidate.threshold)
+    f1, auc = figures["f1"], figures["roc_auc"]
     base = {"rule": rule, "candidate_f1": f1, "candidate_roc_auc": auc,
-            "test_rows": int(labels.size)}
-    table = segment_table(labels, rows, candidate, champion, rules)
+            "test_rows": int(labels.size), "metric": metric.name, "look": look}
+    table = segment_table(labels, rows, candidate, champion, settings)
+    floors = _floor_failure(figures, settings)
 
     if champion is None:
-        floors = _floor_failure(f1, auc, rules)
         reason = floors or (f"promoted: first model, test F1 {f1:.4f} and ROC-AUC {auc:.4f} "
                             "pass the floors")
-        return PromotionDecision(not floors, reason=reason, segments=table, **base)
+        return PromotionDecision(not floors, reason=reason, segments=table,
+                                 outcome=REJECTED if floors else PROMOTED, **base)
 
-    bootstrap = {"resamples": rules.resamples, "seed": rules.seed, "level": rules.level}
-    f1_delta = paired_delta_interval("f1", labels, candidate.probabilities, candidate.threshold,
-                                     champion.probabilities, champion.threshold, **bootstrap)
-    auc_delta = paired_delta_interval("roc_auc", labels, candidate.probabilities,
-                                      candidate.threshold, champion.probabilities,
-                                      champion.threshold, **bootstrap)
-    failure = _comparison_failure(f1, auc, f1_delta, auc_delta, table, rules)
-    reason = failure or (f"promoted: F1 delta {f1_delta.text()}, lower bound above min_delta "
-                         f"{rules.min_delta:g}; ROC-AUC delta {auc_delta.text()}; "
-                         "no segment regresses")
+    bootstrap = {"resamples": settings.resamples, "seed": settings.seed}
+    pair = (labels, candidate.probabilities, candidate.threshold, champion.probabilities,
+            champion.threshold)
+    error = look_error(split_alpha(settings), look)
+    gain = gain_interval(metric.gain(*pair, **bootstrap), error, settings.resamples)
+    f1_delta = paired_delta_interval("f1", *pair, level=settings.level, **bootstrap)
+    auc_delta = paired_delta_interval("roc_auc", *pair, level=settings.level, **bootstrap)
+    failure = floors or _comparison_failure(metric.label, gain, auc_delta, table, settings)
+    on_trial = (failure is not None and not floors and gain.low <= settings.min_delta
+                < gain.high and _comparison_failure(metric.label, gain, auc_delta, table,
+                                                    settings, gain_checked=False) is None)
+    if failure is None:
+        reason = (f"promoted: {metric.label} gain {gain.text()} at look {look}, lower bound "
+                  f"above min_delta {settings.min_delta:g}; F1 delta {f1_delta.text()}; "
+                  f"ROC-AUC delta {auc_delta.text()}; no segment regresses")
+    elif on_trial:
+        reason = failure + "; not worse either: on trial as @challenger"
+    else:
+        reason = failure
+    outcome = PROMOTED if failure is None else CHALLENGER if on_trial else REJECTED
     return PromotionDecision(
-        promote=failure is None, reason=reason,
+        promote=failure is None, reason=reason, outcome=outcome, gain=gain,
         champion_f1=_f1(labels, champion.predictions),
         champion_roc_auc=float(roc_auc_score(labels, champion.probabilities)),
         f1_delta=f1_delta, roc_auc_delta=auc_delta, segments=table, **base)
 
 
-def _floor_failure(f1: float, auc: float, rules: PromotionRules) -> str | None:
-    if f1 < rules.min_f1:
-        return f"not promoted: test F1 {f1:.4f} below floor {rules.min_f1:g}"
-    if auc < rules.min_roc_auc:
-        return f"not promoted: test ROC-AUC {auc:.4f} below floor {rules.min_roc_auc:g}"
+def _floor_failure(figures: dict[str, float], settings: PromotionConfig) -> str | None:
+    names = {"f1": "F1", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC"}
+    for metric, floor in settings.effective_floors().items():
+        if figures[metric] < floor:
+            return (f"not promoted: test {names.get(metric, metric)} {figures[metric]:.4f} "
+                    f"below floor {floor:g}")
     return None
 
 
 def _comparison_failure(
-    f1: float, auc: float, f1_delta: Interval, auc_delta: Interval,
-    table: list[dict[str, Any]], rules: PromotionRules,
+    label: str, gain: Interval, auc_delta: Interval, table: list[dict[str, Any]],
+    settings: PromotionConfig, gain_checked: bool = True,
 ) -> str | None:
     """The first rule the candidate breaks, as one readable line; None when it breaks none."""
-    floors = _floor_failure(f1, auc, rules)
-    if floors:
-        return floors
-    if not f1_delta.low > rules.min_delta:
-        return (f"not promoted: F1 delta {f1_delta.text()} - lower bound not above min_delta "
-                f"{rules.min_delta:g}, the gain may be noise")
-    if not auc_delta.low > -rules.roc_auc_margin:
+    if gain_checked and not gain.low > settings.min_delta:
+        return (f"not promoted: {label} gain {gain.text()} - lower bound not above min_delta "
+                f"{settings.min_delta:g}, the gain may be noise")
+    if not auc_delta.low > -settings.roc_auc_margin:
         return (f"not promoted: ROC-AUC delta {auc_delta.text()} - lower bound below "
-                f"{-rules.roc_auc_margin:g}, the candidate may rank customers worse")
+                f"{-settings.roc_auc_margin:g}, the candidate may rank customers worse")
     blocked = [row for row in table if row["blocked"]]
     if blocked:
         worst = min(blocked, key=lambda row: row["delta"])
         return (f"not promoted: segment '{worst['segment']}' ({worst['rows']} rows) loses "
                 f"{-worst['delta']:.4f} F1 ({worst['champion_f1']:.4f} -> "
                 f"{worst['candidate_f1']:.4f}, delta {worst['delta_interval'] or 'n/a'}), "
-                f"more than the margin {rules.segment_margin:g}"
+                f"more than the margin {settings.segment_margin:g}"
                 + (f"; also {', '.join(r['segment'] for r in blocked if r is not worst)}"
                    if len(blocked) > 1 else ""))
     return None
+
+
+def trial_rule(settings: PromotionConfig) -> TrialRule:
+    """The challenger trial's rule: the same metric and practical margin as at once."""
+    return TrialRule(alpha=settings.trial_alpha, margin=settings.min_delta,
+                     scale=promotion_metric(settings.metric).typical_gain,
+                     max_looks=settings.trial_max_snapshots)
+
+
+def snapshot_look(
+    challenger: ScoredModel, champion: ScoredModel, labels: Sequence[int] | np.ndarray,
+    settings: PromotionConfig, snapshot: str, at: str = "",
+) -> Look:
+    """One labeled snapshot's paired gain of the challenger over the champion, on rows
+    neither model trained on (the caller chooses them)."""
+    gain = promotion_metric(settings.metric).gain(
+        labels, challenger.probabilities, challenger.threshold, champion.probabilities,
+        champion.threshold, resamples=settings.resamples, seed=settings.seed)
+    return Look(snapshot, int(np.asarray(labels).size), gain.estimate, gain.standard_error, at)

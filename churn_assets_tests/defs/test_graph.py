@@ -159,8 +159,9 @@ def test_floors_block_a_weak_first_model(workspace: ChurnWorkspace):
     assert result.success
     client = workspace.client()
     assert current_champion_version(client, "churn-test") is None
-    rejected = client.get_model_version_by_alias("churn-test", CHALLENGER)
+    rejected = client.get_model_version("churn-test", "1")
     assert rejected.tags["promotion.decision"] == "rejected"
+    assert version_for_alias(client, "churn-test", CHALLENGER) is None  # nothing to trial
     assert "below floor" in rejected.tags["promotion.reason"]
 
 
@@ -190,7 +191,9 @@ def test_champion_moves_only_for_a_better_candidate(workspace: ChurnWorkspace):
     result = materialize_graph(workspace)
     assert result.success
     assert current_champion_version(client, "churn-test") == "2"
-    assert str(client.get_model_version_by_alias("churn-test", CHALLENGER).version) == "3"
+    # Conclusively worse: rejected, and not put on trial as @challenger.
+    assert version_for_alias(client, "churn-test", CHALLENGER) is None
+    assert client.get_model_version("churn-test", "3").tags["promotion.outcome"] == "rejected"
     summary = metadata_of(result, "champion_model")
     assert summary["promoted"] is False
     # Its F1 may tie by luck (a near all-positive answer on ~225 rows); ranking gives it away
@@ -286,8 +289,9 @@ def test_identical_retrain_keeps_the_champion_explains_why_and_rollback_is_audit
     assert second.success
     decision = metadata_of(second, "champion_model")
     assert not decision["promoted"] and decision["champion_version"] == "1"
-    assert "F1 delta +0.0000 [+0.0000, +0.0000] (95%, 500 resamples)" in decision["reason"]
+    assert "ROC-AUC gain +0.0000 [+0.0000, +0.0000]" in decision["reason"]
     assert decision["f1_delta_low"] == 0.0 and "lower bound not above" in decision["reason"]
+    assert decision["promotion.delta_low"] == 0.0 and decision["outcome"] == "rejected"
     client = workspace.client()
     assert current_champion_version(client, "churn-test") == "1"
     assert client.get_model_version("churn-test", "2").description.startswith(

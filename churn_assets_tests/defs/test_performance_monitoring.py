@@ -119,8 +119,10 @@ def test_concept_shift_hurts_the_champion_and_the_retrained_model_replaces_it(
         "promoted", "reason", "candidate_test_f1", "champion_test_f1", "f1_delta")}
     # Promoted by the rule, not by a point gain: the paired F1 interval clears min_delta.
     assert promotion["promoted"] is True and promotion["decision"] == "promoted"
+    assert promotion["promotion.delta_low"] > promotion["promotion.min_delta"]
     assert promotion["f1_delta_low"] > promotion["promotion.min_delta"]
-    assert promotion["reason"].startswith(f"promoted: F1 delta {promotion['f1_delta']}")
+    assert promotion["reason"].startswith(f"promoted: ROC-AUC gain {promotion['promotion.delta']}")
+    assert f"F1 delta {promotion['f1_delta']}" in promotion["reason"]
     assert "lower bound above min_delta" in promotion["reason"]
     assert promotion["candidate_test_f1"] > promotion["champion_test_f1"]
     client = monitor.workspace.client()

@@ -16,8 +16,10 @@ import mlflow
 import numpy as np
 import pytest
 
+from churn_assets.dataset_config import PromotionConfig
 from churn_assets.generator import generate_customers
 from churn_assets.names import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
+from churn_assets.registry.challenger_trial import LOOKS_TAG, judge_challenger
 from churn_assets.registry.load_check import check_model_loads
 from churn_assets.registry.model_registry import (
     RollbackRefused,
@@ -27,13 +29,13 @@ from churn_assets.registry.model_registry import (
     rollback,
     version_for_alias,
 )
-from churn_assets.registry.promotion_rule import PromotionRules
+from churn_assets.registry.promotion_rule import rule_text
 from churn_assets_tests.helpers.workspace import ChurnWorkspace
 
 pytestmark = pytest.mark.slow
 
 LOOKUP_MODEL = Path(__file__).with_name("lookup_model.py")
-RULES = PromotionRules(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=3,
+RULES = PromotionConfig(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=3,
                        segments=("Contract",))
 
 
@@ -57,6 +59,14 @@ class Models:
         for kind, (signal, seed) in {"weak": (0.4, 1), "strong": (2.5, 2),
                                      "strong_twin": (2.5, 3)}.items():
             self.uris[kind] = self._log(kind, self._probabilities(signal, seed))
+        # A pair that shares most of its noise (one customer base, two close models): the
+        # second is really better, by little enough that 100 test rows cannot tell.
+        shared = np.random.default_rng(5).normal(size=self.labels.size)
+        for kind, (signal, seed) in {"fair": (1.0, 6), "fair_plus": (1.2, 7)}.items():
+            noise = shared + 0.5 * np.random.default_rng(seed).normal(size=self.labels.size)
+            logit = signal * (2 * self.labels - 1) + noise - 1.0
+            self.uris[kind] = self._log(kind, dict(zip(
+                self.rows["customerID"], 1 / (1 + np.exp(-logit)), strict=True)))
         self.uris["wrong_columns"] = self._log(
             "wrong_columns", self._probabilities(2.5, 4), columns=["score", "label"])
         self.uris["missing_artifact"] = self._log("missing_artifact",
@@ -137,8 +147,11 @@ def test_promotions_move_aliases_and_record_why(models: Models) -> None:
     tags = client.get_model_version(name, "2").tags
     assert tags["promotion.decision"] == "promoted"
     assert tags["promotion.previous_champion_version"] == "1"
-    assert tags["promotion.rule"] == RULES.text()
+    assert tags["promotion.rule"] == rule_text(RULES)
     assert tags["promotion.f1_delta"] == better.decision.f1_delta.text()
+    assert tags["promotion.metric"] == "roc_auc"
+    assert tags["promotion.delta"] == better.decision.gain.text()
+    assert float(tags["promotion.delta_low"]) > 0
     assert tags["promotion.roc_auc_delta"].startswith("+")
     assert tags["promotion.load_check"] == "passed"
     assert tags["promotion.requested_by"] == "test" and tags["promotion.why"] == "try strong"
@@ -151,8 +164,10 @@ def test_promotions_move_aliases_and_record_why(models: Models) -> None:
     twin = models.promote(name, "strong_twin")  # as good as the champion: noise
     assert not twin.decision.promote and "may be noise" in twin.decision.reason
     assert current_champion_version(client, name) == "2"
-    assert version_for_alias(client, name, CHALLENGER) == "3"
+    assert version_for_alias(client, name, CHALLENGER) == "3"  # inconclusive: on trial
     assert client.get_model_version(name, "3").tags["promotion.decision"] == "rejected"
+    assert client.get_model_version(name, "3").tags["promotion.outcome"] == "challenger"
+    assert client.get_model_version(name, "3").tags["promotion.look"] == "2"  # 2nd vs v1's rows
 
 
 @pytest.mark.parametrize("broken", ["wrong_columns", "missing_artifact"])
@@ -251,3 +266,54 @@ def test_two_promotions_racing_end_with_one_consistent_champion(models: Models) 
     # The loser was judged against the winner, not against the old champion.
     assert client.get_model_version(name, loser).tags[
         "promotion.previous_champion_version"] == winner
+
+
+def test_challenger_on_trial_is_promoted_by_a_fresh_snapshot_with_an_audit_trail(
+        models: Models) -> None:
+    client, name, uri = models.workspace.client(), "trial", models.workspace.tracking_uri
+    test, fresh = slice(0, 100), slice(100, 650)  # a small test split, then a snapshot
+    models.promote(name, "fair")
+    version = models.register(name, "fair_plus")
+    at_once = promote_candidate(client, name, version, models.rows[test], models.labels[test],
+                                RULES, tracking_uri=uri, requested_by="test")
+    assert at_once.decision.outcome == "challenger"
+    assert at_once.decision.gain.low <= 0 < at_once.decision.gain.estimate
+    assert version_for_alias(client, name, CHALLENGER) == version
+    assert current_champion_version(client, name) == "1"
+
+    trial = judge_challenger(client, name, models.rows[fresh], models.labels[fresh], RULES,
+                             expected=(version, "1"), tracking_uri=uri,
+                             snapshot="snapshot-1.csv", requested_by="test")
+
+    assert trial.decision == "promoted" and trial.champion_after == version
+    assert trial.verdict.evidence.low > RULES.min_delta and trial.load_check.ok
+    assert current_champion_version(client, name) == version
+    assert version_for_alias(client, name, PREVIOUS_CHAMPION) == "1"
+    assert version_for_alias(client, name, CHALLENGER) is None
+    tags = client.get_model_version(name, version).tags
+    assert tags["promotion.outcome"] == "promoted_by_trial"
+    assert tags["promotion.reason"] == trial.verdict.reason
+    assert tags["promotion.load_check"] == "passed"
+    assert tags["promotion.previous_champion_version"] == "1"
+    assert tags["challenger.decision"] == "promoted"
+    assert [look["snapshot"] for look in json.loads(tags[LOOKS_TAG])] == ["snapshot-1.csv"]
+    assert client.get_model_version(name, "1").tags["champion.replaced_by_version"] == version
+    # The next snapshot finds no trial: nothing moves.
+    assert judge_challenger(client, name, models.rows[fresh], models.labels[fresh], RULES,
+                            expected=(version, "1"), tracking_uri=uri, snapshot="s2",
+                            requested_by="test") is None
+
+
+def test_worse_challenger_is_retired_and_gives_up_the_alias(models: Models) -> None:
+    client, name, uri = models.workspace.client(), "retire", models.workspace.tracking_uri
+    models.promote(name, "fair_plus")
+    version = models.register(name, "fair")
+    client.set_registered_model_alias(name, CHALLENGER, version)  # put on trial by hand
+    trial = judge_challenger(client, name, models.rows, models.labels, RULES,
+                             expected=(version, "1"), tracking_uri=uri, snapshot="s1",
+                             requested_by="test")
+    assert trial.decision == "retired" and "conclusively no gain" in trial.verdict.reason
+    assert trial.load_check is None  # never checked: nothing was going to move
+    assert version_for_alias(client, name, CHALLENGER) is None
+    assert current_champion_version(client, name) == "1"
+    assert client.get_model_version(name, version).tags["challenger.status"] == "retired"

@@ -10,19 +10,20 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
+from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, PromotionConfig, load_dataset_config
 from churn_assets.generator import generate_customers
 from churn_assets.model.metrics import best_f1_threshold
 from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.registry.promotion_metrics import promotion_metric
 from churn_assets.registry.promotion_rule import (
-    PromotionRules,
     ScoredModel,
     Segment,
     decide_promotion,
+    rule_text,
 )
 
-RULES = PromotionRules(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=7,
-                       segments=("Contract", {"column": "tenure", "bins": [0, 12, 24, 48, "inf"]}))
+RULES = PromotionConfig(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=7, segments=(
+    "Contract", {"column": "tenure", "bins": [0, 12, 24, 48, float("inf")]}))
 NUMERIC = ("tenure", "MonthlyCharges", "TotalCharges", "SeniorCitizen")
 WEAK_COLUMNS = ("gender", "Partner", "Dependents", "PaperlessBilling")
 
@@ -63,7 +64,7 @@ def fitted() -> Fitted:
 
 
 def decide(fitted: Fitted, candidate: ScoredModel, champion: ScoredModel | None,
-           rules: PromotionRules = RULES):
+           rules: PromotionConfig = RULES):
     return decide_promotion(candidate, champion, fitted.labels, fitted.test_rows, rules)
 
 
@@ -71,10 +72,12 @@ def test_clearly_better_candidate_is_promoted_with_its_interval(fitted: Fitted) 
     decision = decide(fitted, fitted.strong, fitted.weak)
     assert decision.promote
     assert decision.f1_delta.low > 0 and decision.roc_auc_delta.low > 0
-    assert decision.reason.startswith("promoted: F1 delta")
-    assert decision.f1_delta.text() in decision.reason  # the interval, rounded to 4 digits
+    assert decision.reason.startswith("promoted: ROC-AUC gain")
+    assert decision.gain.text() in decision.reason  # the interval, rounded to 4 digits
+    assert decision.f1_delta.text() in decision.reason
     assert "0.6666666" not in decision.reason
-    assert decision.rule == RULES.text() and "lower bound" in decision.rule
+    assert decision.rule == rule_text(RULES) and "lower bound" in decision.rule
+    assert decision.outcome == "promoted" and decision.look == 1
     assert not decision.blocking_segments
 
 
@@ -84,8 +87,9 @@ def test_same_model_retrained_with_another_seed_is_not_promoted(fitted: Fitted, 
     candidate, champion = pair if order == "reseeded_vs_original" else pair[::-1]
     decision = decide(fitted, candidate, champion)
     assert not decision.promote
-    assert decision.f1_delta.low <= 0 <= decision.f1_delta.high
-    assert "may be noise" in decision.reason and decision.f1_delta.text() in decision.reason
+    assert decision.gain.low <= 0 <= decision.gain.high
+    assert "may be noise" in decision.reason and decision.gain.text() in decision.reason
+    assert decision.outcome == "challenger" and "on trial as @challenger" in decision.reason
 
 
 def _flip(model: ScoredModel, labels: np.ndarray, fix: int, break_: int) -> ScoredModel:
@@ -113,7 +117,7 @@ def test_decision_is_deterministic_for_a_seed(fitted: Fitted) -> None:
     again = decide(fitted, fitted.strong_reseeded, fitted.strong)
     assert first == again
     other = decide(fitted, fitted.strong_reseeded, fitted.strong,
-                   dataclasses.replace(RULES, seed=8))
+                   RULES.model_copy(update=dict(seed=8)))
     assert other.f1_delta.estimate == first.f1_delta.estimate
     assert other.f1_delta.low != first.f1_delta.low  # the seed drives the resamples
 
@@ -126,7 +130,7 @@ def test_better_overall_but_worse_on_one_segment_is_rejected_naming_it(fitted: F
     probability = np.where(dsl, 0.1 * champion.probabilities,
                            0.5 * champion.probabilities + 0.5 * labels)
     candidate = ScoredModel(probability, champion.threshold)
-    rules = dataclasses.replace(RULES, segments=("InternetService", "Contract"))
+    rules = RULES.model_copy(update=dict(segments=("InternetService", "Contract")))
 
     decision = decide(fitted, candidate, champion, rules)
 
@@ -138,14 +142,14 @@ def test_better_overall_but_worse_on_one_segment_is_rejected_naming_it(fitted: F
     assert row["rows"] >= rules.segment_min_rows and row["delta"] < -rules.segment_margin
     assert row["delta_interval"] in decision.reason
     # The same loss on a segment too small to judge does not block.
-    lenient = dataclasses.replace(rules, segment_min_rows=row["rows"] + 1)
+    lenient = rules.model_copy(update=dict(segment_min_rows=row["rows"] + 1))
     assert decide(fitted, candidate, champion, lenient).promote
 
 
 def test_segment_noise_does_not_block_a_better_candidate(fitted: Fitted) -> None:
     # Segment F1 swings between equally good models; only a loss whose interval excludes
     # zero blocks. A huge margin-free rule shows the table still reports the point loss.
-    rules = dataclasses.replace(RULES, segment_margin=0.0, segment_min_rows=1)
+    rules = RULES.model_copy(update=dict(segment_margin=0.0, segment_min_rows=1))
     decision = decide(fitted, fitted.strong, fitted.weak, rules)
     assert decision.promote
     assert len(decision.segments) == 3 + 4  # contracts and tenure bands
@@ -153,7 +157,7 @@ def test_segment_noise_does_not_block_a_better_candidate(fitted: Fitted) -> None
 
 @pytest.mark.parametrize("floor", ["min_f1", "min_roc_auc"])
 def test_floors_apply_even_to_a_clearly_better_candidate(fitted: Fitted, floor: str) -> None:
-    rules = dataclasses.replace(RULES, **{floor: 0.99})
+    rules = RULES.model_copy(update=dict(**{floor: 0.99}))
     decision = decide(fitted, fitted.strong, fitted.weak, rules)
     assert not decision.promote
     named = "F1" if floor == "min_f1" else "ROC-AUC"
@@ -161,19 +165,19 @@ def test_floors_apply_even_to_a_clearly_better_candidate(fitted: Fitted, floor: 
 
 
 def test_first_model_needs_only_the_floors(fitted: Fitted) -> None:
-    decision = decide(fitted, fitted.weak, None, dataclasses.replace(RULES, min_f1=0.0,
-                                                                     min_roc_auc=0.0))
+    decision = decide(fitted, fitted.weak, None, RULES.model_copy(update=dict(
+        min_f1=0.0, min_roc_auc=0.0)))
     assert decision.promote and "first model" in decision.reason
     assert decision.f1_delta is None and decision.roc_auc_delta is None
     assert all(r["champion_f1"] is None and not r["blocked"] for r in decision.segments)
-    refused = decide(fitted, fitted.weak, None, dataclasses.replace(RULES, min_f1=0.99))
+    refused = decide(fitted, fitted.weak, None, RULES.model_copy(update=dict(min_f1=0.99)))
     assert not refused.promote and "below floor" in refused.reason
 
 
 def test_roc_auc_must_not_be_worse_beyond_the_margin(fitted: Fitted) -> None:
     # A rule demanding a ROC-AUC gain larger than the candidate's makes the ROC-AUC branch
     # the deciding one.
-    rules = dataclasses.replace(RULES, roc_auc_margin=-0.9)
+    rules = RULES.model_copy(update=dict(roc_auc_margin=-0.9))
     decision = decide(fitted, fitted.strong, fitted.weak, rules)
     assert not decision.promote and "ROC-AUC delta" in decision.reason
 
@@ -197,3 +201,47 @@ def test_rows_must_match(fitted: Fitted) -> None:
     with pytest.raises(ValueError, match="same rows"):
         decide_promotion(fitted.strong, fitted.weak, fitted.labels[:-1], fitted.test_rows,
                          RULES)
+
+
+@pytest.mark.parametrize("metric", ["f1", "roc_auc", "pr_auc", "log_loss"])
+def test_every_metric_orients_its_gain_so_that_positive_means_better(fitted: Fitted,
+                                                                    metric: str) -> None:
+    rules = RULES.model_copy(update=dict(metric=metric))
+    better = decide(fitted, fitted.strong, fitted.weak, rules)
+    worse = decide(fitted, fitted.weak, fitted.strong, rules)
+    assert better.metric == metric and better.gain.estimate > 0 and better.promote
+    assert worse.gain.estimate == pytest.approx(-better.gain.estimate)
+    assert worse.outcome == "rejected" and not worse.promote  # conclusively worse: no trial
+
+
+def test_log_loss_gain_is_the_champions_loss_minus_the_candidates(fitted: Fitted) -> None:
+    from sklearn.metrics import log_loss
+
+    gain = promotion_metric("log_loss").gain(
+        fitted.labels, fitted.strong.probabilities, 0.5, fitted.weak.probabilities, 0.5,
+        resamples=200, seed=1)
+    expected = (log_loss(fitted.labels, fitted.weak.probabilities)
+                - log_loss(fitted.labels, fitted.strong.probabilities))
+    assert gain.estimate == pytest.approx(expected)
+    assert gain.draws.size == 200 and 0 < gain.standard_error < abs(expected)
+
+
+def test_later_looks_at_the_same_test_rows_need_a_larger_gain(fitted: Fitted) -> None:
+    candidate = _flip(fitted.strong, fitted.labels, fix=60, break_=0)
+    first, tenth = (decide_promotion(candidate, fitted.strong, fitted.labels, fitted.test_rows,
+                                     RULES, look) for look in (1, 10))
+    assert first.gain.estimate == tenth.gain.estimate
+    assert tenth.gain.low < first.gain.low and tenth.gain.level > first.gain.level
+    assert "look 10" in tenth.rule and "look 1 " in first.rule
+
+
+def test_floors_on_any_metric(fitted: Fitted) -> None:
+    decision = decide(fitted, fitted.strong, fitted.weak,
+                      RULES.model_copy(update=dict(floors={"recall": 0.999})))
+    assert not decision.promote and decision.outcome == "rejected"
+    assert "test recall" in decision.reason and "below floor 0.999" in decision.reason
+    assert "recall >= 0.999" in decision.rule
+    with pytest.raises(ValueError, match="unknown floor 'lift'"):
+        PromotionConfig(floors={"lift": 2.0})
+    with pytest.raises(ValueError, match="must be one of f1, roc_auc"):
+        PromotionConfig(metric="accuracy")

@@ -21,7 +21,7 @@ from churn_assets.model.model_logging import (
     model_version_url,
 )
 from churn_assets.names import LABEL, RETRAIN_REASON_TAG, SPLIT
-from churn_assets.registry import promotion_rule
+from churn_assets.registry.challenger_trial import log_source_ids
 from churn_assets.registry.load_check import ServingLimits
 from churn_assets.registry.model_registry import (
     SAMPLE_ROWS,
@@ -38,16 +38,23 @@ class SegmentConfig(dg.Config):
                               "column, e.g. [0, 12, 24, 48, .inf]; empty for a categorical one.")
 
 
-class PromotionRules(dg.Config):
-    """Empty fields take the dataset YAML's `promotion` section (else the documented default)."""
+class PromotionSettings(dg.Config):
+    """Empty fields take the dataset YAML's `promotion` section (else the documented default).
+    Mirrors ``dataset_config.PromotionConfig`` field by field (the rule reads that one)."""
 
+    metric: str | None = Field(None, description="Metric the candidate must beat the champion "
+                               "on: f1, roc_auc, pr_auc, log_loss (YAML promotion.metric, "
+                               "roc_auc).")
+    floors: dict[str, float] | None = Field(None, description="Floors on test accuracy, "
+                                            "precision, recall, f1, roc_auc, pr_auc "
+                                            "(YAML promotion.floors).")
     min_f1: float | None = Field(None, description="Floor on test F1 (YAML promotion.min_f1, "
                                  "0.55).")
     min_roc_auc: float | None = Field(None, description="Floor on test ROC-AUC "
                                       "(YAML promotion.min_roc_auc, 0.75).")
-    min_delta: float | None = Field(None, description="The lower bound of the paired bootstrap "
-                                    "interval of F1(candidate) - F1(champion) must be above "
-                                    "this (YAML promotion.min_delta, 0.0).")
+    min_delta: float | None = Field(None, description="Practical margin: the lower bound of "
+                                    "the candidate's gain in the metric must be above this "
+                                    "(YAML promotion.min_delta, 0.0).")
     roc_auc_margin: float | None = Field(None, description="The lower bound of the ROC-AUC "
                                          "delta must be above minus this "
                                          "(YAML promotion.roc_auc_margin, 0.02).")
@@ -61,14 +68,17 @@ class PromotionRules(dg.Config):
                                          "(YAML promotion.segment_margin, 0.05).")
     segment_min_rows: int | None = Field(None, description="Smaller segments are shown, never "
                                          "block (YAML promotion.segment_min_rows, 100).")
+    segment_min_positives: int | None = Field(None, description="... and fewer churners than "
+                                              "this (YAML promotion.segment_min_positives, "
+                                              "30).")
+    trial_alpha: float | None = Field(None, description="False-promotion error of a challenger "
+                                      "trial (YAML promotion.trial_alpha, 0.05).")
+    trial_max_snapshots: int | None = Field(None, description="Labeled snapshots after which "
+                                            "an undecided trial is retired "
+                                            "(YAML promotion.trial_max_snapshots, 6).")
 
 
 SERVING_LIMITS = ("max_model_mb", "max_p95_latency_ms_per_1000", "max_peak_memory_mb")
-
-
-def _rules(settings: PromotionConfig) -> promotion_rule.PromotionRules:
-    # segments: names or mappings; the serving limits go to the load check instead
-    return promotion_rule.PromotionRules(**settings.model_dump(exclude=set(SERVING_LIMITS)))
 
 
 def _segments_text(settings: PromotionConfig) -> str:
@@ -97,13 +107,15 @@ def _segment_table(segments: list[dict]) -> str:
               description="The registered candidate loads by its registry URI in a new Python "
                           "process and answers the serving contract; else no alias moves.")])
 def champion_model(
-    context: dg.AssetExecutionContext, config: PromotionRules, tuned_churn_model: dict,
+    context: dg.AssetExecutionContext, config: PromotionSettings, tuned_churn_model: dict,
     customer_splits: pd.DataFrame, dataset: DatasetResource, mlflow_tracking: MlflowTracking,
 ) -> dg.MaterializeResult:
     """Register the candidate and decide (``registry.promotion_rule``): floors, then a paired
-    bootstrap on the same current test rows for champion and candidate, then segments.
-    Promoted: the old champion becomes @previous_champion; rejected: @challenger. The
-    decision is tagged on the version and its model card becomes the version description."""
+    bootstrap of the metric's gain on the same current test rows for champion and candidate
+    (at this look's share of the split's error budget), then segments. Promoted: the old
+    champion becomes @previous_champion; inconclusive but not worse: @challenger, on trial
+    (``challenger_trial``). The decision is tagged on the version and its model card becomes
+    the version description."""
     data = dataset.load()
     settings = effective(data.promotion, config, "promotion")
     test = customer_splits[customer_splits[SPLIT] == "test"]
@@ -113,11 +125,13 @@ def champion_model(
     run_id = tuned_churn_model["run_id"]
     facts = tuned_churn_model.get("card_facts") or {"model_name": data.model_name}
     pictures = _pictures_markdown(run_id)  # before any registry write, so a failure moves nothing
+    # Before any alias can move: a trial must never look at these rows again.
+    log_source_ids(client, run_id, customer_splits[data.id_column])
     version = register_candidate(data.model_name, tuned_churn_model["model_uri"], run_id)
     card_facts = facts | {"version": version}
     why = context.run.tags.get(RETRAIN_REASON_TAG) or "manual materialization"
     outcome = promote_candidate(
-        client, data.model_name, version, rows, test[LABEL].to_numpy(), _rules(settings),
+        client, data.model_name, version, rows, test[LABEL].to_numpy(), settings,
         tracking_uri=uri, requested_by=f"dagster run {context.run_id}", why=why,
         serving_limits=ServingLimits(**{key: getattr(settings, key) for key in SERVING_LIMITS}),
         model_card=lambda promotion: render_model_card(card_facts | {"promotion": promotion}))
@@ -139,6 +153,8 @@ def champion_model(
     metadata = {
         "model_name": data.model_name, "candidate_version": version,
         "decision": "promoted" if decision.promote else "rejected",
+        "outcome": decision.outcome, "promotion.metric": decision.metric,
+        "promotion.look": decision.look,
         "promoted": decision.promote, "reason": decision.reason, "rule": decision.rule,
         "requested_by": f"dagster run {context.run_id}", "why": why,
         "champion_version": outcome.champion_version,
@@ -152,8 +168,13 @@ def champion_model(
         "decision_details": dg.MetadataValue.md(promotion_section(promotion)),
         "model_card": dg.MetadataValue.md(card),
         **as_metadata("promotion", settings),
+        "promotion.floors": dg.MetadataValue.json(settings.effective_floors()),
         "promotion.segments": _segments_text(settings),  # tuples are no metadata type
     }
+    if decision.gain is not None:
+        metadata |= {"promotion.delta": decision.gain.text(),
+                     "promotion.delta_low": rounded(decision.gain.low),
+                     "promotion.delta_high": rounded(decision.gain.high)}
     for name, interval in (("f1", decision.f1_delta), ("roc_auc", decision.roc_auc_delta)):
         if interval is not None:
             metadata |= {f"{name}_delta": interval.text(),
