@@ -9,7 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from churn_assets.cli import generate_command, registry_commands, score_command, train_command
+from churn_assets.cli import (
+    generate_command,
+    registry_commands,
+    score_command,
+    targets_command,
+    train_command,
+)
 from churn_assets.cli.errors import CliError
 
 PROG = "python -m churn_assets"
@@ -51,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate_command.add_parser(commands)
     train_command.add_parser(commands)
     score_command.add_parser(commands)
+    targets_command.add_parser(commands)
     registry_commands.add_parsers(commands)
     return parser
 

@@ -30,6 +30,8 @@ class Candidate:
     tuning: TuningResult
     metrics: dict[str, float]  # valid_* and test_*; test rows touched only here, once
     refit_rounds: int | None = None  # boosting rounds of the train+valid refit, if any
+    # The probabilities the threshold was chosen on (before any refit): calibration's input.
+    valid_probability: np.ndarray | None = None
 
 
 def split_matrix(features: pd.DataFrame, split: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -126,4 +128,4 @@ def train_candidate(
     metrics |= {f"test_{k}": v for k, v in
                 classification_metrics(y_test, test_probability, threshold).items()}
     return Candidate(model=model, threshold=threshold, tuning=result, metrics=metrics,
-                     refit_rounds=refit_rounds)
+                     refit_rounds=refit_rounds, valid_probability=valid_probability)

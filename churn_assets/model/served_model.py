@@ -18,14 +18,19 @@ import xgboost as xgb
 from mlflow.pyfunc import PythonModel
 
 try:  # inside a logged model, code_paths puts preprocessing.py on sys.path
+    from decision_policy import RetentionDecision, ranks
     from preprocessing import ChurnPreprocessor
+    from reason_codes import contributions, top_reasons
 except ImportError:  # imported from the installed package
+    from churn_assets.model.decision_policy import RetentionDecision, ranks
     from churn_assets.model.preprocessing import ChurnPreprocessor
+    from churn_assets.model.reason_codes import contributions, top_reasons
 
 ARTIFACT_PREPROCESSOR = "preprocessor"
 ARTIFACT_BOOSTER = "booster"
 ARTIFACT_DECISION = "decision"
-
+# Optional predict params (declared in the signature); both off keeps the two-column contract.
+PARAM_ECONOMICS, PARAM_REASONS = "economics", "reasons"
 
 
 class ChurnClassifier(PythonModel):
@@ -36,20 +41,33 @@ class ChurnClassifier(PythonModel):
         )
         self.booster = xgb.Booster()
         self.booster.load_model(artifacts[ARTIFACT_BOOSTER])
-        decision = json.loads(Path(artifacts[ARTIFACT_DECISION]).read_text())
-        self.threshold = float(decision["threshold"])
+        self.decision = RetentionDecision.from_dict(
+            json.loads(Path(artifacts[ARTIFACT_DECISION]).read_text()))
+        self.threshold = self.decision.threshold
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         rows = pd.DataFrame(model_input)
         features = self.preprocessor.transform(rows)
         probability = self.booster.predict(xgb.DMatrix(features)).astype("float64")
-        return pd.DataFrame(
+        answer = pd.DataFrame(
             {
                 "churn_probability": probability,
                 "churn_prediction": (probability >= self.threshold).astype(np.int64),
             },
             index=rows.index,
         )
+        params = params or {}
+        if params.get(PARAM_ECONOMICS) and self.decision.economics is not None:
+            # The policy ranks the rows of this call: pass the whole contact list at once.
+            value = self.decision.expected_values(rows, probability)
+            answer["expected_value"] = value
+            answer["rank"] = ranks(value)
+            answer["contact"] = self.decision.contact(answer["churn_prediction"], value)
+        if params.get(PARAM_REASONS):
+            reasons = top_reasons(rows, features, contributions(self.booster, features),
+                                  self.preprocessor)
+            answer = pd.concat([answer, reasons], axis=1)
+        return answer
 
 
 mlflow.models.set_model(ChurnClassifier())

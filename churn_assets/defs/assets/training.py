@@ -36,6 +36,12 @@ from churn_assets.model.model_logging import (
     run_url,
     served_booster,
 )
+from churn_assets.model.retention import (
+    retention_metadata,
+    retention_params,
+    retention_summary,
+    train_retention,
+)
 from churn_assets.monitoring.drift import sample_rows
 from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
@@ -172,6 +178,13 @@ def tuned_churn_model(
         pictures = write_evaluation_plots(
             Path(tmp) / "evaluation", y_test, test_probability, candidate.threshold,
             served_booster(candidate.model), x_test, opened[0] if opened else None)
+        retention = train_retention(  # calibration and policy on valid rows, figures on test
+            customer_features, customer_splits[raw_columns], candidate.valid_probability,
+            test_probability, candidate.threshold, data.economics, data.decision,
+            Path(tmp) / "campaign", tuning.seed)
+        pictures.paths.update(retention.pictures)
+        mlflow.log_metrics(retention.metrics)
+        mlflow_tracking.log_params(retention_params(retention.fit.decision))
         intervals = {name: metric_interval(name, y_test, test_probability, candidate.threshold)
                      for name in ("f1", "roc_auc")}
         mlflow.log_metrics(candidate.metrics | {"decision_threshold": candidate.threshold,
@@ -181,9 +194,11 @@ def tuned_churn_model(
         mlflow.log_table(candidate.tuning.trials.astype(str), "optuna_trials.json")
         facts = _card_facts(data, customer_splits, column_roles, candidate, intervals,
                             pictures.brier_score, run, mlflow_tracking.resolved_uri())
+        facts["retention"] = retention_summary(retention.fit.decision, retention.metrics)
         card = render_model_card(facts)
         log_evaluation(pictures.paths, card)
-        info = log_candidate(candidate, feature_preprocessor, customer_splits[raw_columns])
+        info = log_candidate(candidate, feature_preprocessor, customer_splits[raw_columns],
+                             decision=retention.fit.decision.to_dict())
         pictures_md = markdown_with_images(pictures.paths)
         _log_calibrator(candidate, customer_features)
     context.log.info(f"candidate: test F1={candidate.metrics['test_f1']:.4f}, "
@@ -202,6 +217,7 @@ def tuned_churn_model(
         **{f"test_{name}_interval": i.text() for name, i in intervals.items()},
         **as_metadata("tuning", tuning),
         **{k: round(float(v), 4) for k, v in candidate.metrics.items()},
+        **retention_metadata(retention),
         "evaluation": dg.MetadataValue.md(pictures_md),
         "model_card": dg.MetadataValue.md(card),
     }
