@@ -33,10 +33,13 @@ def contributions(model: Any, features: pd.DataFrame) -> pd.DataFrame:
 
 
 def raw_sources(preprocessor: Any) -> list[str]:
-    """The raw column (or engineered feature) behind each model-matrix column, in the
-    preprocessor's column order: numeric, engineered, then each categorical's levels + rare."""
+    """The raw column behind each model-matrix column, in the preprocessor's column order:
+    numeric, engineered, then each categorical's levels + rare. An engineered feature of one
+    input counts for that input (``contract_risk`` is ``Contract``); one of several inputs
+    (a ratio) is its own reason."""
     sources = list(preprocessor.numeric)
-    sources += [spec["name"] for spec in preprocessor.engineered_]
+    sources += [spec["inputs"][0] if len(spec["inputs"]) == 1 else spec["name"]
+                for spec in preprocessor.engineered_]
     for column, levels in preprocessor.levels_.items():
         sources += [column] * (len(levels) + 1)
     if len(sources) != len(preprocessor.feature_names_):
@@ -52,11 +55,10 @@ def by_raw_column(contribution: pd.DataFrame, sources: list[str]) -> pd.DataFram
 
 def _shown_values(rows: pd.DataFrame, features: pd.DataFrame, sources: list[str],
                   preprocessor: Any) -> pd.DataFrame:
-    engineered = {spec["name"] for spec in preprocessor.engineered_}
     names = {spec["name"]: f"eng__{spec['name']}" for spec in preprocessor.engineered_}
     shown = {}
     for source in dict.fromkeys(sources):
-        if source in engineered and names[source] in features:
+        if source not in rows and names.get(source) in features:  # a ratio: its value
             values = features[names[source]]
         else:
             values = rows[source]

@@ -79,7 +79,10 @@ def test_the_reasons_of_a_one_hot_column_add_up(small):
     summed = by_raw_column(pieces, raw_sources(small.preprocessor))
     contract = [c for c in x_test.columns if c.startswith("cat__Contract=")]
     assert len(contract) >= 3
+    # The one-hot pieces and the engineered feature read from Contract alone: one reason.
+    contract += ["eng__contract_risk"]
     np.testing.assert_allclose(summed["Contract"], pieces[contract].sum(axis=1), atol=1e-6)
+    assert "contract_risk" not in summed and "avg_monthly_spend" in summed
     # All raw columns together still explain the margin (TreeSHAP is additive).
     margin = booster.predict(xgb.DMatrix(x_test), output_margin=True)
     bias = margin - pieces.sum(axis=1).to_numpy()
