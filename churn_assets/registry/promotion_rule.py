@@ -15,6 +15,8 @@ The rule, in the order it is checked:
 4. Segments: no segment with at least ``segment_min_rows`` rows loses more than
    ``segment_margin`` F1, with a paired interval of its loss that excludes zero (see
    ``segment_table``); the reason names the segment.
+5. Calibration: the candidate's Brier score is not clearly worse than the champion's (the
+   paired interval of the excess lies above a small margin; ``campaign_metrics``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, roc_auc_score
 
+from churn_assets.model.campaign_metrics import brier_delta_interval, calibration_refusal
 from churn_assets.model.intervals import Interval, paired_delta_interval
 
 
@@ -215,6 +218,8 @@ def decide_promotion(
                                       candidate.threshold, champion.probabilities,
                                       champion.threshold, **bootstrap)
     failure = _comparison_failure(f1, auc, f1_delta, auc_delta, table, rules)
+    failure = failure or calibration_refusal(brier_delta_interval(
+        labels, candidate.probabilities, champion.probabilities, **bootstrap))
     reason = failure or (f"promoted: F1 delta {f1_delta.text()}, lower bound above min_delta "
                          f"{rules.min_delta:g}; ROC-AUC delta {auc_delta.text()}; "
                          "no segment regresses")
