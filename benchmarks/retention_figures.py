@@ -13,6 +13,8 @@ would have given on test; and the reasons of three test customers next to their 
 
 from __future__ import annotations
 
+import dataclasses
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -22,6 +24,7 @@ from churn_assets.data.sources import read_source
 from churn_assets.data.splits import assign_splits, binary_target
 from churn_assets.model.calibration import brier, expected_calibration_error
 from churn_assets.model.contact_list import SCORE_PARAMS, contact_list, served_decision
+from churn_assets.model.economics import customer_values, expected_profit
 from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.registry.model_registry import current_champion_version
 
@@ -69,7 +72,20 @@ def main() -> None:
     print(f"| chosen: {decision.calibration['method']} (after) | "
           f"{metrics['test_brier_calibrated']:.4f} | {metrics['test_ece_calibrated']:.4f} | |")
 
+    test_labels = labels[test]
+    print(f"\ncustomers above the F1 threshold {decision.threshold:.3f} (test): "
+          f"{int((raw[test] >= decision.threshold).sum())} of {int(test.sum())}")
     test_rows = frame[test].reset_index(drop=True)
+    values = customer_values(decision.economics.customer_value, test_rows)
+    ev = decision.expected_values(test_rows, raw[test])
+    print("\n| other policies, same calibration (test rows) | contacted | expected profit |")
+    print("|---|---|---|")
+    for share in (0.05, 0.1, 0.2, 0.3):
+        variant = dataclasses.replace(decision, policy="capacity", capacity=share)
+        contact = variant.contact(raw[test] >= decision.threshold, ev).astype(bool)
+        profit = expected_profit(test_labels, raw[test], contact, values, decision.economics)
+        print(f"| capacity {share:.0%} | {contact.sum()} | {profit:,.0f} |")
+
     answers = model.predict(test_rows.drop(columns=[config.target]), params=SCORE_PARAMS)
     listed = contact_list(test_rows[[config.id_column]], answers, decision)
     contacted = listed[listed["contact"] == 1].sort_values("rank")
