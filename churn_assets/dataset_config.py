@@ -12,6 +12,7 @@ run-level settings; a run can override them from the launchpad (see ``defs/asset
 from __future__ import annotations
 
 import os
+import typing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -232,6 +233,41 @@ class ExpectationsConfig(_Section):
     value_sets: dict[str, Annotated[tuple[Any, ...], Strict(False)]] = Field(default_factory=dict)
 
 
+class EconomicsConfig(_Section):
+    """Campaign economics (optional; see ``model.economics`` for the profit formula)."""
+
+    contact_cost: float = Field(ge=0)
+    incentive_cost: float = Field(ge=0)
+    retention_rate: float = Field(gt=0, le=1)  # share of contacted churners the offer keeps
+    customer_value: float | str  # a number or arithmetic over columns, e.g. MonthlyCharges * 12
+
+    @field_validator("customer_value")
+    @classmethod
+    def _arithmetic_only(cls, value: float | str) -> float | str:
+        from churn_assets.model.economics import expression_columns
+
+        expression_columns(value)  # refuses anything but + - * / over numbers and columns
+        return value
+
+
+DECISION_POLICIES = ("f1", "expected_profit", "capacity")
+
+
+class DecisionConfig(_Section):
+    """Whom to contact (``model.decision_policy``): f1 (default), expected_profit, capacity."""
+
+    policy: str = "f1"
+    capacity: float | None = Field(None, gt=0)  # a count (>= 1) or a share of the list (< 1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> DecisionConfig:
+        if self.policy not in DECISION_POLICIES:
+            raise ValueError(f"'decision.policy' must be one of {', '.join(DECISION_POLICIES)}")
+        if self.policy == "capacity" and self.capacity is None:
+            raise ValueError("'decision.capacity' is required by the capacity policy")
+        return self
+
+
 ENGINEERED_KINDS = ("tenure_band", "ratio", "mapping")
 
 
@@ -298,6 +334,8 @@ class DatasetConfig(_Section):
     promotion: PromotionConfig = PromotionConfig()
     drift: DriftConfig = DriftConfig()
     expectations: ExpectationsConfig = ExpectationsConfig()
+    economics: EconomicsConfig | None = None  # off by default: no expected values
+    decision: DecisionConfig = DecisionConfig()
     config_path: str = ""  # where it was read from; set by the loader, never by the YAML
     experiment_config: str = ""  # the experiment config applied, if any; never by the YAML
     id_column_derived: bool = False  # no `id_column` in the YAML; set by the loader
@@ -324,6 +362,13 @@ class DatasetConfig(_Section):
             raise ValueError(f"'engineered' names must be unique: {', '.join(repeated)}")
         return self
 
+    @model_validator(mode="after")
+    def _policy_has_economics(self) -> DatasetConfig:
+        if self.decision.policy != "f1" and self.economics is None:
+            raise ValueError(f"'decision.policy' {self.decision.policy} needs an 'economics' "
+                             "section")
+        return self
+
     def engineered_declarations(self) -> list[dict[str, Any]]:
         return [feature.declaration() for feature in self.engineered]
 
@@ -342,6 +387,9 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     for part in loc[:-1]:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field else None
+        # An optional section (``economics``) is ``X | None``: its keys are X's.
+        annotation = next((a for a in typing.get_args(annotation) if isinstance(a, type)
+                           and issubclass(a, BaseModel)), annotation)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation

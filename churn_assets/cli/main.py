@@ -14,6 +14,7 @@ from churn_assets.cli import (
     init_command,
     registry_commands,
     score_command,
+    targets_command,
     train_command,
 )
 from churn_assets.cli.errors import CliError
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     init_command.add_parser(commands)
     train_command.add_parser(commands)
     score_command.add_parser(commands)
+    targets_command.add_parser(commands)
     registry_commands.add_parsers(commands)
     return parser
 

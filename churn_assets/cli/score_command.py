@@ -27,6 +27,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("file", metavar="FILE", help="customers to score (.csv or .parquet)")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help="write .csv or .parquet here (default: CSV on standard output)")
+    parser.add_argument("--reasons", action="store_true",
+                        help="add reason_1..3: the three raw columns pushing each score most")
     parser.set_defaults(run=run)
 
 
@@ -43,7 +45,8 @@ def _last_line(error: Exception) -> str:
     return lines[-1] if lines else type(error).__name__
 
 
-def score_frame(model, frame: pd.DataFrame, id_column: str, target: str) -> pd.DataFrame:
+def score_frame(model, frame: pd.DataFrame, id_column: str, target: str,
+                params: dict | None = None) -> pd.DataFrame:
     if id_column not in frame.columns:
         raise CliError(f"the file has no id column '{id_column}' (dataset YAML id_column)")
     rows = frame.drop(columns=[target], errors="ignore")
@@ -51,12 +54,13 @@ def score_frame(model, frame: pd.DataFrame, id_column: str, target: str) -> pd.D
     if missing:
         raise CliError(f"the file lacks columns the champion needs: {', '.join(missing)}")
     try:
-        scores = predict_in_batches(model, rows)
+        scores = predict_in_batches(model, rows, params=params)
     except Exception as error:  # the model's own message, without MLflow's frame dump
         raise CliError(f"the champion could not score these rows: {_last_line(error)}") \
             from error
+    extra = [c for c in scores.columns if c not in OUTPUT_COLUMNS]  # only when asked for
     return pd.concat([frame[[id_column]].reset_index(drop=True),
-                      scores[list(OUTPUT_COLUMNS)].reset_index(drop=True)], axis=1)
+                      scores[[*OUTPUT_COLUMNS, *extra]].reset_index(drop=True)], axis=1)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     frame, _ = with_row_key(table.frame, store.config)  # no id in the YAML: the derived key
     # By number: the version reported below is the one that scored, even if the alias moves.
     model = mlflow.pyfunc.load_model(f"models:/{store.model_name}/{version}")
-    scores = score_frame(model, frame, store.config.id_column, store.config.target)
+    scores = score_frame(model, frame, store.config.id_column, store.config.target,
+                         params={"reasons": True} if args.reasons else None)
     if args.out is None:
         scores.to_csv(sys.stdout, index=False)
         return 0

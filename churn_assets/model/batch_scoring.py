@@ -10,10 +10,12 @@ import pandas as pd
 BATCH_ROWS = 100_000
 
 
-def predict_in_batches(model: Any, rows: pd.DataFrame, batch_rows: int = BATCH_ROWS
-                       ) -> pd.DataFrame:
-    """``model.predict(rows)``, ``batch_rows`` rows at a time; rows keep their index."""
+def predict_in_batches(model: Any, rows: pd.DataFrame, batch_rows: int = BATCH_ROWS,
+                       params: dict | None = None) -> pd.DataFrame:
+    """``model.predict(rows, params=params)``, ``batch_rows`` rows at a time; rows keep their
+    index."""
+    extra = {"params": params} if params else {}
     if len(rows) <= batch_rows:
-        return model.predict(rows)
-    return pd.concat([model.predict(rows.iloc[start:start + batch_rows])
+        return model.predict(rows, **extra)
+    return pd.concat([model.predict(rows.iloc[start:start + batch_rows], **extra)
                       for start in range(0, len(rows), batch_rows)])

@@ -58,6 +58,8 @@ class Candidate:
                  "chosen": r.family == self.family} for r in self.families]
         board = pd.DataFrame(rows, columns=list(LEADERBOARD_COLUMNS))
         return board.sort_values("valid_log_loss", kind="stable").reset_index(drop=True)
+    # The probabilities the threshold was chosen on (before any refit): calibration's input.
+    valid_probability: np.ndarray | None = None
 
 
 def split_matrix(features: pd.DataFrame, split: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -189,4 +191,5 @@ def train_candidate(
     metrics |= {f"test_{k}": v for k, v in
                 classification_metrics(y_test, test_probability, threshold).items()}
     return Candidate(model=model, threshold=threshold, tuning=best.tuning, metrics=metrics,
-                     refit_rounds=refit_rounds, family=best.family, families=results)
+                     refit_rounds=refit_rounds, family=best.family, families=results,
+                     valid_probability=valid_probability)

@@ -16,6 +16,7 @@ Facts (every key optional)::
     metrics:     {split: {metric: float | Interval | {estimate, low, high}}}
     promotion:   PromotionDecision.facts()  (promote, rule, reason, segments, ...)
     top_features: [(name, importance)] or {name: importance}
+    retention:   {policy, capacity, calibration, economics, metrics}
     known_limits: [text]
 """
 
@@ -136,13 +137,37 @@ def _limits(facts: Mapping[str, Any]) -> str:
     return "\n".join(f"- {limit}" for limit in limits) if limits else NOT_RECORDED
 
 
+CAMPAIGN_PICTURES = ("cumulative_gains", "lift", "expected_profit_curve", "reliability")
+
+
+def _retention(facts: Mapping[str, Any]) -> str:
+    """Policy, calibration, economics and the test figures; pictures as run-artifact links."""
+    retention = facts.get("retention")
+    if not retention:
+        return NOT_RECORDED
+    economics = retention.get("economics")
+    lines = [f"- Policy: `{retention.get('policy')}`"
+             + (f" (capacity {fmt(retention['capacity'])})" if retention.get("capacity") else ""),
+             f"- Calibration: {retention.get('calibration')} (chosen by cross-fitted Brier "
+             "score on the validation split)",
+             "- Economics: " + (", ".join(f"{k} `{fmt(v)}`" for k, v in economics.items())
+                                if economics else "none (no expected values)")]
+    metrics = {k.removeprefix("test_"): v for k, v in (retention.get("metrics") or {}).items()
+               if k.startswith("test_")}
+    body = "\n".join(lines) + "\n\n" + table(["test figure", "value"], sorted(metrics.items()))
+    shown = [n for n in CAMPAIGN_PICTURES if n != "expected_profit_curve" or economics]
+    return body + "\n\n" + "\n\n".join(
+        f"![{n.replace('_', ' ')}](evaluation/{n}.png)" for n in shown)
+
+
 def _promotion(facts: Mapping[str, Any]) -> str:
     return promotion_section(facts.get("promotion"))
 
 
 SECTIONS = (("Data", _data), ("Features", _features), ("Parameters", _parameters),
             ("Metrics", _metrics), ("Promotion decision", _promotion),
-            ("Top features", _top_features), ("Known limits", _limits))
+            ("Top features", _top_features), ("Retention campaign", _retention),
+            ("Known limits", _limits))
 
 
 def render_model_card(facts: Mapping[str, Any]) -> str:

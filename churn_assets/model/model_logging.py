@@ -10,15 +10,24 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 from mlflow.models import ModelSignature
-from mlflow.types.schema import ColSpec, Schema
+from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
-from churn_assets.model import families, preprocessing, served_model
+from churn_assets.model import (
+    decision_policy,
+    economics,
+    families,
+    preprocessing,
+    reason_codes,
+    served_model,
+)
 from churn_assets.model.candidate import Candidate
 from churn_assets.model.families import get_family, save_fitted
 from churn_assets.model.served_model import (
     ARTIFACT_DECISION,
     ARTIFACT_MODEL,
     ARTIFACT_PREPROCESSOR,
+    PARAM_ECONOMICS,
+    PARAM_REASONS,
 )
 
 MODEL_NAME_IN_RUN = "model"
@@ -34,7 +43,11 @@ def served_signature() -> ModelSignature:
     prediction on 1M rows, for no check. The served model checks the columns it reads itself
     and names the missing ones in one line; the logged input example shows the raw columns."""
     outputs = Schema([ColSpec("double", "churn_probability"), ColSpec("long", "churn_prediction")])
-    return ModelSignature(outputs=outputs)
+    # Off by default: the extra columns (expected_value, rank, contact; reason_1..3) only
+    # when a caller asks for them.
+    params = ParamSchema([ParamSpec(PARAM_ECONOMICS, "boolean", False),
+                          ParamSpec(PARAM_REASONS, "boolean", False)])
+    return ModelSignature(outputs=outputs, params=params)
 
 
 def pip_requirements(family: str) -> list[str]:
@@ -53,18 +66,22 @@ def log_evaluation(pictures: Mapping[str, Path], model_card: str) -> None:
 
 def log_candidate(
     candidate: Candidate, preprocessor_state: dict, raw_rows: pd.DataFrame,
+    decision: dict | None = None,
 ) -> mlflow.models.model.ModelInfo:
-    """Log the model into the active MLflow run. ``raw_rows``: source columns, no target."""
+    """Log the model into the active MLflow run. ``raw_rows``: source columns, no target;
+    ``decision``: a ``RetentionDecision.to_dict()`` (default: the candidate's threshold)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "preprocessor.json").write_text(json.dumps(preprocessor_state))
         save_fitted(candidate.model, folder / ARTIFACT_MODEL)
-        (folder / "decision.json").write_text(json.dumps({"threshold": candidate.threshold}))
+        (folder / "decision.json").write_text(
+            json.dumps(decision or {"threshold": candidate.threshold}))
         example = raw_rows.head(5)
         return mlflow.pyfunc.log_model(
             name=MODEL_NAME_IN_RUN,
             python_model=served_model.__file__,
-            code_paths=[preprocessing.__file__, str(Path(families.__file__).parent)],
+            code_paths=[preprocessing.__file__, economics.__file__, decision_policy.__file__,
+                        reason_codes.__file__, str(Path(families.__file__).parent)],
             artifacts={
                 ARTIFACT_PREPROCESSOR: str(folder / "preprocessor.json"),
                 ARTIFACT_MODEL: str(folder / ARTIFACT_MODEL),

@@ -31,15 +31,20 @@ try:  # inside a logged model, code_paths puts preprocessing.py and families/ on
     # this model's family modules are imported lazily from it: import this model's afresh.
     for _name in [n for n in sys.modules if n == "families" or n.startswith("families.")]:
         del sys.modules[_name]
+    from decision_policy import RetentionDecision, ranks
     from families import load_fitted
+    from reason_codes import contributions, top_reasons
 except ImportError:  # imported from the installed package
+    from churn_assets.model.decision_policy import RetentionDecision, ranks
     from churn_assets.model.families import load_fitted
     from churn_assets.model.preprocessing import ChurnPreprocessor
+    from churn_assets.model.reason_codes import contributions, top_reasons
 
 ARTIFACT_PREPROCESSOR = "preprocessor"
 ARTIFACT_MODEL = "family_model"
 ARTIFACT_DECISION = "decision"
-
+# Optional predict params (declared in the signature); both off keeps the two-column contract.
+PARAM_ECONOMICS, PARAM_REASONS = "economics", "reasons"
 
 class ChurnClassifier(PythonModel):
     def load_context(self, context) -> None:
@@ -48,20 +53,33 @@ class ChurnClassifier(PythonModel):
             Path(artifacts[ARTIFACT_PREPROCESSOR]).read_text()
         )
         self.model = load_fitted(artifacts[ARTIFACT_MODEL])
-        decision = json.loads(Path(artifacts[ARTIFACT_DECISION]).read_text())
-        self.threshold = float(decision["threshold"])
+        self.decision = RetentionDecision.from_dict(
+            json.loads(Path(artifacts[ARTIFACT_DECISION]).read_text()))
+        self.threshold = self.decision.threshold
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         rows = pd.DataFrame(model_input)
         features = self.preprocessor.transform(rows)
         probability = self.model.predict_proba(features)
-        return pd.DataFrame(
+        answer = pd.DataFrame(
             {
                 "churn_probability": probability,
                 "churn_prediction": (probability >= self.threshold).astype(np.int64),
             },
             index=rows.index,
         )
+        params = params or {}
+        if params.get(PARAM_ECONOMICS) and self.decision.economics is not None:
+            # The policy ranks the rows of this call: pass the whole contact list at once.
+            value = self.decision.expected_values(rows, probability)
+            answer["expected_value"] = value
+            answer["rank"] = ranks(value)
+            answer["contact"] = self.decision.contact(answer["churn_prediction"], value)
+        if params.get(PARAM_REASONS):
+            reasons = top_reasons(rows, features, contributions(self.model, features),
+                                  self.preprocessor)
+            answer = pd.concat([answer, reasons], axis=1)
+        return answer
 
 
 mlflow.models.set_model(ChurnClassifier())

@@ -18,6 +18,8 @@ The rule, in the order it is checked (settings: ``dataset_config.PromotionConfig
    ``segment_min_positives`` churners loses more than
    ``segment_margin`` F1, with a paired interval of its loss that excludes zero (see
    ``segment_table``); the reason names the segment.
+5. Calibration: the candidate's Brier score is not clearly worse than the champion's (the
+   paired interval of the excess lies above a small margin; ``campaign_metrics``).
 A candidate that fails only rule 2, and whose interval still allows a gain above the margin,
 goes on trial as ``@challenger`` (``outcome == "challenger"``, see ``sequential_evidence``).
 The F1 and ROC-AUC delta intervals (at ``level``) are always reported, for existing readers.
@@ -36,6 +38,7 @@ import pandas as pd
 from sklearn.metrics import f1_score, roc_auc_score
 
 from churn_assets.dataset_config import PromotionConfig
+from churn_assets.model.campaign_metrics import brier_delta_interval, calibration_refusal
 from churn_assets.model.intervals import Interval, paired_delta_interval
 from churn_assets.model.metrics import classification_metrics
 from churn_assets.registry.promotion_metrics import Gain, promotion_metric
@@ -117,6 +120,7 @@ def rule_text(settings: PromotionConfig, look: int = 1) -> str:
         + (f"; no segment of {segments} with >= {settings.segment_min_rows} rows and >= "
            f"{settings.segment_min_positives} churners loses more than "
            f"{settings.segment_margin:g} F1 with an interval below zero" if segments else "")
+        + "; Brier score not clearly worse (paired interval)"
         + f"; inconclusive: @challenger on trial (alpha {settings.trial_alpha:g}, at most "
           f"{settings.trial_max_snapshots} labeled snapshots)"
     )
@@ -257,8 +261,13 @@ def decide_promotion(
     gain = gain_interval(metric.gain(*pair, **bootstrap), error, settings.resamples)
     f1_delta = paired_delta_interval("f1", *pair, level=settings.level, **bootstrap)
     auc_delta = paired_delta_interval("roc_auc", *pair, level=settings.level, **bootstrap)
+    calibration = calibration_refusal(brier_delta_interval(
+        labels, candidate.probabilities, champion.probabilities, level=settings.level,
+        **bootstrap))
     failure = floors or _comparison_failure(metric.label, gain, auc_delta, table, settings)
-    on_trial = (failure is not None and not floors and gain.low <= settings.min_delta
+    failure = failure or calibration
+    on_trial = (failure is not None and not floors and not calibration
+                and gain.low <= settings.min_delta
                 < gain.high and _comparison_failure(metric.label, gain, auc_delta, table,
                                                     settings, gain_checked=False) is None)
     if failure is None:

@@ -281,7 +281,8 @@ def test_identical_retrain_keeps_the_champion_explains_why_and_rollback_is_audit
     tuned = metadata_of(first, "tuned_churn_model")
     assert 0 < tuned["test_brier"] < 0.25 and "Calibration curve" in tuned["evaluation"]
     scores = pd.read_parquet(workspace.root / "state" / "assets" / "churn_scores.parquet")
-    assert list(scores.columns) == ["customerID", "churn_probability", "churn_prediction"]
+    assert list(scores.columns) == ["customerID", "churn_probability", "churn_prediction",
+                                    "reason_1", "reason_2", "reason_3"]  # no economics here
     assert len(scores) == len(frame) and scores["customerID"].is_unique
     assert metadata_of(first, "churn_scores")["champion_version"] == "1"
 

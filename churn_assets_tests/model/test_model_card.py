@@ -31,6 +31,12 @@ FACTS = {
                        "candidate_f1": 0.1, "delta": None, "blocked": False}]},
     "top_features": [("cat__Contract=Month-to-month", 0.31234567), ("num__tenure", 0.2)],
     "known_limits": ["Trained on synthetic data.", "F1 on segments under 100 rows is noise."],
+    "retention": {"policy": "expected_profit", "capacity": None, "calibration": "isotonic",
+                  "economics": {"contact_cost": 5.0, "incentive_cost": 20.0,
+                                "retention_rate": 0.3, "customer_value": "MonthlyCharges * 12"},
+                  "metrics": {"valid_expected_profit_f1": 1.0,
+                              "test_expected_profit_policy": 12345.678,
+                              "test_top_decile_lift": 2.91234}},
 }
 
 
@@ -40,9 +46,12 @@ def test_every_section_renders_from_facts() -> None:
     assert card.startswith("# Model card: churn-classifier v7")
     assert "[abc123](http://mlflow/#/experiments/1/runs/abc123)" in card
     for title in ("Data", "Features", "Parameters", "Metrics", "Promotion decision",
-                  "Top features", "Known limits"):
+                  "Top features", "Retention campaign", "Known limits"):
         assert f"\n## {title}\n" in card
     assert NOT_RECORDED not in card
+    assert "- Policy: `expected_profit`" in card and "customer_value `MonthlyCharges * 12`" in card
+    assert "| expected_profit_policy | 12345.6780 |" in card and "valid_expected" not in card
+    assert "![expected profit curve](evaluation/expected_profit_curve.png)" in card
     assert "`data/customers.csv`" in card and "f" * 64 in card
     assert "| test | 1057 | 0.2658 |" in card
     assert "`tenure`, `Contract`" in card and "| customerID | id column |" in card
@@ -61,5 +70,5 @@ def test_every_section_renders_from_facts() -> None:
 
 def test_missing_sections_say_so() -> None:
     card = render_model_card({"model_name": "m"})
-    assert card.count(NOT_RECORDED) == 6  # all but Data, which names what is unknown
+    assert card.count(NOT_RECORDED) == 7  # all but Data, which names what is unknown
     assert "Source: `unknown`" in card

@@ -245,3 +245,15 @@ def test_floors_on_any_metric(fitted: Fitted) -> None:
         PromotionConfig(floors={"lift": 2.0})
     with pytest.raises(ValueError, match="must be one of f1, roc_auc"):
         PromotionConfig(metric="accuracy")
+
+def test_a_clearly_worse_calibrated_candidate_is_refused(fitted: Fitted):
+    # The strong model's ranking and 0/1 answers (threshold moved with it), probabilities
+    # pushed towards 0.5: F1 and ROC-AUC unchanged, Brier clearly worse.
+    p = fitted.strong.probabilities
+    blurred = ScoredModel(0.5 + (p - 0.5) * 0.3, 0.5 + (fitted.strong.threshold - 0.5) * 0.3)
+    rows = fitted.test_rows
+    rules = RULES.model_copy(update=dict(min_delta=-1.0, segments=()))
+    refused = decide_promotion(blurred, fitted.strong, fitted.labels, rows, rules)
+    assert not refused.promote and "Brier score delta" in refused.reason
+    accepted = decide_promotion(fitted.strong, blurred, fitted.labels, rows, rules)
+    assert accepted.promote, accepted.reason

@@ -22,6 +22,12 @@ from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import OWNERS
 from churn_assets.model.batch_scoring import predict_in_batches
+from churn_assets.model.contact_list import (
+    SCORE_PARAMS,
+    campaign_figures,
+    contact_list,
+    served_decision,
+)
 from churn_assets.names import PREDICTION, PROBABILITY
 from churn_assets.registry.model_registry import current_champion_version
 
@@ -40,15 +46,16 @@ def score_histogram(probability: pd.Series, bins: int = HISTOGRAM_BINS) -> str:
 
 
 @dg.asset(group_name="scoring", kinds={"mlflow", "pandas"}, owners=OWNERS,
-          tags={"stage": "scoring"}, code_version="1", deps=["champion_model"],
+          tags={"stage": "scoring"}, code_version="2", deps=["champion_model"],
           output_required=False, retry_policy=SERVICE_RETRIES)
 def churn_scores(
     context: dg.AssetExecutionContext, validated_customers: pd.DataFrame,
     dataset: DatasetResource, mlflow_tracking: MlflowTracking, scores_database: ScoresDatabase,
 ):
     """One row per customer: the id column, `churn_probability` and `churn_prediction` from
-    `models:/<name>@champion` (raw rows in, as any consumer calls it). The target column may
-    be absent (unlabeled snapshots). Without a champion there is nothing to score: no
+    `models:/<name>@champion` (raw rows in, as any consumer calls it), `reason_1..3`, and with
+    the YAML's `economics` the contact list: `expected_value`, `rank`, `contact`. The target
+    column may be absent (unlabeled snapshots). Without a champion there is nothing to score: no
     materialization, and the run says why."""
     data = dataset.load()
     version = current_champion_version(mlflow_tracking.client(), data.model_name)
@@ -57,12 +64,13 @@ def churn_scores(
         return
     model = mlflow.pyfunc.load_model(f"models:/{data.model_name}/{version}")
     rows = validated_customers.drop(columns=[data.target], errors="ignore")
-    predictions = predict_in_batches(model, rows)
-    scores = pd.concat([rows[[data.id_column]].reset_index(drop=True),
-                        predictions[[PROBABILITY, PREDICTION]].reset_index(drop=True)], axis=1)
+    predictions = predict_in_batches(model, rows, params=SCORE_PARAMS)
+    scores = contact_list(rows[[data.id_column]], predictions, served_decision(model))
     flagged = int(scores[PREDICTION].sum())
+    campaign = campaign_figures(scores)
     context.log.info(f"scored {len(scores)} customers with v{version}: {flagged} above the "
-                     "decision threshold")
+                     "decision threshold" + (f", {campaign['to_contact']} to contact"
+                                             if campaign else ""))
     table = {}
     if scores_database.enabled():  # the CRM's copy; all rows replaced in one transaction
         written = scores_database.replace(scores, version, scored_at=datetime.now(UTC))
@@ -70,6 +78,8 @@ def churn_scores(
         context.log.info(f"replaced the rows of table {scores_database.table}: {written} rows")
     yield dg.Output(scores, metadata={
         **table,
+        **{k: dg.MetadataValue.float(round(v, 2)) if isinstance(v, float) else v
+           for k, v in campaign.items()},
         "dagster/row_count": len(scores),
         "champion_version": version,
         "model_uri": f"models:/{data.model_name}/{version}",

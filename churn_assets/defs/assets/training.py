@@ -41,6 +41,12 @@ from churn_assets.model.families import DEFAULT_FAMILY
 from churn_assets.model.intervals import metric_interval
 from churn_assets.model.model_card import render_model_card
 from churn_assets.model.model_logging import log_candidate, log_evaluation, run_url
+from churn_assets.model.retention import (
+    retention_metadata,
+    retention_params,
+    retention_summary,
+    train_retention,
+)
 from churn_assets.monitoring.drift import sample_rows
 from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
@@ -215,6 +221,13 @@ def tuned_churn_model(
             candidate.model, x_test, study)
         pictures.paths["family_leaderboard"] = write_leaderboard_figure(
             Path(tmp) / "evaluation", board)
+        retention = train_retention(  # calibration and policy on valid rows, figures on test
+            customer_features, customer_splits[raw_columns], candidate.valid_probability,
+            test_probability, candidate.threshold, data.economics, data.decision,
+            Path(tmp) / "campaign", tuning.seed)
+        pictures.paths.update(retention.pictures)
+        mlflow.log_metrics(retention.metrics)
+        mlflow_tracking.log_params(retention_params(retention.fit.decision))
         intervals = {name: metric_interval(name, y_test, test_probability, candidate.threshold)
                      for name in ("f1", "roc_auc")}
         mlflow.log_metrics(candidate.metrics | {"decision_threshold": candidate.threshold,
@@ -224,9 +237,11 @@ def tuned_churn_model(
         mlflow.log_table(candidate.tuning.trials.astype(str), "optuna_trials.json")
         facts = _card_facts(data, customer_splits, column_roles, candidate, intervals,
                             pictures.brier_score, run, mlflow_tracking.resolved_uri())
+        facts["retention"] = retention_summary(retention.fit.decision, retention.metrics)
         card = render_model_card(facts)
         log_evaluation(pictures.paths, card)
-        info = log_candidate(candidate, feature_preprocessor, customer_splits[raw_columns])
+        info = log_candidate(candidate, feature_preprocessor, customer_splits[raw_columns],
+                             decision=retention.fit.decision.to_dict())
         pictures_md = markdown_with_images(pictures.paths)
         _log_calibrator(candidate, customer_features)
     context.log.info(f"candidate ({candidate.family}): test F1={candidate.metrics['test_f1']:.4f}, "
@@ -249,6 +264,7 @@ def tuned_churn_model(
         **{f"test_{name}_interval": i.text() for name, i in intervals.items()},
         **as_metadata("tuning", tuning),
         **{k: round(float(v), 4) for k, v in candidate.metrics.items()},
+        **retention_metadata(retention),
         "evaluation": dg.MetadataValue.md(pictures_md),
         "model_card": dg.MetadataValue.md(card),
     }
