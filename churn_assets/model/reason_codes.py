@@ -32,12 +32,13 @@ def contributions(model: Any, features: pd.DataFrame) -> pd.DataFrame:
 
 def raw_sources(preprocessor: Any) -> list[str]:
     """The raw column behind each model-matrix column, in the preprocessor's column order:
-    numeric, engineered, then each categorical's levels + rare. An engineered feature of one
-    input counts for that input (``contract_risk`` is ``Contract``); one of several inputs
-    (a ratio) is its own reason."""
+    numeric, engineered, target-encoded, then each categorical's levels + rare. An engineered
+    feature of one input counts for that input (``contract_risk`` is ``Contract``); one of
+    several inputs (a ratio) is its own reason."""
     sources = list(preprocessor.numeric)
     sources += [spec["inputs"][0] if len(spec["inputs"]) == 1 else spec["name"]
                 for spec in preprocessor.engineered_]
+    sources += list(getattr(preprocessor, "encodings_", {}))  # target-encoded wide columns
     for column, levels in preprocessor.levels_.items():
         sources += [column] * (len(levels) + 1)
     if len(sources) != len(preprocessor.feature_names_):
