@@ -26,7 +26,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from churn_assets.model.intervals import METRICS, Interval, metric_interval
+from churn_assets.model.intervals import Interval, metric_interval
+
+# What a decay is judged on: metrics where higher is better and the champion's test figure is
+# the reference (log-loss, which the promotion rule can also use, is neither).
+METRICS = ("f1", "roc_auc", "pr_auc")
 
 UNSEEN_SPLITS = ("valid", "test")
 METRIC_LABELS = {"f1": "F1", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC"}

@@ -26,7 +26,7 @@ def _champion_with_capacity(workspace: ChurnWorkspace) -> pd.DataFrame:
     x_test, _ = split_matrix(small.features, "test")
     retention = train_retention(
         small.features, small.customers.drop(columns="Churn"),
-        small.candidate.valid_probability, small.candidate.model.predict_proba(x_test)[:, 1],
+        small.candidate.valid_probability, small.candidate.model.predict_proba(x_test),
         small.candidate.threshold, EconomicsConfig(**ECONOMICS), DecisionConfig(**CAPACITY),
         workspace.root / "pictures")
     client = workspace.client()

@@ -9,13 +9,13 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-import xgboost as xgb
+from scipy.special import logit
 
 from churn_assets.dataset_config import DecisionConfig, EconomicsConfig
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.model.candidate import split_matrix
 from churn_assets.model.contact_list import SCORE_PARAMS, contact_list, served_decision
-from churn_assets.model.model_logging import log_candidate, served_booster
+from churn_assets.model.model_logging import log_candidate
 from churn_assets.model.reason_codes import (
     by_raw_column,
     contributions,
@@ -40,7 +40,7 @@ PROFIT_POLICY = DecisionConfig(policy="expected_profit")
 
 def _retention(small, features, folder, decision=PROFIT_POLICY):
     x_test, _ = split_matrix(features, "test")
-    test_probability = small.candidate.model.predict_proba(x_test)[:, 1]
+    test_probability = small.candidate.model.predict_proba(x_test)
     raw = small.customers.drop(columns="Churn")
     return train_retention(features, raw, small.candidate.valid_probability, test_probability,
                            small.candidate.threshold, ECONOMICS, decision, folder)
@@ -74,8 +74,8 @@ def test_test_figures_compare_the_policy_with_its_alternatives(small, tmp_path):
 def test_the_reasons_of_a_one_hot_column_add_up(small):
     x_test, _ = split_matrix(small.features, "test")
     rows = small.split_rows("test").drop(columns="Churn")
-    booster = served_booster(small.candidate.model)
-    pieces = contributions(booster, x_test)
+    model = small.candidate.model  # the family's fitted model, as the served model holds it
+    pieces = contributions(model, x_test)
     summed = by_raw_column(pieces, raw_sources(small.preprocessor))
     contract = [c for c in x_test.columns if c.startswith("cat__Contract=")]
     assert len(contract) >= 3
@@ -84,7 +84,7 @@ def test_the_reasons_of_a_one_hot_column_add_up(small):
     np.testing.assert_allclose(summed["Contract"], pieces[contract].sum(axis=1), atol=1e-6)
     assert "contract_risk" not in summed and "avg_monthly_spend" in summed
     # All raw columns together still explain the margin (TreeSHAP is additive).
-    margin = booster.predict(xgb.DMatrix(x_test), output_margin=True)
+    margin = logit(model.predict_proba(x_test))
     bias = margin - pieces.sum(axis=1).to_numpy()
     np.testing.assert_allclose(summed.sum(axis=1).to_numpy() + bias, margin, atol=1e-4)
     assert np.ptp(bias) < 1e-4  # one bias for every row
@@ -121,7 +121,7 @@ def test_predict_keeps_two_columns_by_default_and_adds_the_contact_list_on_reque
     assert list(plain.columns) == ["churn_probability", "churn_prediction"]
     x_test, _ = split_matrix(small.features, "test")
     np.testing.assert_allclose(plain["churn_probability"],
-                               small.candidate.model.predict_proba(x_test)[:, 1], atol=1e-6)
+                               small.candidate.model.predict_proba(x_test), atol=1e-6)
     full = model.predict(rows, params=SCORE_PARAMS)
     assert list(full.columns) == ["churn_probability", "churn_prediction", "expected_value",
                                   "rank", "contact", "reason_1", "reason_2", "reason_3"]

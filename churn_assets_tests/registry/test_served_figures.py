@@ -8,11 +8,10 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from churn_assets.dataset_config import ConfigError, parse_dataset_config
+from churn_assets.dataset_config import ConfigError, PromotionConfig, parse_dataset_config
 from churn_assets.names import CHALLENGER, CHAMPION
 from churn_assets.registry.load_check import ServingLimits, check_model_loads
 from churn_assets.registry.model_registry import promote_candidate, version_for_alias
-from churn_assets.registry.promotion_rule import PromotionRules
 from churn_assets_tests.helpers.served_champion import ServedChampion, register_champion
 
 pytestmark = pytest.mark.slow
@@ -61,7 +60,7 @@ def test_a_version_over_a_limit_is_rejected_and_no_alias_moves(
     outcome = promote_candidate(
         client, champion.name, candidate, test_rows.drop(columns=["Churn"]),
         (test_rows["Churn"] == "Yes").astype(int).to_numpy(),
-        PromotionRules(min_f1=0.0, min_roc_auc=0.0, resamples=100),
+        PromotionConfig(min_f1=0.0, min_roc_auc=0.0, resamples=100),
         tracking_uri=champion.tracking_uri, requested_by="test",
         serving_limits=ServingLimits(max_peak_memory_mb=1.0))
     assert not outcome.decision.promote and not outcome.load_check.ok
