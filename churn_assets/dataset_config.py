@@ -139,36 +139,46 @@ FLOOR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
 
 
 class PromotionConfig(_Section):
-    """The champion/challenger rule (``registry.promotion_rule``); defaults as documented."""
+    """The champion/challenger rule (``registry.promotion_rule``); defaults as documented.
+    The launchpad's ``PromotionSettings`` and ``TrialSettings`` are derived from these fields."""
 
-    # The metric a candidate must beat the champion on (``registry.promotion_metrics``).
-    metric: str = "roc_auc"
-    min_f1: float = 0.55
-    min_roc_auc: float = 0.75
-    # Floors on any of FLOOR_METRICS (test rows); min_f1 / min_roc_auc are floors too.
-    floors: dict[str, float] = Field(default_factory=dict)
-    # The practical margin: the gain's lower bound must exceed it (in the metric's units).
-    min_delta: float = 0.0
-    roc_auc_margin: float = Field(0.02, ge=0)
-    resamples: int = Field(1000, ge=100)
-    seed: int = 0
-    level: float = Field(0.95, gt=0, lt=1)
+    metric: str = Field("roc_auc", description="Metric the candidate must beat the champion "
+                        "on: f1, roc_auc, pr_auc, log_loss (registry.promotion_metrics).")
+    min_f1: float = Field(0.55, description="Floor on test F1.")
+    min_roc_auc: float = Field(0.75, description="Floor on test ROC-AUC.")
+    floors: dict[str, float] = Field(default_factory=dict, description="Floors on test "
+                                     "accuracy, precision, recall, f1, roc_auc, pr_auc; "
+                                     "min_f1 and min_roc_auc are floors too.")
+    min_delta: float = Field(0.0, description="Practical margin: the lower bound of the "
+                             "candidate's gain in the metric must be above this (its units).")
+    roc_auc_margin: float = Field(0.02, ge=0, description="The lower bound of the ROC-AUC "
+                                  "delta must be above minus this.")
+    resamples: int = Field(1000, ge=100, description="Bootstrap resamples.")
+    seed: int = Field(0, description="Bootstrap seed.")
+    level: float = Field(0.95, gt=0, lt=1, description="Interval level.")
     # Column names (categorical) or {column, bins} (numeric bands); none by default.
-    segments: Annotated[tuple[str | SegmentSpec, ...], Strict(False)] = ()
-    segment_margin: float = Field(0.05, ge=0)
-    segment_min_rows: int = Field(100, ge=1)
+    segments: Annotated[tuple[str | SegmentSpec, ...], Strict(False)] = Field(
+        (), description="Segments that may not regress.")
+    segment_margin: float = Field(0.05, ge=0, description="F1 a segment may lose.")
+    segment_min_rows: int = Field(100, ge=1, description="Smaller segments are shown, never "
+                                  "block.")
+    # F1 on a handful of churners is noise (a calibrated model that flags none of 8
+    # two-year-contract churners "loses" all its F1 there).
+    segment_min_positives: int = Field(30, ge=1, description="Segments with fewer churners "
+                                       "are shown, never block.")
+    # The challenger on trial (``registry.sequential_evidence``).
+    trial_alpha: float = Field(0.05, gt=0, lt=1, description="False-promotion error of a "
+                               "challenger trial, over all its looks.")
+    trial_max_snapshots: int = Field(6, ge=1, description="Labeled snapshots after which an "
+                                     "undecided trial is retired.")
     # Limits on the served model, measured by the fresh-process load check; None: off.
-    max_model_mb: float | None = Field(None, gt=0)
-    max_p95_latency_ms_per_1000: float | None = Field(None, gt=0)
-    max_peak_memory_mb: float | None = Field(None, gt=0)
-
-    # ... and this many churners: F1 on a handful of them is noise (a calibrated model that
-    # flags none of 8 two-year-contract churners "loses" all its F1 there).
-    segment_min_positives: int = Field(30, ge=1)
-    # The challenger on trial (``registry.sequential_evidence``): its false-promotion error
-    # over the whole trial, and the labeled snapshots after which an undecided trial ends.
-    trial_alpha: float = Field(0.05, gt=0, lt=1)
-    trial_max_snapshots: int = Field(6, ge=1)
+    max_model_mb: float | None = Field(None, gt=0, description="Largest served model artifact "
+                                       "(MB); empty: no limit.")
+    max_p95_latency_ms_per_1000: float | None = Field(
+        None, gt=0, description="Slowest p95 predict time on 1,000 raw rows (ms); empty: no "
+        "limit.")
+    max_peak_memory_mb: float | None = Field(None, gt=0, description="Largest peak memory of "
+                                             "the load check's process (MB); empty: no limit.")
 
     @field_validator("metric")
     @classmethod

@@ -7,12 +7,12 @@ import dagster as dg
 import mlflow
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
 from churn_assets.data.splits import assign_splits, binary_target
+from churn_assets.dataset_config import PromotionConfig
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
-from churn_assets.defs.settings import OWNERS, effective
+from churn_assets.defs.settings import OWNERS, effective, launchpad_config, launchpad_fields
 from churn_assets.model.evaluation_plots import markdown_with_images
 from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS
 from churn_assets.monitoring.snapshot_performance import unseen_rows
@@ -29,14 +29,12 @@ from churn_assets.registry.trial_plot import evidence_plot, evidence_table
 MIN_TRIAL_ROWS = 100  # fewer unseen rows make a standard error that means nothing
 
 
-class TrialSettings(dg.Config):
-    """Empty fields take the dataset YAML's `promotion` section (else the documented default)."""
-
-    trial_alpha: float | None = Field(None, description="False-promotion error over the whole "
-                                      "trial (YAML promotion.trial_alpha, 0.05).")
-    trial_max_snapshots: int | None = Field(None, description="Labeled snapshots after which "
-                                            "an undecided trial is retired "
-                                            "(YAML promotion.trial_max_snapshots, 6).")
+TrialSettings = launchpad_config(
+    "TrialSettings",
+    launchpad_fields(PromotionConfig, "promotion",
+                     exclude=tuple(set(PromotionConfig.model_fields)
+                                   - {"trial_alpha", "trial_max_snapshots"})),
+    doc="Empty fields take the dataset YAML's `promotion` section (else its default).")
 
 
 def _snapshot_uri(instance: dg.DagsterInstance) -> str:

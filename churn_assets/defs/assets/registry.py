@@ -12,7 +12,13 @@ from churn_assets.dataset_config import PromotionConfig
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.retries import SERVICE_RETRIES
-from churn_assets.defs.settings import OWNERS, as_metadata, effective
+from churn_assets.defs.settings import (
+    OWNERS,
+    as_metadata,
+    effective,
+    launchpad_config,
+    launchpad_fields,
+)
 from churn_assets.model.evaluation_plots import markdown_with_images
 from churn_assets.model.model_card import promotion_section, render_model_card
 from churn_assets.model.model_logging import (
@@ -38,44 +44,13 @@ class SegmentConfig(dg.Config):
                               "column, e.g. [0, 12, 24, 48, .inf]; empty for a categorical one.")
 
 
-class PromotionSettings(dg.Config):
-    """Empty fields take the dataset YAML's `promotion` section (else the documented default).
-    Mirrors ``dataset_config.PromotionConfig`` field by field (the rule reads that one)."""
-
-    metric: str | None = Field(None, description="Metric the candidate must beat the champion "
-                               "on: f1, roc_auc, pr_auc, log_loss (YAML promotion.metric, "
-                               "roc_auc).")
-    floors: dict[str, float] | None = Field(None, description="Floors on test accuracy, "
-                                            "precision, recall, f1, roc_auc, pr_auc "
-                                            "(YAML promotion.floors).")
-    min_f1: float | None = Field(None, description="Floor on test F1 (YAML promotion.min_f1, "
-                                 "0.55).")
-    min_roc_auc: float | None = Field(None, description="Floor on test ROC-AUC "
-                                      "(YAML promotion.min_roc_auc, 0.75).")
-    min_delta: float | None = Field(None, description="Practical margin: the lower bound of "
-                                    "the candidate's gain in the metric must be above this "
-                                    "(YAML promotion.min_delta, 0.0).")
-    roc_auc_margin: float | None = Field(None, description="The lower bound of the ROC-AUC "
-                                         "delta must be above minus this "
-                                         "(YAML promotion.roc_auc_margin, 0.02).")
-    resamples: int | None = Field(None, description="Bootstrap resamples "
-                                  "(YAML promotion.resamples, 1000).")
-    seed: int | None = Field(None, description="Bootstrap seed (YAML promotion.seed, 0).")
-    level: float | None = Field(None, description="Interval level (YAML promotion.level, 0.95).")
-    segments: list[SegmentConfig] | None = Field(None, description="Segments that may not "
-                                                 "regress (YAML promotion.segments).")
-    segment_margin: float | None = Field(None, description="F1 a segment may lose "
-                                         "(YAML promotion.segment_margin, 0.05).")
-    segment_min_rows: int | None = Field(None, description="Smaller segments are shown, never "
-                                         "block (YAML promotion.segment_min_rows, 100).")
-    segment_min_positives: int | None = Field(None, description="... and fewer churners than "
-                                              "this (YAML promotion.segment_min_positives, "
-                                              "30).")
-    trial_alpha: float | None = Field(None, description="False-promotion error of a challenger "
-                                      "trial (YAML promotion.trial_alpha, 0.05).")
-    trial_max_snapshots: int | None = Field(None, description="Labeled snapshots after which "
-                                            "an undecided trial is retired "
-                                            "(YAML promotion.trial_max_snapshots, 6).")
+PromotionSettings = launchpad_config(
+    "PromotionSettings",
+    launchpad_fields(PromotionConfig, "promotion", exclude=("segments",)),
+    # A segment is a name or a mapping in the YAML; Dagster's config types need one shape.
+    {"segments": (list[SegmentConfig] | None, Field(None, description="Segments that may "
+                                                    "not regress (YAML promotion.segments)."))},
+    doc="Empty fields take the dataset YAML's `promotion` section (else its default).")
 
 
 SERVING_LIMITS = ("max_model_mb", "max_p95_latency_ms_per_1000", "max_peak_memory_mb")
