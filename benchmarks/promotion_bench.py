@@ -255,6 +255,9 @@ def metric_choice(data: DataSet, trials: int, seeds: int = 6, weak_seeds: int = 
             for s in range(weak_seeds)]
     table = {}
     for name, metric in METRICS.items():
+        if metric.needs_context:  # expected_profit: needs economics, not part of the choice
+            continue
+
         def z(a: ScoredModel, b: ScoredModel, metric=metric) -> float:
             gain = metric.gain(labels, a.probabilities, a.threshold, b.probabilities,
                                b.threshold, resamples=500, seed=0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
 from pydantic import (
@@ -28,6 +28,9 @@ from pydantic import (
 )
 
 from churn_assets.model.families import DEFAULT_FAMILY, FAMILY_NAMES
+
+if TYPE_CHECKING:
+    from churn_assets.model.economics import Economics
 
 DEFAULT_FAMILIES = (DEFAULT_FAMILY,)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -143,7 +146,8 @@ class PromotionConfig(_Section):
     The launchpad's ``PromotionSettings`` and ``TrialSettings`` are derived from these fields."""
 
     metric: str = Field("roc_auc", description="Metric the candidate must beat the champion "
-                        "on: f1, roc_auc, pr_auc, log_loss (registry.promotion_metrics).")
+                        "on: f1, roc_auc, pr_auc, log_loss, expected_profit (per customer, needs "
+                        "'economics'; registry.promotion_metrics).")
     min_f1: float = Field(0.55, description="Floor on test F1.")
     min_roc_auc: float = Field(0.75, description="Floor on test ROC-AUC.")
     floors: dict[str, float] = Field(default_factory=dict, description="Floors on test "
@@ -378,6 +382,19 @@ class DatasetConfig(_Section):
             raise ValueError(f"'decision.policy' {self.decision.policy} needs an 'economics' "
                              "section")
         return self
+
+    @model_validator(mode="after")
+    def _profit_metric_has_economics(self) -> DatasetConfig:
+        if self.promotion.metric == "expected_profit" and self.economics is None:
+            raise ValueError("'promotion.metric' expected_profit needs an 'economics' section "
+                             "(contact_cost, incentive_cost, retention_rate, customer_value)")
+        return self
+
+    def campaign_economics(self) -> Economics | None:
+        """The ``economics`` section as ``model.economics.Economics`` (None without it)."""
+        from churn_assets.model.economics import Economics
+
+        return Economics.from_dict(self.economics.model_dump()) if self.economics else None
 
     def engineered_declarations(self) -> list[dict[str, Any]]:
         return [feature.declaration() for feature in self.engineered]

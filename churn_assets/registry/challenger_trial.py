@@ -19,6 +19,7 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from churn_assets.dataset_config import PromotionConfig
+from churn_assets.model.economics import Economics
 from churn_assets.names import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from churn_assets.registry.load_check import LoadCheck, check_model_loads
 from churn_assets.registry.model_registry import (
@@ -111,7 +112,7 @@ def trial_versions(client: MlflowClient, name: str) -> tuple[str, str] | None:
 def judge_challenger(
     client: MlflowClient, name: str, rows: pd.DataFrame, labels: Sequence[int] | np.ndarray,
     settings: PromotionConfig, *, expected: tuple[str, str], tracking_uri: str, snapshot: str,
-    requested_by: str, why: str = "", lock_dir=None,
+    requested_by: str, why: str = "", lock_dir=None, economics: Economics | None = None,
 ) -> TrialOutcome | None:
     """One look at the trial of ``expected = (challenger, champion)`` on ``rows`` (raw
     columns, target absent) and ``labels``. None when the aliases moved since the caller
@@ -132,7 +133,7 @@ def judge_challenger(
             return _finish(client, name, challenger, champion, verdict, looks, None)
         scored = {v: score_version(name, v, rows) for v in (challenger, champion)}
         looks.append(snapshot_look(scored[challenger], scored[champion], labels, settings,
-                                   snapshot, _now()))
+                                   snapshot, _now(), rows=rows, economics=economics))
         verdict = judge_trial(looks, trial_rule(settings), metric.label)
         client.set_model_version_tag(name, challenger, LOOKS_TAG, looks_to_json(looks))
         if verdict.decision != PROMOTED:

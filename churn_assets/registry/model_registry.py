@@ -21,6 +21,7 @@ from mlflow.exceptions import MlflowException
 
 from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.batch_scoring import predict_in_batches
+from churn_assets.model.economics import Economics
 from churn_assets.names import (
     CHALLENGER,
     CHAMPION,
@@ -179,6 +180,7 @@ def promote_candidate(
     rules: PromotionConfig, *, tracking_uri: str, requested_by: str = "churn_assets",
     why: str = "", model_card: Callable[[dict], str] | None = None,
     lock_dir: Path | None = None, serving_limits: ServingLimits | None = None,
+    economics: Economics | None = None,
 ) -> RegistryOutcome:
     """Decide on a registered candidate and move the aliases accordingly.
 
@@ -227,7 +229,7 @@ def promote_candidate(
             if previous is not None and previous not in champions:
                 champions[previous] = score_version(name, previous, rows)
             decision = decide_promotion(candidate, champions.get(previous), labels, rows, rules,
-                                        look)
+                                        look, economics)
             if current_champion_version(client, name) == previous:
                 break
         else:

@@ -39,9 +39,10 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.campaign_metrics import brier_delta_interval, calibration_refusal
+from churn_assets.model.economics import Economics
 from churn_assets.model.intervals import Interval, paired_delta_interval
 from churn_assets.model.metrics import classification_metrics
-from churn_assets.registry.promotion_metrics import Gain, promotion_metric
+from churn_assets.registry.promotion_metrics import Gain, GainContext, promotion_metric
 from churn_assets.registry.sequential_evidence import (
     Look,
     TrialRule,
@@ -232,9 +233,11 @@ def segment_table(
 def decide_promotion(
     candidate: ScoredModel, champion: ScoredModel | None, labels: Sequence[int] | np.ndarray,
     rows: pd.DataFrame, settings: PromotionConfig, look: int = 1,
+    economics: Economics | None = None,
 ) -> PromotionDecision:
-    """Both models must be scored on the same test ``rows`` (raw columns, for segments);
-    ``look``: this candidate is the look-th one judged on these rows (``looks_at``)."""
+    """Both models must be scored on the same test ``rows`` (raw columns, for segments and
+    customer values); ``look``: this candidate is the look-th one judged on these rows
+    (``looks_at``); ``economics``: the dataset YAML's section, for ``expected_profit``."""
     labels = np.asarray(labels).astype(int)
     if len(rows) != labels.size or len(candidate.probabilities) != labels.size or (
             champion is not None and len(champion.probabilities) != labels.size):
@@ -258,7 +261,8 @@ def decide_promotion(
     pair = (labels, candidate.probabilities, candidate.threshold, champion.probabilities,
             champion.threshold)
     error = look_error(split_alpha(settings), look)
-    gain = gain_interval(metric.gain(*pair, **bootstrap), error, settings.resamples)
+    gain = gain_interval(metric.gain(*pair, **bootstrap, context=GainContext(rows, economics)),
+                         error, settings.resamples)
     f1_delta = paired_delta_interval("f1", *pair, level=settings.level, **bootstrap)
     auc_delta = paired_delta_interval("roc_auc", *pair, level=settings.level, **bootstrap)
     calibration = calibration_refusal(brier_delta_interval(
@@ -327,11 +331,14 @@ def trial_rule(settings: PromotionConfig) -> TrialRule:
 
 def snapshot_look(
     challenger: ScoredModel, champion: ScoredModel, labels: Sequence[int] | np.ndarray,
-    settings: PromotionConfig, snapshot: str, at: str = "",
+    settings: PromotionConfig, snapshot: str, at: str = "", rows: pd.DataFrame | None = None,
+    economics: Economics | None = None,
 ) -> Look:
     """One labeled snapshot's paired gain of the challenger over the champion, on rows
-    neither model trained on (the caller chooses them)."""
+    neither model trained on (the caller chooses them; their raw columns ``rows`` and the
+    ``economics`` are needed by ``expected_profit`` only)."""
+    context = GainContext(rows, economics) if rows is not None else None
     gain = promotion_metric(settings.metric).gain(
         labels, challenger.probabilities, challenger.threshold, champion.probabilities,
-        champion.threshold, resamples=settings.resamples, seed=settings.seed)
+        champion.threshold, resamples=settings.resamples, seed=settings.seed, context=context)
     return Look(snapshot, int(np.asarray(labels).size), gain.estimate, gain.standard_error, at)

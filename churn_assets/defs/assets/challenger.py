@@ -97,7 +97,7 @@ def challenger_trial(
     outcome = judge_challenger(
         client, data.model_name, rows.drop(columns=[data.target]), labels, settings,
         expected=pair, tracking_uri=mlflow_tracking.resolved_uri(), snapshot=snapshot,
-        requested_by=f"dagster run {context.run_id}")
+        requested_by=f"dagster run {context.run_id}", economics=data.campaign_economics())
     if outcome is None:
         return _skipped("the aliases moved while the rows were chosen; the next snapshot "
                         "judges the new pair", challenger_version=challenger)
