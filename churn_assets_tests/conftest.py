@@ -6,9 +6,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from churn_assets_tests.helpers.services import create_database, running_postgres
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, open_workspace
+
+
+@pytest.fixture(autouse=True)
+def _no_state_storage_of_a_closed_instance() -> Iterator[None]:
+    """Dagster keeps the state storage of the last instance entered as a process-wide context
+    variable; an instance an earlier test entered and dropped leaves it pointing at a dead
+    weak reference, and the next ``Definitions`` load in this worker fails on it. This
+    project keeps no definitions state, so every test starts without one."""
+    with set_defs_state_storage(None):
+        yield
 
 
 @pytest.fixture

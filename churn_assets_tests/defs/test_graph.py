@@ -14,6 +14,7 @@ import pytest
 from churn_assets.defs.assets.scoring import churn_scores
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.names import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from churn_assets.registry.model_registry import current_champion_version, version_for_alias
 from churn_assets_tests.helpers.workspace import (
@@ -317,5 +318,6 @@ def test_identical_retrain_keeps_the_champion_explains_why_and_rollback_is_audit
 
     unlabeled = frame.drop(columns=["Churn"]).head(40)
     (output,) = churn_scores(context=dg.build_asset_context(), validated_customers=unlabeled,
-                             dataset=DatasetResource(), mlflow_tracking=MlflowTracking())
+                             dataset=DatasetResource(), mlflow_tracking=MlflowTracking(),
+                             scores_database=ScoresDatabase())
     assert len(output.value) == 40 and output.metadata["champion_version"].value == "1"

@@ -145,7 +145,7 @@ def switch_is_on(page, name: str) -> bool:
 def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> None:
     asset_groups, jobs = graph_contents()
     project = make_project(tmp_path, promotion={"min_f1": 0.3, "min_roc_auc": 0.6})
-    pictures = readme_images_folder(tmp_path / "readme-images")
+    readme_folder = readme_images_folder(tmp_path / "readme-images")
     with running_dagster_dev(project) as dagster, chromium_page() as page:
         steps = Steps(page)
 
@@ -158,7 +158,7 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
             assert not missing, f"not shown in the lineage graph: {missing}"
             steps.note(f"lineage shows {len(asset_groups)} assets in "
                        f"{len(set(asset_groups.values()))} groups")
-            save_readme_image(page, "asset_graph.png", pictures,
+            save_readme_image(page, "asset_graph.png", readme_folder,
                               clip=graph_clip(page, set(asset_groups.values())))
 
         with steps("asset-catalog"):
@@ -204,7 +204,7 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
             assert "promoted: first model" in card, card[:2000]
             steps.note(f"champion_model model card shown ({len(card.splitlines())} lines)")
             close_dialog(page)
-            save_readme_image(page, "champion_metadata.png", pictures,
+            save_readme_image(page, "champion_metadata.png", readme_folder,
                               clip=section_clip(page, "Metadata"))
 
         with steps("automation"):
@@ -244,12 +244,12 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
             aliases = page.get_by_text(re.compile(r"@\s*champion")).count()
             assert aliases, f"no @champion alias shown for {MODEL_NAME}"
             steps.note(f"MLflow shows {MODEL_NAME} with its @champion alias")
-            save_readme_image(page, "mlflow_registry.png", pictures,
+            save_readme_image(page, "mlflow_registry.png", readme_folder,
                               clip={"x": 195, "y": 0, "width": 900, "height": 480})
 
     for name in ("asset_graph.png", "champion_metadata.png", "mlflow_registry.png"):
-        size = (pictures / name).stat().st_size
-        assert size < README_IMAGE_LIMIT, f"{pictures / name} is {size} bytes"
+        size = (readme_folder / name).stat().st_size
+        assert size < README_IMAGE_LIMIT, f"{readme_folder / name} is {size} bytes"
 
 
 def open_markdown(page, key: str):

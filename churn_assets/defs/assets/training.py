@@ -192,8 +192,10 @@ def tuned_churn_model(
         if trial.value is not None:
             mlflow.log_metric(series, trial.value, step=trial.number)
         value = "-" if trial.value is None else f"{trial.value:.4f}"
-        context.log.info(f"{family} trial {trial.number} ({finished} in its study, "
-                         f"{tuning.n_trials} shared): {trial.state.name} valid log-loss={value}")
+        progress = (f"{finished}/{tuning.n_trials}" if len(families) == 1 else
+                    f"{finished} in its study, {tuning.n_trials} shared")
+        context.log.info(f"{family} trial {trial.number} ({progress}): {trial.state.name} "
+                         f"valid log-loss={value}")
 
     raw_columns = [c for c in customer_splits.columns if c not in (SPLIT, LABEL, data.target)]
     train_rows = customer_splits.loc[customer_splits[SPLIT] == "train", [*raw_columns, data.target]]
