@@ -11,15 +11,13 @@ from dagster_aws.s3 import S3Resource
 from churn_assets.data.landing_cursor import (
     LandedObject,
     LandingCursor,
-    list_local,
-    list_s3,
     parse_landing,
     select_new,
 )
 from churn_assets.dataset_config import ConfigError, DatasetConfig
 from churn_assets.defs.jobs import churn_training_job
 from churn_assets.defs.resources.dataset import DatasetResource
-from churn_assets.defs.sensors import UNREACHABLE
+from churn_assets.defs.sensors import UNREACHABLE, list_landing
 from churn_assets.experiment_config import (
     EXPERIMENT_SUFFIXES,
     MAX_EXPERIMENT_BYTES,
@@ -68,13 +66,12 @@ def experiment_config_sensor(
 ):
     try:
         data = dataset.load()
-        kind, location, prefix = parse_landing(data.experiment_configs)
+        kind, location, _ = parse_landing(data.experiment_configs)
         cursor = LandingCursor.from_json(context.cursor)
     except (ConfigError, ValueError) as error:
         return dg.SkipReason(f"cannot start: {error}")
     try:
-        objects = (list(list_s3(s3.get_client(), location, prefix)) if kind == "s3"
-                   else list(list_local(location, newer_than=cursor.last_modified or None)))
+        objects = list_landing(data.experiment_configs, cursor, s3)
         selection = select_new(objects, cursor, EXPERIMENT_SUFFIXES)
         requests, refused = [], []
         for obj in selection.new:

@@ -30,7 +30,8 @@ from churn_assets.names import (
 UNREACHABLE = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError)
 
 
-def _list_landing(landing: str, cursor: LandingCursor, s3: S3Resource) -> list:
+def list_landing(landing: str, cursor: LandingCursor, s3: S3Resource) -> list:
+    """The objects of a local folder or s3:// prefix that the cursor may not have seen."""
     kind, location, prefix = parse_landing(landing)
     if kind == "s3":
         return list(list_s3(s3.get_client(), location, prefix))
@@ -82,7 +83,7 @@ def new_customer_data_sensor(
     except (ConfigError, ValueError) as error:
         return dg.SkipReason(f"cannot start: {error}")
     try:
-        objects = _list_landing(landing, cursor, s3)
+        objects = list_landing(landing, cursor, s3)
     except UNREACHABLE as error:  # the cursor stays put, so nothing is lost
         return dg.SkipReason(f"landing {landing} unreachable, will retry: {error}")
     selection = select_new(objects, cursor)

@@ -183,13 +183,6 @@ def paired_delta_interval(
     resamples: int = 1000, seed: int = 0, level: float = 0.95,
 ) -> Interval:
     """metric(candidate) - metric(champion) on the same rows, and its paired interval."""
-    score = _metric(metric)
-    y = np.asarray(labels)
-    p_new, p_old = np.asarray(candidate, dtype=float), np.asarray(champion, dtype=float)
-    _check(y, p_new, p_old)
-    yhat_new = (p_new >= candidate_threshold).astype(int)
-    yhat_old = (p_old >= champion_threshold).astype(int)
-    new, old = _bootstrap(metric, y, [_Scored.of(y, p_new, yhat_new),
-                                      _Scored.of(y, p_old, yhat_old)], resamples, seed)
-    estimate = score(y, p_new, yhat_new) - score(y, p_old, yhat_old)
-    return _interval(estimate, new - old, level)
+    estimate, draws = paired_delta_draws(metric, labels, candidate, candidate_threshold,
+                                         champion, champion_threshold, resamples, seed)
+    return _interval(estimate, draws, level)
