@@ -187,7 +187,8 @@ def write_evaluation_plots(
 ) -> EvaluationPictures:
     """Write the PNGs into ``folder``. ``features``: the model matrix of the same rows
     (for SHAP); ``study``: the tuning study. Pictures whose inputs are absent are left out;
-    the tuning pictures need at least two completed trials."""
+    the tuning pictures need at least two completed trials (the
+    parameter importance two different objective values)."""
     folder.mkdir(parents=True, exist_ok=True)
     labels = np.asarray(labels).astype(int)
     probabilities = np.asarray(probabilities, dtype=float)
@@ -205,6 +206,9 @@ def write_evaluation_plots(
     completed = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)) if study else []
     if len(completed) >= 2:
         figures["optimisation_history"] = optimisation_history_figure(study)
+    # fANOVA explains the spread of the objective: trials that all scored the same (e.g. a
+    # resumed study on a tiny table) have none, and optuna raises instead of answering.
+    if len({trial.value for trial in completed}) >= 2:
         figures["parameter_importance"] = parameter_importance_figure(study)
     paths = {}
     for name, figure in figures.items():

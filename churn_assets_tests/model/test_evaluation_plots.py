@@ -14,6 +14,7 @@ from churn_assets.model.candidate import split_matrix
 from churn_assets.model.evaluation_plots import (
     EMBED_LIMIT_BYTES,
     markdown_with_images,
+    parameter_importance_figure,
     shap_contributions,
     top_features,
     write_evaluation_plots,
@@ -108,3 +109,16 @@ def test_a_model_without_any_split_still_gets_its_pictures(tmp_path: Path) -> No
     pictures = write_evaluation_plots(tmp_path, labels, probability, 0.5,
                                       XGBoostModel.of(model), features)
     assert pictures.paths["feature_importance"].read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_trials_that_all_scored_the_same_get_no_parameter_importance(tmp_path: Path) -> None:
+    # fANOVA has no spread to explain; the run must not fail on a picture.
+    study = optuna.create_study()
+    study.optimize(lambda trial: trial.suggest_float("eta", 0.01, 0.3) * 0 + 0.5, n_trials=3)
+    labels = np.array([0, 1, 0, 1, 1, 0])
+    probabilities = np.array([0.1, 0.8, 0.3, 0.7, 0.6, 0.2])
+    pictures = write_evaluation_plots(tmp_path, labels, probabilities, 0.5, study=study)
+    assert "optimisation_history" in pictures.paths
+    assert "parameter_importance" not in pictures.paths
+    with pytest.raises(RuntimeError, match="zero total variance"):  # what it guards against
+        parameter_importance_figure(study)
