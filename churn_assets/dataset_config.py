@@ -163,7 +163,10 @@ class PromotionConfig(_Section):
     # Column names (categorical) or {column, bins} (numeric bands); none by default.
     segments: Annotated[tuple[str | SegmentSpec, ...], Strict(False)] = Field(
         (), description="Segments that may not regress.")
-    segment_margin: float = Field(0.05, ge=0, description="F1 a segment may lose.")
+    segment_metric: str | None = Field(None, description="The metric segments are judged "
+                                       "on (a promotion metric); empty: 'metric'.")
+    segment_margin: float = Field(0.05, ge=0, description="How much of the segment metric a "
+                                  "segment may lose (its units).")
     segment_min_rows: int = Field(100, ge=1, description="Smaller segments are shown, never "
                                   "block.")
     # F1 on a handful of churners is noise (a calibrated model that flags none of 8
@@ -184,12 +187,12 @@ class PromotionConfig(_Section):
     max_peak_memory_mb: float | None = Field(None, gt=0, description="Largest peak memory of "
                                              "the load check's process (MB); empty: no limit.")
 
-    @field_validator("metric")
+    @field_validator("metric", "segment_metric")
     @classmethod
-    def _known_metric(cls, value: str) -> str:
+    def _known_metric(cls, value: str | None) -> str | None:
         from churn_assets.registry.promotion_metrics import METRICS  # the one list of them
 
-        if value not in METRICS:
+        if value is not None and value not in METRICS:
             raise ValueError(f"must be one of {', '.join(METRICS)}")
         return value
 
@@ -385,9 +388,12 @@ class DatasetConfig(_Section):
 
     @model_validator(mode="after")
     def _profit_metric_has_economics(self) -> DatasetConfig:
-        if self.promotion.metric == "expected_profit" and self.economics is None:
-            raise ValueError("'promotion.metric' expected_profit needs an 'economics' section "
-                             "(contact_cost, incentive_cost, retention_rate, customer_value)")
+        profit = [key for key in ("metric", "segment_metric")
+                  if getattr(self.promotion, key) == "expected_profit"]
+        if profit and self.economics is None:
+            raise ValueError(f"'promotion.{profit[0]}' expected_profit needs an 'economics' "
+                             "section (contact_cost, incentive_cost, retention_rate, "
+                             "customer_value)")
         return self
 
     def campaign_economics(self) -> Economics | None:

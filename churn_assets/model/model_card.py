@@ -118,10 +118,19 @@ def promotion_section(promotion: Mapping[str, Any] | None) -> str:
     segments = promotion.get("segments") or []
     if segments:
         body += "\n\n" + table(
-            ["segment", "rows", "champion F1", "candidate F1", "delta", "blocks"],
+            ["segment", "rows", "champion F1", "candidate F1", "gain", "gain interval",
+             "blocks"],
             [(s["segment"], s["rows"], s.get("champion_f1"), s.get("candidate_f1"),
-              s.get("delta"), "**yes**" if s.get("blocked") else "no") for s in segments])
+              _segment_gain(s), s.get("delta_interval"), "**yes**" if s.get("blocked") else "no")
+             for s in segments])
     return body
+
+
+def _segment_gain(row: Mapping[str, Any]) -> str | None:
+    """The segment's gain in the metric it is judged on (cards older than the setting: F1)."""
+    if row.get("delta") is None:
+        return None
+    return f"{row['delta']:+.4f} {row.get('metric', 'f1')}"
 
 
 def _top_features(facts: Mapping[str, Any]) -> str:

@@ -32,7 +32,12 @@ from churn_assets.registry.model_registry import (
     version_for_alias,
 )
 from churn_assets.registry.promotion_metrics import promotion_metric
-from churn_assets.registry.promotion_rule import segment_table, snapshot_look, trial_rule
+from churn_assets.registry.promotion_rule import (
+    segment_metric,
+    segment_table,
+    snapshot_look,
+    trial_rule,
+)
 from churn_assets.registry.registry_lock import registry_lock
 from churn_assets.registry.sequential_evidence import (
     CONTINUE,
@@ -139,11 +144,13 @@ def judge_challenger(
         if verdict.decision != PROMOTED:
             return _finish(client, name, challenger, champion, verdict, looks, None)
         blocked = [row["segment"] for row in segment_table(
-            labels, rows, scored[challenger], scored[champion], settings) if row["blocked"]]
+            labels, rows, scored[challenger], scored[champion], settings, economics)
+            if row["blocked"]]
         if blocked:
             verdict = TrialVerdict(RETIRED, f"retired: {verdict.reason}, but segment(s) "
                                    f"{', '.join(blocked)} lose more than the margin "
-                                   f"{settings.segment_margin:g} F1", verdict.evidence)
+                                   f"{settings.segment_margin:g} "
+                                   f"{segment_metric(settings).label}", verdict.evidence)
             return _finish(client, name, challenger, champion, verdict, looks, None)
         check = check_model_loads(f"models:/{name}/{challenger}", rows.head(SAMPLE_ROWS),
                                   tracking_uri)

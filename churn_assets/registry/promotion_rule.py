@@ -15,9 +15,9 @@ The rule, in the order it is checked (settings: ``dataset_config.PromotionConfig
 3. ROC-AUC non-inferiority: the lower bound of the paired ROC-AUC delta (at ``level``) is
    above ``-roc_auc_margin``; a threshold trick that buys F1 by ranking worse is refused.
 4. Segments: no segment with at least ``segment_min_rows`` rows and
-   ``segment_min_positives`` churners loses more than
-   ``segment_margin`` F1, with a paired interval of its loss that excludes zero (see
-   ``segment_table``); the reason names the segment.
+   ``segment_min_positives`` churners loses more than ``segment_margin`` of the segment
+   metric (``segment_metric``, by default the promotion metric), with a paired interval of
+   its loss that excludes zero (see ``segment_table``); the reason names the segment.
 5. Calibration: the candidate's Brier score is not clearly worse than the champion's (the
    paired interval of the excess lies above a small margin; ``campaign_metrics``).
 A candidate that fails only rule 2, and whose interval still allows a gain above the margin,
@@ -42,7 +42,12 @@ from churn_assets.model.campaign_metrics import brier_delta_interval, calibratio
 from churn_assets.model.economics import Economics
 from churn_assets.model.intervals import Interval, paired_delta_interval
 from churn_assets.model.metrics import classification_metrics
-from churn_assets.registry.promotion_metrics import Gain, GainContext, promotion_metric
+from churn_assets.registry.promotion_metrics import (
+    Gain,
+    GainContext,
+    PromotionMetric,
+    promotion_metric,
+)
 from churn_assets.registry.sequential_evidence import (
     Look,
     TrialRule,
@@ -120,7 +125,8 @@ def rule_text(settings: PromotionConfig, look: int = 1) -> str:
         f"ROC-AUC delta ({settings.level:.0%}) > {-settings.roc_auc_margin:g}"
         + (f"; no segment of {segments} with >= {settings.segment_min_rows} rows and >= "
            f"{settings.segment_min_positives} churners loses more than "
-           f"{settings.segment_margin:g} F1 with an interval below zero" if segments else "")
+           f"{settings.segment_margin:g} {segment_metric(settings).label} with an interval "
+           "below zero" if segments else "")
         + "; Brier score not clearly worse (paired interval)"
         + f"; inconclusive: @challenger on trial (alpha {settings.trial_alpha:g}, at most "
           f"{settings.trial_max_snapshots} labeled snapshots)"
@@ -188,45 +194,62 @@ def _f1(labels: np.ndarray, predictions: np.ndarray) -> float:
     return float(f1_score(labels, predictions, zero_division=0))
 
 
+def segment_metric(settings: PromotionConfig) -> PromotionMetric:
+    """The metric segments are judged on: ``segment_metric``, else the promotion metric."""
+    return promotion_metric(settings.segment_metric or settings.metric)
+
+
 def segment_table(
     labels: np.ndarray, rows: pd.DataFrame, candidate: ScoredModel,
     champion: ScoredModel | None, settings: PromotionConfig,
+    economics: Economics | None = None,
 ) -> list[dict[str, Any]]:
-    """F1 of both models per segment. ``blocked`` marks a segment with enough rows that loses
-    more than the margin *and* whose paired bootstrap interval of the loss excludes zero:
-    a segment of 250 rows holds ~25 churners, where F1 swings by 0.1 between equally good
-    models, and a point estimate alone would block clearly better candidates at random.
-    Every segment is one more look at the same candidate, so the intervals share the error
-    ``1 - level`` (Bonferroni over the segments): with seven segments at 95 %, one of them
-    would otherwise block an equally good candidate far more often than one time in 20."""
+    """Per segment: both models' F1 (for reading) and the candidate's gain in the segment
+    metric (``delta``, positive: better). ``blocked`` marks a segment with enough rows and
+    churners that loses more than the margin *and* whose paired bootstrap interval of the
+    loss excludes zero: a segment of 250 rows holds ~25 churners, where F1 swings by 0.1
+    between equally good models, and a point estimate alone would block clearly better
+    candidates at random. Every segment is one more look at the same candidate, so the
+    intervals share the error ``1 - level`` (Bonferroni over the segments): with seven
+    segments at 95 %, one of them would otherwise block an equally good candidate far more
+    often than one time in 20.
+
+    The segment metric is the promotion metric unless ``segment_metric`` says otherwise: a
+    concept shift that stops a segment from churning makes the right model flag none of its
+    few remaining churners, so its F1 there falls to 0 while it ranks them better than the
+    champion did; judged on F1, the segment refused the model the whole table needed."""
+    metric = segment_metric(settings)
     table = []
     labelled = [(segment, segment.labels(rows).to_numpy()) for segment in segments_of(settings)]
     count = max(1, sum(len(set(names)) for _, names in labelled))
-    level = 1 - (1 - settings.level) / count
+    error = (1 - settings.level) / (2 * count)
     for _segment, names in labelled:
         for name in sorted(set(names)):
             members = names == name
             y = labels[members]
-            candidate_f1 = _f1(y, candidate.predictions[members])
-            row = {"segment": name, "rows": int(members.sum()), "champion_f1": None,
-                   "candidate_f1": candidate_f1, "delta": None, "delta_interval": None,
-                   "blocked": False}
-            if champion is not None:
-                row["champion_f1"] = _f1(y, champion.predictions[members])
-                row["delta"] = candidate_f1 - row["champion_f1"]
-                material = (row["rows"] >= settings.segment_min_rows
-                            and int(y.sum()) >= settings.segment_min_positives
-                            and row["delta"] < -settings.segment_margin)
-                if material and np.unique(y).size == 2:
-                    interval = paired_delta_interval(
-                        "f1", y, candidate.probabilities[members], candidate.threshold,
-                        champion.probabilities[members], champion.threshold,
-                        resamples=settings.resamples, seed=settings.seed, level=level)
-                    row["delta_interval"] = interval.text()
-                    row["blocked"] = bool(interval.high < 0)
-                else:
-                    row["blocked"] = bool(material)
+            row = {"segment": name, "rows": int(members.sum()), "churners": int(y.sum()),
+                   "metric": metric.name, "champion_f1": None,
+                   "candidate_f1": _f1(y, candidate.predictions[members]), "delta": None,
+                   "delta_interval": None, "blocked": False}
             table.append(row)
+            if champion is None:
+                continue
+            row["champion_f1"] = _f1(y, champion.predictions[members])
+            if np.unique(y).size < 2 and not metric.needs_context:
+                continue  # a rank or threshold metric is undefined on one class
+            gain = metric.gain(
+                y, candidate.probabilities[members], candidate.threshold,
+                champion.probabilities[members], champion.threshold,
+                resamples=settings.resamples, seed=settings.seed,
+                context=GainContext(rows.loc[members], economics) if metric.needs_context
+                else None)
+            row["delta"] = gain.estimate
+            if (row["rows"] >= settings.segment_min_rows
+                    and row["churners"] >= settings.segment_min_positives
+                    and gain.estimate < -settings.segment_margin):
+                interval = gain_interval(gain, error, settings.resamples)
+                row["delta_interval"] = interval.text()
+                row["blocked"] = bool(interval.high < 0)
     return table
 
 
@@ -248,7 +271,7 @@ def decide_promotion(
     f1, auc = figures["f1"], figures["roc_auc"]
     base = {"rule": rule, "candidate_f1": f1, "candidate_roc_auc": auc,
             "test_rows": int(labels.size), "metric": metric.name, "look": look}
-    table = segment_table(labels, rows, candidate, champion, settings)
+    table = segment_table(labels, rows, candidate, champion, settings, economics)
     floors = _floor_failure(figures, settings)
 
     if champion is None:
@@ -314,9 +337,10 @@ def _comparison_failure(
     if blocked:
         worst = min(blocked, key=lambda row: row["delta"])
         return (f"not promoted: segment '{worst['segment']}' ({worst['rows']} rows) loses "
-                f"{-worst['delta']:.4f} F1 ({worst['champion_f1']:.4f} -> "
-                f"{worst['candidate_f1']:.4f}, delta {worst['delta_interval'] or 'n/a'}), "
-                f"more than the margin {settings.segment_margin:g}"
+                f"{-worst['delta']:.4f} {segment_metric(settings).label} (gain "
+                f"{worst['delta_interval']}; F1 {worst['champion_f1']:.4f} -> "
+                f"{worst['candidate_f1']:.4f}), more than the margin "
+                f"{settings.segment_margin:g}"
                 + (f"; also {', '.join(r['segment'] for r in blocked if r is not worst)}"
                    if len(blocked) > 1 else ""))
     return None

@@ -83,13 +83,10 @@ class Evidence:
     looks: int
     gain: float  # pooled by precision
     standard_error: float
-    low: float  # the confidence sequence at this look
+    low: float  # the confidence sequence at this look (intersected with the earlier looks')
     high: float
     log_likelihood_ratio: float  # of the mixture against "no gain beyond the margin"
-
-    @property
-    def always_valid_p(self) -> float:
-        return min(1.0, math.exp(-self.log_likelihood_ratio))
+    always_valid_p: float = 1.0  # the smallest 1 / likelihood ratio over the looks so far
 
     def text(self, digits: int = 4) -> str:
         return (f"{self.gain:+.{digits}f} [{self.low:+.{digits}f}, {self.high:+.{digits}f}] "
@@ -109,9 +106,23 @@ class TrialRule:
 
 
 def accumulate(looks: Sequence[Look], rule: TrialRule) -> Evidence:
+    """The pooled evidence after the last look. The confidence sequence holds at every look
+    at once, so the intersection of its intervals so far holds too, and the always-valid
+    p-value is the running minimum of 1 / likelihood ratio (Johari et al. 2017, sec. 4): both
+    only ever tighten, never undo an earlier look."""
     usable = [look for look in looks if 0 < look.standard_error < math.inf]
     if not usable:
         return Evidence(0, 0.0, math.inf, -math.inf, math.inf, 0.0)
+    prefixes = [_pooled(usable[:count], rule) for count in range(1, len(usable) + 1)]
+    last = prefixes[-1]
+    return Evidence(
+        last.looks, last.gain, last.standard_error, max(e.low for e in prefixes),
+        min(e.high for e in prefixes), last.log_likelihood_ratio,
+        min(1.0, min(math.exp(-e.log_likelihood_ratio) for e in prefixes)))
+
+
+def _pooled(usable: Sequence[Look], rule: TrialRule) -> Evidence:
+    """The normal-mixture boundary at one look, from every look up to it."""
     information = sum(1 / look.standard_error ** 2 for look in usable)
     gain = sum(look.gain / look.standard_error ** 2 for look in usable) / information
     spread = information * rule.scale ** 2

@@ -26,7 +26,9 @@ FACTS = {
                   "previous_champion": "6", "load_check": "passed",
                   "segments": [
                       {"segment": "Contract=One year", "rows": 250, "champion_f1": 0.41234567,
-                       "candidate_f1": 0.3, "delta": -0.11234567, "blocked": True},
+                       "candidate_f1": 0.3, "metric": "roc_auc", "delta": -0.11234567,
+                       "delta_interval": "-0.1123 [-0.1800, -0.0400] (99.6%, 1000 resamples)",
+                       "blocked": True},
                       {"segment": "Contract=Two year", "rows": 300, "champion_f1": None,
                        "candidate_f1": 0.1, "delta": None, "blocked": False}]},
     "top_features": [("cat__Contract=Month-to-month", 0.31234567), ("num__tenure", 0.2)],
@@ -61,8 +63,9 @@ def test_every_section_renders_from_facts() -> None:
     assert "| roc_auc | 0.8400 | 0.8412 [0.8200, 0.8600] |" in card
     assert "**not promoted**" in card and "Contract=One year" in card
     assert "+0.0100 [-0.0100, +0.0300]" in card and "v6" in card
-    assert "| Contract=One year | 250 | 0.4123 | 0.3000 | -0.1123 | **yes** |" in card
-    assert "| Contract=Two year | 300 | — | 0.1000 | — | no |" in card
+    assert ("| Contract=One year | 250 | 0.4123 | 0.3000 | -0.1123 roc_auc | -0.1123 "
+            "[-0.1800, -0.0400] (99.6%, 1000 resamples) | **yes** |") in card
+    assert "| Contract=Two year | 300 | — | 0.1000 | — | — | no |" in card
     assert "| cat__Contract=Month-to-month | 0.3123 |" in card
     assert "- F1 on segments under 100 rows is noise." in card
     assert "0.6666666" not in card  # every figure rounded

@@ -124,26 +124,52 @@ def test_decision_is_deterministic_for_a_seed(fitted: Fitted) -> None:
 
 def test_better_overall_but_worse_on_one_segment_is_rejected_naming_it(fitted: Fitted) -> None:
     # Much better everywhere (probabilities pulled towards the truth) except for DSL
-    # customers, none of whom it flags any more.
+    # customers, whom it ranks at random (the champion's DSL scores, shuffled).
     champion, labels = fitted.strong, fitted.labels
     dsl = (fitted.test_rows["InternetService"] == "DSL").to_numpy()
-    probability = np.where(dsl, 0.1 * champion.probabilities,
-                           0.5 * champion.probabilities + 0.5 * labels)
+    probability = 0.5 * champion.probabilities + 0.5 * labels
+    probability[dsl] = np.random.default_rng(0).permutation(champion.probabilities[dsl])
     candidate = ScoredModel(probability, champion.threshold)
     rules = RULES.model_copy(update=dict(segments=("InternetService", "Contract")))
 
     decision = decide(fitted, candidate, champion, rules)
 
     assert decision.f1_delta.low > 0  # better overall, beyond noise
-    assert not decision.promote
+    assert not decision.promote and decision.outcome == "rejected"
     assert decision.blocking_segments == ["InternetService=DSL"]
-    assert "segment 'InternetService=DSL'" in decision.reason
+    assert "segment 'InternetService=DSL'" in decision.reason and "ROC-AUC" in decision.reason
     row = next(r for r in decision.segments if r["segment"] == "InternetService=DSL")
+    assert row["metric"] == "roc_auc" and row["churners"] >= rules.segment_min_positives
     assert row["rows"] >= rules.segment_min_rows and row["delta"] < -rules.segment_margin
     assert row["delta_interval"] in decision.reason
     # The same loss on a segment too small to judge does not block.
     lenient = rules.model_copy(update=dict(segment_min_rows=row["rows"] + 1))
     assert decide(fitted, candidate, champion, lenient).promote
+
+
+def test_segments_are_judged_on_the_promotion_metric_unless_told_otherwise(
+    fitted: Fitted,
+) -> None:
+    # What a concept shift does: the candidate ranks DSL customers better than the champion
+    # (pulled towards the truth like everyone) but with scores so low that its threshold
+    # flags none of them. Its DSL F1 falls to 0; its DSL ROC-AUC rises.
+    champion, labels = fitted.strong, fitted.labels
+    dsl = (fitted.test_rows["InternetService"] == "DSL").to_numpy()
+    truer = 0.5 * champion.probabilities + 0.5 * labels
+    candidate = ScoredModel(np.where(dsl, 0.1 * truer, truer), champion.threshold)
+    rules = RULES.model_copy(update=dict(segments=("InternetService",)))
+
+    by_metric = decide(fitted, candidate, champion, rules)
+    row = next(r for r in by_metric.segments if r["segment"] == "InternetService=DSL")
+    assert row["candidate_f1"] < row["champion_f1"] - rules.segment_margin
+    assert row["delta"] > 0 and not row["blocked"]
+    assert by_metric.promote
+
+    by_f1 = decide(fitted, candidate, champion, rules.model_copy(
+        update=dict(segment_metric="f1")))
+    assert not by_f1.promote and by_f1.blocking_segments == ["InternetService=DSL"]
+    assert "loses" in by_f1.reason and " F1 " in by_f1.reason
+    assert "more than 0.05 F1" in by_f1.rule
 
 
 def test_segment_noise_does_not_block_a_better_candidate(fitted: Fitted) -> None:

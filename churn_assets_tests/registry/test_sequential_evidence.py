@@ -109,9 +109,26 @@ def test_gaussian_streams_keep_the_boundary_valid_under_continuous_peeking() -> 
     looks = [Look(str(i), 1, float(g), float(e)) for i, (g, e) in
              enumerate(zip(gains[0], errors[0], strict=True))]
     evidence = accumulate(looks, rule)
-    assert evidence.low == pytest.approx(pooled[0, -1] - radius[0, -1])
+    assert evidence.gain == pytest.approx(pooled[0, -1])
+    assert evidence.low == pytest.approx((pooled[0] - radius[0]).max())  # the intersection
+    assert evidence.high == pytest.approx((pooled[0] + radius[0]).min())
     # Looking at a fixed 95 % interval after every look instead would cross far more often.
     assert (np.abs(pooled) > 1.96 / np.sqrt(information)).any(axis=1).mean() > 2 * rule.alpha
+
+
+def test_evidence_only_tightens_a_weak_look_after_a_strong_one_undoes_nothing() -> None:
+    rule = TrialRule(alpha=0.05, margin=0.0, scale=0.01)
+    strong = Look("s1", 600, 0.03, 0.008)
+    weak = [Look(f"s{n}", 600, -0.01, 0.02) for n in range(2, 5)]
+    path = [accumulate([strong, *weak[:n]], rule) for n in range(len(weak) + 1)]
+    assert [e.looks for e in path] == [1, 2, 3, 4]
+    for before, after in zip(path, path[1:], strict=False):
+        assert after.low >= before.low and after.high <= before.high
+        assert after.always_valid_p <= before.always_valid_p
+    # The pooled gain itself does move back: only the bounds and p keep what was shown.
+    assert path[-1].gain < path[0].gain
+    assert path[-1].always_valid_p == pytest.approx(
+        min(1.0, math.exp(-path[0].log_likelihood_ratio)))
 
 
 def test_test_split_budget_is_spent_once_over_any_number_of_looks() -> None:
