@@ -84,9 +84,7 @@ class Model:
 
     def score(self, rows: pd.DataFrame) -> ScoredModel:
         matrix = self.preprocessor.transform(rows)
-        columns = self.candidate.model.get_booster().feature_names
-        return ScoredModel(self.candidate.model.predict_proba(matrix[columns])[:, 1],
-                           self.candidate.threshold)
+        return ScoredModel(self.candidate.model.predict_proba(matrix), self.candidate.threshold)
 
 
 def train(config: DatasetConfig, customers: pd.DataFrame, split: np.ndarray, seed: int,
@@ -105,8 +103,8 @@ def train(config: DatasetConfig, customers: pd.DataFrame, split: np.ndarray, see
     tuning = config.tuning.model_copy(update={
         "n_trials": trials, "seed": seed, "timeout_seconds": None, "max_estimators": 400,
         "early_stopping_rounds": 30, "n_jobs": 1, "parallel_trials": 1})
-    study = lambda: optuna.create_study(direction="minimize", sampler=make_sampler(seed),  # noqa: E731
-                                        pruner=make_pruner())
+    study = lambda _family: optuna.create_study(  # noqa: E731
+        direction="minimize", sampler=make_sampler(seed), pruner=make_pruner())
     return Model(preprocessor, train_candidate(features, tuning, study))
 
 

@@ -12,16 +12,18 @@
    gives a paired gain ``d_i`` (candidate minus champion, oriented so positive is better) on
    rows neither model trained on, with its bootstrap standard error ``s_i``. The looks are
    pooled by precision (``V = sum 1/s_i^2``, ``theta_hat = sum (d_i/s_i^2) / V``) and judged
-   with the normal-mixture confidence sequence of Howard, Ramdas, McAuliffe and Sekhon
-   (2021, "Time-uniform, nonparametric, nonasymptotic confidence sequences", eq. for the
-   normal mixture boundary), which is the inversion of the mixture SPRT that Johari, Pekelis
-   and Walsh (2017, "Peeking at A/B tests") use for always-valid p-values:
-
-       theta_hat +- sqrt((1 + V tau^2) / (V^2 tau^2) * (2 log(1/alpha) + log(1 + V tau^2)))
-
-   holds the true gain at *every* look simultaneously with probability >= 1 - alpha, so the
-   trial may stop at whichever snapshot is conclusive. Promote when the lower bound clears
-   the practical margin, retire when the upper bound is below it, or after ``max_looks``.
+   with a normal-mixture confidence sequence (Howard, Ramdas, McAuliffe and Sekhon 2021,
+   "Time-uniform, nonparametric, nonasymptotic confidence sequences", the one-sided normal
+   mixture), the inversion of the mixture SPRT that Johari, Pekelis and Walsh (2017,
+   "Peeking at A/B tests") use for always-valid p-values. Its lower bound
+   ``theta_hat - boundary(V) / V`` lies below the true gain at *every* look simultaneously
+   with probability >= 1 - alpha (``log_mixture_ratio``), so the trial may stop at whichever
+   snapshot is conclusive. Promote when the lower bound clears the practical margin, retire
+   when the mirrored upper bound (also at alpha) is below it, or after ``max_looks``.
+   One-sided because promotion is: only "better than the margin" moves @champion. The
+   two-sided sequence at the same alpha (``theta_hat +- sqrt((1 + V tau^2) / (V^2 tau^2) *
+   (2 log(1/alpha) + log(1 + V tau^2)))``) is 8-10 % wider at the trial's usual
+   information (bound 3.04 against 2.78 standard errors at s.e. 0.003, tau 0.01).
 
 Why this test and not another: the looks arrive one snapshot at a time with no fixed count
 (alpha-spending with Lan-DeMets needs the planned information up front; a trial that is
@@ -122,17 +124,41 @@ def accumulate(looks: Sequence[Look], rule: TrialRule) -> Evidence:
 
 
 def _pooled(usable: Sequence[Look], rule: TrialRule) -> Evidence:
-    """The normal-mixture boundary at one look, from every look up to it."""
+    """The one-sided normal-mixture boundaries at one look, from every look up to it."""
     information = sum(1 / look.standard_error ** 2 for look in usable)
     gain = sum(look.gain / look.standard_error ** 2 for look in usable) / information
-    spread = information * rule.scale ** 2
-    radius = math.sqrt((1 + spread) / (information * spread)
-                       * (2 * math.log(1 / rule.alpha) + math.log(1 + spread)))
-    shifted = gain - rule.margin
-    log_ratio = (information * spread * shifted ** 2 / (2 * (1 + spread))
-                 - 0.5 * math.log(1 + spread))
+    radius = boundary(information, rule.scale, rule.alpha) / information
+    log_ratio = log_mixture_ratio(information * (gain - rule.margin), information, rule.scale)
     return Evidence(len(usable), gain, 1 / math.sqrt(information), gain - radius,
                     gain + radius, log_ratio)
+
+
+def log_mixture_ratio(evidence: float, information: float, scale: float) -> float:
+    """log of the one-sided mixture likelihood ratio: ``evidence`` S = V (gain - margin),
+    ``information`` V, gains above the margin mixed by a half-normal of spread ``scale``:
+
+        2 (1 + V tau^2)^(-1/2) exp(tau^2 S^2 / (2 (1 + V tau^2))) Phi(tau S / sqrt(1 + V tau^2))
+
+    A martingale when the gain is the margin (a supermartingale below it), so by Ville's
+    inequality it ever reaches 1/alpha with probability at most alpha."""
+    from scipy.stats import norm  # a heavy import, only where it is needed
+
+    spread = 1 + information * scale ** 2
+    return (math.log(2) - 0.5 * math.log(spread) + scale ** 2 * evidence ** 2 / (2 * spread)
+            + float(norm.logcdf(scale * evidence / math.sqrt(spread))))
+
+
+def boundary(information: float, scale: float, alpha: float) -> float:
+    """The evidence S at which the one-sided mixture ratio reaches 1/alpha: the lower
+    confidence bound is ``gain - S / V`` (and, mirrored, the upper one ``gain + S / V``)."""
+    from scipy.optimize import brentq
+
+    target = math.log(1 / alpha)
+    high = 1.0
+    while log_mixture_ratio(high, information, scale) < target:
+        high *= 2
+    return float(brentq(lambda s: log_mixture_ratio(s, information, scale) - target, 0.0, high,
+                        xtol=1e-12 * max(1.0, high)))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ from churn_assets.registry.sequential_evidence import (
     Look,
     TrialRule,
     accumulate,
+    boundary,
     judge_trial,
+    log_mixture_ratio,
     look_error,
     looks_from_json,
     looks_to_json,
@@ -92,28 +94,39 @@ def test_undecided_trial_is_retired_after_max_snapshots() -> None:
 
 def test_gaussian_streams_keep_the_boundary_valid_under_continuous_peeking() -> None:
     """The boundary's arithmetic: 20,000 streams of 20 exactly normal looks at zero gain,
-    each judged after every look; the share ever crossing must stay below alpha."""
+    each judged after every look; the share ever promoted must stay below alpha."""
     rng = np.random.default_rng(0)
     rule = TrialRule(alpha=0.05, margin=0.0, scale=0.01, max_looks=20)
-    errors = rng.uniform(0.005, 0.02, size=(20_000, 20))
-    gains = rng.normal(0, errors)
-    weights = 1 / errors ** 2
-    information = np.cumsum(weights, axis=1)
-    pooled = np.cumsum(gains * weights, axis=1) / information
-    spread = information * rule.scale ** 2
-    radius = np.sqrt((1 + spread) / (information * spread)
-                     * (2 * np.log(1 / rule.alpha) + np.log(1 + spread)))
-    crossed = (np.abs(pooled) > radius).any(axis=1).mean()
-    assert crossed <= rule.alpha
+    errors = rng.uniform(0.005, 0.02, size=20)  # each look's standard error, every stream
+    gains = rng.normal(0, errors, size=(20_000, 20))
+    information = np.cumsum(1 / errors ** 2)
+    pooled = np.cumsum(gains / errors ** 2, axis=1) / information
+    radius = np.array([boundary(v, rule.scale, rule.alpha) / v for v in information])
+    promoted = (pooled - radius > 0).any(axis=1).mean()
+    retired = (pooled + radius < 0).any(axis=1).mean()
+    print(f"ever promoted {promoted:.4f}, ever retired {retired:.4f} (alpha {rule.alpha})")
+    assert promoted <= rule.alpha and retired <= rule.alpha
     # The vectorised boundary is the module's: one stream checked through accumulate().
     looks = [Look(str(i), 1, float(g), float(e)) for i, (g, e) in
-             enumerate(zip(gains[0], errors[0], strict=True))]
+             enumerate(zip(gains[0], errors, strict=True))]
     evidence = accumulate(looks, rule)
     assert evidence.gain == pytest.approx(pooled[0, -1])
-    assert evidence.low == pytest.approx((pooled[0] - radius[0]).max())  # the intersection
-    assert evidence.high == pytest.approx((pooled[0] + radius[0]).min())
-    # Looking at a fixed 95 % interval after every look instead would cross far more often.
-    assert (np.abs(pooled) > 1.96 / np.sqrt(information)).any(axis=1).mean() > 2 * rule.alpha
+    assert evidence.low == pytest.approx((pooled[0] - radius).max())  # the intersection
+    assert evidence.high == pytest.approx((pooled[0] + radius).min())
+    # Looking at a fixed one-sided 95 % bound after every look would promote far more often.
+    assert (pooled > 1.645 / np.sqrt(information)).any(axis=1).mean() > 2 * rule.alpha
+
+
+def test_one_sided_bound_is_where_the_mixture_ratio_reaches_one_over_alpha() -> None:
+    information, scale, alpha = 1 / 0.003 ** 2, 0.01, 0.05
+    evidence = boundary(information, scale, alpha)
+    assert log_mixture_ratio(evidence, information, scale) == pytest.approx(math.log(20))
+    # Narrower than the two-sided mixture boundary at the same alpha, wider than a fixed
+    # one-sided 95 % bound (1.645 standard errors) that is valid for one look only.
+    spread = information * scale ** 2
+    two_sided = math.sqrt((1 + spread) / (information * spread)
+                          * (2 * math.log(1 / alpha) + math.log(1 + spread)))
+    assert 1.645 * 0.003 < evidence / information < two_sided
 
 
 def test_evidence_only_tightens_a_weak_look_after_a_strong_one_undoes_nothing() -> None:
