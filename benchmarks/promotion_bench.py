@@ -73,6 +73,7 @@ RESULTS = ROOT / ".bench"
 STRONGEST = ("Contract",)  # the single strongest column (a small real gain on Telco)
 STRONGEST_THREE = ("Contract", "tenure", "TotalCharges")  # the strongest columns
 SNAPSHOT_ROWS = 1000
+TRUTH_ROWS = 100_000  # generated customers on which a promoted re-seeded model's gain is known
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -119,6 +120,7 @@ class DataSet:
     customers: pd.DataFrame  # training data (train/valid/test by the config's split)
     split: np.ndarray
     snapshots: list[pd.DataFrame]  # fresh labeled rows no model trains on
+    truth: pd.DataFrame | None = None  # many more fresh rows: what a gain really is
 
     @property
     def test(self) -> pd.DataFrame:
@@ -130,9 +132,11 @@ def bundled(config: DatasetConfig, count: int) -> DataSet:
     snapshots = [generate_customers(SNAPSHOT_ROWS, seed=1000 + i) for i in range(count)]
     for i, snapshot in enumerate(snapshots):  # never an id of the training file
         snapshot[config.id_column] = [f"snap{i}-{j}" for j in range(len(snapshot))]
+    truth = generate_customers(TRUTH_ROWS, seed=9999)
+    truth[config.id_column] = [f"truth-{j}" for j in range(len(truth))]
     return DataSet("bundled", config, customers,
                    assign_splits(customers[config.id_column], config.split).to_numpy(),
-                   snapshots)
+                   snapshots, truth)
 
 
 def telco(config: DatasetConfig) -> DataSet:
@@ -167,6 +171,19 @@ def trial(data: DataSet, champion: Model, challenger: Model, settings: Promotion
     return CONTINUE, len(snapshots), log
 
 
+def true_gain(data: DataSet, champion: Model, challenger: Model,
+              settings: PromotionConfig) -> str:
+    """The gain on ``TRUTH_ROWS`` fresh customers, with its 95 % interval: whether a trial's
+    promotion of a re-seeded model was a false one or a real (if small) improvement."""
+    labels = labels_of(data.config, data.truth)
+    gain = promotion_metric(settings.metric).gain(
+        labels, challenger.score(data.truth).probabilities, 0.5,
+        champion.score(data.truth).probabilities, 0.5, resamples=200, seed=0)
+    half = 1.96 * gain.standard_error
+    return (f"true gain on {len(labels):,} fresh rows {gain.estimate:+.4f} "
+            f"[{gain.estimate - half:+.4f}, {gain.estimate + half:+.4f}]")
+
+
 def null_experiment(data: DataSet, settings: PromotionConfig, retrains: int,
                     trials: int) -> dict:
     test, labels = data.test, labels_of(data.config, data.test)
@@ -184,6 +201,8 @@ def null_experiment(data: DataSet, settings: PromotionConfig, retrains: int,
             verdict, used, _ = trial(data, champion, candidate, settings, data.snapshots)
             trial_promotions += verdict == PROMOTED
             verdict = f"{verdict} after {used}"
+            if verdict.startswith(PROMOTED) and data.truth is not None:
+                verdict += "; " + true_gain(data, champion, candidate, settings)
         rows.append({"seed": seed, "look": look, "outcome": decision.outcome,
                      "reason": decision.reason,
                      "gain": decision.gain.text(), "f1_delta": decision.f1_delta.text(),
