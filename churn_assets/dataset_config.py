@@ -193,7 +193,7 @@ class PromotionConfig(_Section):
         from churn_assets.registry.promotion_metrics import METRICS  # the one list of them
 
         if value is not None and value not in METRICS:
-            raise ValueError(f"must be one of {', '.join(METRICS)}")
+            raise ValueError(f"must be one of {', '.join(METRICS)}, not '{value}'")
         return value
 
     @field_validator("floors")

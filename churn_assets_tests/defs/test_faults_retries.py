@@ -24,7 +24,7 @@ from churn_assets_tests.helpers.workspace import (
     materialize_graph,
 )
 
-pytestmark = pytest.mark.slow  # a whole-graph run against a real server
+pytestmark = pytest.mark.slow  # whole-graph runs (one against a real server)
 
 KILL_AFTER = re.compile(r"trial 1 \(")  # the tuning step's progress line for the 2nd trial
 RETRY_REQUESTED = "failed and has requested a retry"
@@ -109,3 +109,19 @@ def test_service_steps_retry_with_backoff_configured_by_environment_shorter_loca
     tuned = service_retry_policy({"CHURN_RETRY_MAX_RETRIES": "1",
                                   "CHURN_RETRY_DELAY_SECONDS": "30"})
     assert (tuned.max_retries, tuned.delay) == (1, 30.0)
+
+
+def test_a_bad_dataset_yaml_fails_the_first_step_once_naming_the_key(
+    workspace: ChurnWorkspace,
+) -> None:
+    # raw_customers talks to S3, so it retries; a typo in the YAML is no outage.
+    workspace.write_config(workspace.write_data("customers.csv", customers(n_rows=300)),
+                           promotion={"metric": "roc_acu"})
+    result = materialize_graph(workspace)
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert [e.step_key for e in failures] == ["raw_customers"]
+    message = failures[0].event_specific_data.error.message
+    assert "promotion.metric" in message and "roc_acu" in message
+    retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert not retried

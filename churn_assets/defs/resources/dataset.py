@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import PrivateAttr
 
-from churn_assets.dataset_config import DatasetConfig, load_dataset_config
+from churn_assets.dataset_config import ConfigError, DatasetConfig, load_dataset_config
 from churn_assets.experiment_config import apply_experiment_config
 
 
@@ -21,10 +21,16 @@ class DatasetResource(dg.ConfigurableResource):
     _config: DatasetConfig | None = PrivateAttr(default=None)
 
     def load(self) -> DatasetConfig:
+        """The parsed YAML. A bad YAML fails the step for good: retrying the service steps
+        that read it (``defs.retries``) would only repeat the same error minutes later."""
         if self._config is None:
-            config = load_dataset_config(self.config_path or None)
-            if self.experiment_config:
-                config = apply_experiment_config(config, self.experiment_config,
-                                                 self.experiment_config_source or "(run config)")
+            try:
+                config = load_dataset_config(self.config_path or None)
+                if self.experiment_config:
+                    config = apply_experiment_config(
+                        config, self.experiment_config,
+                        self.experiment_config_source or "(run config)")
+            except ConfigError as error:
+                raise dg.Failure(description=str(error), allow_retries=False) from None
             self._config = config
         return self._config
