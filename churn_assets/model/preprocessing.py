@@ -102,20 +102,28 @@ def _null_auc_margin(y: np.ndarray) -> float:
     return SIGNAL_Z * float(np.sqrt((positives + negatives + 1) / (12 * positives * negatives)))
 
 
+def _cross_fitted(text: pd.Series, y: np.ndarray, levels: list[str], seed: int):
+    """scikit-learn's TargetEncoder (empirical-Bayes smoothing) fitted on the rows, and each
+    row's out-of-fold encoding (from the folds that do not hold it). Levels below
+    min_frequency are pooled before encoding."""
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import TargetEncoder
+
+    pooled = text.where(text.isin(levels), RARE).to_numpy().reshape(-1, 1)
+    folds = StratifiedKFold(CROSS_FIT_FOLDS, shuffle=True, random_state=seed)
+    encoder = TargetEncoder(target_type="binary", cv=folds)
+    return encoder, encoder.fit_transform(pooled, y)[:, 0]
+
+
 def _target_encoding(text: pd.Series, y: np.ndarray, levels: list[str], seed: int
                      ) -> tuple[dict[str, float], float, float]:
     """(level -> encoding, default for rare/unseen levels, out-of-fold ROC-AUC on train).
 
-    scikit-learn's TargetEncoder (empirical-Bayes smoothing, cross-fitted): the out-of-fold
-    values say whether the column predicts churn at all; the full-train encodings are what
-    the model sees. Levels below min_frequency are pooled before encoding."""
+    The out-of-fold values say whether the column predicts churn at all; the full-train
+    encodings are what the model sees on rows it did not train on (valid, test, served)."""
     from sklearn.metrics import roc_auc_score
-    from sklearn.preprocessing import TargetEncoder
 
-    pooled = text.where(text.isin(levels), RARE).to_numpy().reshape(-1, 1)
-    encoder = TargetEncoder(target_type="binary", cv=CROSS_FIT_FOLDS, shuffle=True,
-                            random_state=seed)
-    out_of_fold = encoder.fit_transform(pooled, y)[:, 0]
+    encoder, out_of_fold = _cross_fitted(text, y, levels, seed)
     table = dict(zip(encoder.categories_[0].tolist(), encoder.encodings_[0].tolist(),
                      strict=True))
     default = float(table.pop(RARE, encoder.target_mean_))
@@ -211,6 +219,20 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
             blocks.append(np.column_stack([known, rare]).astype(float))
         matrix = np.hstack(blocks).astype("float32")
         return pd.DataFrame(matrix, columns=self.feature_names_, index=frame.index)
+
+    def out_of_fold_encodings(self, frame: pd.DataFrame, y: Any) -> pd.DataFrame:
+        """For the rows ``fit`` was given (same rows, order and labels): each target-encoded
+        column's out-of-fold encoding, under its feature name. Use these instead of
+        ``transform``'s on the train rows: a row's full-train encoding includes its own
+        label, which the model would learn to trust more than it deserves on unseen rows."""
+        labels = np.asarray(y, dtype=int)
+        first = len(self.numeric) + len(self.engineered_)
+        columns = {}
+        for offset, (column, encoding) in enumerate(self.encodings_.items()):
+            text = self._categorical_text(frame[column])
+            _, out_of_fold = _cross_fitted(text, labels, list(encoding["levels"]), seed=0)
+            columns[self.feature_names_[first + offset]] = out_of_fold.astype("float32")
+        return pd.DataFrame(columns, index=frame.index)
 
     def state(self) -> dict[str, Any]:
         """The fitted state as plain JSON-able data."""

@@ -66,3 +66,39 @@ def test_without_labels_or_below_the_width_one_hot_encoding_stays(rows) -> None:
     assert len(narrow["region"].unique()) <= MAX_ONE_HOT_LEVELS
     one_hot = ChurnPreprocessor(("monthly",), ("region",)).fit(narrow, y)
     assert not one_hot.encodings_ and one_hot.levels_["region"]
+
+
+def test_train_rows_get_out_of_fold_encodings_without_their_own_labels_optimism(rows) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    frame, y = rows
+    fitted = ChurnPreprocessor(("monthly",), ("region", "plan")).fit(frame, y)
+    own = fitted.out_of_fold_encodings(frame, y)["te__region"].to_numpy()
+    full = fitted.transform(frame)["te__region"].to_numpy()
+    # On the rows it was fitted on, the full-train encoding scores better than it will on
+    # new rows (each row's label is in its level's mean); the out-of-fold one is the figure
+    # the signal check measured, the column's honest strength.
+    assert roc_auc_score(y, full) > roc_auc_score(y, own) + 0.005
+    assert roc_auc_score(y, own) == pytest.approx(
+        fitted.encodings_["region"]["out_of_fold_auc"], abs=1e-4)
+
+
+def test_the_feature_asset_gives_train_rows_out_of_fold_and_other_rows_full_encodings(
+    rows, workspace,
+) -> None:
+    from churn_assets.defs.assets.features import customer_features
+    from churn_assets.defs.resources.dataset import DatasetResource
+    from churn_assets.names import LABEL, SPLIT
+
+    frame, y = rows
+    splits = frame.assign(customerID=[f"c{i}" for i in range(N)], **{
+        LABEL: y, SPLIT: np.where(np.arange(N) < 3000, "train", "test")})
+    train = splits[splits[SPLIT] == "train"]
+    fitted = ChurnPreprocessor(("monthly",), ("region", "plan")).fit(train, train[LABEL])
+    config = workspace.write_config(workspace.write_data("rows.csv", splits))
+    table = customer_features(splits, fitted.state(),
+                              DatasetResource(config_path=str(config))).value
+    encoded = table["te__region"].to_numpy()
+    np.testing.assert_allclose(
+        encoded[:3000], fitted.out_of_fold_encodings(train, train[LABEL])["te__region"])
+    np.testing.assert_allclose(encoded[3000:], fitted.transform(frame.iloc[3000:])["te__region"])

@@ -75,10 +75,15 @@ def feature_preprocessor(
 def customer_features(
     customer_splits: pd.DataFrame, feature_preprocessor: dict, dataset: DatasetResource
 ) -> dg.Output[pd.DataFrame]:
-    """Model matrix for every split, made by the train-fitted preprocessor."""
+    """Model matrix for every split, made by the train-fitted preprocessor; target-encoded
+    columns of the train rows are their out-of-fold encodings (no row sees its own label)."""
     config = dataset.load()
     preprocessor = ChurnPreprocessor.from_state(feature_preprocessor)
     matrix = preprocessor.transform(customer_splits.drop(columns=[SPLIT, LABEL]))
+    if preprocessor.encodings_:
+        train = customer_splits[customer_splits[SPLIT] == "train"]
+        encoded = preprocessor.out_of_fold_encodings(train, train[LABEL])
+        matrix.loc[encoded.index, encoded.columns] = encoded
     meta = pd.DataFrame({ROW_ID: customer_splits[config.id_column].astype(str),
                          SPLIT: customer_splits[SPLIT], LABEL: customer_splits[LABEL]})
     table = pd.concat([meta, matrix], axis=1)
