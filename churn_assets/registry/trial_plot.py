@@ -27,8 +27,11 @@ def evidence_plot(table: pd.DataFrame, margin: float, label: str, path: Path) ->
     figure = Figure(figsize=(6, 3.2), dpi=100)
     ax = figure.subplots()
     looks = table["look"].to_numpy()
-    ax.fill_between(looks, table["low"].clip(lower=-1), table["high"].clip(upper=1),
-                    alpha=0.25, label="confidence sequence")
+    low, high = table["low"].clip(lower=-1), table["high"].clip(upper=1)
+    if len(looks) > 1:
+        ax.fill_between(looks, low, high, alpha=0.25, label="confidence sequence")
+    else:  # a band over one look has no width: draw the interval as a bar
+        ax.vlines(looks, low, high, linewidth=12, alpha=0.25, label="confidence sequence")
     ax.plot(looks, table["accumulated_gain"], marker="o", label="accumulated gain")
     ax.scatter(looks, table["gain"], marker="x", color="grey", label="this snapshot")
     ax.axhline(margin, color="red", linestyle="--", linewidth=1, label=f"margin {margin:g}")

@@ -30,7 +30,7 @@ class UiProject:
     tracking_uri: str
 
 
-def make_project(root: Path, **yaml_overrides) -> UiProject:
+def make_project(root: Path, rows: int = 1500, **yaml_overrides) -> UiProject:
     """Small generated data, a dataset YAML with few trials, a Dagster home (telemetry off,
     SQLite under the temporary folder) and the environment the servers run with."""
     (root / "landing").mkdir(parents=True)
@@ -42,7 +42,7 @@ def make_project(root: Path, **yaml_overrides) -> UiProject:
     }))
     source = root / "data" / "customers.csv"
     source.parent.mkdir()
-    customers(1500, seed=3).to_csv(source, index=False)
+    customers(rows, seed=3).to_csv(source, index=False)
     (root / "dataset.yaml").write_text(yaml.safe_dump({
         "source": str(source), "target": "Churn", "positive_label": "Yes",
         "id_column": "customerID", "model_name": MODEL_NAME,
@@ -151,4 +151,18 @@ def wait_for_run(base_url: str, run_id: str, seconds: float) -> str:
         status = graphql(base_url, RUN_STATUS, {"id": run_id})["runOrError"].get("status")
         if status in FINISHED or time.monotonic() > deadline:
             return str(status)
+        time.sleep(3)
+
+
+JOB_RUNS = ("query($job: String!) { runsOrError(filter: {pipelineName: $job}) "
+            "{ ... on Runs { results { runId status } } } }")
+
+
+def first_run_of(base_url: str, job: str, seconds: float) -> str | None:
+    """The id of the first run of ``job`` (launched by a sensor, say), once there is one."""
+    deadline = time.monotonic() + seconds
+    while True:
+        runs = graphql(base_url, JOB_RUNS, {"job": job})["runsOrError"].get("results") or []
+        if runs or time.monotonic() > deadline:
+            return runs[-1]["runId"] if runs else None
         time.sleep(3)
