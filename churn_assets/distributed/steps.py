@@ -9,6 +9,7 @@ path does beyond ``DRIFT_SAMPLE_ROWS``; the final fit is ``xgboost.dask`` on the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,23 +90,34 @@ def feature_partitions(splits: dd.DataFrame, preprocessor: ChurnPreprocessor,
         return splits.map_partitions(_feature_part, state, id_column, meta=meta)
 
 
-def _score_part(part: pd.DataFrame, model: Any, id_column: str, target: str,
+@functools.lru_cache(maxsize=2)
+def _loaded_model(model_uri: str) -> Any:
+    """The served model, loaded once per worker process."""
+    import mlflow
+
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+def _score_part(part: pd.DataFrame, model_uri: str, id_column: str, target: str,
                 params: dict | None) -> pd.DataFrame:
+    model = _loaded_model(model_uri)
     rows = part.drop(columns=[target], errors="ignore")
     answers = predict_in_batches(model, rows, params=params)
     return contact_list(rows[[id_column]], answers, None)
 
 
-def score_partitions(rows: dd.DataFrame, model: Any, id_column: str, target: str,
+def score_partitions(rows: dd.DataFrame, model_uri: str, id_column: str, target: str,
                      params: dict | None = None) -> dd.DataFrame:
     """One score row per customer, partition by partition: the id, ``churn_probability``,
-    ``churn_prediction`` and the reasons. The model travels to the workers in the graph
-    (in memory, never stored). Economics' global ``rank``/``contact`` need every row's
-    value at once and are not computed here."""
+    ``churn_prediction`` and the reasons. Each worker loads the model from ``model_uri``
+    (``models:/name/version`` with ``MLFLOW_TRACKING_URI`` set on the workers, as for any
+    MLflow client). Economics' ``rank``/``contact`` rank every row at once and are not
+    computed here."""
     sample = rows.get_partition(0).head(2, compute=True)  # a real row types the output
-    meta = _score_part(sample, model, id_column, target, params).iloc[:0]
+    meta = _score_part(sample, model_uri, id_column, target, params).iloc[:0]
     with object_strings():
-        return rows.map_partitions(_score_part, model, id_column, target, params, meta=meta)
+        return rows.map_partitions(_score_part, model_uri, id_column, target, params,
+                                   meta=meta)
 
 
 def score_histogram_counts(scores: dd.DataFrame, bins: int = 10) -> np.ndarray:

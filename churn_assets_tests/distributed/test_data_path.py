@@ -180,7 +180,8 @@ def test_scores_and_drift_per_partition_match_one_frame(tmp_path: Path, client) 
 
     with object_strings():  # text as the read step leaves it
         partitions = dd.from_pandas(snapshot, npartitions=4)
-    scores = whole(score_partitions(partitions, model, CONFIG.id_column, CONFIG.target))
+    scores = whole(score_partitions(partitions, str(served.artifact_folder), CONFIG.id_column,
+                                    CONFIG.target))
     pd.testing.assert_frame_equal(scores, expected)
 
     reference = served.raw_rows
