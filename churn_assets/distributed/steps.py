@@ -148,7 +148,9 @@ def fit_final_on_cluster(client: Any, params: dict[str, Any], config: Any,
     from churn_assets.model.families.xgboost_family import fit_on_cluster
 
     def part(split: str) -> tuple[dd.DataFrame, dd.Series]:
-        rows = features[features[SPLIT] == split]
+        # Persisted first: read lazily, the matrix and the label column would be read with
+        # different partition counts (dask fuses Parquet parts by the columns read).
+        rows = client.persist(features[features[SPLIT] == split])
         return rows.drop(columns=list(META_COLUMNS)), rows[LABEL]
 
     (x_train, y_train), (x_valid, y_valid) = part("train"), part("valid")
