@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,15 +53,17 @@ def dataset_uri(root: str, asset: str) -> str:
 
 def run_data_path(uri: str, config: DatasetConfig, root: str, *,
                   options: dict[str, Any] | None = None, blocksize: str | int = BLOCKSIZE,
-                  ) -> DataPath:
+                  around: Callable[[str], AbstractContextManager] | None = None) -> DataPath:
     """Every step up to the feature table; stops after the checks when one fails (the
-    blocking checks of the asset graph), with the outcomes saying why."""
+    blocking checks of the asset graph), with the outcomes saying why. ``around(step)``
+    wraps each step (the bench records the cluster's task stream with it)."""
     seconds: dict[str, float] = {}
 
     def timed(step: str, work: Callable[[], Any]) -> Any:
-        start = time.perf_counter()
-        result = work()
-        seconds[step] = time.perf_counter() - start
+        with around(step) if around else nullcontext():
+            start = time.perf_counter()
+            result = work()
+            seconds[step] = time.perf_counter() - start
         return result
 
     def stored(frame: dd.DataFrame, asset: str) -> dd.DataFrame:
