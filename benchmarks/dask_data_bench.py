@@ -1,7 +1,8 @@
 """The data path on Dask partitions: measured per-partition costs of each step on a
 LocalCluster, and a paper estimate for 100M rows on N workers from them
-(``python -m benchmarks.dask_data_bench [rows [workers [blocksize]]]``; 200,000 generated
-customers, 2 one-thread workers, 4 MB CSV partitions by default).
+(``python -m benchmarks.dask_data_bench [rows [workers [blocksize [memory_limit]]]]``;
+200,000 generated customers, 2 one-thread workers, 4 MB CSV partitions, no memory limit by
+default).
 
 Per-partition cost = the step's task compute seconds (the cluster's task stream, summed over
 the step's tasks) / partitions. What one process does between steps (column roles from the
@@ -44,12 +45,15 @@ def compute_seconds(stream: list[dict]) -> float:
                if action == "compute")
 
 
-def measure(n_rows: int, n_workers: int, blocksize: str, folder: Path) -> dict:
+def measure(n_rows: int, n_workers: int, blocksize: str, folder: Path,
+            memory_limit: str | None) -> dict:
     from distributed import Client, LocalCluster, get_task_stream
+    from distributed.diagnostics import MemorySampler
 
     config = load_dataset_config(DEFAULT_CONFIG_PATH)
     source = folder / "customers.csv"
     generate_customers(n_rows, seed=7).to_csv(source, index=False)
+    table_bytes = int(pd.read_csv(source, dtype=str).memory_usage(deep=True).sum())
     streams: dict[str, list] = {}
 
     class Recorded:
@@ -63,9 +67,12 @@ def measure(n_rows: int, n_workers: int, blocksize: str, folder: Path) -> dict:
             self.inner.__exit__(*exc)
             streams[self.step] = self.inner.data
 
+    sampler = MemorySampler()
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, host="127.0.0.1",
-                      dashboard_address=None) as cluster, \
-            Client(cluster, set_as_default=False) as client, client.as_current():
+                      dashboard_address=None, memory_limit=memory_limit) as cluster, \
+            Client(cluster, set_as_default=False) as client, client.as_current(), \
+            sampler.sample("cluster", client=client, measure="process"):
+        workers = set(client.scheduler_info(n_workers=-1)["workers"])
         path = run_data_path(str(source), config, str(folder / "store"), blocksize=blocksize,
                              around=Recorded)
         seconds = dict(path.seconds)
@@ -90,7 +97,11 @@ def measure(n_rows: int, n_workers: int, blocksize: str, folder: Path) -> dict:
                                 list(path.roles.categorical), DriftConfig())
             seconds["drift"] = time.perf_counter() - start
         train_rows = int((features[SPLIT] == "train").sum().compute())
+        restarted = workers != set(client.scheduler_info(n_workers=-1)["workers"])
+    peak = float(sampler.to_pandas()["cluster"].max())  # summed over the workers
     return {"rows": n_rows, "partitions": features.npartitions, "seconds": seconds,
+            "table_mb": table_bytes / 2**20, "peak_cluster_mb": peak / 2**20,
+            "restarted": restarted,
             "compute": {step: compute_seconds(s) for step, s in streams.items()},
             "train_rows": train_rows}
 
@@ -121,11 +132,12 @@ def print_table(title: str, header: list[str], rows: list[list]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
-def main(n_rows: int = 200_000, n_workers: int = 2, blocksize: str = "4MB") -> None:
+def main(n_rows: int = 200_000, n_workers: int = 2, blocksize: str = "4MB",
+         memory_limit: str | None = None) -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp, dask.config.set({"logging.distributed":
                                                                  "error"}):
-        run = measure(n_rows, n_workers, blocksize, Path(tmp))
+        run = measure(n_rows, n_workers, blocksize, Path(tmp), memory_limit)
     parts = run["partitions"]
     rows = [[step, f"{run['seconds'][step]:.2f}", f"{run['compute'].get(step, 0):.2f}",
              "fixed" if step in FIXED_STEPS else
@@ -139,7 +151,10 @@ def main(n_rows: int = 200_000, n_workers: int = 2, blocksize: str = "4MB") -> N
                 f"on {os.cpu_count()} CPUs",
                 ["step", "wall s", "task compute s", "ms per partition", "µs per row"], rows)
     total_wall = sum(run["seconds"].values())
-    print(f"whole data path + final fit: {total_wall:.1f} s wall")
+    print(f"whole data path + final fit: {total_wall:.1f} s wall; the table as the pandas path "
+          f"holds it: {run['table_mb']:,.0f} MB; peak process memory of the {n_workers} "
+          f"workers together: {run['peak_cluster_mb']:,.0f} MB (limit per worker: "
+          f"{memory_limit or 'none'}); a worker restarted for memory: {run['restarted']}")
     print_table(f"Paper estimate for {TARGET_ROWS:,} rows ({TRAIN_SHARE:.0%} train) on N "
                 "one-thread workers: measured per-partition compute x partitions / N; "
                 "final fit linear in train rows / N; fixed client-side steps as measured",
@@ -149,4 +164,4 @@ def main(n_rows: int = 200_000, n_workers: int = 2, blocksize: str = "4MB") -> N
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main(*(int(a) for a in args[:2]), *args[2:3])
+    main(*(int(a) for a in args[:2]), *args[2:4])
