@@ -218,8 +218,8 @@ def test_final_fit_through_xgboost_dask(tmp_path: Path, client) -> None:
 
 
 def test_a_table_larger_than_any_worker_memory(tmp_path: Path, small_client) -> None:
-    """520,000 rows are ~680 MB as the pandas path holds them (text as Python strings), more
-    than either worker may hold (600 MB each, ~420 MB of it imports): the path completes
+    """520,000 rows are 652 MiB as the pandas path holds them (text as Python strings), more
+    than either worker may hold (600 MiB each, ~420 MiB of it imports): the path completes
     partition by partition, without a worker restarting for memory."""
     path = tmp_path / "large.csv"
     generate_customers(520_000, seed=2).to_csv(path, index=False)
