@@ -40,6 +40,35 @@ def write_whole(path: UPath, write: Callable[[IO[bytes]], None]) -> None:
         temporary.unlink(missing_ok=True)
 
 
+PARTS_SUFFIX = ".parts"  # a folder of Parquet files written by the Dask data path
+
+
+def is_partitioned(obj: Any) -> bool:
+    return type(obj).__module__.startswith("dask.") and hasattr(obj, "to_parquet")
+
+
+def dump_partitions(frame: Any, folder: UPath) -> None:
+    """Each partition as one Parquet file under ``folder`` (a local folder or an s3:// prefix,
+    written by the workers with the same storage settings), replacing what was there."""
+    frame.to_parquet(str(folder), write_index=False, overwrite=True,
+                     storage_options=dict(folder.storage_options) or None)
+
+
+def load_partitions(folder: UPath) -> Any:
+    import dask.dataframe as dd
+
+    from churn_assets.distributed.tables import object_strings
+
+    with object_strings():
+        return dd.read_parquet(str(folder), storage_options=dict(folder.storage_options) or None)
+
+
+def newer(folder: UPath, file: UPath) -> bool:
+    """The dataset was written after the single file (the deployment switched paths)."""
+    stamps = [p.stat().st_mtime for p in folder.iterdir() if p.name.endswith(".parquet")]
+    return bool(stamps) and max(stamps) >= file.stat().st_mtime
+
+
 class ChurnIOManager(dg.UPathIOManager):
     """DataFrames as Parquet, dicts as JSON; under a local folder or an s3:// prefix."""
 
@@ -56,7 +85,9 @@ class ChurnIOManager(dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(obj, pd.DataFrame):
+        if is_partitioned(obj):  # the Dask data path: a Parquet dataset, one file a partition
+            dump_partitions(obj, path.with_suffix(PARTS_SUFFIX))
+        elif isinstance(obj, pd.DataFrame):
             write_whole(path.with_suffix(".parquet"),
                         lambda handle: obj.to_parquet(handle, index=False))
         elif isinstance(obj, dict):
@@ -68,6 +99,9 @@ class ChurnIOManager(dg.UPathIOManager):
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         parquet, json_file = path.with_suffix(".parquet"), path.with_suffix(".json")
+        parts = path.with_suffix(PARTS_SUFFIX)
+        if parts.exists() and (not parquet.exists() or newer(parts, parquet)):
+            return load_partitions(parts)  # lazily: no step holds the whole table
         if parquet.exists():
             with parquet.open("rb") as handle:
                 return pd.read_parquet(handle)

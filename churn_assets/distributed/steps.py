@@ -1,0 +1,158 @@
+"""Splits, features, scores, drift and the final fit over partitions.
+
+Each is the pandas path's pure function applied per partition: ``assign_splits`` hashes
+each id on its own, so a row gets the same split on either path; the preprocessor is fitted
+on the train rows (a seeded sample of them beyond ``FIT_SAMPLE_ROWS``) and transforms each
+partition; the champion scores each partition; drift compares seeded samples, as the pandas
+path does beyond ``DRIFT_SAMPLE_ROWS``; the final fit is ``xgboost.dask`` on the partitions.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from churn_assets.data.splits import assign_splits, binary_target
+from churn_assets.dataset_config import DatasetConfig, DriftConfig
+from churn_assets.distributed.tables import object_strings
+from churn_assets.model.batch_scoring import predict_in_batches
+from churn_assets.model.contact_list import contact_list
+from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS, DriftReport, detect_drift
+from churn_assets.names import LABEL, META_COLUMNS, PROBABILITY, ROW_ID, SPLIT
+
+FIT_SAMPLE_ROWS = 250_000  # train rows the preprocessor is fitted on (levels, encodings)
+
+
+def _split_part(part: pd.DataFrame, config: DatasetConfig) -> pd.DataFrame:
+    frame = part.copy()
+    frame[SPLIT] = assign_splits(frame[config.id_column], config.split)
+    frame[LABEL] = binary_target(frame[config.target], config.positive_label)
+    return frame
+
+
+def split_partitions(frame: dd.DataFrame, config: DatasetConfig) -> dd.DataFrame:
+    """Validated rows plus ``split`` and ``label``, as ``customer_splits`` adds them."""
+    meta = frame._meta.assign(**{SPLIT: pd.Series(dtype=object),
+                                 LABEL: pd.Series(dtype="int8")})
+    with object_strings():
+        return frame.map_partitions(_split_part, config, meta=meta)
+
+
+def split_sizes(splits: dd.DataFrame) -> pd.DataFrame:
+    """Rows and churn rate per split (``split_summary``'s table, from partition counts)."""
+    summary = splits.groupby(SPLIT)[LABEL].agg(["count", "mean"]).compute()
+    return summary.rename(columns={"count": "rows", "mean": "churn_rate"})
+
+
+def sample_partitions(frame: dd.DataFrame, max_rows: int | None, seed: int = 0,
+                      n_rows: int | None = None) -> pd.DataFrame:
+    """At most about ``max_rows`` rows as one pandas frame: every row when the table is no
+    larger, else a seeded Bernoulli sample drawn in each partition (in partition order).
+    The partitions are joined here: ``compute()`` would join them on one worker first."""
+    n_rows = len(frame) if n_rows is None else n_rows
+    if max_rows is not None and n_rows > max_rows:
+        frame = frame.sample(frac=max_rows / n_rows, random_state=seed)
+    return pd.concat(dask.compute(*frame.to_delayed()))
+
+
+def fit_preprocessor(splits: dd.DataFrame, numeric: Sequence[str], categorical: Sequence[str],
+                     engineered: Sequence[dict] = (),
+                     max_rows: int = FIT_SAMPLE_ROWS) -> ChurnPreprocessor:
+    """The preprocessor fitted on train rows only, as ``feature_preprocessor`` fits it (on
+    the columns its fit reads: the categoricals' levels and encodings, and the label)."""
+    train = splits[splits[SPLIT] == "train"][[*categorical, LABEL]]
+    train = sample_partitions(train, max_rows)
+    return ChurnPreprocessor(tuple(numeric), tuple(categorical),
+                             engineered=tuple(engineered)).fit(train, train[LABEL])
+
+
+def _feature_part(part: pd.DataFrame, state: dict, id_column: str) -> pd.DataFrame:
+    preprocessor = ChurnPreprocessor.from_state(state)
+    matrix = preprocessor.transform(part.drop(columns=[SPLIT, LABEL]))
+    meta = pd.DataFrame({ROW_ID: part[id_column].astype(str), SPLIT: part[SPLIT],
+                         LABEL: part[LABEL]})
+    return pd.concat([meta, matrix], axis=1)
+
+
+def feature_partitions(splits: dd.DataFrame, preprocessor: ChurnPreprocessor,
+                       id_column: str) -> dd.DataFrame:
+    """The model matrix with ``row_id``, ``split``, ``label``, as ``customer_features``."""
+    state = preprocessor.state()
+    meta = _feature_part(splits._meta, state, id_column)
+    with object_strings():
+        return splits.map_partitions(_feature_part, state, id_column, meta=meta)
+
+
+@functools.lru_cache(maxsize=2)
+def _loaded_model(model_uri: str) -> Any:
+    """The served model, loaded once per worker process."""
+    import mlflow
+
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+def _score_part(part: pd.DataFrame, model_uri: str, id_column: str, target: str,
+                params: dict | None) -> pd.DataFrame:
+    model = _loaded_model(model_uri)
+    rows = part.drop(columns=[target], errors="ignore")
+    answers = predict_in_batches(model, rows, params=params)
+    return contact_list(rows[[id_column]], answers, None)
+
+
+def score_partitions(rows: dd.DataFrame, model_uri: str, id_column: str, target: str,
+                     params: dict | None = None) -> dd.DataFrame:
+    """One score row per customer, partition by partition: the id, ``churn_probability``,
+    ``churn_prediction`` and the reasons. Each worker loads the model from ``model_uri``
+    (``models:/name/version`` with ``MLFLOW_TRACKING_URI`` set on the workers, as for any
+    MLflow client). Economics' ``rank``/``contact`` rank every row at once and are not
+    computed here."""
+    sample = rows.get_partition(0).head(2, compute=True)  # a real row types the output
+    meta = _score_part(sample, model_uri, id_column, target, params).iloc[:0]
+    with object_strings():
+        return rows.map_partitions(_score_part, model_uri, id_column, target, params,
+                                   meta=meta)
+
+
+def score_histogram_counts(scores: dd.DataFrame, bins: int = 10) -> np.ndarray:
+    """Customers per probability band, summed from each partition's histogram."""
+    def counts(part: pd.DataFrame) -> pd.DataFrame:
+        found, _ = np.histogram(part[PROBABILITY].to_numpy(float), bins=bins, range=(0.0, 1.0))
+        return pd.DataFrame([found])
+
+    per_part = scores.map_partitions(counts, meta=pd.DataFrame({i: pd.Series(dtype="int64")
+                                                                for i in range(bins)}))
+    return per_part.sum().compute().to_numpy()
+
+
+def drift_on_partitions(reference: pd.DataFrame, current: dd.DataFrame, numeric: Sequence[str],
+                        categorical: Sequence[str], cfg: DriftConfig,
+                        max_rows: int = DRIFT_SAMPLE_ROWS, seed: int = 0) -> DriftReport:
+    """``detect_drift`` of a seeded sample of the partitions (every row up to ``max_rows``)
+    against the reference rows, the same tests and thresholds as the pandas path."""
+    sample = sample_partitions(current[[*numeric, *categorical]], max_rows, seed)
+    return detect_drift(reference, sample, numeric, categorical, cfg)
+
+
+def fit_final_on_cluster(client: Any, params: dict[str, Any], config: Any,
+                         features: dd.DataFrame) -> Any:
+    """The XGBoost final fit through ``xgboost.dask`` on the feature partitions: train rows
+    fit, valid rows decide when boosting stops, as the local fit does. Returns a local
+    model (``XGBoostModel``), exported and scored like any other."""
+    from churn_assets.model.families.xgboost_family import fit_on_cluster
+
+    def part(split: str) -> tuple[dd.DataFrame, dd.Series]:
+        # Persisted first: read lazily, the matrix and the label column would be read with
+        # different partition counts (dask fuses Parquet parts by the columns read).
+        rows = client.persist(features[features[SPLIT] == split])
+        return rows.drop(columns=list(META_COLUMNS)), rows[LABEL]
+
+    (x_train, y_train), (x_valid, y_valid) = part("train"), part("valid")
+    return fit_on_cluster(client, params, config, x_train, y_train, x_valid, y_valid,
+                          lambda _client, x, y: (x, y))  # already partitioned
