@@ -50,6 +50,7 @@ from churn_assets.model.retention import (
 from churn_assets.monitoring.drift import sample_rows
 from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
+from churn_assets.registry.load_check import prestart_load_check
 
 SCHEMA_ROWS = 1_000
 KNOWN_LIMITS = [
@@ -148,6 +149,14 @@ def _log_family_runs(candidate: Candidate) -> None:
             mlflow.set_tag("chosen", str(result.family == candidate.family).lower())
 
 
+def _load_check_follows_here(context: dg.AssetExecutionContext) -> bool:
+    """True when ``champion_model`` runs later in this same process (in-process executor, in
+    the run's plan): its load check's fresh process can then start now and import meanwhile."""
+    plan = context.get_step_execution_context().execution_plan
+    return (context.job_def.executor_def.name == dg.in_process_executor.name
+            and "champion_model" in plan.step_keys_to_execute)
+
+
 def _leaderboard_metadata(board: pd.DataFrame) -> dg.MetadataValue:
     columns = [dg.TableColumn(name, "bool" if name == "chosen" else
                               "string" if name == "family" else "float")
@@ -201,6 +210,8 @@ def tuned_churn_model(
     train_rows = customer_splits.loc[customer_splits[SPLIT] == "train", [*raw_columns, data.target]]
     with mlflow_tracking.run(context, data.experiment_name) as run, \
             tempfile.TemporaryDirectory() as tmp:
+        if _load_check_follows_here(context):  # the store exists now: the child may open it
+            prestart_load_check(mlflow_tracking.resolved_uri())
         mlflow_tracking.log_params(as_metadata("tuning", tuning) | {
             "model_name": data.model_name, "source": data.source,
             "model.families": ",".join(families),
