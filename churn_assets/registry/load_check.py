@@ -8,11 +8,13 @@ Downstream services load ``models:/<name>/<version>`` with nothing but MLflow; s
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -27,8 +29,11 @@ LATENCY_REPEATS = 20  # timed calls after one warm-up call; the p95 is over thes
 # Imports first, then it waits for its request (one JSON line on stdin): a child started
 # before the model exists (``prestart_load_check``) has paid them by the time it is asked.
 _CHILD = """
-import json, sys
+import importlib, json, sys
 import numpy as np, pandas as pd, mlflow, mlflow.artifacts, mlflow.pyfunc
+
+for module in sys.argv[1:]:  # the served model's own requirements, when known in advance
+    importlib.import_module(module)
 
 # Connect to the registry as a service would at start (a SQLite store verifies its schema:
 # a second); the model itself is not known yet.
@@ -152,12 +157,12 @@ class _CheckProcess:
     """A fresh interpreter importing MLflow in its own temporary folder, waiting for a model
     URI; it never shares memory with the process that trained the model."""
 
-    def __init__(self, tracking_uri: str):
+    def __init__(self, tracking_uri: str, preload: Sequence[str] = ()):
         self.tracking_uri = tracking_uri
         self.folder = tempfile.TemporaryDirectory(prefix="churn-load-check-")
         env = os.environ | {"MLFLOW_TRACKING_URI": tracking_uri,
                             "MLFLOW_REGISTRY_URI": tracking_uri}
-        self.child = subprocess.Popen([sys.executable, "-c", _CHILD], env=env,
+        self.child = subprocess.Popen([sys.executable, "-c", _CHILD, *preload], env=env,
                                       cwd=self.folder.name, stdin=subprocess.PIPE,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                       text=True)
@@ -172,6 +177,8 @@ class _CheckProcess:
         self.folder.cleanup()
 
 
+# pip name -> module, where they differ
+_MODULE_OF = {"scikit-learn": "sklearn", "xgboost-cpu": "xgboost"}
 _PRESTARTED: list[_CheckProcess] = []  # at most one, waiting for the next check
 
 
@@ -183,12 +190,21 @@ def _discard_prestarted() -> None:
 atexit.register(_discard_prestarted)
 
 
-def prestart_load_check(tracking_uri: str) -> None:
+def requirement_modules(requirements: Sequence[str]) -> list[str]:
+    """The installed modules of pip requirements (``scikit-learn`` -> ``sklearn``); a name
+    that maps to nothing importable is left out (the model imports it when loaded)."""
+    modules = [_MODULE_OF.get(name, name.replace("-", "_")) for name in requirements]
+    return [m for m in modules if importlib.util.find_spec(m) is not None]
+
+
+def prestart_load_check(tracking_uri: str, preload: Sequence[str] = ()) -> None:
     """Start the next load check's process now, so its imports (seconds) overlap the caller's
     work (tuning, scoring); the check itself still runs when ``PendingLoadCheck`` asks, in
-    this fresh process. Only useful when that check runs in this same Python process."""
+    this fresh process. ``preload``: modules the served model will import (its declared
+    requirements; they count in its peak memory, so only those of the model to be checked).
+    Only useful when that check runs in this same Python process."""
     _discard_prestarted()
-    _PRESTARTED.append(_CheckProcess(tracking_uri))
+    _PRESTARTED.append(_CheckProcess(tracking_uri, preload))
 
 
 def _take_process(tracking_uri: str) -> _CheckProcess:

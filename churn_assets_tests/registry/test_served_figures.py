@@ -88,7 +88,10 @@ def test_a_prestarted_check_process_is_used_once_and_judges_the_model(
         champion: ServedChampion) -> None:
     from churn_assets.registry import load_check
 
-    load_check.prestart_load_check(champion.tracking_uri)
+    assert load_check.requirement_modules(["xgboost-cpu", "scikit-learn", "no-such-pkg"]) \
+        == ["xgboost", "sklearn"]
+    load_check.prestart_load_check(champion.tracking_uri,
+                                   load_check.requirement_modules(["xgboost-cpu"]))
     (prestarted,) = load_check._PRESTARTED
     pending = load_check.PendingLoadCheck(f"models:/{champion.name}/{champion.version}",
                                           champion.raw_rows.head(50), champion.tracking_uri)

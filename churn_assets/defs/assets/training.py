@@ -37,7 +37,7 @@ from churn_assets.model.evaluation_plots import (
     write_evaluation_plots,
     write_leaderboard_figure,
 )
-from churn_assets.model.families import DEFAULT_FAMILY
+from churn_assets.model.families import DEFAULT_FAMILY, get_family
 from churn_assets.model.intervals import metric_interval
 from churn_assets.model.model_card import render_model_card
 from churn_assets.model.model_logging import log_candidate, log_evaluation, run_url
@@ -50,7 +50,7 @@ from churn_assets.model.retention import (
 from churn_assets.monitoring.drift import sample_rows
 from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
-from churn_assets.registry.load_check import prestart_load_check
+from churn_assets.registry.load_check import prestart_load_check, requirement_modules
 
 SCHEMA_ROWS = 1_000
 KNOWN_LIMITS = [
@@ -211,7 +211,10 @@ def tuned_churn_model(
     with mlflow_tracking.run(context, data.experiment_name) as run, \
             tempfile.TemporaryDirectory() as tmp:
         if _load_check_follows_here(context):  # the store exists now: the child may open it
-            prestart_load_check(mlflow_tracking.resolved_uri())
+            # One family: the candidate's requirements are known, the child imports them too.
+            preload = requirement_modules(get_family(families[0]).requirements) \
+                if len(families) == 1 else []
+            prestart_load_check(mlflow_tracking.resolved_uri(), preload)
         mlflow_tracking.log_params(as_metadata("tuning", tuning) | {
             "model_name": data.model_name, "source": data.source,
             "model.families": ",".join(families),
