@@ -51,14 +51,23 @@ def is_unreachable(error: BaseException) -> bool:
 # Creating a new SQLite store runs MLflow's schema migrations: seconds of CPU, once per store.
 # A child process does it at run start while the first steps run; the first step that
 # tracks waits for it. Should the child fail, that step creates the store itself (and reports
-# whatever goes wrong there).
+# whatever goes wrong there). The creation holds a file lock beside the store: two runs
+# starting at once on a new store must not both migrate it, and a process that finds the
+# file already there waits until its creator is done.
 _CREATE_STORE = """
 import sys, mlflow
-client = mlflow.MlflowClient(tracking_uri=sys.argv[1], registry_uri=sys.argv[1])
-client.search_experiments(max_results=1)
-client.search_registered_models(max_results=1)
+from filelock import FileLock
+with FileLock(sys.argv[2]):
+    client = mlflow.MlflowClient(tracking_uri=sys.argv[1], registry_uri=sys.argv[1])
+    client.search_experiments(max_results=1)
+    client.search_registered_models(max_results=1)
 """
 _STORES_BEING_CREATED: dict[str, subprocess.Popen] = {}
+_STORES_SEEN: set[str] = set()
+
+
+def _creation_lock(path: Path) -> str:
+    return str(path.with_name(path.name + ".create.lock"))
 
 
 def start_creating_store(uri: str) -> None:
@@ -68,14 +77,21 @@ def start_creating_store(uri: str) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     _STORES_BEING_CREATED[uri] = subprocess.Popen(
-        [sys.executable, "-c", _CREATE_STORE, uri], stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [sys.executable, "-c", _CREATE_STORE, uri, _creation_lock(path)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def wait_for_store(uri: str) -> None:
+    """Before this process first uses a SQLite store: its creation (ours or another
+    process's) is finished."""
     child = _STORES_BEING_CREATED.pop(uri, None)
     if child is not None:
         child.wait()
+    if uri not in _STORES_SEEN:
+        from filelock import FileLock
+
+        with FileLock(_creation_lock(Path(uri.removeprefix("sqlite:///")))):
+            _STORES_SEEN.add(uri)
 
 
 def default_tracking_uri() -> str:
