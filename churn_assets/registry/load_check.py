@@ -202,7 +202,7 @@ def prestart_load_check(tracking_uri: str, preload: Sequence[str] = ()) -> None:
     work (tuning, scoring); the check itself still runs when ``PendingLoadCheck`` asks, in
     this fresh process. ``preload``: modules the served model will import (its declared
     requirements; they count in its peak memory, so only those of the model to be checked).
-    Only useful when that check runs in this same Python process."""
+    Only useful when that check runs in this same Python process, on a store that exists."""
     _discard_prestarted()
     _PRESTARTED.append(_CheckProcess(tracking_uri, preload))
 

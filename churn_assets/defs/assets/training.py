@@ -210,11 +210,6 @@ def tuned_churn_model(
     train_rows = customer_splits.loc[customer_splits[SPLIT] == "train", [*raw_columns, data.target]]
     with mlflow_tracking.run(context, data.experiment_name) as run, \
             tempfile.TemporaryDirectory() as tmp:
-        if _load_check_follows_here(context):  # the store exists now: the child may open it
-            # One family: the candidate's requirements are known, the child imports them too.
-            preload = requirement_modules(get_family(families[0]).requirements) \
-                if len(families) == 1 else []
-            prestart_load_check(mlflow_tracking.resolved_uri(), preload)
         mlflow_tracking.log_params(as_metadata("tuning", tuning) | {
             "model_name": data.model_name, "source": data.source,
             "model.families": ",".join(families),
@@ -222,6 +217,11 @@ def tuned_churn_model(
         _log_inputs_and_reference(train_rows, data.source, data.target)
         candidate = train_candidate(customer_features, tuning, open_study, on_trial,
                                     families, data.model.search_space)
+        if _load_check_follows_here(context):
+            # Trials keep both cores busy; what follows here (pictures, logging) uses one, so
+            # the child's imports (MLflow and the candidate's own requirements) run beside it.
+            prestart_load_check(mlflow_tracking.resolved_uri(), requirement_modules(
+                get_family(candidate.family).requirements))
         study = opened.get(candidate.family)
         mlflow_tracking.log_params({f"best.{k}": v for k, v in
                                     candidate.tuning.best_params.items()}
