@@ -55,8 +55,6 @@ def is_unreachable(error: BaseException) -> bool:
 # starting at once on a new store must not both migrate it, and a process that finds the
 # file already there waits until its creator is done.
 _CREATE_STORE = """
-import os
-os.nice(10)  # on a busy machine the run's own steps go first; an idle core runs it at full speed
 import sys, mlflow
 from filelock import FileLock
 with FileLock(sys.argv[2]):
