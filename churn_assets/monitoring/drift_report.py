@@ -59,14 +59,19 @@ def _overview(charts: list[tuple[FeatureDrift, ArrayLike, ArrayLike]], path: Pat
     from matplotlib.figure import Figure
 
     rows = -(-len(charts) // _OVERVIEW_COLUMNS)
-    figure = Figure(figsize=(4.2 * _OVERVIEW_COLUMNS, 2.8 * rows), layout="constrained")
+    height = 2.8 * rows
+    # Fixed margins (in inches, so any row count fits) instead of the constrained layout,
+    # which measured 60% of the drawing time: every cell has the same furniture.
+    figure = Figure(figsize=(4.2 * _OVERVIEW_COLUMNS, height))
+    figure.subplots_adjust(left=0.04, right=0.99, top=1 - 0.6 / height, bottom=1.1 / height,
+                           wspace=0.25, hspace=0.8)
     axes = figure.subplots(rows, _OVERVIEW_COLUMNS, squeeze=False).flat
     for (drift, ref, cur), ax in zip(charts, axes, strict=False):
         _draw(ax, drift, ref, cur, fontsize=7)
     for ax in axes:  # what the charts left: the empty cells of the last row
         ax.set_axis_off()
     handles, labels = figure.axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside upper right")
+    figure.legend(handles, labels, loc="upper right", fontsize=8, ncols=2)
     figure.savefig(path, dpi=80)
 
 

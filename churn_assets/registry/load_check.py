@@ -7,11 +7,14 @@ Downstream services load ``models:/<name>/<version>`` with nothing but MLflow; s
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -23,11 +26,22 @@ LATENCY_ROWS = 1_000  # predict's latency is reported per this many raw rows
 LATENCY_REPEATS = 20  # timed calls after one warm-up call; the p95 is over these
 
 # Runs in the child. It imports only what a downstream consumer has: mlflow, pandas, numpy.
+# Imports first, then it waits for its request (one JSON line on stdin): a child started
+# before the model exists (``prestart_load_check``) has paid them by the time it is asked.
 _CHILD = """
-import json, sys
-import numpy as np, pandas as pd, mlflow
+import importlib, json, sys
+import numpy as np, pandas as pd, mlflow, mlflow.artifacts, mlflow.pyfunc
 
-uri, rows_path, result_path = sys.argv[1], sys.argv[2], sys.argv[3]
+for module in sys.argv[1:]:  # the served model's own requirements, when known in advance
+    importlib.import_module(module)
+
+# Connect to the registry as a service would at start (a SQLite store verifies its schema:
+# a second); the model itself is not known yet.
+mlflow.MlflowClient().search_registered_models(max_results=1)
+request = sys.stdin.readline()
+if not request:  # the parent went away (or never needed this child)
+    sys.exit(0)
+uri, rows_path, result_path, *rest = json.loads(request)
 
 def record(kind, error, trace):  # native threads may print after the traceback at exit
     with open(result_path + ".error", "w") as f:
@@ -35,7 +49,7 @@ def record(kind, error, trace):  # native threads may print after the traceback 
     sys.__excepthook__(kind, error, trace)
 
 sys.excepthook = record
-latency_rows, repeats, expected = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:]
+latency_rows, repeats, expected = int(rest[0]), int(rest[1]), rest[2:]
 # Downloaded first so that its size is the served artifact's, then loaded from there.
 local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path="served-model")
 model = mlflow.pyfunc.load_model(local)
@@ -139,6 +153,67 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "the check process failed without a message"
 
 
+class _CheckProcess:
+    """A fresh interpreter importing MLflow in its own temporary folder, waiting for a model
+    URI; it never shares memory with the process that trained the model."""
+
+    def __init__(self, tracking_uri: str, preload: Sequence[str] = ()):
+        self.tracking_uri = tracking_uri
+        self.folder = tempfile.TemporaryDirectory(prefix="churn-load-check-")
+        env = os.environ | {"MLFLOW_TRACKING_URI": tracking_uri,
+                            "MLFLOW_REGISTRY_URI": tracking_uri}
+        self.child = subprocess.Popen([sys.executable, "-c", _CHILD, *preload], env=env,
+                                      cwd=self.folder.name, stdin=subprocess.PIPE,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      text=True)
+
+    def usable_for(self, tracking_uri: str) -> bool:
+        return self.tracking_uri == tracking_uri and self.child.poll() is None
+
+    def discard(self) -> None:
+        if self.child.poll() is None:
+            self.child.kill()
+        self.child.communicate()
+        self.folder.cleanup()
+
+
+# pip name -> module, where they differ
+_MODULE_OF = {"scikit-learn": "sklearn", "xgboost-cpu": "xgboost"}
+_PRESTARTED: list[_CheckProcess] = []  # at most one, waiting for the next check
+
+
+def _discard_prestarted() -> None:
+    while _PRESTARTED:
+        _PRESTARTED.pop().discard()
+
+
+atexit.register(_discard_prestarted)
+
+
+def requirement_modules(requirements: Sequence[str]) -> list[str]:
+    """The installed modules of pip requirements (``scikit-learn`` -> ``sklearn``); a name
+    that maps to nothing importable is left out (the model imports it when loaded)."""
+    modules = [_MODULE_OF.get(name, name.replace("-", "_")) for name in requirements]
+    return [m for m in modules if importlib.util.find_spec(m) is not None]
+
+
+def prestart_load_check(tracking_uri: str, preload: Sequence[str] = ()) -> None:
+    """Start the next load check's process now, so its imports (seconds) overlap the caller's
+    work (tuning, scoring); the check itself still runs when ``PendingLoadCheck`` asks, in
+    this fresh process. ``preload``: modules the served model will import (its declared
+    requirements; they count in its peak memory, so only those of the model to be checked).
+    Only useful when that check runs in this same Python process, on a store that exists."""
+    _discard_prestarted()
+    _PRESTARTED.append(_CheckProcess(tracking_uri, preload))
+
+
+def _take_process(tracking_uri: str) -> _CheckProcess:
+    if _PRESTARTED and _PRESTARTED[0].usable_for(tracking_uri):
+        return _PRESTARTED.pop()
+    _discard_prestarted()
+    return _CheckProcess(tracking_uri)
+
+
 class PendingLoadCheck:
     """A load check running in its child process; ``result()`` waits for its verdict. The
     child spends seconds importing MLflow, time the caller can use for its own work."""
@@ -146,26 +221,23 @@ class PendingLoadCheck:
     def __init__(self, model_uri: str, sample_rows: pd.DataFrame | None, tracking_uri: str,
                  timeout_seconds: float = 600.0, limits: ServingLimits = ServingLimits()):
         self._limits = limits
-        self._folder = tempfile.TemporaryDirectory(prefix="churn-load-check-")
-        tmp = self._folder.name
+        self._process = _take_process(tracking_uri)
+        self._child = self._process.child
+        tmp = self._process.folder.name
         rows_path = ""
         if sample_rows is not None:
             rows_path = str(Path(tmp) / "sample_rows.parquet")
             sample_rows.to_parquet(rows_path, index=False)
         self._result_path = Path(tmp) / "result.json"
         self._timeout = timeout_seconds
-        env = os.environ | {"MLFLOW_TRACKING_URI": tracking_uri,
-                            "MLFLOW_REGISTRY_URI": tracking_uri}
-        command = [sys.executable, "-c", _CHILD, model_uri, rows_path,
-                   str(self._result_path), str(LATENCY_ROWS), str(LATENCY_REPEATS),
-                   *OUTPUT_COLUMNS]
-        self._child = subprocess.Popen(command, env=env, cwd=tmp, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE, text=True)
+        self._request = json.dumps([model_uri, rows_path, str(self._result_path),
+                                    str(LATENCY_ROWS), str(LATENCY_REPEATS), *OUTPUT_COLUMNS])
 
     def result(self) -> LoadCheck:
         try:
             try:
-                _, stderr = self._child.communicate(timeout=self._timeout)
+                _, stderr = self._child.communicate(self._request + "\n",
+                                                    timeout=self._timeout)
             except subprocess.TimeoutExpired:
                 self._child.kill()
                 self._child.communicate()
@@ -176,7 +248,7 @@ class PendingLoadCheck:
             error_path = self._result_path.with_name(self._result_path.name + ".error")
             error = error_path.read_text() if error_path.exists() else ""
         finally:
-            self._folder.cleanup()
+            self._process.folder.cleanup()
         columns = tuple(result.get("columns", ()))
         if self._child.returncode != 0:
             return LoadCheck(False, _last_line(error or stderr), columns)

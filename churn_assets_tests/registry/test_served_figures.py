@@ -82,3 +82,38 @@ def test_limits_are_yaml_keys_checked_by_name(key: str, tmp_path: Path) -> None:
     assert getattr(parse_dataset_config(base, tmp_path).promotion, key) is None
     with pytest.raises(ConfigError, match=f"'promotion.{key}'"):
         parse_dataset_config(base | {"promotion": {key: -1}}, tmp_path)
+
+
+def test_a_prestarted_check_process_is_used_once_and_judges_the_model(
+        champion: ServedChampion) -> None:
+    from churn_assets.registry import load_check
+
+    assert load_check.requirement_modules(["xgboost-cpu", "scikit-learn", "no-such-pkg"]) \
+        == ["xgboost", "sklearn"]
+    load_check.prestart_load_check(champion.tracking_uri,
+                                   load_check.requirement_modules(["xgboost-cpu"]))
+    (prestarted,) = load_check._PRESTARTED
+    pending = load_check.PendingLoadCheck(f"models:/{champion.name}/{champion.version}",
+                                          champion.raw_rows.head(50), champion.tracking_uri)
+    assert pending._child is prestarted.child and not load_check._PRESTARTED
+    check = pending.result()
+    assert check.ok, check.error
+    assert prestarted.child.returncode == 0 and set(check.tags()) == FIGURE_TAGS
+    # A model that does not load fails in the prestarted process just as in a new one.
+    load_check.prestart_load_check(champion.tracking_uri)
+    failed = load_check.PendingLoadCheck(f"models:/{champion.name}/999", None,
+                                         champion.tracking_uri).result()
+    assert not failed.ok and failed.error
+
+
+def test_a_prestarted_process_for_another_store_is_discarded(
+        champion: ServedChampion, tmp_path: Path) -> None:
+    from churn_assets.registry import load_check
+
+    load_check.prestart_load_check(f"sqlite:///{tmp_path / 'other.db'}")
+    (other,) = load_check._PRESTARTED
+    check = check_model_loads(f"models:/{champion.name}/{champion.version}",
+                              champion.raw_rows.head(20), champion.tracking_uri)
+    assert check.ok, check.error
+    assert other.child.returncode is not None and not load_check._PRESTARTED
+    assert not Path(other.folder.name).exists()

@@ -37,7 +37,7 @@ from churn_assets.model.evaluation_plots import (
     write_evaluation_plots,
     write_leaderboard_figure,
 )
-from churn_assets.model.families import DEFAULT_FAMILY
+from churn_assets.model.families import DEFAULT_FAMILY, get_family
 from churn_assets.model.intervals import metric_interval
 from churn_assets.model.model_card import render_model_card
 from churn_assets.model.model_logging import log_candidate, log_evaluation, run_url
@@ -50,6 +50,7 @@ from churn_assets.model.retention import (
 from churn_assets.monitoring.drift import sample_rows
 from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
+from churn_assets.registry.load_check import prestart_load_check, requirement_modules
 
 SCHEMA_ROWS = 1_000
 KNOWN_LIMITS = [
@@ -148,6 +149,14 @@ def _log_family_runs(candidate: Candidate) -> None:
             mlflow.set_tag("chosen", str(result.family == candidate.family).lower())
 
 
+def _load_check_follows_here(context: dg.AssetExecutionContext) -> bool:
+    """True when ``champion_model`` runs later in this same process (in-process executor, in
+    the run's plan): its load check's fresh process can then start now and import meanwhile."""
+    plan = context.get_step_execution_context().execution_plan
+    return (context.job_def.executor_def.name == dg.in_process_executor.name
+            and "champion_model" in plan.step_keys_to_execute)
+
+
 def _leaderboard_metadata(board: pd.DataFrame) -> dg.MetadataValue:
     columns = [dg.TableColumn(name, "bool" if name == "chosen" else
                               "string" if name == "family" else "float")
@@ -208,6 +217,11 @@ def tuned_churn_model(
         _log_inputs_and_reference(train_rows, data.source, data.target)
         candidate = train_candidate(customer_features, tuning, open_study, on_trial,
                                     families, data.model.search_space)
+        if _load_check_follows_here(context):
+            # Trials keep both cores busy; what follows here (pictures, logging) uses one, so
+            # the child's imports (MLflow and the candidate's own requirements) run beside it.
+            prestart_load_check(mlflow_tracking.resolved_uri(), requirement_modules(
+                get_family(candidate.family).requirements))
         study = opened.get(candidate.family)
         mlflow_tracking.log_params({f"best.{k}": v for k, v in
                                     candidate.tuning.best_params.items()}
