@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 from types import SimpleNamespace
 
-import dagster as dg
 import mlflow
 import pytest
 
@@ -58,18 +57,3 @@ def test_more_than_a_hundred_params_are_logged_in_chunks(tracking):
     with tracking.run(step_context("run-e"), "linking") as active:
         tracking.log_params({f"p{i}": i for i in range(250)})
     assert len(tracking.client().get_run(active.info.run_id).data.params) == 250
-
-
-def test_a_new_sqlite_store_is_created_by_a_child_before_the_first_step_uses_it(tmp_path):
-    from churn_assets.defs.resources import mlflow_tracking as module
-
-    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
-    resource = MlflowTracking(tracking_uri=uri)
-    with dg.build_resources({"mlflow_tracking": resource}) as resources:  # setup_for_execution
-        child = module._STORES_BEING_CREATED[uri]
-        client = resources.mlflow_tracking.client()  # waits for the child
-    assert child.returncode == 0 and uri not in module._STORES_BEING_CREATED
-    assert [e.name for e in client.search_experiments()] == ["Default"]
-    assert client.search_registered_models() == []
-    module.start_creating_store(uri)  # an existing store is left alone
-    assert uri not in module._STORES_BEING_CREATED

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from itertools import islice
@@ -48,52 +46,6 @@ def is_unreachable(error: BaseException) -> bool:
     return False
 
 
-# Creating a new SQLite store runs MLflow's schema migrations: seconds of CPU, once per store.
-# A child process does it at run start while the first steps run; the first step that
-# tracks waits for it. Should the child fail, that step creates the store itself (and reports
-# whatever goes wrong there). The creation holds a file lock beside the store: two runs
-# starting at once on a new store must not both migrate it, and a process that finds the
-# file already there waits until its creator is done.
-_CREATE_STORE = """
-import sys, mlflow
-from filelock import FileLock
-with FileLock(sys.argv[2]):
-    client = mlflow.MlflowClient(tracking_uri=sys.argv[1], registry_uri=sys.argv[1])
-    client.search_experiments(max_results=1)
-    client.search_registered_models(max_results=1)
-"""
-_STORES_BEING_CREATED: dict[str, subprocess.Popen] = {}
-_STORES_SEEN: set[str] = set()
-
-
-def _creation_lock(path: Path) -> str:
-    return str(path.with_name(path.name + ".create.lock"))
-
-
-def start_creating_store(uri: str) -> None:
-    """Create a SQLite store that does not exist yet in a child process (see above)."""
-    path = Path(uri.removeprefix("sqlite:///"))
-    if not uri.startswith("sqlite:///") or path.exists() or uri in _STORES_BEING_CREATED:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _STORES_BEING_CREATED[uri] = subprocess.Popen(
-        [sys.executable, "-c", _CREATE_STORE, uri, _creation_lock(path)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def wait_for_store(uri: str) -> None:
-    """Before this process first uses a SQLite store: its creation (ours or another
-    process's) is finished."""
-    child = _STORES_BEING_CREATED.pop(uri, None)
-    if child is not None:
-        child.wait()
-    if uri not in _STORES_SEEN:
-        from filelock import FileLock
-
-        with FileLock(_creation_lock(Path(uri.removeprefix("sqlite:///")))):
-            _STORES_SEEN.add(uri)
-
-
 def default_tracking_uri() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
 
@@ -102,9 +54,6 @@ class MlflowTracking(dg.ConfigurableResource):
     """``tracking_uri`` empty: $MLFLOW_TRACKING_URI, else a SQLite store under ./mlruns."""
 
     tracking_uri: str = ""
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        start_creating_store(self.resolved_uri())
 
     def resolved_uri(self) -> str:
         return self.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
@@ -115,7 +64,6 @@ class MlflowTracking(dg.ConfigurableResource):
         uri = self.resolved_uri()
         if uri.startswith("sqlite:///"):
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            wait_for_store(uri)
         # The fluent API is process-global; set it on every use so tests and steps with
         # different stores in one process cannot write into each other's.
         mlflow.set_tracking_uri(uri)
