@@ -114,28 +114,28 @@ def family_budget(tuning: TuningConfig, n_families: int, position: int) -> Tunin
                                      "timeout_seconds": timeout})
 
 
-def _tuning_rows(tuning: TuningConfig, x_train, y_train, x_valid, y_valid) -> tuple:
-    limit = tuning.sample_rows
+def _sampled_rows(limit: int | None, seed: int, x_train, y_train, x_valid, y_valid) -> tuple:
+    """At most ``limit`` stratified train rows and as many valid rows; all when fewer."""
     if limit is None or max(len(y_train), len(y_valid)) <= limit:
         return x_train, y_train, x_valid, y_valid
-    train_rows = stratified_sample(y_train, limit, tuning.seed)
-    valid_rows = stratified_sample(y_valid, limit, tuning.seed)
+    train_rows = stratified_sample(y_train, limit, seed)
+    valid_rows = stratified_sample(y_valid, limit, seed)
     return (x_train.iloc[train_rows], y_train[train_rows],
             x_valid.iloc[valid_rows], y_valid[valid_rows])
 
 
 def _best_of_family(
     family: ModelFamily, study: optuna.Study, tuning: TuningConfig, overrides: Mapping,
-    tuning_rows: tuple, full_rows: tuple, on_trial: Callable | None,
+    tuning_rows: tuple, fit_rows: tuple, x_valid: pd.DataFrame, y_valid: np.ndarray,
+    on_trial: Callable | None,
 ) -> FamilyResult:
     result = tune(study, tuning, *tuning_rows, on_trial, family=family,
                   space_overrides=overrides)
-    x_train, y_train, x_valid, y_valid = full_rows
     started = time.monotonic()
     # A study on a Dask cluster (DaskStudy) also decides where the final fit runs.
     on_cluster = getattr(study, "fit_on_train", None)
-    model = (on_cluster(family, result.best_params, tuning, *full_rows) if on_cluster
-             else family.fit(result.best_params, tuning, *full_rows))
+    model = (on_cluster(family, result.best_params, tuning, *fit_rows) if on_cluster
+             else family.fit(result.best_params, tuning, *fit_rows))
     seconds = time.monotonic() - started
     probability = model.predict_proba(x_valid)
     metrics = classification_metrics(y_valid, probability,
@@ -151,7 +151,8 @@ def train_candidate(
     search_space: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Candidate:
     """Tune each family on at most ``tuning.sample_rows`` stratified train rows (and as many
-    valid rows) within its share of the budget, fit its best parameters on all train rows,
+    valid rows) within its share of the budget, fit its best parameters on at most
+    ``tuning.fit_rows`` train rows (early stopping on as many valid rows; all when fewer),
     keep the family with the lowest validation log-loss, threshold it on all valid rows and
     score test once (with ``tuning.refit_on_train_valid``, by the refit on train + valid).
 
@@ -168,11 +169,13 @@ def train_candidate(
     for family in chosen:  # a bad override fails here, before any study exists
         narrowed(family.space, search_space.get(family.name, {}), family.name)
 
-    tuning_rows = _tuning_rows(tuning, x_train, y_train, x_valid, y_valid)
-    full_rows = (x_train, y_train, x_valid, y_valid)
+    tuning_rows = _sampled_rows(tuning.sample_rows, tuning.seed, x_train, y_train, x_valid,
+                                y_valid)
+    fit_rows = _sampled_rows(tuning.fit_rows, tuning.seed, x_train, y_train, x_valid, y_valid)
     results = tuple(
         _best_of_family(family, open_study(family.name), family_budget(tuning, len(chosen), i),
-                        search_space.get(family.name, {}), tuning_rows, full_rows, on_trial)
+                        search_space.get(family.name, {}), tuning_rows, fit_rows, x_valid,
+                        y_valid, on_trial)
         for i, family in enumerate(chosen))
     best = min(results, key=lambda r: r.valid_log_loss)  # first listed wins a tie
     model = best.model
