@@ -23,6 +23,9 @@ MAX_NAMED_COLUMNS = 10
 MAX_ONE_HOT_LEVELS = 30
 SIGNAL_Z = 2.0  # out-of-fold ROC-AUC must exceed 0.5 by this many null standard errors
 CROSS_FIT_FOLDS = 5
+# Rows transformed at a time: the per-column float64 blocks and one-hot masks of a chunk are
+# temporary, only the float32 matrix is kept (1M rows at once peaked 1.4 GB above the input).
+TRANSFORM_CHUNK_ROWS = 200_000
 
 
 class MissingColumnsError(KeyError, ValueError):
@@ -193,6 +196,13 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
         missing = [c for c in self.required_columns() if c not in frame]
         if missing:
             raise MissingColumnsError(missing)
+        matrix = np.empty((len(frame), len(self.feature_names_)), dtype="float32")
+        for start in range(0, len(frame), TRANSFORM_CHUNK_ROWS):
+            rows = frame.iloc[start:start + TRANSFORM_CHUNK_ROWS]
+            matrix[start:start + len(rows)] = self._transform_rows(rows)
+        return pd.DataFrame(matrix, columns=self.feature_names_, index=frame.index, copy=False)
+
+    def _transform_rows(self, frame: pd.DataFrame) -> np.ndarray:
         blocks: list[np.ndarray] = [
             np.column_stack([_as_number(frame[c]).to_numpy(float) for c in self.numeric])
             if self.numeric else np.empty((len(frame), 0)),
@@ -209,8 +219,7 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
                 np.empty((len(frame), 0), dtype=bool)
             rare = ~known.any(axis=1)
             blocks.append(np.column_stack([known, rare]).astype(float))
-        matrix = np.hstack(blocks).astype("float32")
-        return pd.DataFrame(matrix, columns=self.feature_names_, index=frame.index)
+        return np.hstack(blocks)
 
     def state(self) -> dict[str, Any]:
         """The fitted state as plain JSON-able data."""

@@ -78,9 +78,12 @@ def customer_features(
     """Model matrix for every split, made by the train-fitted preprocessor."""
     config = dataset.load()
     preprocessor = ChurnPreprocessor.from_state(feature_preprocessor)
-    matrix = preprocessor.transform(customer_splits.drop(columns=[SPLIT, LABEL]))
-    meta = pd.DataFrame({ROW_ID: customer_splits[config.id_column].astype(str),
-                         SPLIT: customer_splits[SPLIT], LABEL: customer_splits[LABEL]})
-    table = pd.concat([meta, matrix], axis=1)
+    # The preprocessor reads only its own columns: no copy of the rows without split/label.
+    table = preprocessor.transform(customer_splits)
+    # Inserted, not concatenated: the float32 matrix is not copied again.
+    for position, (name, values) in enumerate((
+            (ROW_ID, customer_splits[config.id_column].astype(str)),
+            (SPLIT, customer_splits[SPLIT]), (LABEL, customer_splits[LABEL]))):
+        table.insert(position, name, values)
     return dg.Output(table, metadata={"dagster/row_count": len(table),
                                       "feature_count": table.shape[1] - len(META_COLUMNS)})
