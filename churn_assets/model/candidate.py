@@ -114,14 +114,16 @@ def family_budget(tuning: TuningConfig, n_families: int, position: int) -> Tunin
                                      "timeout_seconds": timeout})
 
 
-def _sampled_rows(limit: int | None, seed: int, x_train, y_train, x_valid, y_valid) -> tuple:
-    """At most ``limit`` stratified train rows and as many valid rows; all when fewer."""
-    if limit is None or max(len(y_train), len(y_valid)) <= limit:
-        return x_train, y_train, x_valid, y_valid
-    train_rows = stratified_sample(y_train, limit, seed)
-    valid_rows = stratified_sample(y_valid, limit, seed)
-    return (x_train.iloc[train_rows], y_train[train_rows],
-            x_valid.iloc[valid_rows], y_valid[valid_rows])
+def split_sample(features: pd.DataFrame, split: str, limit: int | None, seed: int
+                 ) -> tuple[pd.DataFrame, np.ndarray]:
+    """``split_matrix`` of at most ``limit`` stratified rows of the split (all when fewer),
+    sampled before copying: a 7M-row train matrix never exists when 250k rows are fitted."""
+    members = np.flatnonzero((features[SPLIT] == split).to_numpy())
+    labels = features[LABEL].to_numpy()[members]
+    if limit is not None and len(labels) > limit:
+        chosen = stratified_sample(labels, limit, seed)
+        members, labels = members[chosen], labels[chosen]
+    return features.iloc[members].drop(columns=list(META_COLUMNS)), labels
 
 
 def _best_of_family(
@@ -158,20 +160,21 @@ def train_candidate(
 
     ``open_study(family)`` is called only once the data is known to be usable, so a rejected
     table leaves no study behind."""
-    x_train, y_train = split_matrix(features, "train")
+    for name in ("train", "valid", "test"):
+        if features.loc[features[SPLIT] == name, LABEL].nunique() < 2:
+            raise ValueError(f"the {name} split holds a single class; cannot train or evaluate")
     x_valid, y_valid = split_matrix(features, "valid")
     x_test, y_test = split_matrix(features, "test")
-    for name, labels in (("train", y_train), ("valid", y_valid), ("test", y_test)):
-        if np.unique(labels).size < 2:
-            raise ValueError(f"the {name} split holds a single class; cannot train or evaluate")
     chosen = [get_family(name) for name in families]
     search_space = search_space or {}
     for family in chosen:  # a bad override fails here, before any study exists
         narrowed(family.space, search_space.get(family.name, {}), family.name)
 
-    tuning_rows = _sampled_rows(tuning.sample_rows, tuning.seed, x_train, y_train, x_valid,
-                                y_valid)
-    fit_rows = _sampled_rows(tuning.fit_rows, tuning.seed, x_train, y_train, x_valid, y_valid)
+    # Each split is sampled on its own (stratified_sample keeps a split that fits whole).
+    tuning_rows = (*split_sample(features, "train", tuning.sample_rows, tuning.seed),
+                   *split_sample(features, "valid", tuning.sample_rows, tuning.seed))
+    fit_rows = (*split_sample(features, "train", tuning.fit_rows, tuning.seed),
+                *split_sample(features, "valid", tuning.fit_rows, tuning.seed))
     results = tuple(
         _best_of_family(family, open_study(family.name), family_budget(tuning, len(chosen), i),
                         search_space.get(family.name, {}), tuning_rows, fit_rows, x_valid,
@@ -186,6 +189,7 @@ def train_candidate(
                classification_metrics(y_valid, valid_probability, threshold).items()}
     refit_rounds = None
     if tuning.refit_on_train_valid:  # valid figures and threshold stay the honest ones above
+        x_train, y_train = split_matrix(features, "train")
         model = get_family(best.family).refit(
             best.tuning.best_params, tuning, model, pd.concat([x_train, x_valid]),
             np.concatenate([y_train, y_valid]), (len(y_train) + len(y_valid)) / len(y_train))
