@@ -180,7 +180,12 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _categorical_text(values: pd.Series) -> pd.Series:
-        return values.astype("string").str.strip().fillna(MISSING).astype(str)
+        # Each distinct value converted once (a category column of 1M rows holds a handful),
+        # then spread back to the rows; missing values become MISSING as before.
+        codes, distinct = pd.factorize(values.astype("string"), use_na_sentinel=True)
+        texts = pd.Series(distinct, dtype="string").str.strip().fillna(MISSING)
+        spread = np.append(texts.astype(str).to_numpy(object), MISSING)[codes]
+        return pd.Series(spread, index=values.index, dtype=object)
 
     def required_columns(self) -> list[str]:
         """Raw columns the fitted preprocessor reads; any other column may be absent."""

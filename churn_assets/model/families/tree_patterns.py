@@ -94,7 +94,8 @@ class PatternContributions:
         result[-1] = self.bias
         missing = {f: nan for f in range(columns.shape[1])
                    if (nan := np.isnan(columns[:, f])).any()}
-        pattern = np.empty(len(matrix), dtype=np.intp)
+        pattern = np.empty(len(matrix), dtype=np.uint16)  # MAX_SPLITS bits fit
+        step = np.empty(len(matrix), dtype=np.uint16)
         for tree in self.trees:
             pattern[:] = 0
             for bit, (feature, threshold, default_left) in enumerate(
@@ -102,7 +103,8 @@ class PatternContributions:
                 left = columns[:, feature] < threshold
                 if feature in missing:
                     left = np.where(missing[feature], default_left, left)
-                pattern[left] += 1 << bit
+                np.left_shift(left, bit, out=step, dtype=np.uint16)
+                pattern |= step
             if not tree.complete:
                 present = np.bincount(pattern, minlength=tree.known.size) > 0
                 for code in np.flatnonzero(present & ~tree.known):
@@ -111,7 +113,7 @@ class PatternContributions:
                     tree.known[code] = True
                 tree.complete = bool(tree.known.all())
             for row, feature in zip(tree.table, tree.used, strict=True):
-                result[feature] += row[pattern]
+                result[feature] += np.take(row, pattern)
         return result.T
 
     def _xgboost(self, rows: np.ndarray) -> np.ndarray:
