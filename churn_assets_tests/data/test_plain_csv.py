@@ -25,6 +25,8 @@ def test_fast_path_reads_what_the_careful_path_reads(text: str) -> None:
     careful, notes = read_csv_strings(text, "x.csv")
     assert notes == []
     pd.testing.assert_frame_equal(fast, careful)
+    # missing text is NaN as pandas reads it, never None (str(None) would be 'None')
+    assert not any(value is None for column in fast for value in fast[column])
 
 
 NEEDS_CARE = {
