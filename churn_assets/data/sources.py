@@ -114,14 +114,14 @@ def _parse_csv(data: bytes, uri: str, text_columns: Iterable[str]) -> tuple[pd.D
             text, _ = decode_csv_bytes(data, uri)
     if strings is None:
         strings, parse_notes = read_csv_strings(text, uri)
-    frame, type_notes = type_columns(strings, delimiter, text_columns)
+    frame, type_notes = type_columns(strings, delimiter, text_columns, in_place=True)
     return frame, [*notes, *parse_notes, *type_notes]
 
 
 def _parse_xlsx(data: bytes, uri: str, text_columns: Iterable[str], sheet: str
                 ) -> tuple[pd.DataFrame, list]:
     strings, notes = read_xlsx_strings(data, uri, sheet)
-    frame, type_notes = type_columns(strings, ",", text_columns)
+    frame, type_notes = type_columns(strings, ",", text_columns, in_place=True)
     return frame, [*notes, *type_notes]
 
 
