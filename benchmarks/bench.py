@@ -62,6 +62,8 @@ class ProcessFigures:
     peak_rss_mib: float  # largest single process (ru_maxrss)
     peak_tree_rss_mib: float  # largest sum over the process tree, polled every 0.1 s
     returncode: int
+    # (unix time, tree RSS MiB) polls, for the per-step peaks; not written to the results
+    samples: list[tuple[float, float]] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -73,6 +75,7 @@ class SideResult:
     n_trials: int | None = None
     tuning_s: float | None = None  # the script's own tuning; the graph's tuning step
     steps_s: dict[str, float] = field(default_factory=dict)
+    steps_peak_rss_mib: dict[str, float] = field(default_factory=dict)  # tree RSS in the step
     error: str = ""
 
 
@@ -105,10 +108,13 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> ProcessF
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     peak_tree, done = [0], threading.Event()
+    samples: list[tuple[float, float]] = []
 
     def poll() -> None:
         while not done.wait(0.1):
-            peak_tree[0] = max(peak_tree[0], _tree_rss_kib(process.pid))
+            rss = _tree_rss_kib(process.pid)
+            peak_tree[0] = max(peak_tree[0], rss)
+            samples.append((time.time(), rss / 1024))
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
@@ -118,7 +124,7 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> ProcessF
     poller.join()
     process.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
     return ProcessFigures(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-                          peak_tree[0] / 1024, process.returncode)
+                          peak_tree[0] / 1024, process.returncode, samples)
 
 
 def base_env() -> dict[str, str]:
@@ -169,8 +175,10 @@ def write_dataset_yaml(source: Path, telco: bool, work: Path) -> Path:
     return path
 
 
-def _step_times(dagster_home: Path) -> tuple[dict[str, float], str]:
-    """Seconds per step (STEP_START to STEP_SUCCESS/FAILURE) of the one run in this instance."""
+def _step_times(dagster_home: Path) -> tuple[dict[str, float], str,
+                                            dict[str, tuple[float, float]]]:
+    """Seconds per step (STEP_START to STEP_SUCCESS/FAILURE) of the one run in this instance,
+    the run's status, and each step's (start, end) unix times."""
     import dagster as dg
 
     kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
@@ -179,10 +187,11 @@ def _step_times(dagster_home: Path) -> tuple[dict[str, float], str]:
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         runs = instance.get_runs()
         if not runs:
-            return {}, "no Dagster run recorded"
+            return {}, "no Dagster run recorded", {}
         run = runs[0]
         starts: dict[str, float] = {}
         steps: dict[str, float] = {}
+        windows: dict[str, tuple[float, float]] = {}
         for entry in instance.all_logs(run.run_id, of_type=kinds):
             key = entry.step_key or "(run)"
             kind = entry.dagster_event.event_type
@@ -190,7 +199,16 @@ def _step_times(dagster_home: Path) -> tuple[dict[str, float], str]:
                 starts[key] = entry.timestamp
             elif key in starts:
                 steps[key] = entry.timestamp - starts[key]
-        return steps, "" if run.status == dg.DagsterRunStatus.SUCCESS else run.status.value
+                windows[key] = (starts[key], entry.timestamp)
+        status = "" if run.status == dg.DagsterRunStatus.SUCCESS else run.status.value
+        return steps, status, windows
+
+
+def step_peaks(samples: list[tuple[float, float]], windows: dict[str, tuple[float, float]]
+               ) -> dict[str, float]:
+    """The largest polled tree RSS (MiB) inside each step's window."""
+    return {step: max((rss for at, rss in samples if start <= at <= end), default=0.0)
+            for step, (start, end) in windows.items()}
 
 
 def _mlflow_figures(tracking_uri: str) -> tuple[dict[str, float], int | None]:
@@ -223,7 +241,8 @@ def run_graph(csv: Path, telco: bool, work: Path, init: bool = False) -> SideRes
     figures = run_measured([sys.executable, "-m", "dagster", "asset", "materialize", "-m",
                             "churn_assets", "--select", "*"], env, log)
     result = SideResult(figures)
-    result.steps_s, status = _step_times(home)
+    result.steps_s, status, windows = _step_times(home)
+    result.steps_peak_rss_mib = step_peaks(figures.samples, windows)
     result.tuning_s = result.steps_s.get("tuned_churn_model")
     result.metrics, result.n_trials = _mlflow_figures(tracking_uri)
     if figures.returncode or status:
@@ -247,7 +266,7 @@ def wide_region(churned: pd.Series, levels: int = 51) -> list[str]:
 
 def bench_table(name: str, rows: int | None, work: Path) -> tuple[Path, bool]:
     """(CSV, is-Telco-shaped-real-data) for a size name: telco, bundled, noid[<n>], or <n>."""
-    from churn_assets.generator import generate_customers
+    from churn_assets.generator import generate_customers, write_customer_file
 
     if name == "bundled":
         return BUNDLED, False
@@ -258,18 +277,25 @@ def bench_table(name: str, rows: int | None, work: Path) -> tuple[Path, bool]:
             frame["region"] = wide_region(frame["Churn"] == "Yes")
         frame.to_csv(csv, index=False)
     else:
-        generate_customers(rows, GENERATOR_SEED).to_csv(csv, index=False)
+        write_customer_file(csv, rows, GENERATOR_SEED)  # streamed: 10M rows hold one chunk
     return csv, False
 
 
 def parse_size(name: str) -> int | None:
-    """'telco' -> None (the shared file); '10k' -> 10_000; '1m' -> 1_000_000; '2500' -> 2500."""
+    """'telco' -> None (the shared file); '10k' -> 10_000; '1m' -> 1_000_000; '10m' ->
+    10_000_000; '2500' -> 2500."""
     name = name.strip().lower()
     if name in ("telco", "bundled", "noid", "wide"):
         return None
     name = name.removeprefix("noid").removeprefix("wide")
     scale = {"k": 1_000, "m": 1_000_000}.get(name[-1], 1)
     return int(float(name.rstrip("km")) * scale)
+
+
+def _as_entry(result: SideResult) -> dict[str, Any]:
+    entry = asdict(result)
+    entry["process"].pop("samples")  # thousands of polls: only their per-step peaks are kept
+    return entry
 
 
 def bench_size(name: str, plain_max_rows: int, keep: Path | None, init: bool = False
@@ -286,9 +312,9 @@ def bench_size(name: str, plain_max_rows: int, keep: Path | None, init: bool = F
         print(f"[{name}] plain script skipped: more than {plain_max_rows:,} rows", flush=True)
     else:
         print(f"[{name}] plain script ...", flush=True)
-        entry["plain"] = asdict(run_plain_script(csv, work))
+        entry["plain"] = _as_entry(run_plain_script(csv, work))
     print(f"[{name}] full graph ...", flush=True)
-    entry["graph"] = asdict(run_graph(csv, name == "telco", work, init=init))
+    entry["graph"] = _as_entry(run_graph(csv, name == "telco", work, init=init))
     if not entry["graph"]["error"]:
         from benchmarks.strong_reference import strong_reference
 
@@ -354,9 +380,12 @@ def report(entries: list[dict[str, Any]]) -> None:
     print_table("plain script (a) vs full graph (b); ratio row: b/a for costs, b-a for metrics",
                 header, rows)
     step_names = list(dict.fromkeys(k for e in entries for k in e["graph"]["steps_s"]))
-    print_table("per-step seconds of (b), from the Dagster event log ((run) = RUN_START to end)",
-                ["step", *(e["size"] for e in entries)],
-                [[step, *(_fmt(e["graph"]["steps_s"].get(step)) for e in entries)]
+    print_table("per-step seconds of (b), from the Dagster event log ((run) = RUN_START to end)"
+                "; peak tree RSS MiB polled inside each step",
+                ["step", *(f"{e['size']} {c}" for e in entries for c in ("s", "peak MiB"))],
+                [[step, *(_fmt(v) for e in entries for v in (
+                    e["graph"]["steps_s"].get(step),
+                    e["graph"].get("steps_peak_rss_mib", {}).get(step)))]
                  for step in step_names])
     referenced = [e for e in entries if e.get("reference")]
     if referenced:
@@ -405,8 +434,8 @@ def compare(previous: dict[str, Any], entries: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", DEFAULT_SIZES),
-                        help="comma list of telco, bundled, noid, wide, 10k, 100k, 1m or a "
-                        "row count")
+                        help="comma list of telco, bundled, noid, wide, 10k, 100k, 1m, 10m or "
+                        "a row count")
     parser.add_argument("--million", action="store_true", help="add 1m to the sizes")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain script")
     parser.add_argument("--plain-max-rows", type=int, default=PLAIN_MAX_ROWS,

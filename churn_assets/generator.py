@@ -8,12 +8,18 @@ use the ``DistributionShift`` knobs to move distributions away from the referenc
         --charges-multiplier 1.3 --out data/landing/shifted.csv
     python -m churn_assets.generator --rows 2000 --seed 9 --concept-shift 1 \
         --out data/landing/concept_shifted.csv
+
+Tables are made and written ``CHUNK_ROWS`` customers at a time (``iter_customers``), so
+writing ten million rows holds one chunk in memory, not the table. A table of at most one
+chunk is exactly what a single draw made before chunking (the bundled file is unchanged);
+each later chunk draws from its own seeded stream, from the same distribution.
 """
 
 from __future__ import annotations
 
 import argparse
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -28,6 +34,10 @@ ONLINE_SERVICES = (
 PAYMENT_METHODS = (
     "Electronic check", "Mailed check", "Bank transfer (automatic)", "Credit card (automatic)",
 )
+# Rows generated and written at a time: about 0.4 GB of Python objects per chunk (the whole
+# 3M-row table at once held 5 GB). Changing it changes tables larger than one chunk.
+CHUNK_ROWS = 250_000
+ID_DIGITS, ID_LETTERS = 10_000, 26**5  # "dddd-LLLLL": 10^4 * 26^5 possible ids
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,40 @@ def _customer_ids(rng: np.random.Generator, n_rows: int) -> np.ndarray:
         ids.update(f"{d:04d}-{''.join(t)}" for d, t in zip(digits, tails, strict=True))
     return rng.permutation(np.array(sorted(ids)))
 
+
+
+def _id_codes(ids: np.ndarray) -> np.ndarray:
+    """"dddd-LLLLL" ids -> int64 codes (digits * 26^5 + letters in base 26), for set tests."""
+    raw = np.frombuffer(np.asarray(ids, dtype="S10").tobytes(), dtype=np.uint8).reshape(-1, 10)
+    digits = (raw[:, :4].astype(np.int64) - ord("0")) @ np.array([1000, 100, 10, 1])
+    letters = (raw[:, 5:].astype(np.int64) - ord("A")) @ (26 ** np.arange(4, -1, -1))
+    return digits * ID_LETTERS + letters
+
+
+def _id_texts(codes: np.ndarray) -> np.ndarray:
+    digits, letters = np.divmod(codes, ID_LETTERS)
+    chars = np.empty((codes.size, 10), dtype=np.uint8)
+    for position, power in enumerate((1000, 100, 10, 1)):
+        chars[:, position] = ord("0") + digits // power % 10
+    chars[:, 4] = ord("-")
+    for position in range(5):
+        chars[:, 5 + position] = ord("A") + letters // 26 ** (4 - position) % 26
+    return chars.view("S10").ravel().astype(str).astype(object)
+
+
+def _fresh_customer_ids(rng: np.random.Generator, n_rows: int, taken: np.ndarray
+                        ) -> np.ndarray:
+    """``n_rows`` distinct random ids, none of whose codes is in the sorted array ``taken``:
+    ids stay unique across chunks without holding the earlier chunks' strings."""
+    chosen = np.empty(0, dtype=np.int64)
+    while chosen.size < n_rows:
+        codes = rng.integers(0, ID_DIGITS * ID_LETTERS, size=n_rows - chosen.size)
+        position = np.searchsorted(taken, codes).clip(max=max(taken.size - 1, 0))
+        fresh = codes[taken[position] != codes] if taken.size else codes
+        merged = np.concatenate([chosen, fresh])
+        _, first = np.unique(merged, return_index=True)
+        chosen = merged[np.sort(first)]  # drop repeats, keep the draw order
+    return _id_texts(chosen)
 
 def _yes_no(mask: np.ndarray) -> np.ndarray:
     return np.where(mask, "Yes", "No")
@@ -127,27 +171,53 @@ def generate_customers(
     covariate knobs). The covariate knobs move who the customers are, never how churn
     depends on them (pure covariate shift: P(churn | features) is unchanged), so a riskier
     population churns more. ``concept_shift`` changes P(churn | features), with the
-    reference churn rate kept.
+    reference churn rate kept. The same rows as ``iter_customers`` yields, in one frame.
     """
+    chunks = list(iter_customers(n_rows, seed, shift, churn_rate))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def iter_customers(
+    n_rows: int = 7043,
+    seed: int = 7,
+    shift: DistributionShift | None = None,
+    churn_rate: float = TARGET_CHURN_RATE,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[pd.DataFrame]:
+    """``generate_customers`` in frames of at most ``chunk_rows`` rows (index continuing
+    from chunk to chunk). Chunk 0 draws from ``seed`` exactly as one draw of its size would;
+    chunk i > 0 from the seed sequence (seed, i). The churn intercept is fitted once, on
+    chunk 0's reference population, so every chunk has the same P(churn | features)."""
     if n_rows < 1:
         raise ValueError(f"n_rows must be positive, got {n_rows}")
     shift = shift or DistributionShift()
-    frame, logit, rng = _population(n_rows, seed, shift)
     reference = DistributionShift(concept_shift=shift.concept_shift)
-    # The intercept is fitted on the same seed's reference population: fitting it on the
-    # shifted rows would quietly change P(churn | features) with every covariate knob.
-    reference_logit = logit if shift == reference else _population(n_rows, seed, reference)[1]
-    intercept = _churn_intercept(reference_logit, churn_rate)
-    probability = 1 / (1 + np.exp(-(logit + intercept)))
-    frame["Churn"] = _yes_no(rng.random(n_rows) < probability)
-    return frame
+    intercept, taken = 0.0, np.empty(0, dtype=np.int64)
+    for index, start in enumerate(range(0, n_rows, chunk_rows)):
+        rows = min(chunk_rows, n_rows - start)
+        chunk_seed = seed if index == 0 else [seed, index]
+        frame, logit, rng = _population(rows, chunk_seed, shift, None if index == 0 else taken)
+        if index == 0:
+            # The intercept is fitted on the same seed's reference population: fitting it on
+            # the shifted rows would quietly change P(churn | features) with every knob.
+            reference_logit = logit if shift == reference else \
+                _population(rows, chunk_seed, reference)[1]
+            intercept = _churn_intercept(reference_logit, churn_rate)
+        if start + rows < n_rows:  # later chunks must not repeat these ids
+            taken = np.union1d(taken, _id_codes(frame["customerID"].to_numpy()))
+        probability = 1 / (1 + np.exp(-(logit + intercept)))
+        frame["Churn"] = _yes_no(rng.random(rows) < probability)
+        frame.index = pd.RangeIndex(start, start + rows)
+        yield frame
 
 
 def _population(
-    n_rows: int, seed: int, shift: DistributionShift
+    n_rows: int, seed: int | list[int], shift: DistributionShift,
+    taken_ids: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, np.random.Generator]:
     """The customers without the label, their churn logits (no intercept) and the generator
-    positioned where the label draw comes next."""
+    positioned where the label draw comes next. ``taken_ids``: codes of ids earlier chunks
+    used (None for the first chunk, whose ids are drawn as before chunking)."""
     rng = np.random.default_rng(seed)
     n = n_rows
 
@@ -194,7 +264,8 @@ def _population(
 
     frame = pd.DataFrame(
         {
-            "customerID": _customer_ids(rng, n),
+            "customerID": _customer_ids(rng, n) if taken_ids is None
+            else _fresh_customer_ids(rng, n, taken_ids),
             "gender": rng.choice(["Female", "Male"], size=n),
             "SeniorCitizen": senior,
             "Partner": _yes_no(partner),
@@ -227,16 +298,39 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def write_customers(args: argparse.Namespace) -> str:
     """Generate from parsed options (rows, seed, churn_rate, the shift knobs) and write
-    ``args.out`` as CSV or Parquet; returns the line to print."""
+    ``args.out`` as CSV or Parquet, one chunk at a time; returns the line to print."""
     shift = DistributionShift(**{k.name: getattr(args, k.name) for k in fields(DistributionShift)})
-    frame = generate_customers(args.rows, args.seed, shift, args.churn_rate)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.suffix == ".parquet":
-        frame.to_parquet(args.out, index=False)
-    else:
-        frame.to_csv(args.out, index=False)
-    churn_rate = frame["Churn"].eq("Yes").mean()
-    return f"wrote {len(frame)} customers ({churn_rate:.1%} churn) to {args.out}"
+    rows, churned = write_customer_file(args.out, args.rows, args.seed, shift, args.churn_rate)
+    return f"wrote {rows} customers ({churned / rows:.1%} churn) to {args.out}"
+
+
+def write_customer_file(
+    out: Path, n_rows: int, seed: int = 7, shift: DistributionShift | None = None,
+    churn_rate: float = TARGET_CHURN_RATE, chunk_rows: int = CHUNK_ROWS,
+) -> tuple[int, int]:
+    """Write ``iter_customers`` to ``out`` (.parquet, else CSV) chunk by chunk: memory stays
+    at one chunk whatever ``n_rows``. Returns (rows written, churned rows)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = churned = 0
+    writer = None
+    try:
+        for chunk in iter_customers(n_rows, seed, shift, churn_rate, chunk_rows):
+            if out.suffix == ".parquet":
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.Table.from_pandas(chunk, preserve_index=False)
+                if writer is None:  # pandas metadata from the first chunk: a RangeIndex-free
+                    writer = pq.ParquetWriter(out, table.schema)  # frame reads back as written
+                writer.write_table(table)
+            else:
+                chunk.to_csv(out, index=False, header=rows == 0, mode="w" if rows == 0 else "a")
+            rows += len(chunk)
+            churned += int(chunk["Churn"].eq("Yes").sum())
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows, churned
 
 
 def main(argv: list[str] | None = None) -> None:

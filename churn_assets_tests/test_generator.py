@@ -238,3 +238,69 @@ def test_bundled_data_is_what_the_generator_makes(tmp_path):
     main(["--rows", "7043", "--seed", "7", "--out", str(tmp_path / "customers.csv")])
     bundled = (PROJECT_ROOT / "data" / "customers.csv").read_bytes()
     assert (tmp_path / "customers.csv").read_bytes() == bundled
+
+
+# --- streaming (chunks) -----------------------------------------------------------------------
+
+def test_chunks_keep_ids_unique_and_the_distribution() -> None:
+    from churn_assets.generator import iter_customers
+
+    chunks = list(iter_customers(20_000, seed=3, chunk_rows=3_000))
+    assert [len(c) for c in chunks] == [3_000] * 6 + [2_000]
+    table = pd.concat(chunks)
+    assert table.index.equals(pd.RangeIndex(20_000))  # the index continues across chunks
+    assert table["customerID"].is_unique
+    assert table["customerID"].str.fullmatch(r"\d{4}-[A-Z]{5}").all()
+    # the first chunk is what one draw of its size makes; later chunks are other draws
+    pd.testing.assert_frame_equal(chunks[0], generate_customers(3_000, seed=3))
+    assert not chunks[1]["MonthlyCharges"].equals(chunks[2]["MonthlyCharges"])
+    assert churn_rate(table) == pytest.approx(TARGET_CHURN_RATE, abs=0.015)
+    for chunk in chunks:  # each chunk churns at the target rate, not just the total
+        assert churn_rate(chunk) == pytest.approx(TARGET_CHURN_RATE, abs=0.04)
+
+
+def test_id_codes_round_trip() -> None:
+    from churn_assets.generator import _id_codes, _id_texts
+
+    ids = generate_customers(500, seed=2)["customerID"].to_numpy()
+    assert _id_texts(_id_codes(ids)).tolist() == ids.tolist()
+
+
+def test_fresh_ids_avoid_taken_ones() -> None:
+    from churn_assets.generator import _fresh_customer_ids, _id_codes
+
+    rng = np.random.default_rng(0)
+    taken = np.sort(rng.integers(0, 200, size=150))  # most of a tiny code space is taken
+    taken = np.unique(taken)
+    fresh = _id_codes(_fresh_customer_ids(np.random.default_rng(1), 40, taken))
+    assert len(set(fresh)) == 40
+    assert not set(fresh) & set(taken.tolist())
+
+
+def test_streamed_file_matches_the_frame_and_holds_one_chunk(tmp_path) -> None:
+    import tracemalloc
+
+    from churn_assets.generator import write_customer_file
+
+    csv, parquet = tmp_path / "x.csv", tmp_path / "x.parquet"
+    tracemalloc.start()
+    try:
+        assert write_customer_file(csv, 20_000, seed=4, chunk_rows=2_000)[0] == 20_000
+        streamed_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        generate_customers(20_000, seed=4)  # one chunk of 20k rows, all in memory at once
+        whole_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert streamed_peak < whole_peak / 3, (streamed_peak, whole_peak)
+    from churn_assets.generator import iter_customers
+
+    expected = pd.concat(iter_customers(20_000, seed=4, chunk_rows=2_000))
+    written = pd.read_csv(csv, keep_default_na=False)
+    assert written["customerID"].tolist() == expected["customerID"].tolist()
+    assert written["Churn"].tolist() == expected["Churn"].tolist()
+    rows, churned = write_customer_file(parquet, 9_000, seed=4, chunk_rows=4_000)
+    assert (rows, churned) == (9_000, int(pd.read_parquet(parquet)["Churn"].eq("Yes").sum()))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(parquet),
+        pd.concat(iter_customers(9_000, seed=4, chunk_rows=4_000), ignore_index=True))

@@ -17,7 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from churn_assets.data.csv_text import decode_csv_bytes, detect_delimiter, read_csv_strings
+from churn_assets.data.csv_text import (
+    decode_csv_bytes,
+    detect_delimiter,
+    read_csv_strings,
+    read_plain_csv,
+)
 from churn_assets.data.excel_source import read_xlsx_strings
 from churn_assets.data.source_errors import SourceError, SourceUnavailable
 from churn_assets.data.text_types import type_columns
@@ -100,15 +105,23 @@ def _parse_parquet(data: bytes, uri: str, text_columns: Iterable[str]) -> tuple[
 
 def _parse_csv(data: bytes, uri: str, text_columns: Iterable[str]) -> tuple[pd.DataFrame, list]:
     text, notes = decode_csv_bytes(data, uri)
-    strings, parse_notes = read_csv_strings(text, uri)
-    frame, type_notes = type_columns(strings, detect_delimiter(text), text_columns)
+    delimiter = detect_delimiter(text)
+    strings, parse_notes = None, []
+    if not notes and delimiter == ",":  # plain UTF-8: parse the bytes, drop the text first
+        del text
+        strings = read_plain_csv(data)
+        if strings is None:  # something to repair or report: the careful path below
+            text, _ = decode_csv_bytes(data, uri)
+    if strings is None:
+        strings, parse_notes = read_csv_strings(text, uri)
+    frame, type_notes = type_columns(strings, delimiter, text_columns, in_place=True)
     return frame, [*notes, *parse_notes, *type_notes]
 
 
 def _parse_xlsx(data: bytes, uri: str, text_columns: Iterable[str], sheet: str
                 ) -> tuple[pd.DataFrame, list]:
     strings, notes = read_xlsx_strings(data, uri, sheet)
-    frame, type_notes = type_columns(strings, ",", text_columns)
+    frame, type_notes = type_columns(strings, ",", text_columns, in_place=True)
     return frame, [*notes, *type_notes]
 
 

@@ -16,18 +16,26 @@ import pandas as pd
 from churn_assets.dataset_config import SplitConfig
 from churn_assets.names import LABEL, SPLIT, SPLITS
 
+HASH_CHUNK_ROWS = 500_000
+
 
 def hash_unit_interval(ids: pd.Series, salt: str) -> np.ndarray:
     """Map each id to a stable pseudo-random number in [0, 1): the first 8 bytes of
     blake2b("<salt>:<id>") read big-endian, divided by 2**64."""
     prefix, blake2b = f"{salt}:".encode(), hashlib.blake2b
-    texts = [value if isinstance(value, str) else f"{value}" for value in ids.tolist()]
-    # One C-level hash per id, joined into one buffer that numpy reads as big-endian uint64:
-    # a third of the time of a per-id int.from_bytes, and the same numbers (u64 -> float64
-    # rounds once, the division by 2**64 is exact).
-    digests = b"".join([blake2b(prefix + text.encode(), digest_size=8).digest()
-                        for text in texts])
-    return np.frombuffer(digests, dtype=">u8").astype("float64") / 2**64
+    values = ids.to_numpy(dtype=object)
+    position = np.empty(len(values), dtype="float64")
+    # In chunks, so the per-id Python objects of 10M ids never exist at once.
+    for start in range(0, len(values), HASH_CHUNK_ROWS):
+        chunk = values[start:start + HASH_CHUNK_ROWS].tolist()
+        texts = [value if isinstance(value, str) else f"{value}" for value in chunk]
+        # One C-level hash per id, joined into one buffer that numpy reads as big-endian
+        # uint64: a third of the time of a per-id int.from_bytes, and the same numbers
+        # (u64 -> float64 rounds once, the division by 2**64 is exact).
+        digests = b"".join([blake2b(prefix + text.encode(), digest_size=8).digest()
+                            for text in texts])
+        position[start:start + len(texts)] = np.frombuffer(digests, dtype=">u8") / 2**64
+    return position
 
 
 def assign_splits(ids: pd.Series, config: SplitConfig) -> pd.Series:

@@ -57,10 +57,12 @@ def _formatted_numbers(values: pd.Series, delimiter: str) -> tuple[pd.Series, st
 
 
 def type_columns(frame: pd.DataFrame, delimiter: str = ",",
-                 text_columns: Iterable[str] = ()) -> tuple[pd.DataFrame, list[str]]:
+                 text_columns: Iterable[str] = (), in_place: bool = False
+                 ) -> tuple[pd.DataFrame, list[str]]:
     """Convert string columns to numbers or booleans where every value parses; notes say
-    which columns were kept as text or converted from a formatted notation."""
-    typed = frame.copy()
+    which columns were kept as text or converted from a formatted notation. ``in_place``:
+    the caller owns ``frame`` (just parsed) and gives it up: no copy of the whole table."""
+    typed = frame if in_place else frame.copy()
     keep_text = set(text_columns)
     notes: list[str] = []
     for column in typed.columns:

@@ -11,11 +11,17 @@ BATCH_ROWS = 100_000
 
 
 def predict_in_batches(model: Any, rows: pd.DataFrame, batch_rows: int = BATCH_ROWS,
-                       params: dict | None = None) -> pd.DataFrame:
+                       params: dict | None = None, drop: tuple[str, ...] = ()) -> pd.DataFrame:
     """``model.predict(rows, params=params)``, ``batch_rows`` rows at a time; rows keep their
-    index."""
+    index. ``drop``: columns (if present) left out of what the model sees, batch by batch, so
+    the caller need not copy the whole table without them."""
     extra = {"params": params} if params else {}
+    dropped = [c for c in drop if c in rows]
+
+    def answer(batch: pd.DataFrame) -> pd.DataFrame:
+        return model.predict(batch.drop(columns=dropped) if dropped else batch, **extra)
+
     if len(rows) <= batch_rows:
-        return model.predict(rows, **extra)
-    return pd.concat([model.predict(rows.iloc[start:start + batch_rows], **extra)
+        return answer(rows)
+    return pd.concat([answer(rows.iloc[start:start + batch_rows])
                       for start in range(0, len(rows), batch_rows)])

@@ -114,28 +114,30 @@ def family_budget(tuning: TuningConfig, n_families: int, position: int) -> Tunin
                                      "timeout_seconds": timeout})
 
 
-def _tuning_rows(tuning: TuningConfig, x_train, y_train, x_valid, y_valid) -> tuple:
-    limit = tuning.sample_rows
-    if limit is None or max(len(y_train), len(y_valid)) <= limit:
-        return x_train, y_train, x_valid, y_valid
-    train_rows = stratified_sample(y_train, limit, tuning.seed)
-    valid_rows = stratified_sample(y_valid, limit, tuning.seed)
-    return (x_train.iloc[train_rows], y_train[train_rows],
-            x_valid.iloc[valid_rows], y_valid[valid_rows])
+def split_sample(features: pd.DataFrame, split: str, limit: int | None, seed: int
+                 ) -> tuple[pd.DataFrame, np.ndarray]:
+    """``split_matrix`` of at most ``limit`` stratified rows of the split (all when fewer),
+    sampled before copying: a 7M-row train matrix never exists when 250k rows are fitted."""
+    members = np.flatnonzero((features[SPLIT] == split).to_numpy())
+    labels = features[LABEL].to_numpy()[members]
+    if limit is not None and len(labels) > limit:
+        chosen = stratified_sample(labels, limit, seed)
+        members, labels = members[chosen], labels[chosen]
+    return features.iloc[members].drop(columns=list(META_COLUMNS)), labels
 
 
 def _best_of_family(
     family: ModelFamily, study: optuna.Study, tuning: TuningConfig, overrides: Mapping,
-    tuning_rows: tuple, full_rows: tuple, on_trial: Callable | None,
+    tuning_rows: tuple, fit_rows: tuple, x_valid: pd.DataFrame, y_valid: np.ndarray,
+    on_trial: Callable | None,
 ) -> FamilyResult:
     result = tune(study, tuning, *tuning_rows, on_trial, family=family,
                   space_overrides=overrides)
-    x_train, y_train, x_valid, y_valid = full_rows
     started = time.monotonic()
     # A study on a Dask cluster (DaskStudy) also decides where the final fit runs.
     on_cluster = getattr(study, "fit_on_train", None)
-    model = (on_cluster(family, result.best_params, tuning, *full_rows) if on_cluster
-             else family.fit(result.best_params, tuning, *full_rows))
+    model = (on_cluster(family, result.best_params, tuning, *fit_rows) if on_cluster
+             else family.fit(result.best_params, tuning, *fit_rows))
     seconds = time.monotonic() - started
     probability = model.predict_proba(x_valid)
     metrics = classification_metrics(y_valid, probability,
@@ -151,28 +153,32 @@ def train_candidate(
     search_space: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Candidate:
     """Tune each family on at most ``tuning.sample_rows`` stratified train rows (and as many
-    valid rows) within its share of the budget, fit its best parameters on all train rows,
+    valid rows) within its share of the budget, fit its best parameters on at most
+    ``tuning.fit_rows`` train rows (early stopping on as many valid rows; all when fewer),
     keep the family with the lowest validation log-loss, threshold it on all valid rows and
     score test once (with ``tuning.refit_on_train_valid``, by the refit on train + valid).
 
     ``open_study(family)`` is called only once the data is known to be usable, so a rejected
     table leaves no study behind."""
-    x_train, y_train = split_matrix(features, "train")
+    for name in ("train", "valid", "test"):
+        if features.loc[features[SPLIT] == name, LABEL].nunique() < 2:
+            raise ValueError(f"the {name} split holds a single class; cannot train or evaluate")
     x_valid, y_valid = split_matrix(features, "valid")
     x_test, y_test = split_matrix(features, "test")
-    for name, labels in (("train", y_train), ("valid", y_valid), ("test", y_test)):
-        if np.unique(labels).size < 2:
-            raise ValueError(f"the {name} split holds a single class; cannot train or evaluate")
     chosen = [get_family(name) for name in families]
     search_space = search_space or {}
     for family in chosen:  # a bad override fails here, before any study exists
         narrowed(family.space, search_space.get(family.name, {}), family.name)
 
-    tuning_rows = _tuning_rows(tuning, x_train, y_train, x_valid, y_valid)
-    full_rows = (x_train, y_train, x_valid, y_valid)
+    # Each split is sampled on its own (stratified_sample keeps a split that fits whole).
+    tuning_rows = (*split_sample(features, "train", tuning.sample_rows, tuning.seed),
+                   *split_sample(features, "valid", tuning.sample_rows, tuning.seed))
+    fit_rows = (*split_sample(features, "train", tuning.fit_rows, tuning.seed),
+                *split_sample(features, "valid", tuning.fit_rows, tuning.seed))
     results = tuple(
         _best_of_family(family, open_study(family.name), family_budget(tuning, len(chosen), i),
-                        search_space.get(family.name, {}), tuning_rows, full_rows, on_trial)
+                        search_space.get(family.name, {}), tuning_rows, fit_rows, x_valid,
+                        y_valid, on_trial)
         for i, family in enumerate(chosen))
     best = min(results, key=lambda r: r.valid_log_loss)  # first listed wins a tie
     model = best.model
@@ -183,6 +189,7 @@ def train_candidate(
                classification_metrics(y_valid, valid_probability, threshold).items()}
     refit_rounds = None
     if tuning.refit_on_train_valid:  # valid figures and threshold stay the honest ones above
+        x_train, y_train = split_matrix(features, "train")
         model = get_family(best.family).refit(
             best.tuning.best_params, tuning, model, pd.concat([x_train, x_valid]),
             np.concatenate([y_train, y_valid]), (len(y_train) + len(y_valid)) / len(y_train))

@@ -4,6 +4,12 @@ Resampling is stratified by class (each resample keeps the positives and negativ
 so ROC-AUC is defined in every resample and small test sets do not produce degenerate draws.
 Paired intervals resample the *same rows* for both models: the interval is about the
 difference, with the shared noise of the rows cancelled out.
+
+A bootstrap costs resamples x rows (1,000 x 150k test rows: 26 s). Above ``MAX_ROWS`` rows
+``metric_interval`` bootstraps a stratified subsample of m = ``MAX_ROWS`` rows and scales each
+draw's distance from the subsample's own value by sqrt(m / n) around the estimate on all n
+rows (the m-out-of-n rescaling of Bickel, Götze and van Zwet 1997; these metrics' spread
+shrinks as 1 / sqrt(rows)). The estimate itself is always the metric on every row.
 """
 
 from __future__ import annotations
@@ -55,6 +61,18 @@ def _metric(name: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], float]:
 
 # Resamples scored per block: bounds the (block, rows) count matrices to some 16 MB each.
 BLOCK_CELLS = 2_000_000
+MAX_ROWS = 200_000  # rows a single interval resamples; more are subsampled (see above)
+
+
+def stratified_subsample(labels: np.ndarray, rows: int, seed: int) -> np.ndarray:
+    """Sorted positions of about ``rows`` rows, each class keeping its share."""
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for value in np.unique(labels):
+        members = np.flatnonzero(labels == value)
+        take = max(2, round(rows * members.size / labels.size))
+        chosen.append(rng.choice(members, size=min(take, members.size), replace=False))
+    return np.sort(np.concatenate(chosen))
 
 
 @dataclass(frozen=True)
@@ -150,15 +168,23 @@ def _interval(estimate: float, draws: np.ndarray, level: float) -> Interval:
 
 def metric_interval(
     metric: str, labels: ArrayLike, probabilities: ArrayLike, threshold: float,
-    resamples: int = 1000, seed: int = 0, level: float = 0.95,
+    resamples: int = 1000, seed: int = 0, level: float = 0.95, max_rows: int | None = MAX_ROWS,
 ) -> Interval:
-    """The metric on all rows, and its bootstrap interval."""
+    """The metric on all rows, and its bootstrap interval (rescaled from a subsample of
+    ``max_rows`` rows above that many; None: every row)."""
     score = _metric(metric)
     y, p = np.asarray(labels), np.asarray(probabilities, dtype=float)
     _check(y, p)
     yhat = (p >= threshold).astype(int)
+    estimate = score(y, p, yhat)
+    if max_rows is None or y.size <= max_rows:
+        [draws] = _bootstrap(metric, y, [_Scored.of(y, p, yhat)], resamples, seed)
+        return _interval(estimate, draws, level)
+    rows = stratified_subsample(y, max_rows, seed)
+    y, p, yhat = y[rows], p[rows], yhat[rows]
     [draws] = _bootstrap(metric, y, [_Scored.of(y, p, yhat)], resamples, seed)
-    return _interval(score(y, p, yhat), draws, level)
+    scale = np.sqrt(rows.size / np.asarray(labels).size)
+    return _interval(estimate, estimate + (draws - score(y, p, yhat)) * scale, level)
 
 
 def paired_delta_draws(

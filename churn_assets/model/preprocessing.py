@@ -23,6 +23,9 @@ MAX_NAMED_COLUMNS = 10
 MAX_ONE_HOT_LEVELS = 30
 SIGNAL_Z = 2.0  # out-of-fold ROC-AUC must exceed 0.5 by this many null standard errors
 CROSS_FIT_FOLDS = 5
+# Rows transformed at a time: the per-column float64 blocks and one-hot masks of a chunk are
+# temporary, only the float32 matrix is kept (1M rows at once peaked 1.4 GB above the input).
+TRANSFORM_CHUNK_ROWS = 200_000
 
 
 class MissingColumnsError(KeyError, ValueError):
@@ -185,7 +188,12 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _categorical_text(values: pd.Series) -> pd.Series:
-        return values.astype("string").str.strip().fillna(MISSING).astype(str)
+        # Each distinct value converted once (a category column of 1M rows holds a handful),
+        # then spread back to the rows; missing values become MISSING as before.
+        codes, distinct = pd.factorize(values.astype("string"), use_na_sentinel=True)
+        texts = pd.Series(distinct, dtype="string").str.strip().fillna(MISSING)
+        spread = np.append(texts.astype(str).to_numpy(object), MISSING)[codes]
+        return pd.Series(spread, index=values.index, dtype=object)
 
     def required_columns(self) -> list[str]:
         """Raw columns the fitted preprocessor reads; any other column may be absent."""
@@ -201,6 +209,13 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
         missing = [c for c in self.required_columns() if c not in frame]
         if missing:
             raise MissingColumnsError(missing)
+        matrix = np.empty((len(frame), len(self.feature_names_)), dtype="float32")
+        for start in range(0, len(frame), TRANSFORM_CHUNK_ROWS):
+            rows = frame.iloc[start:start + TRANSFORM_CHUNK_ROWS]
+            matrix[start:start + len(rows)] = self._transform_rows(rows)
+        return pd.DataFrame(matrix, columns=self.feature_names_, index=frame.index, copy=False)
+
+    def _transform_rows(self, frame: pd.DataFrame) -> np.ndarray:
         blocks: list[np.ndarray] = [
             np.column_stack([_as_number(frame[c]).to_numpy(float) for c in self.numeric])
             if self.numeric else np.empty((len(frame), 0)),
@@ -217,8 +232,7 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
                 np.empty((len(frame), 0), dtype=bool)
             rare = ~known.any(axis=1)
             blocks.append(np.column_stack([known, rare]).astype(float))
-        matrix = np.hstack(blocks).astype("float32")
-        return pd.DataFrame(matrix, columns=self.feature_names_, index=frame.index)
+        return np.hstack(blocks)
 
     def out_of_fold_encodings(self, frame: pd.DataFrame, y: Any) -> pd.DataFrame:
         """For the rows ``fit`` was given (same rows, order and labels): each target-encoded

@@ -61,7 +61,10 @@ def _shown_values(rows: pd.DataFrame, features: pd.DataFrame, sources: list[str]
             values = features[names[source]]
         else:
             values = rows[source]
-        shown[source] = values.astype("string").str.strip().fillna("missing").to_numpy(object)
+        # Each distinct value formatted once, then spread back to the rows.
+        codes, distinct = pd.factorize(values.astype("string"), use_na_sentinel=True)
+        texts = pd.Series(distinct, dtype="string").str.strip().fillna("missing")
+        shown[source] = np.append(texts.astype(str).to_numpy(object), "missing")[codes]
     return pd.DataFrame(shown, index=rows.index)
 
 

@@ -86,3 +86,19 @@ def test_vectorised_draws_equal_sklearn_on_each_resample(scored):
             average_precision_score(labels[i], probabilities[i]), abs=1e-12)
     nobody = _Scored.of(labels, probabilities, np.zeros_like(predictions))
     assert (_metric_rows("f1", nobody, counts) == 0).all()  # as sklearn's zero_division=0
+
+
+@pytest.mark.parametrize("metric", ["roc_auc", "f1"])
+def test_subsampled_interval_matches_the_full_bootstrap(metric):
+    """Above max_rows the draws come from a subsample, rescaled by sqrt(m / n): the interval
+    is about as wide as the full bootstrap's, around the same all-rows estimate."""
+    rng = np.random.default_rng(5)
+    labels = (rng.random(40_000) < 0.27).astype(int)
+    scores = np.clip(0.27 + 0.25 * (labels - 0.27) + rng.normal(0, 0.2, labels.size), 0, 1)
+    full = metric_interval(metric, labels, scores, 0.4, resamples=300, max_rows=None)
+    sub = metric_interval(metric, labels, scores, 0.4, resamples=300, max_rows=8_000)
+    assert sub.estimate == full.estimate
+    assert sub.low < sub.estimate < sub.high
+    width_full, width_sub = full.high - full.low, sub.high - sub.low
+    assert width_sub == pytest.approx(width_full, rel=0.2)
+    assert abs((sub.low + sub.high) / 2 - (full.low + full.high) / 2) < 0.25 * width_full

@@ -19,7 +19,9 @@ def customer_splits(
 ) -> dg.Output[pd.DataFrame]:
     """Validated rows plus `split` (train/valid/test by a hash of the id) and a 0/1 `label`."""
     config = dataset.load()
-    frame = validated_customers.copy()
+    # Shallow: the new columns are added to this frame only, the rows' data is shared (a deep
+    # copy of 10M rows held 1.7 GB more for nothing).
+    frame = validated_customers.copy(deep=False)
     frame[SPLIT] = assign_splits(frame[config.id_column], config.split)
     frame[LABEL] = binary_target(frame[config.target], config.positive_label)
     summary = split_summary(frame[SPLIT], frame[LABEL])
@@ -79,13 +81,16 @@ def customer_features(
     columns of the train rows are their out-of-fold encodings (no row sees its own label)."""
     config = dataset.load()
     preprocessor = ChurnPreprocessor.from_state(feature_preprocessor)
-    matrix = preprocessor.transform(customer_splits.drop(columns=[SPLIT, LABEL]))
+    # The preprocessor reads only its own columns: no copy of the rows without split/label.
+    table = preprocessor.transform(customer_splits)
     if preprocessor.encodings_:
         train = customer_splits[customer_splits[SPLIT] == "train"]
         encoded = preprocessor.out_of_fold_encodings(train, train[LABEL])
-        matrix.loc[encoded.index, encoded.columns] = encoded
-    meta = pd.DataFrame({ROW_ID: customer_splits[config.id_column].astype(str),
-                         SPLIT: customer_splits[SPLIT], LABEL: customer_splits[LABEL]})
-    table = pd.concat([meta, matrix], axis=1)
+        table.loc[encoded.index, encoded.columns] = encoded
+    # Inserted, not concatenated: the float32 matrix is not copied again.
+    for position, (name, values) in enumerate((
+            (ROW_ID, customer_splits[config.id_column].astype(str)),
+            (SPLIT, customer_splits[SPLIT]), (LABEL, customer_splits[LABEL]))):
+        table.insert(position, name, values)
     return dg.Output(table, metadata={"dagster/row_count": len(table),
                                       "feature_count": table.shape[1] - len(META_COLUMNS)})

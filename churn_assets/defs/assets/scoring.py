@@ -63,9 +63,11 @@ def churn_scores(
         context.log.warning(f"{data.model_name} has no @champion yet: nothing to score")
         return
     model = mlflow.pyfunc.load_model(f"models:/{data.model_name}/{version}")
-    rows = validated_customers.drop(columns=[data.target], errors="ignore")
-    predictions = predict_in_batches(model, rows, params=SCORE_PARAMS)
-    scores = contact_list(rows[[data.id_column]], predictions, served_decision(model))
+    # The target is dropped batch by batch: no copy of the whole snapshot without it.
+    predictions = predict_in_batches(model, validated_customers, params=SCORE_PARAMS,
+                                     drop=(data.target,))
+    scores = contact_list(validated_customers[[data.id_column]], predictions,
+                          served_decision(model))
     flagged = int(scores[PREDICTION].sum())
     campaign = campaign_figures(scores)
     context.log.info(f"scored {len(scores)} customers with v{version}: {flagged} above the "

@@ -207,14 +207,16 @@ def tuned_churn_model(
                          f"valid log-loss={value}")
 
     raw_columns = [c for c in customer_splits.columns if c not in (SPLIT, LABEL, data.target)]
-    train_rows = customer_splits.loc[customer_splits[SPLIT] == "train", [*raw_columns, data.target]]
     with mlflow_tracking.run(context, data.experiment_name) as run, \
             tempfile.TemporaryDirectory() as tmp:
         mlflow_tracking.log_params(as_metadata("tuning", tuning) | {
             "model_name": data.model_name, "source": data.source,
             "model.families": ",".join(families),
             "experiment_config": data.experiment_config or "none"})
-        _log_inputs_and_reference(train_rows, data.source, data.target)
+        # A copy of the train rows only while they are logged (7M rows at 10M: ~2 GB).
+        _log_inputs_and_reference(
+            customer_splits.loc[customer_splits[SPLIT] == "train", [*raw_columns, data.target]],
+            data.source, data.target)
         candidate = train_candidate(customer_features, tuning, open_study, on_trial,
                                     families, data.model.search_space)
         if _load_check_follows_here(context):
@@ -256,7 +258,8 @@ def tuned_churn_model(
         facts["retention"] = retention_summary(retention.fit.decision, retention.metrics)
         card = render_model_card(facts)
         log_evaluation(pictures.paths, card)
-        info = log_candidate(candidate, feature_preprocessor, customer_splits[raw_columns],
+        info = log_candidate(candidate, feature_preprocessor,  # it keeps an input example
+                             customer_splits.head(5)[raw_columns],
                              decision=retention.fit.decision.to_dict())
         pictures_md = markdown_with_images(pictures.paths)
         _log_calibrator(candidate, customer_features)

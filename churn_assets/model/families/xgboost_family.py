@@ -4,7 +4,7 @@ as XGBoost's own JSON (the trees in use only); TreeSHAP contributions from XGBoo
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pandas as pd
 import xgboost as xgb
 
 from .base import PRUNING_REPORT_EVERY, Dimension, ModelFamily
+from .tree_patterns import PatternContributions
 
 EVAL_METRIC = "logloss"
 MODEL_FILE = "booster.json"
@@ -70,6 +71,7 @@ class XGBoostModel:
     booster: xgb.Booster  # the trees in use
     classifier: xgb.XGBClassifier | None = None  # after a fit: predictions exactly as before
     family: str = "xgboost"
+    _patterns: PatternContributions | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, classifier: xgb.XGBClassifier) -> XGBoostModel:
@@ -85,7 +87,11 @@ class XGBoostModel:
         return self.booster.predict(xgb.DMatrix(features)).astype("float64")
 
     def contributions(self, features: pd.DataFrame) -> np.ndarray:
-        return self.booster.predict(xgb.DMatrix(features), pred_contribs=True).astype("float64")
+        # Exact TreeSHAP; per decision pattern for shallow trees (tree_patterns), learnt
+        # tables kept across calls so a snapshot scored in batches asks XGBoost once.
+        if self._patterns is None:
+            self._patterns = PatternContributions(self.booster)
+        return self._patterns.contributions(np.asarray(features, dtype=np.float32))
 
     def importances(self) -> dict[str, float]:
         # Total gain (all splits), not the average per split, which favours features used once.
