@@ -24,6 +24,7 @@ from pathlib import Path
 import dask
 import pandas as pd
 
+from benchmarks.dask_bench import print_table
 from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, DriftConfig, load_dataset_config
 from churn_assets.distributed.pipeline import run_data_path
 from churn_assets.distributed.steps import drift_on_partitions, fit_final_on_cluster
@@ -120,16 +121,6 @@ def paper_estimate(run: dict) -> list[list]:
         table.append([n, f"{parts:,}", f"{data_s / 60:,.1f}", f"{fit_s / 60:,.1f}",
                       f"{fixed / 60:,.1f}", f"{(data_s + fit_s + fixed) / 60:,.1f}"])
     return table
-
-
-def print_table(title: str, header: list[str], rows: list[list]) -> None:
-    cells = [header, *([str(c) for c in row] for row in rows)]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    print(f"\n== {title}")
-    for i, row in enumerate(cells):
-        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
 
 
 def main(n_rows: int = 200_000, n_workers: int = 2, blocksize: str = "4MB",

@@ -26,6 +26,7 @@ from churn_assets.data.expectations import (
     ExpectationOutcome,
     _as_column_values,
     _is_number_column,
+    _out_of_range_mask,
 )
 from churn_assets.dataset_config import DatasetConfig
 
@@ -38,13 +39,7 @@ def _is_numeric_dtype(dtype: Any) -> bool:
 
 
 def _out_of(values: pd.Series, low: Any, high: Any) -> int:
-    numbers = pd.to_numeric(values, errors="coerce")
-    mask = pd.Series(False, index=values.index)
-    if low is not None:
-        mask |= numbers < low
-    if high is not None:
-        mask |= numbers > high
-    return int(mask.sum())
+    return int(_out_of_range_mask(values, low, high).sum())
 
 
 def _partition_counts(part: pd.DataFrame, ranges: dict[str, list[tuple]],
