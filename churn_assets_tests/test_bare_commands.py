@@ -62,12 +62,34 @@ def stored_runs(clone: Path) -> int:
         return db.execute("select count(*) from runs").fetchone()[0]
 
 
-def ui_run_count(port: int) -> int:
-    query = b'{"query": "{ runsOrError { ... on Runs { results { runId } } } }"}'
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def ui_runs(port: int) -> list[str]:
+    """Every run's status, as the UI's GraphQL API reports them."""
+    query = b'{"query": "{ runsOrError { ... on Runs { results { runId status } } } }"}'
     request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=query,
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
-        return len(json.load(response)["data"]["runsOrError"]["results"])
+        return [run["status"] for run in json.load(response)["data"]["runsOrError"]["results"]]
+
+
+def ui_run_count(port: int, settle_seconds: float = 180, quiet_seconds: float = 10) -> int:
+    """The run count once no run is in flight and none has appeared for ``quiet_seconds``:
+    the daemon starts the sensors with the UI (the freshness sensor launches a check run at
+    once), and a run still going when the UI stops keeps `dagster dev` from removing its
+    temporary folder."""
+    deadline = time.monotonic() + settle_seconds
+    statuses, quiet_since = ui_runs(port), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        now = ui_runs(port)
+        if len(now) != len(statuses) or not FINISHED.issuperset(now):
+            quiet_since = time.monotonic()
+        statuses = now
+        if time.monotonic() - quiet_since >= quiet_seconds:
+            break
+    return len(statuses)
 
 
 def runs_seen_by_ui(clone: Path, *command: str) -> int:
