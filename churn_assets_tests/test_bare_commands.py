@@ -92,13 +92,22 @@ def ui_run_count(port: int, settle_seconds: float = 180, quiet_seconds: float = 
     return len(statuses)
 
 
+def _interruptible() -> None:
+    """In the server's process before it starts: SIGINT back to its default. A process that
+    starts with SIGINT ignored (inherited from a test worker that ignores it) never gets
+    Python's KeyboardInterrupt, so `dagster dev` would not shut down on SIGINT and would
+    leave its temporary folder when killed."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def runs_seen_by_ui(clone: Path, *command: str) -> int:
     """Start the UI bare, ask its GraphQL API how many runs it knows, stop it."""
     port = free_port()
     log = (clone.parent / f"{command[0]}-dev.log").open("w")
     server = subprocess.Popen([str(BIN / command[0]), *command[1:], "--port", str(port)],
                               cwd=clone, env=bare_environment(clone), stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+                              stderr=subprocess.STDOUT, start_new_session=True,
+                              preexec_fn=_interruptible)
     try:
         deadline = time.monotonic() + 240
         while True:
