@@ -38,16 +38,12 @@ def _is_numeric_dtype(dtype: Any) -> bool:
         or type(dtype).__name__ in _NUMERIC_DTYPES
 
 
-def _out_of(values: pd.Series, low: Any, high: Any) -> int:
-    return int(_out_of_range_mask(values, low, high).sum())
-
-
 def _partition_counts(part: pd.DataFrame, ranges: dict[str, list[tuple]],
                       value_sets: dict[str, list], target: str | None,
                       id_column: str | None) -> dict[str, Any]:
     """Everything the checks need from one partition, as small numbers and examples."""
     counts: dict[str, Any] = {"rows": len(part), "present": part.notna().sum().to_dict()}
-    counts["out_of_range"] = {(c, low, high): _out_of(part[c], low, high)
+    counts["out_of_range"] = {(c, low, high): int(_out_of_range_mask(part[c], low, high).sum())
                               for c, bounds in ranges.items() for low, high in bounds}
     outside = {}
     for column, allowed in value_sets.items():
