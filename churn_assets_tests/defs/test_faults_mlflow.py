@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import dagster as dg
 import mlflow
 import optuna
 import pytest
@@ -21,6 +20,7 @@ from churn_assets_tests.helpers.workspace import (
     ChurnWorkspace,
     customers,
     materialize_graph,
+    open_server_workspace,
 )
 
 pytestmark = pytest.mark.slow  # three whole-graph runs against a real server
@@ -45,23 +45,12 @@ class KillServerOnProgress(logging.Handler):
 @pytest.fixture
 def server_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                      ) -> Iterator[tuple[ChurnWorkspace, MlflowServer]]:
-    server = MlflowServer(tmp_path)
-    server.start()
-    monkeypatch.setenv("CHURN_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # fail now, not after minutes
-    monkeypatch.setenv("CHURN_DATASET_CONFIG", str(tmp_path / "dataset.yaml"))
-    monkeypatch.chdir(tmp_path)
-    handler = {"handlers": {"kill_server": {"()": f"{__name__}.KillServerOnProgress"}}}
     try:
-        with dg.instance_for_test(overrides={"python_logs": {
-                "dagster_handler_config": handler}}) as instance:
-            yield ChurnWorkspace(tmp_path, instance), server
+        handler = f"{__name__}.KillServerOnProgress"
+        with open_server_workspace(tmp_path, monkeypatch, handler) as opened:
+            yield opened
     finally:
         SERVER["armed"] = None
-        server.kill()
-        while mlflow.active_run():
-            mlflow.end_run()
 
 
 def finished_trials(workspace: ChurnWorkspace, study_name: str) -> list[tuple[int, dict]]:

@@ -22,6 +22,7 @@ from churn_assets_tests.helpers.workspace import (
     ChurnWorkspace,
     customers,
     materialize_graph,
+    open_server_workspace,
 )
 
 pytestmark = pytest.mark.slow  # whole-graph runs (one against a real server)
@@ -51,23 +52,12 @@ class TransientOutage(logging.Handler):
 @pytest.fixture
 def server_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                      ) -> Iterator[tuple[ChurnWorkspace, MlflowServer]]:
-    server = MlflowServer(tmp_path)
-    server.start()
-    monkeypatch.setenv("CHURN_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # MLflow's own retries off
-    monkeypatch.setenv("CHURN_DATASET_CONFIG", str(tmp_path / "dataset.yaml"))
-    monkeypatch.chdir(tmp_path)
-    handler = {"handlers": {"outage": {"()": f"{__name__}.TransientOutage"}}}
     try:
-        with dg.instance_for_test(overrides={"python_logs": {
-                "dagster_handler_config": handler}}) as instance:
-            yield ChurnWorkspace(tmp_path, instance), server
+        handler = f"{__name__}.TransientOutage"
+        with open_server_workspace(tmp_path, monkeypatch, handler) as opened:
+            yield opened
     finally:
         OUTAGE.update(server=None, state="off")
-        server.kill()
-        while mlflow.active_run():
-            mlflow.end_run()
 
 
 def test_a_tracking_server_outage_is_absorbed_by_a_retry_and_nothing_is_registered_twice(
