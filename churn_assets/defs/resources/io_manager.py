@@ -42,6 +42,11 @@ def write_whole(path: UPath, write: Callable[[IO[bytes]], None]) -> None:
 
 PARTS_SUFFIX = ".parts"  # a folder of Parquet files written by the Dask data path
 
+# A customer table asset's value: one pandas DataFrame, or dask.dataframe partitions on the
+# Dask data path (stored as `<asset>.parts`). Loose on purpose: Dagster's type check of a
+# pandas annotation would reject the partitions.
+Table = Any
+
 
 def is_partitioned(obj: Any) -> bool:
     return type(obj).__module__.startswith("dask.") and hasattr(obj, "to_parquet")

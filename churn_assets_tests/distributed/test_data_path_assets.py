@@ -1,0 +1,145 @@
+"""The real asset graph on the Dask data path: CHURN_DASK_SCHEDULER of a LocalCluster on
+127.0.0.1 (2 one-thread workers, each allowed less memory than the table takes as one pandas
+frame) and CHURN_DASK_DATA_PATH=1. The same assets read, type, validate, split, featurize,
+tune, promote, score and measure drift; the tables travel as Parquet datasets; every
+customer is scored; splits are the pandas path's; a failed blocking check stops the run and
+the champion stays where it was. Also: the switch is off by default, a source the data path
+cannot read fails with one line naming it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from churn_assets.data.splits import assign_splits
+from churn_assets.dataset_config import load_dataset_config
+from churn_assets.defs.deployment import Deployment
+from churn_assets.registry.model_registry import current_champion_version
+from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers, materialize_graph
+
+DATA_ASSETS = ("raw_customers", "validated_customers", "customer_splits", "customer_features",
+               "churn_scores")
+TRAINING = "raw_customers+ churn_scores feature_drift"  # a selection string, see run()
+ROWS = 580_000
+# Each worker holds ~430 MiB once it has imported the package and loaded a champion; the
+# table takes more than this as one pandas frame (text as Python strings, as read).
+WORKER_MEMORY = 700 * 2**20
+
+
+@pytest.fixture
+def cluster(workspace: ChurnWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    from distributed import LocalCluster
+
+    # Workers start after the workspace's environment is set: they inherit it.
+    with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=WORKER_MEMORY,
+                      host="127.0.0.1", dashboard_address=None) as local:
+        monkeypatch.setenv("CHURN_DASK_SCHEDULER", local.scheduler_address)
+        monkeypatch.setenv("CHURN_DASK_DATA_PATH", "1")
+        monkeypatch.setenv("CHURN_DASK_FINAL_FIT_MIN_ROWS", "0")  # xgboost.dask on partitions
+        monkeypatch.setenv("CHURN_DASK_BLOCKSIZE", "4MB")
+        yield local.scheduler_address
+
+
+def metadata_of(result, asset: str) -> dict:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == asset:
+            return {k: v.value for k, v in event.materialization.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")
+
+
+def worker_addresses(scheduler: str) -> set[str]:
+    from distributed import Client
+
+    with Client(scheduler, set_as_default=False) as client:
+        return set(client.scheduler_info(n_workers=-1)["workers"])
+
+
+def stored(workspace: ChurnWorkspace, asset: str) -> Path:
+    return workspace.root / "state" / "assets" / f"{asset}.parts"
+
+
+@pytest.mark.slow
+def test_the_asset_graph_runs_as_partitions_on_the_cluster(workspace: ChurnWorkspace,
+                                                           cluster: str) -> None:
+    table = customers(ROWS, seed=5)
+    source = workspace.write_data("customers.csv", table)
+    workspace.write_config(source)
+    as_read = pd.read_csv(source, dtype=str)
+    assert as_read.memory_usage(deep=True).sum() > WORKER_MEMORY  # no worker could hold it
+    ids = as_read["customerID"]
+    del as_read
+
+    workers = worker_addresses(cluster)
+
+    result = materialize_graph(workspace)
+
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    # A worker over its limit is restarted by its nanny under a new address: none was.
+    assert worker_addresses(cluster) == workers
+    for asset in DATA_ASSETS:  # Parquet datasets, one file a partition, no single file
+        assert len(list(stored(workspace, asset).glob("*.parquet"))) > 1, asset
+        assert not stored(workspace, asset).with_suffix(".parquet").exists(), asset
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert len(checks) >= 7 and all(checks.values()), checks
+    assert metadata_of(result, "raw_customers")["dagster/row_count"] == ROWS
+
+    scores = pd.read_parquet(stored(workspace, "churn_scores"))
+    assert len(scores) == ROWS
+    assert set(scores["customerID"]) == set(ids)  # every customer, once
+    assert scores["churn_probability"].between(0, 1).all()
+    assert scores["reason_1"].notna().all()  # the pandas path's reasons, per partition
+    assert metadata_of(result, "churn_scores")["dagster/row_count"] == ROWS
+
+    config = load_dataset_config(workspace.root / "dataset.yaml")
+    splits = pd.read_parquet(stored(workspace, "customer_splits"), columns=["customerID",
+                                                                           "split"])
+    pandas_splits = assign_splits(ids, config.split)
+    by_id = splits.set_index("customerID")["split"].reindex(ids)
+    assert (by_id.to_numpy() == pandas_splits.to_numpy()).all()  # stable: same split per id
+
+    drift = metadata_of(result, "feature_drift")
+    assert drift["current_rows"] == ROWS and "drift_detected" in drift
+    trained = metadata_of(result, "tuned_churn_model")
+    assert trained["test_roc_auc"] > 0.7
+    client = workspace.client()
+    champion = current_champion_version(client, "churn-test")
+    assert champion is not None
+
+    # A duplicated id in the next snapshot: the blocking check stops the run there.
+    table.loc[7, "customerID"] = table.loc[8, "customerID"]
+    workspace.write_data("customers.csv", table)
+    failed = materialize_graph(workspace, selection="*")
+
+    assert not failed.success
+    checks = {e.check_name: e.passed for e in failed.get_asset_check_evaluations()}
+    assert checks["unique_ids"] is False
+    reached = {e.asset_key.to_user_string() for e in failed.get_asset_materialization_events()}
+    assert not reached & {"customer_splits", "tuned_churn_model", "champion_model"}
+    assert current_champion_version(client, "churn-test") == champion
+
+
+def test_the_data_path_is_off_unless_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHURN_DASK_SCHEDULER", "tcp://127.0.0.1:1")
+    monkeypatch.delenv("CHURN_DASK_DATA_PATH", raising=False)
+    tuning_only = Deployment.from_environment().resources()["dask_cluster"]
+    assert tuning_only.enabled and not tuning_only.runs_data_path
+    monkeypatch.setenv("CHURN_DASK_DATA_PATH", "1")
+    assert Deployment.from_environment().resources()["dask_cluster"].runs_data_path
+
+
+def test_an_excel_source_fails_with_one_line(workspace: ChurnWorkspace, cluster: str) -> None:
+    path = workspace.root / "data" / "customers.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    customers(200).to_excel(path, index=False)
+    workspace.write_config(path)
+
+    result = materialize_graph(workspace, selection="raw_customers")
+
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.step_failure_data.error.message
+    assert "unsupported source for the Dask data path" in message and "customers.xlsx" in message
+    assert "CHURN_DASK_DATA_PATH" in message
