@@ -17,7 +17,7 @@ from churn_assets.distributed.tables import (
     object_strings,
     read_partitions,
     storage_options,
-    type_partitions,
+    type_and_count_partitions,
 )
 
 
@@ -26,21 +26,21 @@ def source_options(uri: str) -> dict[str, Any] | None:
     return storage_options(uri, os.environ.get("AWS_ENDPOINT_URL_S3"))
 
 
-def read_raw_partitions(uri: str, config: DatasetConfig,
-                        blocksize: str | int = BLOCKSIZE) -> tuple[dd.DataFrame, list[str]]:
-    """The source's rows as typed partitions, and what reading them had to note. Without an
-    ``id_column`` each partition gets the derived ``row_key`` (a hash of the row's own
-    content, so the same row gets the same key in any partition)."""
-    frame, notes = type_partitions(read_partitions(uri, blocksize=blocksize,
-                                                   options=source_options(uri)),
-                                   text_columns=(config.id_column,))
+def read_raw_partitions(uri: str, config: DatasetConfig, blocksize: str | int = BLOCKSIZE
+                        ) -> tuple[dd.DataFrame, list[str], int]:
+    """The source's rows as typed partitions, what reading them had to note, and their
+    count. Without an ``id_column`` each partition gets the derived ``row_key`` (a hash of
+    the row's own content, so the same row gets the same key in any partition)."""
+    frame, notes, rows = type_and_count_partitions(
+        read_partitions(uri, blocksize=blocksize, options=source_options(uri)),
+        text_columns=(config.id_column,))
     if config.id_column_derived:
         meta, key_notes = with_row_key(frame._meta, config)  # names a clash of column names
         with object_strings():
             frame = frame.map_partitions(lambda part: with_row_key(part, config)[0],
                                          meta=meta)
         notes += key_notes
-    return frame, notes
+    return frame, notes, rows
 
 
 def source_fingerprint(uri: str) -> tuple[int, str]:

@@ -114,10 +114,19 @@ def type_partitions(frame: dd.DataFrame, text_columns: Iterable[str] = ()
                     ) -> tuple[dd.DataFrame, list[str]]:
     """Text columns as numbers or booleans where every value in every partition parses;
     notes name the columns kept as text for their leading zeros."""
+    typed, notes, _ = type_and_count_partitions(frame, text_columns)
+    return typed, notes
+
+
+def type_and_count_partitions(frame: dd.DataFrame, text_columns: Iterable[str] = ()
+                              ) -> tuple[dd.DataFrame, list[str], int]:
+    """``type_partitions`` and the row count, from the same one read of each partition."""
     keep = set(text_columns)
     columns = [c for c, t in frame.dtypes.items() if t == np.dtype(object) and c not in keep]
     parts = frame.to_delayed()
-    profiles = dask.compute(*[dask.delayed(_text_profile)(p, columns) for p in parts])
+    found = dask.compute(*[dask.delayed(_text_profile)(p, columns) for p in parts],
+                         *[dask.delayed(len)(p) for p in parts])
+    profiles, rows = found[:len(parts)], sum(found[len(parts):])
     types, notes = {}, []
     for column in columns:
         per_part = [p[column] for p in profiles]
@@ -128,7 +137,7 @@ def type_partitions(frame: dd.DataFrame, text_columns: Iterable[str] = ()
             notes.append(f"column '{column}' kept as text: values with leading zeros")
     meta = frame._meta.astype(types) if types else frame._meta
     with object_strings():
-        return frame.map_partitions(_typed_part, types, meta=meta), notes
+        return frame.map_partitions(_typed_part, types, meta=meta), notes, rows
 
 
 def decide_roles(frame: dd.DataFrame, config: DatasetConfig,

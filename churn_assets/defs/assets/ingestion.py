@@ -82,13 +82,12 @@ def _raw_partitions(context: dg.AssetExecutionContext, uri: str, settings,
 
     dask_cluster.get_client()  # this step's computes (and the stored parts) on the cluster
     try:
-        frame, notes = read_raw_partitions(uri, settings, dask_cluster.blocksize)
+        frame, notes, rows = read_raw_partitions(uri, settings, dask_cluster.blocksize)
         n_bytes, fingerprint = source_fingerprint(uri)
     except (SourceError, FileNotFoundError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     for note in notes:
         context.log.warning(f"{uri}: {note}")
-    rows = len(frame)
     context.log.info(f"read {rows} rows, {n_bytes} bytes from {uri} as {frame.npartitions} "
                      "partitions on the Dask cluster")
     return dg.Output(frame, data_version=dg.DataVersion(fingerprint[:32]), metadata={

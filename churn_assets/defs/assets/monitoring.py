@@ -31,7 +31,7 @@ from churn_assets.defs.settings import (
     launchpad_config,
     launchpad_fields,
 )
-from churn_assets.distributed.local_views import LOCAL_ROWS, local_rows
+from churn_assets.distributed.local_views import local_rows
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS, DriftReport, detect_drift, sample_rows
 from churn_assets.monitoring.drift_report import write_drift_report
@@ -158,7 +158,9 @@ def feature_drift(
     labeled, now = data.target in validated_customers.columns, datetime.now(UTC)
     current_rows, sampled = len(validated_customers), {}
     if dask_cluster.holds(validated_customers):
-        validated_customers = local_rows(validated_customers, LOCAL_ROWS)
+        # As many rows as the pandas path compares and evaluates at most.
+        validated_customers = local_rows(validated_customers,
+                                         max(DRIFT_SAMPLE_ROWS, EVALUATION_SAMPLE_ROWS))
         sampled = {"sampled_rows": len(validated_customers)}
     champion = load_champion_reference(mlflow_tracking.client(), data.model_name,
                                        REFERENCE_ARTIFACT)

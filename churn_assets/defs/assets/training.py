@@ -153,7 +153,11 @@ def _log_family_runs(candidate: Candidate) -> None:
 
 
 def _local_cap(tuning: TuningConfig) -> int:
-    return max(LOCAL_ROWS, tuning.sample_rows or 0, tuning.fit_rows or 0)
+    """Rows per split held here on the Dask data path: what tuning and a local final fit
+    read (valid and test figures then come from as many rows)."""
+    if tuning.fit_rows is None:  # "fit on every train row": as many as a local view holds
+        return max(LOCAL_ROWS, tuning.sample_rows or 0)
+    return max(tuning.sample_rows or 0, tuning.fit_rows)
 
 
 def _local_sample(splits, preprocessor_state: dict, id_column: str,
