@@ -38,7 +38,7 @@ from churn_assets.generator import generate_customers
 PARTITION_STEPS = ("raw_customers", "validated_customers", "customer_expectations",
                    "customer_splits", "customer_features", "churn_scores")
 TRIAL_TASK = "_run_trials"
-FINAL_FIT_TASK = "do_train"  # xgboost.dask's per-worker training task
+FINAL_FIT_TASK = "fn-"  # xgboost.dask submits each worker's training as its wrapper `fn`
 TUNING = FAST_TUNING | {"n_trials": 10}
 
 

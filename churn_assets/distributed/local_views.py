@@ -20,6 +20,7 @@ LOCAL_ROWS = 250_000  # rows per split (or per table) a local view holds at most
 
 
 def is_partitioned(obj: Any) -> bool:
+    """A dask.dataframe collection, told apart without importing dask."""
     return type(obj).__module__.startswith("dask.") and hasattr(obj, "to_parquet")
 
 

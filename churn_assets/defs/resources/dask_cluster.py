@@ -7,6 +7,8 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from churn_assets.distributed.local_views import is_partitioned
+
 # Above this many train rows the final fit goes through xgboost.dask; 0 means always.
 DEFAULT_FINAL_FIT_MIN_ROWS = 2_000_000
 DEFAULT_BLOCKSIZE = "8MB"  # as distributed.tables.BLOCKSIZE (not imported: dask is heavy)
@@ -51,8 +53,6 @@ class DaskCluster(dg.ConfigurableResource):
     def holds(self, frame: Any) -> bool:
         """``frame`` is partitions (the data path stored it); the client is then open, so
         the step's computes on it run on the cluster."""
-        from churn_assets.defs.resources.io_manager import is_partitioned
-
         if not is_partitioned(frame):
             return False
         if self.enabled:

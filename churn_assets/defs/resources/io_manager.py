@@ -14,6 +14,7 @@ import pandas as pd
 from upath import UPath
 
 from churn_assets.dataset_config import PROJECT_ROOT
+from churn_assets.distributed.local_views import is_partitioned
 
 
 def local_state_dir() -> Path:
@@ -46,10 +47,6 @@ PARTS_SUFFIX = ".parts"  # a folder of Parquet files written by the Dask data pa
 # Dask data path (stored as `<asset>.parts`). Loose on purpose: Dagster's type check of a
 # pandas annotation would reject the partitions.
 Table = Any
-
-
-def is_partitioned(obj: Any) -> bool:
-    return type(obj).__module__.startswith("dask.") and hasattr(obj, "to_parquet")
 
 
 def dump_partitions(frame: Any, folder: UPath) -> None:
