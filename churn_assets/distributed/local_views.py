@@ -34,19 +34,30 @@ def local_rows(frame: Any, max_rows: int | None = LOCAL_ROWS, seed: int = 0) -> 
     return sample_partitions(frame, max_rows, seed).reset_index(drop=True)
 
 
-def local_split_rows(splits: Any, max_rows: int | None = LOCAL_ROWS,
-                     seed: int = 0) -> pd.DataFrame:
+def _sampled_part(part: pd.DataFrame, shares: dict[str, float], seed: int,
+                  index: int) -> pd.DataFrame:
+    kept = [rows if share >= 1 else rows.sample(frac=share, random_state=seed + index)
+            for name, share in shares.items()
+            if len(rows := part[part[SPLIT] == name])]
+    return pd.concat(kept) if kept else part.iloc[:0]
+
+
+def local_split_rows(splits: Any, max_rows: int | None = LOCAL_ROWS, seed: int = 0,
+                     sizes: dict[str, int] | None = None) -> pd.DataFrame:
     """``customer_splits`` rows with at most about ``max_rows`` rows of each split (seeded
-    samples, each split on its own so small splits stay whole)."""
+    samples, each split on its own so small splits stay whole), drawn in one pass over the
+    partitions; ``sizes`` (rows per split) when already known."""
     if not is_partitioned(splits):
         return splits
-    from churn_assets.distributed.steps import sample_partitions
+    import dask
 
-    sizes = splits[SPLIT].value_counts().compute()
-    parts = [sample_partitions(splits[splits[SPLIT] == name], max_rows, seed,
-                               n_rows=int(sizes.get(name, 0)))
-             for name in SPLITS if sizes.get(name, 0)]
-    return pd.concat(parts).reset_index(drop=True)
+    if sizes is None:
+        sizes = splits[SPLIT].value_counts().compute().to_dict()
+    shares = {name: 1.0 if max_rows is None or sizes[name] <= max_rows
+              else max_rows / sizes[name] for name in SPLITS if sizes.get(name)}
+    parts = [dask.delayed(_sampled_part)(part, shares, seed, i)
+             for i, part in enumerate(splits.to_delayed())]
+    return pd.concat(dask.compute(*parts)).reset_index(drop=True)
 
 
 def _digest(part: pd.DataFrame) -> str:

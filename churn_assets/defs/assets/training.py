@@ -160,20 +160,23 @@ def _local_cap(tuning: TuningConfig) -> int:
     return max(tuning.sample_rows or 0, tuning.fit_rows)
 
 
-def _local_sample(splits, preprocessor_state: dict, id_column: str,
-                  tuning: TuningConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _local_sample(splits, preprocessor_state: dict, id_column: str, tuning: TuningConfig,
+                  card_data: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded samples of each split's rows and their features, made as the partitions'."""
     from churn_assets.distributed.steps import feature_rows
 
-    rows = local_split_rows(splits, _local_cap(tuning), tuning.seed)
+    sizes = {name: split["rows"] for name, split in card_data["splits"].items()}
+    rows = local_split_rows(splits, _local_cap(tuning), tuning.seed, sizes)
     return rows, feature_rows(rows, preprocessor_state, id_column)
 
 
-def _partitioned_card_data(splits) -> dict:
+def _partitioned_card_data(splits, features) -> dict:
+    """The whole table's figures for the model card; the digest is the feature table's
+    (one pass fewer than hashing the split rows too, and it names the same data)."""
     from churn_assets.distributed.steps import split_sizes
 
     sizes = split_sizes(splits)
-    return {"data": {"rows": int(sizes["rows"].sum()), "sha256": content_digest(splits)},
+    return {"data": {"rows": int(sizes["rows"].sum()), "sha256": content_digest(features)},
             "splits": {name: {"rows": int(row.rows), "churn_rate": float(row.churn_rate)}
                        for name, row in sizes.iterrows()}}
 
@@ -219,13 +222,14 @@ def tuned_churn_model(
     families = effective(data.model, config, "model").families
     partitions, card_data = None, {}
     if dask_cluster.holds(customer_features):
-        partitions, card_data = customer_features, _partitioned_card_data(customer_splits)
+        partitions = customer_features
+        card_data = _partitioned_card_data(customer_splits, partitions)
         customer_splits, customer_features = _local_sample(
-            customer_splits, feature_preprocessor, data.id_column, tuning)
+            customer_splits, feature_preprocessor, data.id_column, tuning, card_data)
         context.log.info(f"tuning and evaluation on {len(customer_splits)} sampled rows of "
                          f"{card_data['data']['rows']}")
     version = features_version(customer_features) if partitions is None else \
-        content_digest(partitions)
+        card_data["data"]["sha256"]
     opened: dict[str, optuna.Study] = {}
 
     def open_study(family: str) -> optuna.Study:
