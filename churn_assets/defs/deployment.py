@@ -5,6 +5,15 @@
 (secrets only through ``dg.EnvVar``, never copied into config or logs).
 ``CHURN_DASK_SCHEDULER=tcp://host:8786`` (either deployment): Optuna trials on the Dask
 workers, the final fit through xgboost.dask above ``CHURN_DASK_FINAL_FIT_MIN_ROWS`` train rows;
+``CHURN_DASK_DATA_PATH=1`` on top: the data assets run as ``dask.dataframe`` partitions on the
+workers (``raw_customers`` reads CSV/Parquet in ``CHURN_DASK_BLOCKSIZE`` pieces; typing,
+validation, splits, features, scores and drift per partition; ``<asset>.parts/`` Parquet
+datasets under ``CHURN_STORAGE_URI`` between steps, which every worker must reach: an
+``s3://`` prefix, or a shared folder) and the steps that need rows in one process take
+seeded samples of at most ``distributed.local_views.LOCAL_ROWS`` rows per split. Off by
+default, also with a scheduler: a cluster set for tuning alone keeps reading Excel and SQL
+sources and local storage its workers may not see (those sources fail on the data path
+with one line saying so).
 with ``prod`` and ``CHURN_DASK_STEPS=1`` the Dagster steps run on the cluster too (dagster-dask
 executor). Off by default: dagster-dask 0.29.27 hands the DagsterRun to ``client.submit`` and
 dask >= 2024.12 iterates it, which a run with op concurrency pools (ours) refuses
@@ -19,7 +28,11 @@ from dataclasses import dataclass
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from churn_assets.defs.resources.dask_cluster import DEFAULT_FINAL_FIT_MIN_ROWS, DaskCluster
+from churn_assets.defs.resources.dask_cluster import (
+    DEFAULT_BLOCKSIZE,
+    DEFAULT_FINAL_FIT_MIN_ROWS,
+    DaskCluster,
+)
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import ChurnIOManagerFactory
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
@@ -30,6 +43,8 @@ from churn_assets.defs.schedules import DEFAULT_CRON, DEFAULT_TIMEZONE
 OPTUNA_STORAGE_ENV = "CHURN_OPTUNA_STORAGE"  # e.g. postgresql://user:password@host/optuna
 DASK_SCHEDULER_ENV = "CHURN_DASK_SCHEDULER"  # e.g. tcp://127.0.0.1:8786
 DASK_FINAL_FIT_MIN_ROWS_ENV = "CHURN_DASK_FINAL_FIT_MIN_ROWS"
+DASK_DATA_PATH_ENV = "CHURN_DASK_DATA_PATH"  # "1": the data assets as partitions (see above)
+DASK_BLOCKSIZE_ENV = "CHURN_DASK_BLOCKSIZE"  # CSV bytes per partition, e.g. 64MB
 DASK_STEPS_ENV = "CHURN_DASK_STEPS"  # "1": Dagster steps as Dask tasks (see the docstring)
 SCORES_DB_ENV = "CHURN_SCORES_DB_URL"  # e.g. postgresql://crm:password@host/crm (a secret)
 SCORES_TABLE_ENV = "CHURN_SCORES_TABLE"  # 'table' or 'schema.table', default churn_scores
@@ -45,6 +60,8 @@ class Deployment:
     dask_scheduler: str = ""
     dask_final_fit_min_rows: int = DEFAULT_FINAL_FIT_MIN_ROWS
     dask_steps: bool = False
+    dask_data_path: bool = False
+    dask_blocksize: str = DEFAULT_BLOCKSIZE
     scores_database: bool = False
     scores_table: str = "churn_scores"
 
@@ -63,6 +80,8 @@ class Deployment:
             dask_final_fit_min_rows=int(os.environ.get(DASK_FINAL_FIT_MIN_ROWS_ENV,
                                                        str(DEFAULT_FINAL_FIT_MIN_ROWS))),
             dask_steps=os.environ.get(DASK_STEPS_ENV, "") == "1",
+            dask_data_path=os.environ.get(DASK_DATA_PATH_ENV, "") == "1",
+            dask_blocksize=os.environ.get(DASK_BLOCKSIZE_ENV) or DEFAULT_BLOCKSIZE,
             scores_database=bool(os.environ.get(SCORES_DB_ENV)),
             scores_table=os.environ.get(SCORES_TABLE_ENV) or "churn_scores",
         )
@@ -82,11 +101,13 @@ class Deployment:
 
     def resources(self) -> dict[str, object]:
         dask = DaskCluster(scheduler_address=self.dask_scheduler,
-                           final_fit_min_rows=self.dask_final_fit_min_rows)
+                           final_fit_min_rows=self.dask_final_fit_min_rows,
+                           data_path=self.dask_data_path, blocksize=self.dask_blocksize)
         optuna = (OptunaStorage(url=dg.EnvVar(OPTUNA_STORAGE_ENV), dask_cluster=dask)
                   if self.shared_optuna_storage else OptunaStorage(dask_cluster=dask))
         return {
             "dataset": DatasetResource(),
+            "dask_cluster": dask,  # the data assets' switch; the same client as the trials'
             "mlflow_tracking": MlflowTracking(),
             "optuna_storage": optuna,
             # boto3 reads AWS_ENDPOINT_URL_S3 / AWS_* credentials from the environment itself.

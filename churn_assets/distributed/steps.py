@@ -73,9 +73,16 @@ def fit_preprocessor(splits: dd.DataFrame, numeric: Sequence[str], categorical: 
                              engineered=tuple(engineered)).fit(train, train[LABEL])
 
 
-def _feature_part(part: pd.DataFrame, state: dict, id_column: str) -> pd.DataFrame:
+def feature_rows(part: pd.DataFrame, state: dict, id_column: str) -> pd.DataFrame:
+    """One partition's (or a local sample's) feature rows. Target-encoded columns of its
+    train rows are out-of-fold encodings within these rows, as ``customer_features`` makes
+    them within the whole train split: no row sees its own label."""
     preprocessor = ChurnPreprocessor.from_state(state)
     matrix = preprocessor.transform(part.drop(columns=[SPLIT, LABEL]))
+    train = part[part[SPLIT] == "train"]
+    if preprocessor.encodings_ and len(train):
+        encoded = preprocessor.out_of_fold_encodings(train, train[LABEL])
+        matrix.loc[encoded.index, encoded.columns] = encoded
     meta = pd.DataFrame({ROW_ID: part[id_column].astype(str), SPLIT: part[SPLIT],
                          LABEL: part[LABEL]})
     return pd.concat([meta, matrix], axis=1)
@@ -85,9 +92,9 @@ def feature_partitions(splits: dd.DataFrame, preprocessor: ChurnPreprocessor,
                        id_column: str) -> dd.DataFrame:
     """The model matrix with ``row_id``, ``split``, ``label``, as ``customer_features``."""
     state = preprocessor.state()
-    meta = _feature_part(splits._meta, state, id_column)
+    meta = feature_rows(splits._meta, state, id_column)
     with object_strings():
-        return splits.map_partitions(_feature_part, state, id_column, meta=meta)
+        return splits.map_partitions(feature_rows, state, id_column, meta=meta)
 
 
 @functools.lru_cache(maxsize=2)
@@ -141,11 +148,15 @@ def drift_on_partitions(reference: pd.DataFrame, current: dd.DataFrame, numeric:
 
 
 def fit_final_on_cluster(client: Any, params: dict[str, Any], config: Any,
-                         features: dd.DataFrame) -> Any:
-    """The XGBoost final fit through ``xgboost.dask`` on the feature partitions: train rows
-    fit, valid rows decide when boosting stops, as the local fit does. Returns a local
-    model (``XGBoostModel``), exported and scored like any other."""
-    from churn_assets.model.families.xgboost_family import fit_on_cluster
+                         features: dd.DataFrame, family: Any = None) -> Any:
+    """The final fit on the feature partitions through the family's distributed fit
+    (XGBoost's ``xgboost.dask`` by default): train rows fit, valid rows decide when boosting
+    stops, as the local fit does. Returns a local model, exported and scored like any
+    other."""
+    if family is None:
+        from churn_assets.model.families.xgboost_family import fit_on_cluster
+    else:
+        fit_on_cluster = family.fit_on_cluster
 
     def part(split: str) -> tuple[dd.DataFrame, dd.Series]:
         # Persisted first: read lazily, the matrix and the label column would be read with

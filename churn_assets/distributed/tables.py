@@ -23,7 +23,7 @@ import pandas as pd
 from churn_assets.data.column_roles import ColumnRoles, coerce_numeric, infer_column_roles
 from churn_assets.data.source_errors import SourceError
 from churn_assets.data.text_types import BOOL_TEXT, LEADING_ZERO, distinct_texts
-from churn_assets.dataset_config import DatasetConfig
+from churn_assets.dataset_config import DatasetConfig, is_sql_url
 
 BLOCKSIZE = "8MB"  # CSV bytes per partition: ~70k Telco-like rows, ~90 MB as pandas objects
 ROLE_SAMPLE_ROWS = 50_000  # column roles are decided on the table's first rows
@@ -48,6 +48,10 @@ def read_partitions(uri: str, *, blocksize: str | int = BLOCKSIZE,
                     options: dict[str, Any] | None = None) -> dd.DataFrame:
     """A CSV file (every value as text, as the pandas path reads it) or a Parquet file or
     dataset, in partitions of about ``blocksize`` bytes."""
+    if is_sql_url(uri):  # the URL is not repeated: it may hold a password
+        raise SourceError("a database source cannot be read as partitions by the Dask data "
+                          "path: export the table to CSV or Parquet, or unset "
+                          "CHURN_DASK_DATA_PATH to read it in one process")
     name = uri.rstrip("/").lower()
     with object_strings():
         if name.endswith((".csv", ".csv.gz")):
@@ -56,7 +60,8 @@ def read_partitions(uri: str, *, blocksize: str | int = BLOCKSIZE,
         if name.endswith(".parquet") or "." not in name.rsplit("/", 1)[-1]:
             return dd.read_parquet(uri, storage_options=options)
     raise SourceError(f"unsupported source for the Dask data path: {uri} (csv, csv.gz or "
-                      "parquet; read other formats without CHURN_DASK_SCHEDULER)")
+                      "parquet; unset CHURN_DASK_DATA_PATH to read other formats in one "
+                      "process)")
 
 
 def _text_profile(part: pd.DataFrame, columns: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -109,10 +114,19 @@ def type_partitions(frame: dd.DataFrame, text_columns: Iterable[str] = ()
                     ) -> tuple[dd.DataFrame, list[str]]:
     """Text columns as numbers or booleans where every value in every partition parses;
     notes name the columns kept as text for their leading zeros."""
+    typed, notes, _ = type_and_count_partitions(frame, text_columns)
+    return typed, notes
+
+
+def type_and_count_partitions(frame: dd.DataFrame, text_columns: Iterable[str] = ()
+                              ) -> tuple[dd.DataFrame, list[str], int]:
+    """``type_partitions`` and the row count, from the same one read of each partition."""
     keep = set(text_columns)
     columns = [c for c, t in frame.dtypes.items() if t == np.dtype(object) and c not in keep]
     parts = frame.to_delayed()
-    profiles = dask.compute(*[dask.delayed(_text_profile)(p, columns) for p in parts])
+    found = dask.compute(*[dask.delayed(_text_profile)(p, columns) for p in parts],
+                         *[dask.delayed(len)(p) for p in parts])
+    profiles, rows = found[:len(parts)], sum(found[len(parts):])
     types, notes = {}, []
     for column in columns:
         per_part = [p[column] for p in profiles]
@@ -123,7 +137,7 @@ def type_partitions(frame: dd.DataFrame, text_columns: Iterable[str] = ()
             notes.append(f"column '{column}' kept as text: values with leading zeros")
     meta = frame._meta.astype(types) if types else frame._meta
     with object_strings():
-        return frame.map_partitions(_typed_part, types, meta=meta), notes
+        return frame.map_partitions(_typed_part, types, meta=meta), notes, rows
 
 
 def decide_roles(frame: dd.DataFrame, config: DatasetConfig,

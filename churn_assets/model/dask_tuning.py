@@ -95,6 +95,14 @@ class DaskStudy(optuna.Study):
         self.worker_storage_url = worker_storage_url  # None: workers use ``storage`` itself
         self.seed = seed
         self.final_fit_min_rows = final_fit_min_rows
+        self.feature_partitions: Any = None  # the data path's customer_features, if any
+        self.partition_train_rows = 0
+
+    def fit_on_partitions(self, features: Any, train_rows: int) -> None:
+        """Large final fits read every train row of these partitions (``customer_features``
+        on the Dask data path) instead of the rows ``train_candidate`` hands over, which
+        are then a local sample of them."""
+        self.feature_partitions, self.partition_train_rows = features, train_rows
 
     def worker_addresses(self) -> list[str]:
         return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
@@ -155,11 +163,18 @@ class DaskStudy(optuna.Study):
                      y_valid: np.ndarray) -> FittedModel:
         """The final fit: on the cluster from ``final_fit_min_rows`` train rows up when the
         family has a distributed fit, else here like any local fit."""
+        rows = self.partition_train_rows if self.feature_partitions is not None \
+            else len(x_train)
         if (family.fit_on_cluster is None or self.final_fit_min_rows is None
-                or len(x_train) < self.final_fit_min_rows):
+                or rows < self.final_fit_min_rows):
             return family.fit(params, config, x_train, y_train, x_valid, y_valid)
         inside_task = _secede_if_in_task()
         try:
+            if self.feature_partitions is not None:
+                from churn_assets.distributed.steps import fit_final_on_cluster
+
+                return fit_final_on_cluster(self.client, params, config,
+                                            self.feature_partitions, family)
             return fit_on_cluster(self.client, family, params, config, x_train, y_train,
                                   x_valid, y_valid)
         finally:

@@ -1,36 +1,45 @@
 """[features] Stable splits, the preprocessor fitted on train only, and the model matrix."""
 
 import dagster as dg
-import pandas as pd
 
 from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.splits import assign_splits, binary_target, split_summary
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.settings import OWNERS
 from churn_assets.model.preprocessing import ChurnPreprocessor
-from churn_assets.names import LABEL, META_COLUMNS, ROW_ID, SPLIT
+from churn_assets.names import LABEL, META_COLUMNS, ROW_ID, SPLIT, SPLITS
 
 TAGS = {"stage": "features"}
 
 
 @dg.asset(group_name="features", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
 def customer_splits(
-    context: dg.AssetExecutionContext, validated_customers: pd.DataFrame, dataset: DatasetResource
-) -> dg.Output[pd.DataFrame]:
+    context: dg.AssetExecutionContext, validated_customers: Table,
+    dataset: DatasetResource, dask_cluster: DaskCluster,
+) -> dg.Output[Table]:
     """Validated rows plus `split` (train/valid/test by a hash of the id) and a 0/1 `label`."""
     config = dataset.load()
-    # Shallow: the new columns are added to this frame only, the rows' data is shared (a deep
-    # copy of 10M rows held 1.7 GB more for nothing).
-    frame = validated_customers.copy(deep=False)
-    frame[SPLIT] = assign_splits(frame[config.id_column], config.split)
-    frame[LABEL] = binary_target(frame[config.target], config.positive_label)
-    summary = split_summary(frame[SPLIT], frame[LABEL])
+    if dask_cluster.holds(validated_customers):  # each row's split from its own id's hash
+        from churn_assets.distributed.steps import split_partitions, split_sizes
+
+        frame = split_partitions(validated_customers, config)
+        summary = split_sizes(frame).reindex(list(SPLITS)).fillna(0).astype(
+            {"rows": int}).reset_index()
+    else:
+        # Shallow: the new columns are added to this frame only, the rows' data is shared (a
+        # deep copy of 10M rows held 1.7 GB more for nothing).
+        frame = validated_customers.copy(deep=False)
+        frame[SPLIT] = assign_splits(frame[config.id_column], config.split)
+        frame[LABEL] = binary_target(frame[config.target], config.positive_label)
+        summary = split_summary(frame[SPLIT], frame[LABEL])
     context.log.info("split sizes: " + ", ".join(
         f"{row.split}={row.rows} ({row.churn_rate:.1%} churn)" for row in summary.itertuples()))
     return dg.Output(
         frame,
         metadata={
-            "dagster/row_count": len(frame),
+            "dagster/row_count": int(summary["rows"].sum()),
             "splits": dg.MetadataValue.md(summary.to_markdown(index=False, floatfmt=".4f")),
             **{f"{row.split}_rows": int(row.rows) for row in summary.itertuples()},
             **{f"{row.split}_churn_rate": round(float(row.churn_rate), 4)
@@ -42,17 +51,28 @@ def customer_splits(
 @dg.asset(group_name="features", kinds={"scikit-learn"}, owners=OWNERS, tags=TAGS,
           code_version="1")
 def feature_preprocessor(
-    context: dg.AssetExecutionContext, customer_splits: pd.DataFrame, column_roles: dict,
-    dataset: DatasetResource,
+    context: dg.AssetExecutionContext, customer_splits: Table, column_roles: dict,
+    dataset: DatasetResource, dask_cluster: DaskCluster,
 ) -> dg.Output[dict]:
     """The preprocessor's fitted state (JSON, no pickle), fitted on the train split only;
     the served model carries the same state. Engineered features are the dataset YAML's
-    declarations whose inputs are all kept feature columns."""
+    declarations whose inputs are all kept feature columns. On the Dask data path it is
+    fitted on a seeded sample of at most 250,000 train rows (levels and encodings)."""
     roles = ColumnRoles.from_dict(column_roles)
-    train = customer_splits[customer_splits[SPLIT] == "train"]
     declared = dataset.load().engineered_declarations()
-    preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical,
-                                     engineered=tuple(declared)).fit(train, train[LABEL])
+    if dask_cluster.holds(customer_splits):
+        from churn_assets.distributed.steps import FIT_SAMPLE_ROWS, fit_preprocessor
+
+        preprocessor = fit_preprocessor(customer_splits, roles.numeric, roles.categorical,
+                                        declared)
+        # A seeded Bernoulli sample beyond FIT_SAMPLE_ROWS: about that many rows.
+        fitted_rows = min(int((customer_splits[SPLIT] == "train").sum().compute()),
+                          FIT_SAMPLE_ROWS)
+    else:
+        train = customer_splits[customer_splits[SPLIT] == "train"]
+        preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical,
+                                         engineered=tuple(declared)).fit(train, train[LABEL])
+        fitted_rows = len(train)
     used = preprocessor.engineered_inputs()
     for spec in declared:
         if spec["name"] not in used:
@@ -61,10 +81,10 @@ def feature_preprocessor(
     for column, reason in preprocessor.dropped_.items():  # wide categoricals without signal
         context.log.info(f"dropping '{column}': {reason}")
     context.log.info(f"{len(preprocessor.feature_names_)} features from "
-                     f"{len(roles.features)} columns, fitted on {len(train)} train rows")
+                     f"{len(roles.features)} columns, fitted on {fitted_rows} train rows")
     return dg.Output(preprocessor.state(), metadata={
         "feature_count": len(preprocessor.feature_names_),
-        "fitted_on_train_rows": len(train),
+        "fitted_on_train_rows": fitted_rows,
         "engineered_features": used,  # name -> the raw columns it reads
         "engineered_not_computed": [s["name"] for s in declared if s["name"] not in used],
         "target_encoded_columns": {c: e["out_of_fold_auc"]
@@ -75,12 +95,21 @@ def feature_preprocessor(
 
 @dg.asset(group_name="features", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
 def customer_features(
-    customer_splits: pd.DataFrame, feature_preprocessor: dict, dataset: DatasetResource
-) -> dg.Output[pd.DataFrame]:
+    customer_splits: Table, feature_preprocessor: dict, dataset: DatasetResource,
+    dask_cluster: DaskCluster,
+) -> dg.Output[Table]:
     """Model matrix for every split, made by the train-fitted preprocessor; target-encoded
-    columns of the train rows are their out-of-fold encodings (no row sees its own label)."""
+    columns of the train rows are their out-of-fold encodings (no row sees its own label;
+    on the Dask data path out-of-fold within each partition)."""
     config = dataset.load()
     preprocessor = ChurnPreprocessor.from_state(feature_preprocessor)
+    if dask_cluster.holds(customer_splits):
+        from churn_assets.distributed.steps import feature_partitions
+
+        table = feature_partitions(customer_splits, preprocessor, config.id_column)
+        return dg.Output(table, metadata={
+            "dagster/row_count": len(customer_splits),
+            "feature_count": len(table.columns) - len(META_COLUMNS)})
     # The preprocessor reads only its own columns: no copy of the rows without split/label.
     table = preprocessor.transform(customer_splits)
     if preprocessor.encodings_:

@@ -7,7 +7,9 @@ from pydantic import Field
 
 from churn_assets.data.row_key import with_row_key
 from churn_assets.data.sources import SourceError, SourceUnavailable, read_source
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import OWNERS
 
@@ -30,15 +32,19 @@ def table_schema(frame: pd.DataFrame) -> dg.TableSchema:
           tags={"stage": "ingestion"}, code_version="1", retry_policy=SERVICE_RETRIES)
 def raw_customers(
     context: dg.AssetExecutionContext, config: RawCustomersConfig, dataset: DatasetResource,
-    s3: S3Resource,
-) -> dg.Output[pd.DataFrame]:
+    s3: S3Resource, dask_cluster: DaskCluster,
+) -> dg.Output[Table]:
     """Customer rows exactly as the source holds them (a file, an s3:// object or a database
     table/query); the data version is the content hash, so an unchanged source shows up as
     unchanged. What had to be repaired to read it (delimiter, encoding, byte-order mark, ...)
     is logged and listed under `read_notes`. Without an `id_column` in the YAML, a `row_key`
-    column derived from each row's content is added (see `churn_assets.data.row_key`)."""
+    column derived from each row's content is added (see `churn_assets.data.row_key`).
+    On the Dask data path: CSV or Parquet as typed partitions, versioned by the store's
+    fingerprint (size and mtime, or ETag)."""
     settings = dataset.load()
     uri = config.source_uri or settings.source
+    if dask_cluster.runs_data_path:
+        return _raw_partitions(context, uri, settings, dask_cluster)
     client = s3.get_client() if uri.startswith("s3://") else None
     try:
         table = read_source(uri, client, text_columns=(settings.id_column,),
@@ -68,3 +74,24 @@ def raw_customers(
             "read_notes": notes,
         },
     )
+
+
+def _raw_partitions(context: dg.AssetExecutionContext, uri: str, settings,
+                    dask_cluster: DaskCluster) -> dg.Output:
+    from churn_assets.distributed.raw_table import read_raw_partitions, source_fingerprint
+
+    dask_cluster.get_client()  # this step's computes (and the stored parts) on the cluster
+    try:
+        frame, notes, rows = read_raw_partitions(uri, settings, dask_cluster.blocksize)
+        n_bytes, fingerprint = source_fingerprint(uri)
+    except (SourceError, FileNotFoundError) as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    for note in notes:
+        context.log.warning(f"{uri}: {note}")
+    context.log.info(f"read {rows} rows, {n_bytes} bytes from {uri} as {frame.npartitions} "
+                     "partitions on the Dask cluster")
+    return dg.Output(frame, data_version=dg.DataVersion(fingerprint[:32]), metadata={
+        "source_uri": uri, "bytes": n_bytes, "fingerprint": fingerprint,
+        "dagster/row_count": rows, "column_count": len(frame.columns),
+        "partitions": frame.npartitions,
+        "dagster/column_schema": table_schema(frame._meta), "read_notes": notes})

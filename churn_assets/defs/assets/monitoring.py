@@ -19,7 +19,9 @@ from pydantic import Field
 
 from churn_assets.data.splits import assign_splits
 from churn_assets.dataset_config import DatasetConfig, DriftConfig
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import (
@@ -29,6 +31,7 @@ from churn_assets.defs.settings import (
     launchpad_config,
     launchpad_fields,
 )
+from churn_assets.distributed.local_views import local_rows
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS, DriftReport, detect_drift, sample_rows
 from churn_assets.monitoring.drift_report import write_drift_report
@@ -141,15 +144,24 @@ def _measure(rows: pd.DataFrame, champion: ChampionReference, figures: ChampionF
           code_version="2", deps=["champion_model"], retry_policy=SERVICE_RETRIES)
 def feature_drift(
     context: dg.AssetExecutionContext, config: DriftThresholds,
-    validated_customers: pd.DataFrame, dataset: DatasetResource, mlflow_tracking: MlflowTracking,
+    validated_customers: Table, dataset: DatasetResource, mlflow_tracking: MlflowTracking,
+    dask_cluster: DaskCluster,
 ) -> dg.MaterializeResult:
     """Feature drift against the champion's training rows, the champion's realized (labels)
     or estimated (CBPE, no labels) F1 / ROC-AUC / PR-AUC with intervals on rows it never
-    trained on, and the retraining decision `drift_retraining_sensor` acts on."""
+    trained on, and the retraining decision `drift_retraining_sensor` acts on. On the Dask
+    data path all of it reads a seeded sample of the partitions (`sampled_rows`), as the
+    pandas path samples a large table."""
     data = dataset.load()
     # force_retrain is a run-level order, not a dataset default: keep it out of the merge.
     knobs = effective(data.drift, config.model_copy(update={"force_retrain": None}), "drift")
-    labeled, now = data.target in validated_customers, datetime.now(UTC)
+    labeled, now = data.target in validated_customers.columns, datetime.now(UTC)
+    current_rows, sampled = len(validated_customers), {}
+    if dask_cluster.holds(validated_customers):
+        # As many rows as the pandas path compares and evaluates at most.
+        validated_customers = local_rows(validated_customers,
+                                         max(DRIFT_SAMPLE_ROWS, EVALUATION_SAMPLE_ROWS))
+        sampled = {"sampled_rows": len(validated_customers)}
     champion = load_champion_reference(mlflow_tracking.client(), data.model_name,
                                        REFERENCE_ARTIFACT)
     report, performance, figures, metadata = None, None, {}, {}
@@ -176,7 +188,7 @@ def feature_drift(
                       forced=config.force_retrain or knobs.retrain_policy == "always")
     context.log.info(f"retrain={decision.retrain} ({decision.rule}): {decision.reason}")
     record = SnapshotRecord(
-        _snapshot_uri(context.instance), now, len(validated_customers), labeled,
+        _snapshot_uri(context.instance), now, current_rows, labeled,
         facts.drifted_share, facts.drift_detected, decision.rule, decision.reason,
         decision.retrain, champion.version if champion else None, figures,
         feature_statistics(report) if report else {})
@@ -195,7 +207,8 @@ def feature_drift(
         **{key: round(float(value), 4) for key, value in figures.items()},
         "snapshot_uri": record.snapshot_key,
         "champion_version": record.champion_version or "none",
-        "current_rows": len(validated_customers),
+        "current_rows": current_rows,
+        **sampled,
         **metadata,
         **as_metadata("drift", knobs),
         "drift.force_retrain": config.force_retrain,

@@ -9,7 +9,9 @@ import pandas as pd
 from pydantic import Field
 
 from churn_assets.dataset_config import PromotionConfig
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import (
@@ -19,6 +21,7 @@ from churn_assets.defs.settings import (
     launchpad_config,
     launchpad_fields,
 )
+from churn_assets.distributed.local_views import LOCAL_ROWS, local_split_rows
 from churn_assets.model.evaluation_plots import markdown_with_images
 from churn_assets.model.model_card import promotion_section, render_model_card
 from churn_assets.model.model_logging import (
@@ -83,7 +86,8 @@ def _segment_table(segments: list[dict]) -> str:
                           "process and answers the serving contract; else no alias moves.")])
 def champion_model(
     context: dg.AssetExecutionContext, config: PromotionSettings, tuned_churn_model: dict,
-    customer_splits: pd.DataFrame, dataset: DatasetResource, mlflow_tracking: MlflowTracking,
+    customer_splits: Table, dataset: DatasetResource, mlflow_tracking: MlflowTracking,
+    dask_cluster: DaskCluster,
 ) -> dg.MaterializeResult:
     """Register the candidate and decide (``registry.promotion_rule``): floors, then a paired
     bootstrap of the metric's gain on the same current test rows for champion and candidate
@@ -93,6 +97,11 @@ def champion_model(
     the version description."""
     data = dataset.load()
     settings = effective(data.promotion, config, "promotion")
+    ids = customer_splits[data.id_column]
+    if dask_cluster.holds(customer_splits):  # the Dask data path: the ids and a test sample
+        ids = ids.compute()
+        customer_splits = local_split_rows(customer_splits[customer_splits[SPLIT] == "test"],
+                                           LOCAL_ROWS, data.tuning.seed)
     test = customer_splits[customer_splits[SPLIT] == "test"]
     rows = test.drop(columns=[SPLIT, LABEL, data.target])
     client = mlflow_tracking.client()
@@ -101,7 +110,7 @@ def champion_model(
     facts = tuned_churn_model.get("card_facts") or {"model_name": data.model_name}
     pictures = _pictures_markdown(run_id)  # before any registry write, so a failure moves nothing
     # Before any alias can move: a trial must never look at these rows again.
-    log_source_ids(client, run_id, customer_splits[data.id_column])
+    log_source_ids(client, run_id, ids)
     version = register_candidate(data.model_name, tuned_churn_model["model_uri"], run_id)
     card_facts = facts | {"version": version}
     why = context.run.tags.get(RETRAIN_REASON_TAG) or "manual materialization"

@@ -13,7 +13,9 @@ import pandas as pd
 from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.splits import split_summary
 from churn_assets.dataset_config import ModelConfig, TuningConfig
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.optuna_storage import OptunaStorage
 from churn_assets.defs.retries import SERVICE_RETRIES
@@ -24,6 +26,7 @@ from churn_assets.defs.settings import (
     launchpad_config,
     launchpad_fields,
 )
+from churn_assets.distributed.local_views import LOCAL_ROWS, content_digest, local_split_rows
 from churn_assets.model.candidate import (
     Candidate,
     features_version,
@@ -149,6 +152,35 @@ def _log_family_runs(candidate: Candidate) -> None:
             mlflow.set_tag("chosen", str(result.family == candidate.family).lower())
 
 
+def _local_cap(tuning: TuningConfig) -> int:
+    """Rows per split held here on the Dask data path: what tuning and a local final fit
+    read (valid and test figures then come from as many rows)."""
+    if tuning.fit_rows is None:  # "fit on every train row": as many as a local view holds
+        return max(LOCAL_ROWS, tuning.sample_rows or 0)
+    return max(tuning.sample_rows or 0, tuning.fit_rows)
+
+
+def _local_sample(splits, preprocessor_state: dict, id_column: str, tuning: TuningConfig,
+                  card_data: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded samples of each split's rows and their features, made as the partitions'."""
+    from churn_assets.distributed.steps import feature_rows
+
+    sizes = {name: split["rows"] for name, split in card_data["splits"].items()}
+    rows = local_split_rows(splits, _local_cap(tuning), tuning.seed, sizes)
+    return rows, feature_rows(rows, preprocessor_state, id_column)
+
+
+def _partitioned_card_data(splits, features) -> dict:
+    """The whole table's figures for the model card; the digest is the feature table's
+    (one pass fewer than hashing the split rows too, and it names the same data)."""
+    from churn_assets.distributed.steps import split_sizes
+
+    sizes = split_sizes(splits)
+    return {"data": {"rows": int(sizes["rows"].sum()), "sha256": content_digest(features)},
+            "splits": {name: {"rows": int(row.rows), "churn_rate": float(row.churn_rate)}
+                       for name, row in sizes.iterrows()}}
+
+
 def _load_check_follows_here(context: dg.AssetExecutionContext) -> bool:
     """True when ``champion_model`` runs later in this same process (in-process executor, in
     the run's plan): its load check's fresh process can then start now and import meanwhile."""
@@ -172,26 +204,40 @@ def _leaderboard_metadata(board: pd.DataFrame) -> dg.MetadataValue:
           tags={"stage": "training"}, code_version="2", pool="churn_training",
           retry_policy=SERVICE_RETRIES)
 def tuned_churn_model(
-    context: dg.AssetExecutionContext, config: TuningBudget, customer_features: pd.DataFrame,
-    customer_splits: pd.DataFrame, feature_preprocessor: dict, column_roles: dict,
+    context: dg.AssetExecutionContext, config: TuningBudget, customer_features: Table,
+    customer_splits: Table, feature_preprocessor: dict, column_roles: dict,
     dataset: DatasetResource, mlflow_tracking: MlflowTracking, optuna_storage: OptunaStorage,
+    dask_cluster: DaskCluster,
 ) -> dg.Output[dict]:
     """Tune each configured model family on the validation split within one shared budget,
     keep the family with the lowest valid log-loss (leaderboard in `family_leaderboard`),
     pick the F1-optimal threshold on valid, score test once. Trials are logged to the MLflow
     run as a table and as `trial_valid_logloss` per step (one series per family);
     the evaluation pictures (test rows, at the threshold fixed on valid) and the model card
-    go to the run's artifacts and to this asset's metadata."""
+    go to the run's artifacts and to this asset's metadata. On the Dask data path all of
+    this reads a seeded local sample of each split (`local_rows_per_split`), and a final fit
+    from `final_fit_min_rows` train rows up reads every train partition on the cluster."""
     data = dataset.load()
     tuning = effective(data.tuning, config, "tuning")
     families = effective(data.model, config, "model").families
-    version = features_version(customer_features)
+    partitions, card_data = None, {}
+    if dask_cluster.holds(customer_features):
+        partitions = customer_features
+        card_data = _partitioned_card_data(customer_splits, partitions)
+        customer_splits, customer_features = _local_sample(
+            customer_splits, feature_preprocessor, data.id_column, tuning, card_data)
+        context.log.info(f"tuning and evaluation on {len(customer_splits)} sampled rows of "
+                         f"{card_data['data']['rows']}")
+    version = features_version(customer_features) if partitions is None else \
+        card_data["data"]["sha256"]
     opened: dict[str, optuna.Study] = {}
 
     def open_study(family: str) -> optuna.Study:
         overrides = data.model.search_space.get(family)
         name = study_name_for(data.model_name, tuning, version, family, overrides)
         opened[family] = optuna_storage.open_study(name, tuning.seed)
+        if partitions is not None and hasattr(opened[family], "fit_on_partitions"):
+            opened[family].fit_on_partitions(partitions, card_data["splits"]["train"]["rows"])
         return opened[family]
 
     def on_trial(trial, finished: int) -> None:
@@ -255,6 +301,9 @@ def tuned_churn_model(
         mlflow.log_table(candidate.tuning.trials.astype(str), "optuna_trials.json")
         facts = _card_facts(data, customer_splits, column_roles, candidate, intervals,
                             pictures.brier_score, run, mlflow_tracking.resolved_uri())
+        if card_data:  # the whole table's rows and splits, not the local sample's
+            facts["data"] |= card_data["data"]
+            facts["splits"] = card_data["splits"]
         facts["retention"] = retention_summary(retention.fit.decision, retention.metrics)
         card = render_model_card(facts)
         log_evaluation(pictures.paths, card)
@@ -291,4 +340,6 @@ def tuned_churn_model(
         metadata["mlflow_run"] = dg.MetadataValue.url(facts["run_url"])
     if candidate.refit_rounds:
         metadata["refit_boosting_rounds"] = candidate.refit_rounds
+    if partitions is not None:
+        metadata["local_rows_per_split"] = _local_cap(tuning)
     return dg.Output(summary, metadata=metadata)

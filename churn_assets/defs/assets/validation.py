@@ -1,7 +1,6 @@
 """[validation] Column roles decided once, typed customer rows, blocking GX checks."""
 
 import dagster as dg
-import pandas as pd
 
 from churn_assets.data.column_roles import ColumnRoles, infer_column_roles
 from churn_assets.data.expectations import (
@@ -12,7 +11,9 @@ from churn_assets.data.expectations import (
     summarize_failures,
 )
 from churn_assets.data.preparation import prepare_customers
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
+from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.settings import OWNERS
 
 TAGS = {"stage": "validation"}
@@ -21,11 +22,18 @@ UNLABELED_OK_JOB = "snapshot_intake_job"  # monitoring only: the target may be a
 
 @dg.asset(group_name="validation", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
 def column_roles(
-    context: dg.AssetExecutionContext, raw_customers: pd.DataFrame, dataset: DatasetResource
+    context: dg.AssetExecutionContext, raw_customers: Table, dataset: DatasetResource,
+    dask_cluster: DaskCluster,
 ) -> dg.Output[dict]:
     """Which columns are numeric or categorical features and which are dropped, with the
-    reason; decided here once, from the dataset YAML's overrides and the data."""
-    roles = infer_column_roles(raw_customers, dataset.load())
+    reason; decided here once, from the dataset YAML's overrides and the data (on the Dask
+    data path from the first partitions' 50,000 rows: a role is a schema decision)."""
+    if dask_cluster.holds(raw_customers):
+        from churn_assets.distributed.tables import decide_roles
+
+        roles = decide_roles(raw_customers, dataset.load())
+    else:
+        roles = infer_column_roles(raw_customers, dataset.load())
     for column, reason in roles.dropped.items():
         context.log.info(f"dropping '{column}': {reason}")
     return dg.Output(roles.as_dict(), metadata={
@@ -37,17 +45,22 @@ def column_roles(
 
 @dg.asset(group_name="validation", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
 def validated_customers(
-    context: dg.AssetExecutionContext, raw_customers: pd.DataFrame, column_roles: dict,
-    dataset: DatasetResource,
-) -> dg.Output[pd.DataFrame]:
+    context: dg.AssetExecutionContext, raw_customers: Table, column_roles: dict,
+    dataset: DatasetResource, dask_cluster: DaskCluster,
+) -> dg.Output[Table]:
     """Raw rows with the documented coercions applied (target labels spelled one way, blank
     numeric text -> missing), each said in a note; roles come from `column_roles`."""
-    prepared = prepare_customers(raw_customers, dataset.load(),
-                                 ColumnRoles.from_dict(column_roles))
+    roles = ColumnRoles.from_dict(column_roles)
+    if dask_cluster.holds(raw_customers):
+        from churn_assets.distributed.tables import prepare_partitions
+
+        prepared = prepare_partitions(raw_customers, dataset.load(), roles)
+    else:
+        prepared = prepare_customers(raw_customers, dataset.load(), roles)
     for note in prepared.notes:
         context.log.warning(note)
     return dg.Output(prepared.frame, metadata={
-        "dagster/row_count": len(prepared.frame),
+        "dagster/row_count": len(raw_customers),  # no row is added or removed
         "coercion_notes": list(prepared.notes),
         "coerced_to_missing": prepared.blanks_to_missing,  # blank numeric text -> missing
     })
@@ -64,16 +77,22 @@ def validated_customers(
          "column_roles": dg.AssetIn("column_roles")},
 )
 def customer_expectations(
-    context: dg.AssetCheckExecutionContext, validated_customers: pd.DataFrame,
-    column_roles: dict, dataset: DatasetResource,
+    context: dg.AssetCheckExecutionContext, validated_customers: Table,
+    column_roles: dict, dataset: DatasetResource, dask_cluster: DaskCluster,
 ):
-    """One Great Expectations validation, reported as one blocking check per concern."""
+    """One Great Expectations validation, reported as one blocking check per concern (on
+    the Dask data path the same expectations as per-partition counts, see
+    ``distributed.checks``)."""
     roles, config = ColumnRoles.from_dict(column_roles), dataset.load()
     # A snapshot without the target is accepted for monitoring (intake) but never for training.
     intake = context.run.job_name == UNLABELED_OK_JOB
-    outcomes = run_expectations(validated_customers, config, roles.numeric, roles.categorical,
-                                require_target=not intake)
-    if config.target not in validated_customers:
+    if dask_cluster.holds(validated_customers):
+        from churn_assets.distributed.checks import validate_partitions as run_checks
+    else:
+        run_checks = run_expectations
+    outcomes = run_checks(validated_customers, config, roles.numeric, roles.categorical,
+                          require_target=not intake)
+    if config.target not in validated_customers.columns:
         if intake:
             context.log.info(f"no '{config.target}' column: unlabeled snapshot, target checks "
                              "skipped; accepted for monitoring and scoring only")

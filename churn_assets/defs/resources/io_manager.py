@@ -14,6 +14,7 @@ import pandas as pd
 from upath import UPath
 
 from churn_assets.dataset_config import PROJECT_ROOT
+from churn_assets.distributed.local_views import is_partitioned
 
 
 def local_state_dir() -> Path:
@@ -42,9 +43,10 @@ def write_whole(path: UPath, write: Callable[[IO[bytes]], None]) -> None:
 
 PARTS_SUFFIX = ".parts"  # a folder of Parquet files written by the Dask data path
 
-
-def is_partitioned(obj: Any) -> bool:
-    return type(obj).__module__.startswith("dask.") and hasattr(obj, "to_parquet")
+# A customer table asset's value: one pandas DataFrame, or dask.dataframe partitions on the
+# Dask data path (stored as `<asset>.parts`). Loose on purpose: Dagster's type check of a
+# pandas annotation would reject the partitions.
+Table = Any
 
 
 def dump_partitions(frame: Any, folder: UPath) -> None:
