@@ -15,6 +15,7 @@ import optuna
 import pandas as pd
 from sklearn.metrics import log_loss
 
+from churn_assets.data.frames import content_digest
 from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.families import DEFAULT_FAMILY, FittedModel, ModelFamily, get_family
 from churn_assets.model.families.base import narrowed
@@ -100,8 +101,8 @@ def study_name_for(model_name: str, tuning: TuningConfig, data_version: str,
 
 
 def features_version(features: pd.DataFrame) -> str:
-    """A content hash of the feature table."""
-    return hashlib.sha256(pd.util.hash_pandas_object(features, index=False).to_numpy()).hexdigest()
+    """A content hash of the feature table (in row chunks: no copy of it at once)."""
+    return content_digest(features).hexdigest()
 
 
 def family_budget(tuning: TuningConfig, n_families: int, position: int) -> TuningConfig:

@@ -14,6 +14,7 @@ import pandas as pd
 from upath import UPath
 
 from churn_assets.dataset_config import PROJECT_ROOT
+from churn_assets.process_memory import release_freed_memory
 
 
 def local_state_dir() -> Path:
@@ -82,6 +83,9 @@ class ChurnIOManager(dg.UPathIOManager):
             raise OSError(error.errno, f"cannot store {context.asset_key.to_user_string()} in "
                           f"{self._base_path}: {reason} (storage: $CHURN_STORAGE_URI or "
                           "$CHURN_STATE_DIR)") from error
+        # The step is over: what it freed goes back before the next step reads, so steps
+        # sharing one process do not stack their leftovers.
+        release_freed_memory()
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +108,9 @@ class ChurnIOManager(dg.UPathIOManager):
             return load_partitions(parts)  # lazily: no step holds the whole table
         if parquet.exists():
             with parquet.open("rb") as handle:
-                return pd.read_parquet(handle)
+                frame = pd.read_parquet(handle)
+            release_freed_memory()  # the Arrow table the frame was converted from
+            return frame
         if json_file.exists():
             return json.loads(json_file.read_text())
         raise FileNotFoundError(f"no stored value for {context.asset_key.to_user_string()} "
