@@ -39,7 +39,7 @@ from churn_assets.model.evaluation_plots import (
     write_leaderboard_figure,
 )
 from churn_assets.model.families import DEFAULT_FAMILY, get_family
-from churn_assets.model.intervals import metric_interval
+from churn_assets.model.intervals import metric_intervals
 from churn_assets.model.model_card import render_model_card
 from churn_assets.model.model_logging import log_candidate, log_evaluation, run_url
 from churn_assets.model.retention import (
@@ -251,8 +251,8 @@ def tuned_churn_model(
         pictures.paths.update(retention.pictures)
         mlflow.log_metrics(retention.metrics)
         mlflow_tracking.log_params(retention_params(retention.fit.decision))
-        intervals = {name: metric_interval(name, y_test, test_probability, candidate.threshold)
-                     for name in ("f1", "roc_auc")}
+        intervals = metric_intervals(("f1", "roc_auc"), y_test, test_probability,
+                                     candidate.threshold)
         mlflow.log_metrics(candidate.metrics | {"decision_threshold": candidate.threshold,
                                                 "test_brier": pictures.brier_score,
                                                 "n_trials": candidate.tuning.n_trials,
