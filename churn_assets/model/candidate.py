@@ -165,7 +165,6 @@ def train_candidate(
         if features.loc[features[SPLIT] == name, LABEL].nunique() < 2:
             raise ValueError(f"the {name} split holds a single class; cannot train or evaluate")
     x_valid, y_valid = split_matrix(features, "valid")
-    x_test, y_test = split_matrix(features, "test")
     chosen = [get_family(name) for name in families]
     search_space = search_space or {}
     for family in chosen:  # a bad override fails here, before any study exists
@@ -195,6 +194,7 @@ def train_candidate(
             best.tuning.best_params, tuning, model, pd.concat([x_train, x_valid]),
             np.concatenate([y_train, y_valid]), (len(y_train) + len(y_valid)) / len(y_train))
         refit_rounds = model.size
+    x_test, y_test = split_matrix(features, "test")  # only now: not held through tuning
     test_probability = model.predict_proba(x_test)
     metrics |= {f"test_{k}": v for k, v in
                 classification_metrics(y_test, test_probability, threshold).items()}
