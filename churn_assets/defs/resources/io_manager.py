@@ -123,9 +123,13 @@ class ChurnIOManager(dg.UPathIOManager):
         if parts.exists() and (not parquet.exists() or newer(parts, parquet)):
             return load_partitions(parts)  # lazily: no step holds the whole table
         if parquet.exists():
+            # Before: the last step's inputs are gone only now (they outlive its output's
+            # write), and glibc's free pages are no use to pyarrow's pool. After: the Arrow
+            # table the frame was converted from (10M rows: 5.7 GB stacked without both).
+            release_freed_memory()
             with parquet.open("rb") as handle:
                 frame = pd.read_parquet(handle)
-            release_freed_memory()  # the Arrow table the frame was converted from
+            release_freed_memory()
             return frame
         if json_file.exists():
             return json.loads(json_file.read_text())
