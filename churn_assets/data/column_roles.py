@@ -117,7 +117,9 @@ def coerce_numeric(frame: pd.DataFrame, numeric: tuple[str, ...]) -> tuple[pd.Da
     Non-blank values that still do not parse are left as they are, so the validation
     checks can name them instead of this step silently hiding bad data.
     """
-    coerced = frame.copy()
+    # Shallow: converted columns are replaced in this frame only (the input keeps its own),
+    # the rest is shared; a deep copy of 10M rows held 1.8 GB more for nothing.
+    coerced = frame.copy(deep=False)
     report: dict[str, int] = {}
     for column in numeric:
         if column not in coerced or pd.api.types.is_numeric_dtype(coerced[column]):

@@ -15,6 +15,7 @@ import optuna
 import pandas as pd
 from sklearn.metrics import log_loss
 
+from churn_assets.data.frames import content_digest
 from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.families import DEFAULT_FAMILY, FittedModel, ModelFamily, get_family
 from churn_assets.model.families.base import narrowed
@@ -100,8 +101,8 @@ def study_name_for(model_name: str, tuning: TuningConfig, data_version: str,
 
 
 def features_version(features: pd.DataFrame) -> str:
-    """A content hash of the feature table."""
-    return hashlib.sha256(pd.util.hash_pandas_object(features, index=False).to_numpy()).hexdigest()
+    """A content hash of the feature table (in row chunks: no copy of it at once)."""
+    return content_digest(features).hexdigest()
 
 
 def family_budget(tuning: TuningConfig, n_families: int, position: int) -> TuningConfig:
@@ -164,7 +165,6 @@ def train_candidate(
         if features.loc[features[SPLIT] == name, LABEL].nunique() < 2:
             raise ValueError(f"the {name} split holds a single class; cannot train or evaluate")
     x_valid, y_valid = split_matrix(features, "valid")
-    x_test, y_test = split_matrix(features, "test")
     chosen = [get_family(name) for name in families]
     search_space = search_space or {}
     for family in chosen:  # a bad override fails here, before any study exists
@@ -194,6 +194,7 @@ def train_candidate(
             best.tuning.best_params, tuning, model, pd.concat([x_train, x_valid]),
             np.concatenate([y_train, y_valid]), (len(y_train) + len(y_valid)) / len(y_train))
         refit_rounds = model.size
+    x_test, y_test = split_matrix(features, "test")  # only now: not held through tuning
     test_probability = model.predict_proba(x_test)
     metrics |= {f"test_{k}": v for k, v in
                 classification_metrics(y_test, test_probability, threshold).items()}

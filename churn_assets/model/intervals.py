@@ -14,7 +14,7 @@ shrinks as 1 / sqrt(rows)). The estimate itself is always the metric on every ro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,15 +142,24 @@ def stratified_counts(labels: ArrayLike, resamples: int, seed: int) -> Iterator[
         yield counts
 
 
+def _bootstrap_metrics(metrics: Sequence[str], labels: np.ndarray, models: list[_Scored],
+                       resamples: int, seed: int) -> dict[str, list[np.ndarray]]:
+    """Each metric of each model on the same resamples (paired when there are two models):
+    the draw counts, a third of a bootstrap's cost, are made once for all the metrics."""
+    for metric in metrics:
+        _metric(metric)  # an unknown name fails here, before any work
+    draws: dict[str, list[list[np.ndarray]]] = {m: [[] for _ in models] for m in metrics}
+    for counts in stratified_counts(labels, resamples, seed):
+        for metric in metrics:
+            for model_draws, scored in zip(draws[metric], models, strict=True):
+                model_draws.append(_metric_rows(metric, scored, counts))
+    return {m: [np.concatenate(parts) for parts in draws[m]] for m in metrics}
+
+
 def _bootstrap(metric: str, labels: np.ndarray, models: list[_Scored], resamples: int,
                seed: int) -> list[np.ndarray]:
     """Each model's metric on the same resamples (paired when there are two)."""
-    _metric(metric)  # an unknown name fails here, before any work
-    draws: list[list[np.ndarray]] = [[] for _ in models]
-    for counts in stratified_counts(labels, resamples, seed):
-        for model_draws, scored in zip(draws, models, strict=True):
-            model_draws.append(_metric_rows(metric, scored, counts))
-    return [np.concatenate(parts) for parts in draws]
+    return _bootstrap_metrics((metric,), labels, models, resamples, seed)[metric]
 
 
 def _check(labels: np.ndarray, *arrays: np.ndarray) -> None:
@@ -172,19 +181,30 @@ def metric_interval(
 ) -> Interval:
     """The metric on all rows, and its bootstrap interval (rescaled from a subsample of
     ``max_rows`` rows above that many; None: every row)."""
-    score = _metric(metric)
+    return metric_intervals((metric,), labels, probabilities, threshold, resamples, seed,
+                            level, max_rows)[metric]
+
+
+def metric_intervals(
+    metrics: Sequence[str], labels: ArrayLike, probabilities: ArrayLike, threshold: float,
+    resamples: int = 1000, seed: int = 0, level: float = 0.95, max_rows: int | None = MAX_ROWS,
+) -> dict[str, Interval]:
+    """``metric_interval`` of each metric, from one set of resamples: the same intervals as
+    one call per metric (same seed, same draws) for a fraction of the cost."""
+    scores = {metric: _metric(metric) for metric in metrics}
     y, p = np.asarray(labels), np.asarray(probabilities, dtype=float)
     _check(y, p)
     yhat = (p >= threshold).astype(int)
-    estimate = score(y, p, yhat)
+    estimates = {metric: score(y, p, yhat) for metric, score in scores.items()}
     if max_rows is None or y.size <= max_rows:
-        [draws] = _bootstrap(metric, y, [_Scored.of(y, p, yhat)], resamples, seed)
-        return _interval(estimate, draws, level)
+        draws = _bootstrap_metrics(metrics, y, [_Scored.of(y, p, yhat)], resamples, seed)
+        return {m: _interval(estimates[m], draws[m][0], level) for m in metrics}
     rows = stratified_subsample(y, max_rows, seed)
-    y, p, yhat = y[rows], p[rows], yhat[rows]
-    [draws] = _bootstrap(metric, y, [_Scored.of(y, p, yhat)], resamples, seed)
-    scale = np.sqrt(rows.size / np.asarray(labels).size)
-    return _interval(estimate, estimate + (draws - score(y, p, yhat)) * scale, level)
+    ys, ps, yhats = y[rows], p[rows], yhat[rows]
+    draws = _bootstrap_metrics(metrics, ys, [_Scored.of(ys, ps, yhats)], resamples, seed)
+    scale = np.sqrt(rows.size / y.size)
+    return {m: _interval(estimates[m], estimates[m] + (draws[m][0] - scores[m](ys, ps, yhats))
+                         * scale, level) for m in metrics}
 
 
 def paired_delta_draws(

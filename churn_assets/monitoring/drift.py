@@ -46,8 +46,16 @@ def sample_rows(frame: pd.DataFrame, max_rows: int | None = DRIFT_SAMPLE_ROWS,
     ``frame`` itself when it is no larger (or ``max_rows`` is None)."""
     if max_rows is None or len(frame) <= max_rows:
         return frame
-    keep = np.sort(np.random.default_rng(seed).choice(len(frame), size=max_rows, replace=False))
-    return frame.iloc[keep]
+    return frame.iloc[sample_positions(len(frame), max_rows, seed)]
+
+
+def sample_positions(n_rows: int, max_rows: int | None = DRIFT_SAMPLE_ROWS,
+                     seed: int = 0) -> np.ndarray:
+    """The sorted row positions ``sample_rows`` keeps of ``n_rows`` rows (all when no more
+    than ``max_rows``), for a caller that copies only those rows out of a larger frame."""
+    if max_rows is None or n_rows <= max_rows:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(seed).choice(n_rows, size=max_rows, replace=False))
 
 
 def finite_values(values: ArrayLike) -> np.ndarray:

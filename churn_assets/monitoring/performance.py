@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from churn_assets.model.intervals import Interval, metric_interval
+from churn_assets.model.intervals import Interval, metric_intervals
 
 # What a decay is judged on: metrics where higher is better and the champion's test figure is
 # the reference (log-loss, which the promotion rule can also use, is neither).
@@ -189,10 +189,8 @@ def realized_performance(
     if problem:
         raise ValueError(problem)
     check_deciding(rule)
-    intervals = {
-        metric: metric_interval(metric, y, p, threshold, rule.resamples, rule.seed, rule.level)
-        for metric in METRICS
-    }
+    intervals = metric_intervals(METRICS, y, p, threshold, rule.resamples, rule.seed,
+                                 rule.level)
     return PerformanceReport("realized", int(y.size), float(y.sum()), float(threshold),
                              checks_against(intervals, reference, rule.margin), rule.deciding)
 

@@ -124,6 +124,21 @@ def test_coerce_leaves_unparsable_column_untouched_and_input_unmodified() -> Non
     assert coerced["junk"].tolist() == ["1", "oops", " ", "2"]
 
 
+def test_coerce_shares_untouched_columns_and_never_writes_into_the_input() -> None:
+    # The result is a shallow copy: converted columns are new arrays, the others are shared;
+    # the input (float columns in one block beside the converted one) keeps its values.
+    frame = blanks_frame()
+    frame["other"] = [5.0, 6.0, 7.0, 8.0]
+    before = frame.copy(deep=True)
+    coerced, _ = coerce_numeric(frame, ("TotalCharges", "clean", "monthly"))
+    pd.testing.assert_frame_equal(frame, before)
+    assert np.shares_memory(coerced["other"].to_numpy(), frame["other"].to_numpy())
+    assert not np.shares_memory(coerced["TotalCharges"].to_numpy(),
+                                frame["TotalCharges"].to_numpy())
+    assert coerced["clean"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert frame["clean"].tolist() == ["1", "2", "3", "4"]
+
+
 def test_coerce_report_names_only_columns_that_changed() -> None:
     coerced, report = coerce_numeric(blanks_frame(), ("junk",))
     assert coerced["junk"].tolist() == ["1", "oops", " ", "2"]  # nothing was coerced ...

@@ -11,6 +11,7 @@ from churn_assets.model.intervals import (
     _metric_rows,
     _Scored,
     metric_interval,
+    metric_intervals,
     paired_delta_interval,
     stratified_counts,
 )
@@ -102,3 +103,17 @@ def test_subsampled_interval_matches_the_full_bootstrap(metric):
     width_full, width_sub = full.high - full.low, sub.high - sub.low
     assert width_sub == pytest.approx(width_full, rel=0.2)
     assert abs((sub.low + sub.high) / 2 - (full.low + full.high) / 2) < 0.25 * width_full
+
+
+@pytest.mark.parametrize("max_rows", [None, 300])
+def test_intervals_from_shared_resamples_equal_one_bootstrap_per_metric(scored, max_rows):
+    """One set of draw counts for all metrics (the training step's f1 + roc_auc, monitoring's
+    four) gives exactly the intervals of separate calls, with or without the subsample."""
+    labels, probabilities = scored
+    names = ("f1", "roc_auc", "pr_auc", "log_loss")
+    shared = metric_intervals(names, labels, probabilities, 0.4, resamples=150, seed=9,
+                              max_rows=max_rows)
+    assert list(shared) == list(names)
+    for name in names:
+        assert shared[name] == metric_interval(name, labels, probabilities, 0.4, resamples=150,
+                                               seed=9, max_rows=max_rows)

@@ -1,16 +1,17 @@
 """[training] Optuna-tuned model families competing on valid, the best logged to MLflow as a
 pyfunc over raw rows."""
 
-import hashlib
 import tempfile
 from pathlib import Path
 
 import dagster as dg
 import mlflow
+import numpy as np
 import optuna
 import pandas as pd
 
 from churn_assets.data.column_roles import ColumnRoles
+from churn_assets.data.frames import columns_view, content_digest
 from churn_assets.data.splits import split_summary
 from churn_assets.dataset_config import ModelConfig, TuningConfig
 from churn_assets.defs.resources.dask_cluster import DaskCluster
@@ -41,7 +42,7 @@ from churn_assets.model.evaluation_plots import (
     write_leaderboard_figure,
 )
 from churn_assets.model.families import DEFAULT_FAMILY, get_family
-from churn_assets.model.intervals import metric_interval
+from churn_assets.model.intervals import metric_intervals
 from churn_assets.model.model_card import render_model_card
 from churn_assets.model.model_logging import log_candidate, log_evaluation, run_url
 from churn_assets.model.retention import (
@@ -50,9 +51,10 @@ from churn_assets.model.retention import (
     retention_summary,
     train_retention,
 )
-from churn_assets.monitoring.drift import sample_rows
+from churn_assets.monitoring.drift import sample_positions
 from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
+from churn_assets.process_memory import release_freed_memory
 from churn_assets.registry.load_check import prestart_load_check, requirement_modules
 
 SCHEMA_ROWS = 1_000
@@ -74,7 +76,10 @@ TuningBudget = launchpad_config(
     "documented default); `families` may name a subset for this run.")
 
 
-def _log_inputs_and_reference(train_rows: pd.DataFrame, source: str, target: str) -> None:
+def _log_inputs_and_reference(customer_splits: pd.DataFrame, columns: list[str],
+                              train: np.ndarray, source: str, target: str) -> None:
+    """The train rows (positions ``train``, ``columns``) as the run's input and the drift
+    reference, copying only what is logged: at 10M rows a copy of the train rows was 2 GB."""
     # A digest of every row and the schema of a slice: MLflow's PandasDataset infers its
     # schema from all rows on every use (27 CPU s for 700k rows), for the same schema.
     from mlflow.data.meta_dataset import MetaDataset
@@ -82,16 +87,17 @@ def _log_inputs_and_reference(train_rows: pd.DataFrame, source: str, target: str
 
     from churn_assets.data.sql_source import lineage_source  # files, s3:// and databases
 
-    digest = hashlib.sha256(
-        pd.util.hash_pandas_object(train_rows, index=False).to_numpy()).hexdigest()[:16]
-    schema = infer_signature(train_rows.head(SCHEMA_ROWS)).inputs
+    digest = content_digest(customer_splits, train, columns).hexdigest()[:16]
+    positions = [customer_splits.columns.get_loc(c) for c in columns]
+    schema = infer_signature(customer_splits.iloc[train[:SCHEMA_ROWS], positions]).inputs
     dataset = MetaDataset(lineage_source(source), name="train", digest=digest,
                           schema=schema)
     mlflow.log_input(dataset, context="training",
-                     tags={"rows": str(len(train_rows)), "target": target})
+                     tags={"rows": str(len(train)), "target": target})
     with tempfile.TemporaryDirectory() as tmp:  # what drift monitoring compares against
         path = Path(tmp) / Path(REFERENCE_ARTIFACT).name
-        sample_rows(train_rows).to_parquet(path, index=False)  # drift compares samples
+        reference = train[sample_positions(len(train))]  # drift compares samples
+        customer_splits.iloc[reference, positions].to_parquet(path, index=False)
         mlflow.log_artifact(str(path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
 
 
@@ -118,8 +124,7 @@ def _card_facts(
         "model_name": data.model_name, "run_id": run.info.run_id,
         "run_url": run_url(tracking_uri, run.info.experiment_id, run.info.run_id),
         "data": {"source": data.source, "rows": len(customer_splits),
-                 "sha256": hashlib.sha256(pd.util.hash_pandas_object(
-                     customer_splits, index=False).to_numpy()).hexdigest()},
+                 "sha256": content_digest(customer_splits).hexdigest()},
         "splits": {row.split: {"rows": int(row.rows), "churn_rate": float(row.churn_rate)}
                    for row in summary.itertuples()},
         "features": {"kept": list(roles.features), "dropped": roles.dropped},
@@ -259,10 +264,11 @@ def tuned_churn_model(
             "model_name": data.model_name, "source": data.source,
             "model.families": ",".join(families),
             "experiment_config": data.experiment_config or "none"})
-        # A copy of the train rows only while they are logged (7M rows at 10M: ~2 GB).
         _log_inputs_and_reference(
-            customer_splits.loc[customer_splits[SPLIT] == "train", [*raw_columns, data.target]],
-            data.source, data.target)
+            customer_splits, [*raw_columns, data.target],
+            np.flatnonzero((customer_splits[SPLIT] == "train").to_numpy()), data.source,
+            data.target)
+        release_freed_memory()  # what hashing and logging freed, before the trials' hour
         candidate = train_candidate(customer_features, tuning, open_study, on_trial,
                                     families, data.model.search_space)
         if _load_check_follows_here(context):
@@ -286,14 +292,15 @@ def tuned_churn_model(
         pictures.paths["family_leaderboard"] = write_leaderboard_figure(
             Path(tmp) / "evaluation", board)
         retention = train_retention(  # calibration and policy on valid rows, figures on test
-            customer_features, customer_splits[raw_columns], candidate.valid_probability,
+            customer_features, columns_view(customer_splits, raw_columns),
+            candidate.valid_probability,
             test_probability, candidate.threshold, data.economics, data.decision,
             Path(tmp) / "campaign", tuning.seed)
         pictures.paths.update(retention.pictures)
         mlflow.log_metrics(retention.metrics)
         mlflow_tracking.log_params(retention_params(retention.fit.decision))
-        intervals = {name: metric_interval(name, y_test, test_probability, candidate.threshold)
-                     for name in ("f1", "roc_auc")}
+        intervals = metric_intervals(("f1", "roc_auc"), y_test, test_probability,
+                                     candidate.threshold)
         mlflow.log_metrics(candidate.metrics | {"decision_threshold": candidate.threshold,
                                                 "test_brier": pictures.brier_score,
                                                 "n_trials": candidate.tuning.n_trials,
