@@ -158,6 +158,11 @@ def tune(
     resumes), ``config.parallel_trials`` at a time."""
     family = family or get_family(DEFAULT_FAMILY)
     fit_config = trial_config(config)
+    # Trials in this process share what the family prepares once per set of rows; trials
+    # on Dask workers (``runs_its_own_trials``) prepare nothing and share nothing.
+    shared = {}
+    if family.prepare_trials and not getattr(study, "runs_its_own_trials", False):
+        shared["shared"] = family.prepare_trials(x_train, y_train, x_valid, y_valid)
 
     def suggest(trial: optuna.Trial) -> dict[str, Any]:
         return family.suggest(trial, space_overrides)
@@ -166,7 +171,8 @@ def tune(
         if config.cv_folds:
             return cross_validated_logloss(trial, params, fit_config, x_train, y_train,
                                            x_valid, y_valid, family)
-        model = family.fit(params, fit_config, x_train, y_train, x_valid, y_valid, trial=trial)
+        model = family.fit(params, fit_config, x_train, y_train, x_valid, y_valid, trial=trial,
+                           **shared)
         probability = model.predict_proba(x_valid)
         trial.set_user_attr(SIZE_ATTR, model.size or 0)
         trial.set_user_attr("valid_roc_auc", float(roc_auc_score(y_valid, probability)))
