@@ -49,11 +49,17 @@ def new_sqlite_store(uri: str) -> Path | None:
     return None if path.exists() else path
 
 
+def _being_built(path: Path) -> bool:
+    """True when some process's child is already building this store (step processes of
+    one run each set up their resources: one child is enough)."""
+    return path.parent.is_dir() and any(path.parent.glob(f".{path.name}.*.building"))
+
+
 def start_store_warmup(uri: str) -> bool:
     """Start creating the store of ``uri`` in a child process, when it is a new SQLite file
     (and no child of this process is already at it). True when a child was started."""
     path = new_sqlite_store(uri)
-    if path is None or uri in _WARMING:
+    if path is None or uri in _WARMING or _being_built(path):
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     # The child's output is MLflow's migration log, which the parent would have printed;

@@ -32,6 +32,12 @@ def test_the_child_creates_a_complete_store_and_leaves_nothing_else(tmp_path):
     assert not start_store_warmup(uri)  # an existing store is left alone
 
 
+def test_no_second_child_while_another_process_builds_the_store(tmp_path):
+    (tmp_path / ".mlflow.db.4242.building").write_bytes(b"")  # another process's child
+    assert not start_store_warmup(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert store_warmup._WARMING == {}
+
+
 def test_only_new_local_sqlite_stores_are_warmed(tmp_path):
     assert not start_store_warmup("http://127.0.0.1:1")
     assert not start_store_warmup("postgresql://u@127.0.0.1:1/mlflow")
