@@ -84,3 +84,26 @@ def test_the_timeout_stops_between_batches(tmp_path):
     study = journal_study(tmp_path)
     optimize_in_batches(study, evaluate, n_trials=20, parallel=2, timeout=0.1, callbacks=[])
     assert [t.state for t in study.trials] == [STATES.COMPLETE] * 2
+
+
+def test_a_fit_starts_while_the_next_trial_of_its_batch_is_drawn(tmp_path):
+    first_fit_started = threading.Event()
+    drawn_while_fitting: list[bool] = []
+
+    def suggest(trial: optuna.Trial) -> dict:
+        if trial.number % 2:  # the batch's second trial: its first one must be fitting
+            drawn_while_fitting.append(first_fit_started.wait(timeout=30))
+        return {"learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3)}
+
+    def evaluate(trial: optuna.Trial, params: dict) -> float:
+        if trial.number % 2 == 0:
+            first_fit_started.set()
+        else:
+            first_fit_started.clear()  # for the next batch
+        return params["learning_rate"]
+
+    study = journal_study(tmp_path)
+    optimize_in_batches(study, evaluate, n_trials=4, parallel=2, timeout=None, callbacks=[],
+                        suggest=suggest)
+    assert drawn_while_fitting == [True, True]
+    assert [t.state for t in study.trials] == [STATES.COMPLETE] * 4

@@ -2,6 +2,7 @@
 pyfunc over raw rows."""
 
 import tempfile
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -27,7 +28,8 @@ from churn_assets.defs.settings import (
     launchpad_config,
     launchpad_fields,
 )
-from churn_assets.distributed.local_views import LOCAL_ROWS, content_digest, local_split_rows
+from churn_assets.distributed.local_views import LOCAL_ROWS, local_split_rows
+from churn_assets.distributed.local_views import content_digest as table_digest
 from churn_assets.model.candidate import (
     Candidate,
     features_version,
@@ -58,6 +60,7 @@ from churn_assets.process_memory import release_freed_memory
 from churn_assets.registry.load_check import prestart_load_check, requirement_modules
 
 SCHEMA_ROWS = 1_000
+METRICS_PER_BATCH = 1_000  # MLflow's cap on metrics in one log_batch request
 KNOWN_LIMITS = [
     "Judged on one held-out test split of the same snapshot; later snapshots are watched "
     "by `feature_drift`, not guaranteed.",
@@ -181,9 +184,22 @@ def _partitioned_card_data(splits, features) -> dict:
     from churn_assets.distributed.steps import split_sizes
 
     sizes = split_sizes(splits)
-    return {"data": {"rows": int(sizes["rows"].sum()), "sha256": content_digest(features)},
+    return {"data": {"rows": int(sizes["rows"].sum()), "sha256": table_digest(features)},
             "splits": {name: {"rows": int(row.rows), "churn_rate": float(row.churn_rate)}
                        for name, row in sizes.iterrows()}}
+
+
+def _log_trial_values(mlflow_tracking: MlflowTracking, run_id: str,
+                      values: list[tuple[str, float, int]]) -> None:
+    """Each trial's valid log-loss as a metric series, in a few requests: one request per
+    trial cost the main thread 15-40 ms each while both cores were fitting trials."""
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(series, value, now, step) for series, value, step in values]
+    client = mlflow_tracking.client()
+    for start in range(0, len(metrics), METRICS_PER_BATCH):
+        client.log_batch(run_id, metrics=metrics[start:start + METRICS_PER_BATCH])
 
 
 def _load_check_follows_here(context: dg.AssetExecutionContext) -> bool:
@@ -236,6 +252,7 @@ def tuned_churn_model(
     version = features_version(customer_features) if partitions is None else \
         card_data["data"]["sha256"]
     opened: dict[str, optuna.Study] = {}
+    trial_values: list[tuple[str, float, int]] = []  # (series, value, step), logged at once
 
     def open_study(family: str) -> optuna.Study:
         overrides = data.model.search_space.get(family)
@@ -250,7 +267,7 @@ def tuned_churn_model(
         series = "trial_valid_logloss" if len(families) == 1 else \
             f"trial_valid_logloss.{family}"
         if trial.value is not None:
-            mlflow.log_metric(series, trial.value, step=trial.number)
+            trial_values.append((series, trial.value, trial.number))
         value = "-" if trial.value is None else f"{trial.value:.4f}"
         progress = (f"{finished}/{tuning.n_trials}" if len(families) == 1 else
                     f"{finished} in its study, {tuning.n_trials} shared")
@@ -269,8 +286,11 @@ def tuned_churn_model(
             np.flatnonzero((customer_splits[SPLIT] == "train").to_numpy()), data.source,
             data.target)
         release_freed_memory()  # what hashing and logging freed, before the trials' hour
-        candidate = train_candidate(customer_features, tuning, open_study, on_trial,
-                                    families, data.model.search_space)
+        try:
+            candidate = train_candidate(customer_features, tuning, open_study, on_trial,
+                                        families, data.model.search_space)
+        finally:  # also the trials before a failure: a retry resumes the study and this run
+            _log_trial_values(mlflow_tracking, run.info.run_id, trial_values)
         if _load_check_follows_here(context):
             # Trials keep both cores busy; what follows here (pictures, logging) uses one, so
             # the child's imports (MLflow and the candidate's own requirements) run beside it.

@@ -25,6 +25,7 @@ import dagster as dg
 
 from churn_assets.dataset_config import PROJECT_ROOT
 from churn_assets.names import DAGSTER_RUN_TAG
+from churn_assets.registry.store_warmup import await_store_warmup, start_store_warmup
 
 PARAMS_PER_BATCH = 100  # MLflow's cap on params in one request
 
@@ -58,10 +59,16 @@ class MlflowTracking(dg.ConfigurableResource):
     def resolved_uri(self) -> str:
         return self.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Once per run with the in-process executor: a new local store is created beside
+        # the first steps instead of inside the first step that tracks.
+        start_store_warmup(self.resolved_uri())
+
     def _point_at_store(self) -> tuple[Any, str]:
         import mlflow  # heavy: paid by the steps that track, not at code-location load
 
         uri = self.resolved_uri()
+        await_store_warmup(uri)
         if uri.startswith("sqlite:///"):
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         # The fluent API is process-global; set it on every use so tests and steps with

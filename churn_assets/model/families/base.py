@@ -105,6 +105,9 @@ class ModelFamily:
     requirements: tuple[str, ...]  # pip requirements of the served model, beyond numpy/pandas
     importance_kind: str  # shown in the importance picture's title
     fit_on_cluster: Callable[..., FittedModel] | None = None  # dask client first
+    # (x_train, y_train, x_valid, y_valid) -> what the trials of one tuning call on these
+    # rows share, passed to ``fit`` as ``shared=`` (e.g. XGBoost's quantised matrices).
+    prepare_trials: Callable[..., Any] | None = None
 
     def suggest(self, trial: Any, overrides: Mapping[str, Any] | None = None) -> dict:
         space = narrowed(self.space, overrides or {}, self.name)

@@ -4,6 +4,7 @@ as XGBoost's own JSON (the trees in use only); TreeSHAP contributions from XGBoo
 from __future__ import annotations
 
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,43 @@ class PlainEvalSetClassifier(xgb.XGBClassifier):
     4x slower than a ``DMatrix`` (50k valid rows: 10.2 s against 2.6 s for 214 rounds). The
     trees and the evaluation values are the same; only the eval matrix's type differs."""
 
+    matrices: TrialMatrices | None = None  # set by ``fit`` for a tuning trial
+
     def _create_dmatrix(self, ref: xgb.DMatrix | None, **kwargs: Any) -> xgb.DMatrix:
-        if ref is not None:  # an eval set; the training matrix (ref None) stays quantised
-            return xgb.DMatrix(**kwargs, nthread=self.n_jobs)
-        return super()._create_dmatrix(ref, **kwargs)
+        def build() -> xgb.DMatrix:
+            if ref is not None:  # an eval set; the training matrix (ref None) stays quantised
+                return xgb.DMatrix(**kwargs, nthread=self.n_jobs)
+            return super(PlainEvalSetClassifier, self)._create_dmatrix(ref, **kwargs)
+
+        if self.matrices is None:
+            return build()
+        return self.matrices.get(kwargs["data"], kwargs["label"], build)
+
+
+class TrialMatrices:
+    """The matrices of one tuning call's rows, built once per thread and reused by every
+    trial that thread fits: quantising 5k train rows of 63 columns took 40 ms of a 190 ms
+    Telco trial, the same for every trial (the bins depend on the rows, not the parameters).
+    Per thread, because trials fit side by side and a matrix is not shared between fits that
+    run at once. Reused only for the very row objects it was made for."""
+
+    def __init__(self, x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame,
+                 y_valid: np.ndarray):
+        self._rows = ((x_train, y_train), (x_valid, y_valid))
+        self._local = threading.local()
+        self._count = threading.Lock()
+        self.built = 0  # matrices built, over all threads
+
+    def get(self, data: Any, label: Any, build: Any) -> xgb.DMatrix:
+        for position, (x, y) in enumerate(self._rows):
+            if data is x and label is y:
+                cache = self._local.__dict__
+                if position not in cache:
+                    cache[position] = build()
+                    with self._count:
+                        self.built += 1
+                return cache[position]
+        return build()
 
 
 def trees_in_use(booster: xgb.Booster) -> xgb.Booster:
@@ -130,18 +164,23 @@ def _pruning_callback(trial: Any) -> Any:
 
 def fit_classifier(params: dict[str, Any], config: Any, x_train: pd.DataFrame,
                    y_train: np.ndarray, x_valid: pd.DataFrame, y_valid: np.ndarray,
-                   trial: Any = None) -> xgb.XGBClassifier:
-    """Fit on train; the validation split only decides when boosting stops."""
+                   trial: Any = None, shared: TrialMatrices | None = None
+                   ) -> xgb.XGBClassifier:
+    """Fit on train; the validation split only decides when boosting stops. ``shared``:
+    matrices of these rows that earlier trials built (``prepare_trials``)."""
     callbacks = [_pruning_callback(trial)] if trial is not None else None
     model = make_classifier(params, config, callbacks)
+    model.matrices = shared
     model.fit(x_train, y_train, eval_set=[(x_valid, y_valid)], verbose=False)
+    model.matrices = None  # the fitted model keeps no tie to the tuning call's rows
     return model
 
 
 def fit(params: dict[str, Any], config: Any, x_train: pd.DataFrame, y_train: np.ndarray,
-        x_valid: pd.DataFrame, y_valid: np.ndarray, trial: Any = None) -> XGBoostModel:
+        x_valid: pd.DataFrame, y_valid: np.ndarray, trial: Any = None,
+        shared: TrialMatrices | None = None) -> XGBoostModel:
     return XGBoostModel.of(fit_classifier(params, config, x_train, y_train, x_valid, y_valid,
-                                          trial))
+                                          trial, shared))
 
 
 def refit(params: dict[str, Any], config: Any, fitted: XGBoostModel, x: pd.DataFrame,
@@ -180,4 +219,4 @@ def fit_on_cluster(client: Any, params: dict[str, Any], config: Any, x_train: pd
 FAMILY = ModelFamily(
     name="xgboost", space=SPACE, fit=fit, refit=refit, load=load,
     requirements=("xgboost-cpu",), importance_kind="XGBoost total gain",
-    fit_on_cluster=fit_on_cluster)
+    fit_on_cluster=fit_on_cluster, prepare_trials=TrialMatrices)
