@@ -106,7 +106,8 @@ class Deployment:
         optuna = (OptunaStorage(url=dg.EnvVar(OPTUNA_STORAGE_ENV), dask_cluster=dask)
                   if self.shared_optuna_storage else OptunaStorage(dask_cluster=dask))
         return {
-            "dataset": DatasetResource(dask_cluster=dask),  # the data path's switch
+            "dataset": DatasetResource(),
+            "dask_cluster": dask,  # the data assets' switch; the same client as the trials'
             "mlflow_tracking": MlflowTracking(),
             "optuna_storage": optuna,
             # boto3 reads AWS_ENDPOINT_URL_S3 / AWS_* credentials from the environment itself.

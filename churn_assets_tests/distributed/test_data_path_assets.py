@@ -149,11 +149,10 @@ def test_the_asset_graph_runs_as_partitions_on_the_cluster(
 def test_the_data_path_is_off_unless_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHURN_DASK_SCHEDULER", "tcp://127.0.0.1:1")
     monkeypatch.delenv("CHURN_DASK_DATA_PATH", raising=False)
-    tuning_only = Deployment.from_environment().resources()
-    assert tuning_only["optuna_storage"].dask_cluster.enabled  # trials still go to Dask
-    assert not tuning_only["dataset"].reads_partitions
+    tuning_only = Deployment.from_environment().resources()["dask_cluster"]
+    assert tuning_only.enabled and not tuning_only.runs_data_path
     monkeypatch.setenv("CHURN_DASK_DATA_PATH", "1")
-    assert Deployment.from_environment().resources()["dataset"].reads_partitions
+    assert Deployment.from_environment().resources()["dask_cluster"].runs_data_path
 
 
 def test_an_excel_source_fails_with_one_line(workspace: ChurnWorkspace, cluster: str) -> None:

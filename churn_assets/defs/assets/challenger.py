@@ -10,6 +10,7 @@ import pandas as pd
 
 from churn_assets.data.splits import assign_splits, binary_target
 from churn_assets.dataset_config import PromotionConfig
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
@@ -72,7 +73,7 @@ def _skipped(reason: str, **extra) -> dg.MaterializeResult:
           code_version="1", pool="churn_registry", deps=["feature_drift"])
 def challenger_trial(
     context: dg.AssetExecutionContext, config: TrialSettings, validated_customers: Table,
-    dataset: DatasetResource, mlflow_tracking: MlflowTracking,
+    dataset: DatasetResource, mlflow_tracking: MlflowTracking, dask_cluster: DaskCluster,
 ) -> dg.MaterializeResult:
     """One look at the @challenger's trial on a labeled snapshot: both models scored on the
     rows of neither model's own data, the paired gain added to the evidence, and the trial decided
@@ -81,7 +82,7 @@ def challenger_trial(
     data = dataset.load()
     settings = effective(data.promotion, config, "promotion")
     client = mlflow_tracking.client()
-    if dataset.holds(validated_customers):  # the Dask data path: a seeded sample
+    if dask_cluster.holds(validated_customers):  # the Dask data path: a seeded sample
         validated_customers = local_rows(validated_customers, LOCAL_ROWS)
     if data.target not in validated_customers:
         return _skipped("unlabeled snapshot: a trial needs labels")

@@ -4,6 +4,7 @@ import dagster as dg
 
 from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.splits import assign_splits, binary_target, split_summary
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.settings import OWNERS
@@ -16,11 +17,11 @@ TAGS = {"stage": "features"}
 @dg.asset(group_name="features", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
 def customer_splits(
     context: dg.AssetExecutionContext, validated_customers: Table,
-    dataset: DatasetResource,
+    dataset: DatasetResource, dask_cluster: DaskCluster,
 ) -> dg.Output[Table]:
     """Validated rows plus `split` (train/valid/test by a hash of the id) and a 0/1 `label`."""
     config = dataset.load()
-    if dataset.holds(validated_customers):  # each row's split from its own id's hash
+    if dask_cluster.holds(validated_customers):  # each row's split from its own id's hash
         from churn_assets.distributed.steps import split_partitions, split_sizes
 
         frame = split_partitions(validated_customers, config)
@@ -51,7 +52,7 @@ def customer_splits(
           code_version="1")
 def feature_preprocessor(
     context: dg.AssetExecutionContext, customer_splits: Table, column_roles: dict,
-    dataset: DatasetResource,
+    dataset: DatasetResource, dask_cluster: DaskCluster,
 ) -> dg.Output[dict]:
     """The preprocessor's fitted state (JSON, no pickle), fitted on the train split only;
     the served model carries the same state. Engineered features are the dataset YAML's
@@ -59,7 +60,7 @@ def feature_preprocessor(
     fitted on a seeded sample of at most 250,000 train rows (levels and encodings)."""
     roles = ColumnRoles.from_dict(column_roles)
     declared = dataset.load().engineered_declarations()
-    if dataset.holds(customer_splits):
+    if dask_cluster.holds(customer_splits):
         from churn_assets.distributed.steps import FIT_SAMPLE_ROWS, fit_preprocessor
 
         preprocessor = fit_preprocessor(customer_splits, roles.numeric, roles.categorical,
@@ -95,13 +96,14 @@ def feature_preprocessor(
 @dg.asset(group_name="features", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
 def customer_features(
     customer_splits: Table, feature_preprocessor: dict, dataset: DatasetResource,
+    dask_cluster: DaskCluster,
 ) -> dg.Output[Table]:
     """Model matrix for every split, made by the train-fitted preprocessor; target-encoded
     columns of the train rows are their out-of-fold encodings (no row sees its own label;
     on the Dask data path out-of-fold within each partition)."""
     config = dataset.load()
     preprocessor = ChurnPreprocessor.from_state(feature_preprocessor)
-    if dataset.holds(customer_splits):
+    if dask_cluster.holds(customer_splits):
         from churn_assets.distributed.steps import feature_partitions
 
         table = feature_partitions(customer_splits, preprocessor, config.id_column)

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from churn_assets.data.row_key import with_row_key
 from churn_assets.data.sources import SourceError, SourceUnavailable, read_source
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.retries import SERVICE_RETRIES
@@ -31,7 +32,7 @@ def table_schema(frame: pd.DataFrame) -> dg.TableSchema:
           tags={"stage": "ingestion"}, code_version="1", retry_policy=SERVICE_RETRIES)
 def raw_customers(
     context: dg.AssetExecutionContext, config: RawCustomersConfig, dataset: DatasetResource,
-    s3: S3Resource,
+    s3: S3Resource, dask_cluster: DaskCluster,
 ) -> dg.Output[Table]:
     """Customer rows exactly as the source holds them (a file, an s3:// object or a database
     table/query); the data version is the content hash, so an unchanged source shows up as
@@ -42,8 +43,8 @@ def raw_customers(
     fingerprint (size and mtime, or ETag)."""
     settings = dataset.load()
     uri = config.source_uri or settings.source
-    if dataset.reads_partitions:
-        return _raw_partitions(context, uri, settings, dataset.dask_cluster)
+    if dask_cluster.runs_data_path:
+        return _raw_partitions(context, uri, settings, dask_cluster)
     client = s3.get_client() if uri.startswith("s3://") else None
     try:
         table = read_source(uri, client, text_columns=(settings.id_column,),
@@ -76,7 +77,7 @@ def raw_customers(
 
 
 def _raw_partitions(context: dg.AssetExecutionContext, uri: str, settings,
-                    dask_cluster) -> dg.Output:
+                    dask_cluster: DaskCluster) -> dg.Output:
     from churn_assets.distributed.raw_table import read_raw_partitions, source_fingerprint
 
     dask_cluster.get_client()  # this step's computes (and the stored parts) on the cluster

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from churn_assets.data.splits import assign_splits
 from churn_assets.dataset_config import DatasetConfig, DriftConfig
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
@@ -144,6 +145,7 @@ def _measure(rows: pd.DataFrame, champion: ChampionReference, figures: ChampionF
 def feature_drift(
     context: dg.AssetExecutionContext, config: DriftThresholds,
     validated_customers: Table, dataset: DatasetResource, mlflow_tracking: MlflowTracking,
+    dask_cluster: DaskCluster,
 ) -> dg.MaterializeResult:
     """Feature drift against the champion's training rows, the champion's realized (labels)
     or estimated (CBPE, no labels) F1 / ROC-AUC / PR-AUC with intervals on rows it never
@@ -155,7 +157,7 @@ def feature_drift(
     knobs = effective(data.drift, config.model_copy(update={"force_retrain": None}), "drift")
     labeled, now = data.target in validated_customers.columns, datetime.now(UTC)
     current_rows, sampled = len(validated_customers), {}
-    if dataset.holds(validated_customers):
+    if dask_cluster.holds(validated_customers):
         # As many rows as the pandas path compares and evaluates at most.
         validated_customers = local_rows(validated_customers,
                                          max(DRIFT_SAMPLE_ROWS, EVALUATION_SAMPLE_ROWS))

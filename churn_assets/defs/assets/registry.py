@@ -9,6 +9,7 @@ import pandas as pd
 from pydantic import Field
 
 from churn_assets.dataset_config import PromotionConfig
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
@@ -86,6 +87,7 @@ def _segment_table(segments: list[dict]) -> str:
 def champion_model(
     context: dg.AssetExecutionContext, config: PromotionSettings, tuned_churn_model: dict,
     customer_splits: Table, dataset: DatasetResource, mlflow_tracking: MlflowTracking,
+    dask_cluster: DaskCluster,
 ) -> dg.MaterializeResult:
     """Register the candidate and decide (``registry.promotion_rule``): floors, then a paired
     bootstrap of the metric's gain on the same current test rows for champion and candidate
@@ -96,7 +98,7 @@ def champion_model(
     data = dataset.load()
     settings = effective(data.promotion, config, "promotion")
     ids = customer_splits[data.id_column]
-    if dataset.holds(customer_splits):  # the Dask data path: the ids and a test sample
+    if dask_cluster.holds(customer_splits):  # the Dask data path: the ids and a test sample
         ids = ids.compute()
         customer_splits = local_split_rows(customer_splits[customer_splits[SPLIT] == "test"],
                                            LOCAL_ROWS, data.tuning.seed)

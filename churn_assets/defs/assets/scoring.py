@@ -16,6 +16,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
@@ -54,6 +55,7 @@ def score_histogram(counts: np.ndarray) -> str:
 def churn_scores(
     context: dg.AssetExecutionContext, validated_customers: Table,
     dataset: DatasetResource, mlflow_tracking: MlflowTracking, scores_database: ScoresDatabase,
+    dask_cluster: DaskCluster,
 ):
     """One row per customer: the id column, `churn_probability` and `churn_prediction` from
     `models:/<name>@champion` (raw rows in, as any consumer calls it), `reason_1..3`, and with
@@ -68,7 +70,7 @@ def churn_scores(
         context.log.warning(f"{data.model_name} has no @champion yet: nothing to score")
         return
     model = mlflow.pyfunc.load_model(f"models:/{data.model_name}/{version}")
-    if dataset.holds(validated_customers):
+    if dask_cluster.holds(validated_customers):
         location = mlflow_tracking.client().get_model_version_download_uri(data.model_name,
                                                                            version)
         scores, figures = _scored_partitions(validated_customers, location, data)

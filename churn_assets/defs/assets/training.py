@@ -13,6 +13,7 @@ import pandas as pd
 from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.splits import split_summary
 from churn_assets.dataset_config import ModelConfig, TuningConfig
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
@@ -206,6 +207,7 @@ def tuned_churn_model(
     context: dg.AssetExecutionContext, config: TuningBudget, customer_features: Table,
     customer_splits: Table, feature_preprocessor: dict, column_roles: dict,
     dataset: DatasetResource, mlflow_tracking: MlflowTracking, optuna_storage: OptunaStorage,
+    dask_cluster: DaskCluster,
 ) -> dg.Output[dict]:
     """Tune each configured model family on the validation split within one shared budget,
     keep the family with the lowest valid log-loss (leaderboard in `family_leaderboard`),
@@ -219,7 +221,7 @@ def tuned_churn_model(
     tuning = effective(data.tuning, config, "tuning")
     families = effective(data.model, config, "model").families
     partitions, card_data = None, {}
-    if dataset.holds(customer_features):
+    if dask_cluster.holds(customer_features):
         partitions = customer_features
         card_data = _partitioned_card_data(customer_splits, partitions)
         customer_splits, customer_features = _local_sample(

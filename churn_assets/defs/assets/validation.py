@@ -11,6 +11,7 @@ from churn_assets.data.expectations import (
     summarize_failures,
 )
 from churn_assets.data.preparation import prepare_customers
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.settings import OWNERS
@@ -22,11 +23,12 @@ UNLABELED_OK_JOB = "snapshot_intake_job"  # monitoring only: the target may be a
 @dg.asset(group_name="validation", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
 def column_roles(
     context: dg.AssetExecutionContext, raw_customers: Table, dataset: DatasetResource,
+    dask_cluster: DaskCluster,
 ) -> dg.Output[dict]:
     """Which columns are numeric or categorical features and which are dropped, with the
     reason; decided here once, from the dataset YAML's overrides and the data (on the Dask
     data path from the first partitions' 50,000 rows: a role is a schema decision)."""
-    if dataset.holds(raw_customers):
+    if dask_cluster.holds(raw_customers):
         from churn_assets.distributed.tables import decide_roles
 
         roles = decide_roles(raw_customers, dataset.load())
@@ -44,12 +46,12 @@ def column_roles(
 @dg.asset(group_name="validation", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
 def validated_customers(
     context: dg.AssetExecutionContext, raw_customers: Table, column_roles: dict,
-    dataset: DatasetResource,
+    dataset: DatasetResource, dask_cluster: DaskCluster,
 ) -> dg.Output[Table]:
     """Raw rows with the documented coercions applied (target labels spelled one way, blank
     numeric text -> missing), each said in a note; roles come from `column_roles`."""
     roles = ColumnRoles.from_dict(column_roles)
-    if dataset.holds(raw_customers):
+    if dask_cluster.holds(raw_customers):
         from churn_assets.distributed.tables import prepare_partitions
 
         prepared = prepare_partitions(raw_customers, dataset.load(), roles)
@@ -76,7 +78,7 @@ def validated_customers(
 )
 def customer_expectations(
     context: dg.AssetCheckExecutionContext, validated_customers: Table,
-    column_roles: dict, dataset: DatasetResource,
+    column_roles: dict, dataset: DatasetResource, dask_cluster: DaskCluster,
 ):
     """One Great Expectations validation, reported as one blocking check per concern (on
     the Dask data path the same expectations as per-partition counts, see
@@ -84,7 +86,7 @@ def customer_expectations(
     roles, config = ColumnRoles.from_dict(column_roles), dataset.load()
     # A snapshot without the target is accepted for monitoring (intake) but never for training.
     intake = context.run.job_name == UNLABELED_OK_JOB
-    if dataset.holds(validated_customers):
+    if dask_cluster.holds(validated_customers):
         from churn_assets.distributed.checks import validate_partitions as run_checks
     else:
         run_checks = run_expectations

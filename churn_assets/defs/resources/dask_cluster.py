@@ -7,6 +7,8 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from churn_assets.distributed.local_views import is_partitioned
+
 # Above this many train rows the final fit goes through xgboost.dask; 0 means always.
 DEFAULT_FINAL_FIT_MIN_ROWS = 2_000_000
 DEFAULT_BLOCKSIZE = "8MB"  # as distributed.tables.BLOCKSIZE (not imported: dask is heavy)
@@ -47,6 +49,15 @@ class DaskCluster(dg.ConfigurableResource):
 
             self._client = Client(self.scheduler_address, set_as_default=self.data_path)
         return self._client
+
+    def holds(self, frame: Any) -> bool:
+        """``frame`` is partitions (the data path stored it); the client is then open, so
+        the step's computes on it run on the cluster."""
+        if not is_partitioned(frame):
+            return False
+        if self.enabled:
+            self.get_client()
+        return True
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:
