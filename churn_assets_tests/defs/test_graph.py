@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from churn_assets.defs.assets.scoring import churn_scores
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.scores_database import ScoresDatabase
@@ -319,5 +320,5 @@ def test_identical_retrain_keeps_the_champion_explains_why_and_rollback_is_audit
     unlabeled = frame.drop(columns=["Churn"]).head(40)
     (output,) = churn_scores(context=dg.build_asset_context(), validated_customers=unlabeled,
                              dataset=DatasetResource(), mlflow_tracking=MlflowTracking(),
-                             scores_database=ScoresDatabase())
+                             scores_database=ScoresDatabase(), dask_cluster=DaskCluster())
     assert len(output.value) == 40 and output.metadata["champion_version"].value == "1"

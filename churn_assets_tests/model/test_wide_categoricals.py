@@ -87,6 +87,7 @@ def test_the_feature_asset_gives_train_rows_out_of_fold_and_other_rows_full_enco
     rows, workspace,
 ) -> None:
     from churn_assets.defs.assets.features import customer_features
+    from churn_assets.defs.resources.dask_cluster import DaskCluster
     from churn_assets.defs.resources.dataset import DatasetResource
     from churn_assets.names import LABEL, SPLIT
 
@@ -97,7 +98,7 @@ def test_the_feature_asset_gives_train_rows_out_of_fold_and_other_rows_full_enco
     fitted = ChurnPreprocessor(("monthly",), ("region", "plan")).fit(train, train[LABEL])
     config = workspace.write_config(workspace.write_data("rows.csv", splits))
     table = customer_features(splits, fitted.state(),
-                              DatasetResource(config_path=str(config))).value
+                              DatasetResource(config_path=str(config)), DaskCluster()).value
     encoded = table["te__region"].to_numpy()
     np.testing.assert_allclose(
         encoded[:3000], fitted.out_of_fold_encodings(train, train[LABEL])["te__region"])
