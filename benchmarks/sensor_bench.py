@@ -36,7 +36,6 @@ from churn_assets.defs.assets.features import (
     feature_preprocessor,
 )
 from churn_assets.defs.assets.validation import column_roles, validated_customers
-from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.sensors import new_customer_data_sensor
 from churn_assets.devtools.s3_server import REGION, running_s3_server
@@ -103,8 +102,7 @@ def bench_s3_sensor(repeats: int = 3) -> None:
             """One evaluation of the real sensor with its resources, as the daemon runs it."""
             return new_customer_data_sensor.evaluate_tick(dg.build_sensor_context(
                 instance=instance, cursor=cursor,
-                resources={"dataset": DatasetResource(), "s3": S3Resource(),
-                           "dask_cluster": DaskCluster()}))
+                resources={"dataset": DatasetResource(), "s3": S3Resource()}))
         ours = partial(list_s3, client, BUCKET, PREFIX)
         ours_cold_s, cold = timed(lambda: select_new(ours(), LandingCursor()), repeats)
         ours_warm_s, warm = timed(lambda: select_new(ours(), cold.cursor), repeats)

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from dagster_aws.s3 import S3Resource
 
-from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.sensors import new_customer_data_sensor
 from churn_assets.registry.model_registry import current_champion_version
@@ -47,8 +46,7 @@ def configure(workspace: ChurnWorkspace, port: int, table: str) -> None:
 def tick(workspace: ChurnWorkspace, cursor: str | None) -> dg.SensorExecutionData:
     context = dg.build_sensor_context(
         instance=workspace.instance, cursor=cursor,
-        resources={"dataset": DatasetResource(), "s3": S3Resource(max_attempts=1),
-                   "dask_cluster": DaskCluster()})
+        resources={"dataset": DatasetResource(), "s3": S3Resource(max_attempts=1)})
     return new_customer_data_sensor.evaluate_tick(context)
 
 

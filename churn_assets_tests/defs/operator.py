@@ -6,7 +6,6 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from churn_assets.definitions import defs
-from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets_tests.helpers.workspace import ChurnWorkspace
 
@@ -23,8 +22,7 @@ class Operator:
         self.last_sensor = sensor
         context = dg.build_sensor_context(
             instance=self.instance, cursor=self.cursors.get(sensor.name),
-            resources={"dataset": DatasetResource(), "s3": S3Resource(max_attempts=1),
-                       "dask_cluster": DaskCluster()},
+            resources={"dataset": DatasetResource(), "s3": S3Resource(max_attempts=1)},
             definitions=defs(),
         )
         data = sensor.evaluate_tick(context)
