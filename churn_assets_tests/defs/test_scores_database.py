@@ -13,6 +13,7 @@ import yaml
 
 from churn_assets.defs.assets.scoring import churn_scores
 from churn_assets.defs.deployment import SCORES_DB_ENV, SCORES_TABLE_ENV, Deployment
+from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets_tests.helpers.served_champion import register_champion
@@ -48,7 +49,8 @@ def test_scores_replace_the_crm_table_with_version_and_time(
             [snapshot, churn_scores],
             resources={"dataset": DatasetResource(config_path=str(config)),
                        "mlflow_tracking": MlflowTracking(tracking_uri=champion.tracking_uri),
-                       "scores_database": resources["scores_database"]})
+                       "scores_database": resources["scores_database"],
+                       "dask_cluster": DaskCluster()})
         assert result.success
         with engine.connect() as connection:
             table = pd.read_sql_table("churn_scores", connection, schema="crm")
