@@ -23,6 +23,11 @@ from churn_assets.model.metrics import best_f1_threshold, classification_metrics
 from churn_assets.model.tuning import SEARCH_SPACE_VERSION, TuningResult, tune
 from churn_assets.names import LABEL, META_COLUMNS, SPLIT
 
+# A small table's fit gains little from a second thread and loses much when the machine is
+# busy: OpenMP's threads wait for each other every round. Telco's final fit (4,996 rows, 289
+# rounds, load 9.6): 0.31-0.53 s on one thread against 1.47-5.18 s on two. Trials already
+# fit on one thread each.
+SINGLE_THREAD_FIT_ROWS = 20_000
 LEADERBOARD_COLUMNS = ("family", "valid_log_loss", "valid_roc_auc", "valid_pr_auc", "valid_f1",
                        "trials", "pruned", "tune_seconds", "fit_seconds", "chosen")
 
@@ -105,6 +110,14 @@ def features_version(features: pd.DataFrame) -> str:
     return content_digest(features).hexdigest()
 
 
+def final_fit_config(tuning: TuningConfig, train_rows: int) -> TuningConfig:
+    """The final fit's settings: one thread up to ``SINGLE_THREAD_FIT_ROWS`` train rows (the
+    fitted model then also predicts on one), ``tuning.n_jobs`` above."""
+    if train_rows > SINGLE_THREAD_FIT_ROWS:
+        return tuning
+    return tuning.model_copy(update={"n_jobs": 1})
+
+
 def family_budget(tuning: TuningConfig, n_families: int, position: int) -> TuningConfig:
     """Family ``position``'s share of one budget: trials split as evenly as possible (the
     first families get the remainder), the timeout split evenly. One family: all of it."""
@@ -138,7 +151,8 @@ def _best_of_family(
     # A study on a Dask cluster (DaskStudy) also decides where the final fit runs.
     on_cluster = getattr(study, "fit_on_train", None)
     model = (on_cluster(family, result.best_params, tuning, *fit_rows) if on_cluster
-             else family.fit(result.best_params, tuning, *fit_rows))
+             else family.fit(result.best_params, final_fit_config(tuning, len(fit_rows[1])),
+                             *fit_rows))
     seconds = time.monotonic() - started
     probability = model.predict_proba(x_valid)
     metrics = classification_metrics(y_valid, probability,
