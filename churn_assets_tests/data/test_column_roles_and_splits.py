@@ -237,3 +237,19 @@ def test_split_summary_reports_empty_split_as_zero() -> None:
     assert summary.loc["valid", "rows"] == 0
     assert summary.loc["train", "churn_rate"] == pytest.approx(0.5)
     assert summary.loc["test", "churn_rate"] == pytest.approx(1.0)
+
+
+def test_split_labels_follow_the_hash_cuts_and_share_three_objects() -> None:
+    # One str object per label, not per row (10M rows: ~600 MB of equal strings otherwise).
+    from churn_assets.data.splits import hash_unit_interval
+
+    ids = pd.Series([f"C{i:05d}" for i in range(3_000)], index=range(10, 3_010))
+    config = SplitConfig(test_fraction=0.2, valid_fraction=0.15)
+    splits = assign_splits(ids, config)
+    position = hash_unit_interval(ids, config.salt)
+    valid_cut = config.test_fraction + config.valid_fraction
+    expected = np.where(position < config.test_fraction, "test",
+                        np.where(position < valid_cut, "valid", "train"))
+    assert splits.dtype == object and splits.index.equals(ids.index)
+    assert splits.tolist() == expected.tolist()
+    assert len({id(label) for label in splits}) == 3
