@@ -56,7 +56,7 @@ from churn_assets.model.retention import (
 from churn_assets.monitoring.drift import sample_positions
 from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
-from churn_assets.process_memory import release_freed_memory
+from churn_assets.process_memory import LARGE_TABLE_ROWS, release_freed_memory
 from churn_assets.registry.load_check import prestart_load_check, requirement_modules
 
 SCHEMA_ROWS = 1_000
@@ -285,7 +285,8 @@ def tuned_churn_model(
             customer_splits, [*raw_columns, data.target],
             np.flatnonzero((customer_splits[SPLIT] == "train").to_numpy()), data.source,
             data.target)
-        release_freed_memory()  # what hashing and logging freed, before the trials' hour
+        if len(customer_splits) >= LARGE_TABLE_ROWS:  # what hashing and logging freed
+            release_freed_memory()
         try:
             candidate = train_candidate(customer_features, tuning, open_study, on_trial,
                                         families, data.model.search_space)

@@ -15,7 +15,11 @@ from upath import UPath
 
 from churn_assets.dataset_config import PROJECT_ROOT
 from churn_assets.distributed.local_views import is_partitioned
-from churn_assets.process_memory import release_freed_memory
+from churn_assets.process_memory import (
+    LARGE_PARQUET_BYTES,
+    LARGE_TABLE_ROWS,
+    release_freed_memory,
+)
 
 
 def local_state_dir() -> Path:
@@ -104,7 +108,8 @@ class ChurnIOManager(dg.UPathIOManager):
                           "$CHURN_STATE_DIR)") from error
         # The step is over: what it freed goes back before the next step reads, so steps
         # sharing one process do not stack their leftovers.
-        release_freed_memory()
+        if isinstance(obj, pd.DataFrame) and len(obj) >= LARGE_TABLE_ROWS:
+            release_freed_memory()
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,10 +133,13 @@ class ChurnIOManager(dg.UPathIOManager):
             # Before: the last step's inputs are gone only now (they outlive its output's
             # write), and glibc's free pages are no use to pyarrow's pool. After: the Arrow
             # table the frame was converted from (10M rows: 5.7 GB stacked without both).
-            release_freed_memory()
+            large = parquet.stat().st_size >= LARGE_PARQUET_BYTES
+            if large:
+                release_freed_memory()
             with parquet.open("rb") as handle:
                 frame = pd.read_parquet(handle)
-            release_freed_memory()
+            if large:
+                release_freed_memory()
             return frame
         if json_file.exists():
             return json.loads(json_file.read_text())
