@@ -22,16 +22,20 @@ import math
 import os
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import dagster as dg
-import dask
 import pandas as pd
 
 from benchmarks.dask_bench import print_table
-from benchmarks.dask_data_bench import CLUSTER_SIZES, TARGET_ROWS, compute_seconds
+from benchmarks.dask_data_bench import (
+    ESTIMATE_HEADER,
+    TARGET_ROWS,
+    compute_seconds,
+    estimate_rows,
+    measured,
+)
 from churn_assets.devtools.workspace import FAST_TUNING, ChurnWorkspace, materialize_graph
 from churn_assets.generator import generate_customers
 
@@ -134,20 +138,12 @@ def paper_estimate(run: dict) -> list[list]:
     # Everything else as measured: the steps' wall time less the growing work they waited for.
     waited = sum(run["compute"].get(s, 0.0) for s in run["compute"] if grows(s)) + fit
     fixed = max(sum(run["seconds"].values()) - waited / run["workers"], 0.0)
-    table = []
-    for n in CLUSTER_SIZES:
-        data_s = sum(math.ceil(parts / n) * c for c in per_part.values())
-        table.append([n, f"{parts:,}", f"{data_s / 60:,.1f}", f"{fit_total / n / 60:,.1f}",
-                      f"{fixed / 60:,.1f}", f"{(data_s + fit_total / n + fixed) / 60:,.1f}"])
-    return table
+    return estimate_rows(parts, per_part, fit_total, fixed)
 
 
 def main(n_rows: int = 200_000, n_workers: int = 2, blocksize: str = "4MB",
          memory_limit: str | None = None) -> None:
-    load = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as tmp, dask.config.set({"logging.distributed":
-                                                                 "error"}):
-        run = measure(n_rows, n_workers, blocksize, Path(tmp), memory_limit)
+    run, load = measured(measure, n_rows, n_workers, blocksize, memory_limit)
     run["workers"] = n_workers
     parts = run["partitions"]
     steps = [s for s in run["seconds"] if not s.endswith("_freshness")]
@@ -174,9 +170,7 @@ def main(n_rows: int = 200_000, n_workers: int = 2, blocksize: str = "4MB",
     print_table(f"Paper estimate for {TARGET_ROWS:,} rows (70% train) on N one-thread "
                 "workers: per-partition task seconds x partitions / N for the growing steps, "
                 "the final fit linear in train rows / N, the rest of the measured wall time "
-                "as fixed",
-                ["workers", "partitions", "data path min", "final fit min", "fixed min",
-                 "total min"], paper_estimate(run))
+                "as fixed", ESTIMATE_HEADER, paper_estimate(run))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import dask
@@ -107,6 +108,32 @@ def measure(n_rows: int, n_workers: int, blocksize: str, folder: Path,
             "train_rows": train_rows}
 
 
+ESTIMATE_HEADER = ["workers", "partitions", "data path min", "final fit min", "fixed min",
+                   "total min"]
+
+
+def estimate_rows(parts: int, per_part: dict[str, float], fit_total_s: float,
+                  fixed_s: float) -> list[list]:
+    """Per cluster size: each growing step's per-partition seconds x partitions / N (rounded up
+    to whole waves), the final fit's seconds / N, and the fixed seconds as measured."""
+    table = []
+    for n in CLUSTER_SIZES:
+        data_s = sum(math.ceil(parts / n) * c for c in per_part.values())
+        fit_s = fit_total_s / n
+        table.append([n, f"{parts:,}", f"{data_s / 60:,.1f}", f"{fit_s / 60:,.1f}",
+                      f"{fixed_s / 60:,.1f}", f"{(data_s + fit_s + fixed_s) / 60:,.1f}"])
+    return table
+
+
+def measured(measure: Callable[..., dict], n_rows: int, n_workers: int, blocksize: str,
+             memory_limit: str | None) -> tuple[dict, float]:
+    """One measured run in a temporary folder, and the load average before it."""
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp, dask.config.set({"logging.distributed":
+                                                                 "error"}):
+        return measure(n_rows, n_workers, blocksize, Path(tmp), memory_limit), load
+
+
 def paper_estimate(run: dict) -> list[list]:
     rows_per_part = run["rows"] / run["partitions"]
     parts = math.ceil(TARGET_ROWS / rows_per_part)
@@ -114,21 +141,12 @@ def paper_estimate(run: dict) -> list[list]:
                 if s not in (*FIXED_STEPS, "final_fit")}
     fixed = sum(run["seconds"][s] for s in FIXED_STEPS)
     fit_total = run["compute"]["final_fit"] * TARGET_ROWS * TRAIN_SHARE / run["train_rows"]
-    table = []
-    for n in CLUSTER_SIZES:
-        data_s = sum(math.ceil(parts / n) * c for c in per_part.values())
-        fit_s = fit_total / n
-        table.append([n, f"{parts:,}", f"{data_s / 60:,.1f}", f"{fit_s / 60:,.1f}",
-                      f"{fixed / 60:,.1f}", f"{(data_s + fit_s + fixed) / 60:,.1f}"])
-    return table
+    return estimate_rows(parts, per_part, fit_total, fixed)
 
 
 def main(n_rows: int = 200_000, n_workers: int = 2, blocksize: str = "4MB",
          memory_limit: str | None = None) -> None:
-    load = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as tmp, dask.config.set({"logging.distributed":
-                                                                 "error"}):
-        run = measure(n_rows, n_workers, blocksize, Path(tmp), memory_limit)
+    run, load = measured(measure, n_rows, n_workers, blocksize, memory_limit)
     parts = run["partitions"]
     rows = [[step, f"{run['seconds'][step]:.2f}", f"{run['compute'].get(step, 0):.2f}",
              "fixed" if step in FIXED_STEPS else
@@ -149,8 +167,7 @@ def main(n_rows: int = 200_000, n_workers: int = 2, blocksize: str = "4MB",
     print_table(f"Paper estimate for {TARGET_ROWS:,} rows ({TRAIN_SHARE:.0%} train) on N "
                 "one-thread workers: measured per-partition compute x partitions / N; "
                 "final fit linear in train rows / N; fixed client-side steps as measured",
-                ["workers", "partitions", "data path min", "final fit min", "fixed min",
-                 "total min"], paper_estimate(run))
+                ESTIMATE_HEADER, paper_estimate(run))
 
 
 if __name__ == "__main__":
