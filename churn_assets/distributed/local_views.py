@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from churn_assets.data.frames import content_digest
 from churn_assets.names import SPLIT, SPLITS
 
 LOCAL_ROWS = 250_000  # rows per split (or per table) a local view holds at most
@@ -61,10 +62,10 @@ def local_split_rows(splits: Any, max_rows: int | None = LOCAL_ROWS, seed: int =
 
 
 def _digest(part: pd.DataFrame) -> str:
-    return hashlib.sha256(pd.util.hash_pandas_object(part, index=False).to_numpy()).hexdigest()
+    return content_digest(part).hexdigest()
 
 
-def content_digest(frame: Any) -> str:
+def partitions_digest(frame: Any) -> str:
     """A content hash: of every row of a pandas frame, or of each partition's row hashes in
     partition order (the same stored dataset gives the same digest)."""
     if not is_partitioned(frame):

@@ -7,7 +7,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from churn_assets.distributed.local_views import content_digest, local_rows, local_split_rows
+from churn_assets.distributed.local_views import local_rows, local_split_rows, partitions_digest
 
 SPLITS = pd.DataFrame({"customerID": [f"c{i}" for i in range(3000)],
                        "split": ["train"] * 2000 + ["valid"] * 700 + ["test"] * 300,
@@ -32,6 +32,6 @@ def test_the_digest_follows_the_content() -> None:
     parts = dd.from_pandas(SPLITS, npartitions=3)
     changed = SPLITS.assign(tenure=SPLITS["tenure"].where(SPLITS.index != 5, -1))
 
-    assert content_digest(parts) == content_digest(dd.from_pandas(SPLITS, npartitions=3))
-    assert content_digest(parts) != content_digest(dd.from_pandas(changed, npartitions=3))
-    assert content_digest(SPLITS) != content_digest(changed)
+    assert partitions_digest(parts) == partitions_digest(dd.from_pandas(SPLITS, npartitions=3))
+    assert partitions_digest(parts) != partitions_digest(dd.from_pandas(changed, npartitions=3))
+    assert partitions_digest(SPLITS) != partitions_digest(changed)

@@ -28,8 +28,7 @@ from churn_assets.defs.settings import (
     launchpad_config,
     launchpad_fields,
 )
-from churn_assets.distributed.local_views import LOCAL_ROWS, local_split_rows
-from churn_assets.distributed.local_views import content_digest as table_digest
+from churn_assets.distributed.local_views import LOCAL_ROWS, local_split_rows, partitions_digest
 from churn_assets.model.candidate import (
     Candidate,
     features_version,
@@ -184,7 +183,7 @@ def _partitioned_card_data(splits, features) -> dict:
     from churn_assets.distributed.steps import split_sizes
 
     sizes = split_sizes(splits)
-    return {"data": {"rows": int(sizes["rows"].sum()), "sha256": table_digest(features)},
+    return {"data": {"rows": int(sizes["rows"].sum()), "sha256": partitions_digest(features)},
             "splits": {name: {"rows": int(row.rows), "churn_rate": float(row.churn_rate)}
                        for name, row in sizes.iterrows()}}
 
