@@ -22,10 +22,12 @@ class RawCustomersConfig(dg.Config):
     )
 
 
-def table_schema(frame: pd.DataFrame) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[dg.TableColumn(str(name), str(dtype)) for name, dtype in frame.dtypes.items()]
-    )
+def table_schema(dtypes: pd.Series) -> dg.TableSchema:
+    """Takes the dtypes, not the frame: the first ``TableSchema`` a process builds compiles
+    its constructor and keeps the caller's local variables for good (dagster_shared's record
+    ``EvalContext``), so a frame in scope here stayed alive for the whole run (10M: 3.7 GB)."""
+    columns = [dg.TableColumn(str(name), str(dtype)) for name, dtype in dtypes.items()]
+    return dg.TableSchema(columns=columns)
 
 
 @dg.asset(group_name="ingestion", kinds={"pandas", "s3"}, owners=OWNERS,
@@ -70,7 +72,7 @@ def raw_customers(
             "sha256": table.sha256,
             "dagster/row_count": len(frame),
             "column_count": frame.shape[1],
-            "dagster/column_schema": table_schema(frame),
+            "dagster/column_schema": table_schema(frame.dtypes),
             "read_notes": notes,
         },
     )
@@ -94,4 +96,4 @@ def _raw_partitions(context: dg.AssetExecutionContext, uri: str, settings,
         "source_uri": uri, "bytes": n_bytes, "fingerprint": fingerprint,
         "dagster/row_count": rows, "column_count": len(frame.columns),
         "partitions": frame.npartitions,
-        "dagster/column_schema": table_schema(frame._meta), "read_notes": notes})
+        "dagster/column_schema": table_schema(frame._meta.dtypes), "read_notes": notes})

@@ -201,11 +201,14 @@ def _log_trial_values(mlflow_tracking: MlflowTracking, run_id: str,
         client.log_batch(run_id, metrics=metrics[start:start + METRICS_PER_BATCH])
 
 
-def _load_check_follows_here(context: dg.AssetExecutionContext) -> bool:
+def _load_check_follows_here(context: dg.AssetExecutionContext, rows: int) -> bool:
     """True when ``champion_model`` runs later in this same process (in-process executor, in
-    the run's plan): its load check's fresh process can then start now and import meanwhile."""
+    the run's plan): its load check's fresh process can then start now and import meanwhile.
+    Not for large tables: there the child's ~300 MB would sit on this step's peak (1M rows:
+    2,130 MiB with it), for an overlap of seconds in a step of minutes."""
     plan = context.get_step_execution_context().execution_plan
-    return (context.job_def.executor_def.name == dg.in_process_executor.name
+    return (rows < LARGE_TABLE_ROWS
+            and context.job_def.executor_def.name == dg.in_process_executor.name
             and "champion_model" in plan.step_keys_to_execute)
 
 
@@ -291,7 +294,7 @@ def tuned_churn_model(
                                         families, data.model.search_space)
         finally:  # also the trials before a failure: a retry resumes the study and this run
             _log_trial_values(mlflow_tracking, run.info.run_id, trial_values)
-        if _load_check_follows_here(context):
+        if _load_check_follows_here(context, len(customer_splits)):
             # Trials keep both cores busy; what follows here (pictures, logging) uses one, so
             # the child's imports (MLflow and the candidate's own requirements) run beside it.
             prestart_load_check(mlflow_tracking.resolved_uri(), requirement_modules(
