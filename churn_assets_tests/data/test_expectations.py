@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,18 @@ def test_clean_frame_passes_every_check(tmp_path: Path) -> None:
     existence = {o.column for o in results["required_columns"]}
     assert existence == {"customerID", "Churn", "tenure", "MonthlyCharges", "Contract"}
     assert summarize_failures(results["unique_ids"]) == ""
+
+
+def test_validation_keeps_nothing_of_the_table(tmp_path: Path) -> None:
+    # GX's last context (kept module-wide) held its metric cache: per-row Series of the whole
+    # table, alive under every later step of a run (10M rows: 2.5 GB).
+    rows = 4_321
+    results = run(make_frame(rows), make_config(tmp_path))
+    assert not failed(results["unique_ids"])
+    gc.collect()
+    alive = [o for o in gc.get_objects()
+             if isinstance(o, pd.Series | pd.DataFrame) and len(o) == rows]
+    assert alive == []
 
 
 def test_duplicate_ids_fail_unique_ids(tmp_path: Path) -> None:
