@@ -19,6 +19,12 @@ from churn_assets.data.splits import assign_splits
 from churn_assets.dataset_config import load_dataset_config
 from churn_assets.defs.deployment import Deployment
 from churn_assets.registry.model_registry import current_champion_version
+from churn_assets_tests.helpers.data_path import (
+    DATA_ASSETS,
+    TUNING,
+    data_path_cluster,
+    metadata_of,
+)
 from churn_assets_tests.helpers.workspace import (
     FAST_TUNING,
     ChurnWorkspace,
@@ -26,8 +32,6 @@ from churn_assets_tests.helpers.workspace import (
     materialize_graph,
 )
 
-DATA_ASSETS = ("raw_customers", "validated_customers", "customer_splits", "customer_features",
-               "churn_scores")
 SMALL_ROWS = 20_000
 LARGE_ROWS = 640_000
 LARGE_TABLE_ASSETS = ["raw_customers", "column_roles", "validated_customers", "customer_splits",
@@ -37,28 +41,13 @@ LARGE_TABLE_ASSETS = ["raw_customers", "column_roles", "validated_customers", "c
 # definitions) and ~580 MiB while it fits XGBoost; the table takes more than the limit as one
 # pandas frame (text as Python strings, as read): 640,000 rows are ~800 MiB.
 WORKER_MEMORY = 768 * 2**20
-# Tuning and a local fit read few rows: the local samples stay small, the tables do not.
-TUNING = {"sample_rows": 5_000, "fit_rows": 20_000, "max_estimators": 100}
 
 
 @pytest.fixture
 def cluster(workspace: ChurnWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from distributed import LocalCluster
-
     # Workers start after the workspace's environment is set: they inherit it.
-    with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=WORKER_MEMORY,
-                      host="127.0.0.1", dashboard_address=None) as local:
-        monkeypatch.setenv("CHURN_DASK_SCHEDULER", local.scheduler_address)
-        monkeypatch.setenv("CHURN_DASK_DATA_PATH", "1")
-        monkeypatch.setenv("CHURN_DASK_FINAL_FIT_MIN_ROWS", "0")  # xgboost.dask on partitions
-        yield local.scheduler_address
-
-
-def metadata_of(result, asset: str) -> dict:
-    for event in result.get_asset_materialization_events():
-        if event.asset_key.to_user_string() == asset:
-            return {k: v.value for k, v in event.materialization.metadata.items()}
-    raise AssertionError(f"{asset} was not materialized")
+    with data_path_cluster(monkeypatch, memory_limit=WORKER_MEMORY) as scheduler:
+        yield scheduler
 
 
 def worker_addresses(scheduler: str) -> set[str]:

@@ -87,8 +87,17 @@ def load_partitions(folder: UPath) -> Any:
         return dd.read_parquet(str(folder), storage_options=dict(folder.storage_options) or None)
 
 
+def remove_other_form(path: UPath) -> None:
+    """Delete the value's other form (single file or dataset) once this one is written: after
+    a switch of paths, stamps cannot tell which is newer on S3, whose LastModified has whole
+    seconds."""
+    if path.exists():
+        path.fs.rm(path.path, recursive=True)
+
+
 def newer(folder: UPath, file: UPath) -> bool:
-    """The dataset was written after the single file (the deployment switched paths)."""
+    """The dataset was written after the single file (both are left only by a run that
+    stopped between writing one and removing the other)."""
     stamps = [p.stat().st_mtime for p in folder.iterdir() if p.name.endswith(".parquet")]
     return bool(stamps) and max(stamps) >= file.stat().st_mtime
 
@@ -115,8 +124,10 @@ class ChurnIOManager(dg.UPathIOManager):
         path.parent.mkdir(parents=True, exist_ok=True)
         if is_partitioned(obj):  # the Dask data path: a Parquet dataset, one file a partition
             dump_partitions(obj, path.with_suffix(PARTS_SUFFIX))
+            remove_other_form(path.with_suffix(".parquet"))
         elif isinstance(obj, pd.DataFrame):
             write_whole(path.with_suffix(".parquet"), lambda handle: write_frame(obj, handle))
+            remove_other_form(path.with_suffix(PARTS_SUFFIX))
         elif isinstance(obj, dict):
             text = json.dumps(obj, indent=2, default=str).encode()
             write_whole(path.with_suffix(".json"), lambda handle: handle.write(text))

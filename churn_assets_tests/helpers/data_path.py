@@ -1,0 +1,36 @@
+"""The Dask data path in tests: a LocalCluster on 127.0.0.1 with the data path switched on,
+and what a run's materializations recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+DATA_ASSETS = ("raw_customers", "validated_customers", "customer_splits", "customer_features",
+               "churn_scores")
+# Tuning and a local fit read few rows: the local samples stay small, the tables do not.
+TUNING = {"sample_rows": 5_000, "fit_rows": 20_000, "max_estimators": 100}
+
+
+@contextmanager
+def data_path_cluster(monkeypatch: pytest.MonkeyPatch, memory_limit: int | str = "auto"
+                      ) -> Iterator[str]:
+    """Two one-thread workers; they inherit the environment as it is now, so set storage
+    (e.g. the S3 endpoint and credentials) before entering."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=memory_limit,
+                      host="127.0.0.1", dashboard_address=None) as local:
+        monkeypatch.setenv("CHURN_DASK_SCHEDULER", local.scheduler_address)
+        monkeypatch.setenv("CHURN_DASK_DATA_PATH", "1")
+        monkeypatch.setenv("CHURN_DASK_FINAL_FIT_MIN_ROWS", "0")  # xgboost.dask on partitions
+        yield local.scheduler_address
+
+
+def metadata_of(result, asset: str) -> dict:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == asset:
+            return {k: v.value for k, v in event.materialization.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")
