@@ -94,10 +94,19 @@ def running_s3_server() -> Iterator[MotoS3Server]:
 def s3_in_environment(monkeypatch, bucket: str) -> Iterator[MotoS3Server]:
     """A running server with ``bucket``, reached through the standard AWS environment,
     exactly as an operator would set it for MinIO."""
+    from s3fs import S3FileSystem
+
     with running_s3_server() as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.endpoint_url)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+        # fsspec reuses a filesystem made with the same arguments, and the endpoint came from
+        # the environment, not the arguments: one made for an earlier server in this process
+        # would still call that (stopped) server.
+        S3FileSystem.clear_instance_cache()
         server.client().create_bucket(Bucket=bucket)
-        yield server
+        try:
+            yield server
+        finally:
+            S3FileSystem.clear_instance_cache()
