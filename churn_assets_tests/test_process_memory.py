@@ -58,7 +58,7 @@ print(read, len(alive))
 
 
 def test_no_copy_of_the_table_outlives_the_ingestion_step(tmp_path):
-    # The step's frame stayed alive for the whole run (10M rows: 3.7 GB under every later
+    # The step's frame stayed alive for the whole run (10M rows: ~2.8 GB under every later
     # step) while the column schema was built from the frame itself.
     env = os.environ | {"CHURN_STATE_DIR": str(tmp_path / "state"),
                         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",

@@ -13,7 +13,6 @@ a half-migrated store. The parent waits for its child before its first use of th
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,8 +64,7 @@ def start_store_warmup(uri: str) -> bool:
     # The child's output is MLflow's migration log, which the parent would have printed;
     # when it fails, the parent creates the store itself and reports any error there.
     _WARMING[uri] = subprocess.Popen([sys.executable, "-c", _CHILD, str(path)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     env=os.environ.copy())
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return True
 
 
