@@ -250,6 +250,31 @@ class DriftConfig(_Section):
         return value
 
 
+class LeakageConfig(_Section):
+    """The check for columns written after the outcome (``data.leakage``), on train rows
+    before tuning; the limits were chosen on train rows of generated tables and Telco
+    (docs/trust.md)."""
+
+    check: bool = Field(True, description="Stop before tuning when a column may leak the "
+                        "outcome.")
+    max_auc: float = Field(0.85, gt=0.5, le=1, description="A column whose out-of-fold "
+                           "ROC-AUC alone (or its missingness's) reaches this is a suspect.")
+    max_churners_only: float = Field(0.2, gt=0, le=1, description="A column is a suspect when "
+                                     "this share of churners holds values no non-churner "
+                                     "holds.")
+    allow: dict[str, str] = Field(default_factory=dict, description="Columns known before a "
+                                  "customer leaves despite strong evidence: {column: reason}.")
+
+    @field_validator("allow")
+    @classmethod
+    def _reasons_given(cls, value: dict[str, str]) -> dict[str, str]:
+        blank = [column for column, reason in value.items() if not str(reason).strip()]
+        if blank:
+            raise ValueError(f"needs a reason for '{blank[0]}' (why it is known before a "
+                             "customer leaves)")
+        return value
+
+
 class ExpectationsConfig(_Section):
     min_rows: int = 200
     ranges: dict[str, Bound] = Field(default_factory=dict)
@@ -357,6 +382,7 @@ class DatasetConfig(_Section):
     promotion: PromotionConfig = PromotionConfig()
     drift: DriftConfig = DriftConfig()
     expectations: ExpectationsConfig = ExpectationsConfig()
+    leakage: LeakageConfig = LeakageConfig()
     economics: EconomicsConfig | None = None  # off by default: no expected values
     decision: DecisionConfig = DecisionConfig()
     config_path: str = ""  # where it was read from; set by the loader, never by the YAML

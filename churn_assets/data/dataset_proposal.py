@@ -6,6 +6,8 @@ Each choice is a rule a person can check, and the YAML says which rule decided i
 - id: a column whose values are all present and unique, preferring a name that says id;
   none -> no `id_column`, the pipeline derives `row_key` from each row's content;
 - roles: the pipeline's own inference (``column_roles``), written out so it can be edited;
+- leakage: columns the training run's leakage check would stop on (``data.leakage``)
+  are proposed as drops, each with its evidence and the ``leakage.allow`` alternative;
 - checks: value sets for categoricals with few levels, ``[0, null]`` ranges for numeric
   columns that are never negative, a row floor well below the table's size.
 """
@@ -19,7 +21,9 @@ from typing import Any
 
 import pandas as pd
 
+from churn_assets.data import leakage
 from churn_assets.data.column_roles import infer_column_roles
+from churn_assets.data.row_key import with_row_key
 from churn_assets.data.source_errors import SourceError
 from churn_assets.dataset_config import DERIVED_ID_COLUMN, parse_dataset_config
 
@@ -95,6 +99,13 @@ def _checks(frame: pd.DataFrame, roles, target: str) -> dict[str, Any]:
             "value_sets": value_sets}
 
 
+def _leak_proposal(frame: pd.DataFrame, config, roles) -> leakage.Proposal:
+    """The training run's leakage check on the same train rows, as drops with the evidence."""
+    keyed, _ = with_row_key(frame, config)
+    return leakage.propose(leakage.leakage_report(keyed, config, roles.numeric,
+                                                  roles.categorical))
+
+
 def propose_dataset(frame: pd.DataFrame, source: str, target: str, *, model_name: str,
                     positive_label: Any = None, id_column: str | None = None,
                     source_keys: dict[str, str] | None = None) -> Proposal:
@@ -121,10 +132,15 @@ def propose_dataset(frame: pd.DataFrame, source: str, target: str, *, model_name
         config["watermark_column"] = str(watermark[0])
         reasons.append(f"watermark_column '{watermark[0]}': the landing sensor watches its "
                        "maximum for new rows")
-    drop = [*roles.dropped, *(c for c in watermark if c not in roles.dropped)]
+    leaks = _leak_proposal(frame, parsed, roles)
+    drop = [*roles.dropped, *(c for c in [*watermark, *leaks.drop] if c not in roles.dropped)]
+    roles = type(roles)(tuple(c for c in roles.numeric if c not in leaks.drop),
+                        tuple(c for c in roles.categorical if c not in leaks.drop),
+                        roles.dropped)
     reasons.append(f"roles (the pipeline's own inference): {len(roles.numeric)} numeric, "
                    f"{len(roles.categorical)} categorical, {len(drop)} dropped")
     reasons += [f"drop '{c}': {why}" for c, why in roles.dropped.items()]
+    reasons += leaks.reasons
     config |= {"numeric": list(roles.numeric), "categorical": list(roles.categorical),
                "drop": [str(c) for c in drop]}
     config["expectations"] = _checks(frame, roles, target)

@@ -146,14 +146,18 @@ def decide_roles(frame: dd.DataFrame, config: DatasetConfig,
     schema decision (numeric, category, near-unique text, constant), which that many rows
     settle; the whole table when it is smaller. Partitions come one at a time (``head`` over
     all partitions would gather each partition's head on one worker first)."""
+    return infer_column_roles(head_rows(frame, sample_rows), config)
+
+
+def head_rows(frame: dd.DataFrame, sample_rows: int = ROLE_SAMPLE_ROWS) -> pd.DataFrame:
+    """The first ``sample_rows`` rows, one partition at a time."""
     parts, rows = [], 0
     for index in range(frame.npartitions):
         parts.append(frame.get_partition(index).compute())
         rows += len(parts[-1])
         if rows >= sample_rows:
             break
-    head = pd.concat(parts).iloc[:sample_rows]
-    return infer_column_roles(head, config)
+    return pd.concat(parts).iloc[:sample_rows]
 
 
 def _canonical_spellings(counts: pd.Series, positive_label: object,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.frames import columns_view, content_digest
+from churn_assets.data.leakage import card_rows
 from churn_assets.data.splits import split_summary
 from churn_assets.dataset_config import ModelConfig, TuningConfig
 from churn_assets.defs.resources.dask_cluster import DaskCluster
@@ -129,7 +130,8 @@ def _card_facts(
                  "sha256": content_digest(customer_splits).hexdigest()},
         "splits": {row.split: {"rows": int(row.rows), "churn_rate": float(row.churn_rate)}
                    for row in summary.itertuples()},
-        "features": {"kept": list(roles.features), "dropped": roles.dropped},
+        "features": {"kept": list(roles.features), "dropped": roles.dropped,
+                     "leakage": card_rows(column_roles)},
         "parameters": parameters, "threshold": candidate.threshold, "metrics": metrics,
         "top_features": top_features(candidate.model),
         "known_limits": KNOWN_LIMITS,
