@@ -9,12 +9,13 @@ not left yet. Per feature column, on train rows only (a seeded sample of at most
 - **alone**: the out-of-fold ROC-AUC of the column by itself (numeric: a depth-limited tree,
   missing values included; categorical: the per-level churn rate, smoothed). A copy or a
   recoding of the label scores ~1.0; the strongest honest predictors of the tables measured
-  here stay far below (Telco's ``Contract`` ~0.77, ``tenure`` ~0.74; see docs/trust.md).
+  here stay far below (Telco's ``Contract`` 0.73, ``tenure`` 0.73; see docs/trust.md).
 - **missingness**: the ROC-AUC of "value present" alone, with the share present among
   churners and the others (a cancellation date present only for leavers).
 - **churners only**: the share of the train churners that sit in values (levels, tree
-  leaves, the missing or the present state) holding no more than ``PURE_OTHERS`` non-churners, with at
-  least ``MIN_REGION_ROWS`` rows in all (a reason filled in only for churners).
+  leaves, the missing or the present state) holding no more than ``PURE_OTHERS``
+  non-churners, with at least ``MIN_REGION_ROWS`` rows in all (a reason filled in only for
+  churners).
 
 A column is a suspect when its out-of-fold ROC-AUC alone or its missingness ROC-AUC reaches
 ``LeakageConfig.max_auc``, or its churners-only share reaches ``max_churners_only``; the YAML
