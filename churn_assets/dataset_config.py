@@ -157,11 +157,20 @@ class PromotionConfig(_Section):
     metric: str = Field("roc_auc", description="Metric the candidate must beat the champion "
                         "on: f1, roc_auc, pr_auc, log_loss, expected_profit (per customer, needs "
                         "'economics'; registry.promotion_metrics).")
-    min_f1: float = Field(0.55, description="Floor on test F1.")
-    min_roc_auc: float = Field(0.75, description="Floor on test ROC-AUC.")
+    # Opt-in: absolute floors fit one table's base rate (F1 of flagging everyone is
+    # 2p/(1+p)); by default the table's own baselines judge a first model (`baselines`).
+    min_f1: float | None = Field(None, description="Floor on test F1; empty: none.")
+    min_roc_auc: float | None = Field(None, description="Floor on test ROC-AUC; empty: none.")
     floors: dict[str, float] = Field(default_factory=dict, description="Floors on test "
                                      "accuracy, precision, recall, f1, roc_auc, pr_auc; "
                                      "min_f1 and min_roc_auc are floors too.")
+    baselines: bool = Field(True, description="A first model must beat the test rows' own "
+                            "baselines: ROC-AUC interval above 0.5, F1 above flagging "
+                            "everyone, not clearly worse than a logistic regression "
+                            "(registry.first_model).")
+    baseline_margin: float = Field(0.02, ge=0, description="ROC-AUC a first model may lose "
+                                   "to the logistic regression (its delta's whole interval "
+                                   "below minus this refuses it).")
     min_delta: float = Field(0.0, description="Practical margin: the lower bound of the "
                              "candidate's gain in the metric must be above this (its units).")
     roc_auc_margin: float = Field(0.02, ge=0, description="The lower bound of the ROC-AUC "
@@ -215,7 +224,8 @@ class PromotionConfig(_Section):
 
     def effective_floors(self) -> dict[str, float]:
         """min_f1 and min_roc_auc, overridden by ``floors`` where both name a metric."""
-        return {"f1": self.min_f1, "roc_auc": self.min_roc_auc} | dict(self.floors)
+        named = {"f1": self.min_f1, "roc_auc": self.min_roc_auc}
+        return {k: v for k, v in named.items() if v is not None} | dict(self.floors)
 
 
 class DriftConfig(_Section):

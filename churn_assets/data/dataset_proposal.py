@@ -8,12 +8,15 @@ Each choice is a rule a person can check, and the YAML says which rule decided i
 - roles: the pipeline's own inference (``column_roles``), written out so it can be edited;
 - leakage: columns the training run's leakage check would stop on (``data.leakage``)
   are proposed as drops, each with its evidence and the ``leakage.allow`` alternative;
+- floors: ``promotion.floors`` from the table's baselines (F1 of flagging everyone at its
+  churn rate, ROC-AUC 0.6);
 - checks: value sets for categoricals with few levels, ``[0, null]`` ranges for numeric
   columns that are never negative, a row floor well below the table's size.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,7 @@ POSITIVE_WORDS = ("yes", "y", "true", "t", "1", "1.0", "churn", "churned", "exit
 ID_NAME = re.compile(r"(^|[^a-z])(id|key|number|no|code|uuid)($|[^a-z])|id$", re.IGNORECASE)
 WATERMARK_NAME = re.compile(r"updated|modified|last_?change|loaded_?at|ingested", re.IGNORECASE)
 MAX_VALUE_SET = 20
+ROC_AUC_FLOOR = 0.6
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,22 @@ def _checks(frame: pd.DataFrame, roles, target: str) -> dict[str, Any]:
             "value_sets": value_sets}
 
 
+def _proposed_floors(target: pd.Series, positive_label: Any) -> tuple[dict[str, float], str]:
+    """Floors from the table's own baselines: F1 of flagging everyone at its churn rate, and
+    a ranking clearly better than chance (a first model must beat these by default anyway;
+    written out they stay fixed when later snapshots churn at another rate)."""
+    from churn_assets.data.splits import binary_target
+    from churn_assets.registry.first_model import flag_everyone_f1
+
+    rate = float(binary_target(target.dropna(), positive_label).mean())
+    f1 = math.ceil(flag_everyone_f1(rate) * 100) / 100
+    return {"f1": f1, "roc_auc": ROC_AUC_FLOOR}, (
+        f"promotion.floors f1 {f1:g} (flagging every customer at {rate:.1%} churners scores "
+        f"{flag_everyone_f1(rate):.3f}) and roc_auc {ROC_AUC_FLOOR:g} (clearly better than "
+        "chance): the table's own baselines; raise them to what a model must reach to be "
+        "worth serving")
+
+
 def _leak_proposal(frame: pd.DataFrame, config, roles) -> leakage.Proposal:
     """The training run's leakage check on the same train rows, as drops with the evidence."""
     keyed, _ = with_row_key(frame, config)
@@ -144,5 +164,8 @@ def propose_dataset(frame: pd.DataFrame, source: str, target: str, *, model_name
     config |= {"numeric": list(roles.numeric), "categorical": list(roles.categorical),
                "drop": [str(c) for c in drop]}
     config["expectations"] = _checks(frame, roles, target)
+    floors, why = _proposed_floors(frame[target], positive_label)
+    config["promotion"] = {"floors": floors}
+    reasons.append(why)
     parse_dataset_config(config, base_dir=Path("."))  # it must load as written
     return Proposal(config, reasons)

@@ -57,6 +57,7 @@ from churn_assets.monitoring.drift import sample_positions
 from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
 from churn_assets.process_memory import LARGE_TABLE_ROWS, release_freed_memory
+from churn_assets.registry.first_model import logistic_comparison
 from churn_assets.registry.load_check import prestart_load_check, requirement_modules
 
 SCHEMA_ROWS = 1_000
@@ -350,7 +351,9 @@ def tuned_churn_model(
                "threshold": candidate.threshold, "metrics": candidate.metrics,
                "best_params": candidate.tuning.best_params, "n_trials": candidate.tuning.n_trials,
                "n_pruned": candidate.tuning.n_pruned, "model_family": candidate.family,
-               "card_facts": facts}
+               "card_facts": facts,  # a first model must beat this baseline (first_model)
+               "baselines": logistic_comparison(customer_features, test_probability,
+                                                candidate.threshold, data.promotion)}
     metadata = {
         "mlflow_run_id": run.info.run_id,
         "model_uri": info.model_uri,
