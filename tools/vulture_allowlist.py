@@ -4,6 +4,10 @@ Add a name here only when something vulture cannot see uses it (a framework, a p
 public interface); dead code is removed instead.
 """
 
+# Python: the package's lazy ``defs`` (PEP 562 module hooks).
+__getattr__
+__dir__
+
 # pydantic: settings and validators are read by the model machinery.
 model_config  # dataset_config: pydantic model settings
 _leaves_room_for_training  # @model_validator / @field_validator methods, called by pydantic
