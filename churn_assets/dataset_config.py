@@ -59,9 +59,10 @@ class _Section(BaseModel):
 
 
 class SplitConfig(_Section):
-    valid_fraction: float = 0.15
-    test_fraction: float = 0.15
-    salt: str = "churn-split-v1"
+    valid_fraction: float = Field(0.15, description="Share of customers in the valid split.")
+    test_fraction: float = Field(0.15, description="Share of customers in the test split.")
+    salt: str = Field("churn-split-v1", description="Salt of the id hash that assigns splits; "
+                      "a new salt reshuffles every customer.")
 
     @model_validator(mode="after")
     def _leaves_room_for_training(self) -> SplitConfig:
@@ -112,7 +113,8 @@ class ModelConfig(_Section):
     # study; the candidate is the family whose best model has the lowest valid log-loss.
     families: Annotated[tuple[str, ...], Strict(False)] = Field(
         DEFAULT_FAMILIES, min_length=1,
-        description="Families that compete: " + ", ".join(FAMILY_NAMES) + ".")
+        description="Families that compete: " + ", ".join(FAMILY_NAMES) + "; each gets an "
+        "equal share of the tuning budget, the lowest valid log-loss wins.")
     # Per family, per parameter: [low, high] for a range, a list for choices, e.g.
     # {xgboost: {max_depth: [2, 8]}}. Checked against the family's space when tuning starts.
     search_space: dict[str, dict[str, Any]] = Field(
@@ -141,8 +143,9 @@ class ModelConfig(_Section):
 class SegmentSpec(_Section):
     """A numeric column cut into left-closed bands, e.g. tenure [0, 12, 24, 48, .inf]."""
 
-    column: str
-    bins: Annotated[tuple[float, ...], Strict(False)] = ()
+    column: str = Field(description="A column of the raw rows.")
+    bins: Annotated[tuple[float, ...], Strict(False)] = Field(
+        (), description="Band edges of a numeric column; empty for a categorical one.")
 
 
 FLOOR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
@@ -227,7 +230,7 @@ class DriftConfig(_Section):
                                             "which a category drifted.")
     large_sample_size: int = Field(1000, description="Rows from which the distance tests "
                                    "replace the p-value tests.")
-    retrain_policy: str = Field("on_drift", description="'on_drift' (the policy below) or "
+    retrain_policy: str = Field("on_drift", description="'on_drift' (the retraining policy) or "
                                 "'always' (retrain on every snapshot).")
     # The retraining policy (churn_assets.monitoring.retraining_policy): performance decay
     # retrains; drift alone only after `consecutive_drifted` drifted snapshots in a row;
@@ -252,18 +255,24 @@ class DriftConfig(_Section):
 
 
 class ExpectationsConfig(_Section):
-    min_rows: int = 200
-    ranges: dict[str, Bound] = Field(default_factory=dict)
-    value_sets: dict[str, Annotated[tuple[Any, ...], Strict(False)]] = Field(default_factory=dict)
+    min_rows: int = Field(200, description="Fewest rows a snapshot may have.")
+    ranges: dict[str, Bound] = Field(default_factory=dict, description="Per column [low, "
+                                     "high] (null: open), e.g. {tenure: [0, null]}.")
+    value_sets: dict[str, Annotated[tuple[Any, ...], Strict(False)]] = Field(
+        default_factory=dict, description="Per column the values allowed, e.g. {Contract: "
+        "[Month-to-month, One year, Two year]}.")
 
 
 class EconomicsConfig(_Section):
     """Campaign economics (optional; see ``model.economics`` for the profit formula)."""
 
-    contact_cost: float = Field(ge=0)
-    incentive_cost: float = Field(ge=0)
-    retention_rate: float = Field(gt=0, le=1)  # share of contacted churners the offer keeps
-    customer_value: float | str  # a number or arithmetic over columns, e.g. MonthlyCharges * 12
+    contact_cost: float = Field(ge=0, description="Cost of one contact.")
+    incentive_cost: float = Field(ge=0, description="The offer, paid by every contacted "
+                                  "customer who accepts it.")
+    retention_rate: float = Field(gt=0, le=1, description="Share of contacted churners the "
+                                  "offer keeps.")
+    customer_value: float | str = Field(description="A number, or + - * / over columns and "
+                                        "numbers, e.g. MonthlyCharges * 12.")
 
     @field_validator("customer_value")
     @classmethod
@@ -280,8 +289,11 @@ DECISION_POLICIES = ("f1", "expected_profit", "capacity")
 class DecisionConfig(_Section):
     """Whom to contact (``model.decision_policy``): f1 (default), expected_profit, capacity."""
 
-    policy: str = "f1"
-    capacity: float | None = Field(None, gt=0)  # a count (>= 1) or a share of the list (< 1)
+    policy: str = Field("f1", description="Whom to contact: f1 (the F1 threshold), "
+                        "expected_profit (expected value > 0), capacity (the best N by "
+                        "expected value); the last two need 'economics'.")
+    capacity: float | None = Field(None, gt=0, description="The capacity policy's size: a "
+                                   "count (>= 1) or a share of the list (< 1).")
 
     @model_validator(mode="after")
     def _complete(self) -> DecisionConfig:
@@ -301,11 +313,13 @@ class EngineeredFeature(_Section):
     ``inputs[2]`` if given; ``mapping``: ``inputs[0]``'s text (trimmed, any case) looked up
     in ``mapping``. Computed only when every input is a kept feature column."""
 
-    name: str
-    kind: str
-    inputs: Columns
-    edges: Annotated[tuple[float, ...], Strict(False)] = ()
-    mapping: dict[str, float] = Field(default_factory=dict)
+    name: str = Field(description="The feature's column name.")
+    kind: str = Field(description="tenure_band, ratio or mapping.")
+    inputs: Columns = Field(description="The columns it reads.")
+    edges: Annotated[tuple[float, ...], Strict(False)] = Field(
+        (), description="tenure_band: increasing lower band edges.")
+    mapping: dict[str, float] = Field(default_factory=dict, description="mapping: text value "
+                                      "to number.")
 
     @model_validator(mode="after")
     def _complete_for_its_kind(self) -> EngineeredFeature:
@@ -333,25 +347,35 @@ class EngineeredFeature(_Section):
 
 
 class DatasetConfig(_Section):
-    source: str
-    target: str
-    positive_label: str | int | float
-    id_column: str = DERIVED_ID_COLUMN
-    model_name: str
-    # SQL sources (``source`` is an SQLAlchemy URL): exactly one of these; ``sheet`` picks an
-    # Excel worksheet by name (default: the first); ``watermark_column`` lets the landing
-    # sensor watch a table for rows with a newer value (e.g. ``updated_at``).
-    source_table: str = ""
-    source_query: str = ""
-    sheet: str = ""
-    watermark_column: str = ""
-    categorical: Columns = ()
-    numeric: Columns = ()
-    drop: Columns = ()
-    engineered: Annotated[tuple[EngineeredFeature, ...], Strict(False)] = ()
-    landing: str = "data/landing/"
-    experiment_configs: str = "configs/"  # folder or s3://bucket/prefix/ of experiment YAMLs
-    experiment_name: str = "churn_assets"
+    source: str = Field(description="Local path or s3://bucket/key (.csv, .csv.gz, .parquet, "
+                        ".xlsx), or an SQLAlchemy URL such as postgresql://host/db.")
+    target: str = Field(description="The target column.")
+    positive_label: str | int | float = Field(description="The target value meaning churned "
+                                              "(quote \"Yes\": YAML reads bare Yes as true).")
+    id_column: str = Field(DERIVED_ID_COLUMN, description="Unique id, never a feature, read "
+                           "as text, the split hash key; without it a content hash 'row_key' "
+                           "is derived.")
+    model_name: str = Field(description="The registered model's name in MLflow.")
+    # SQL sources (``source`` is an SQLAlchemy URL): exactly one of these.
+    source_table: str = Field("", description="SQL source: the table to read.")
+    source_query: str = Field("", description="SQL source: the query to read instead.")
+    sheet: str = Field("", description="The .xlsx worksheet; empty: the first.")
+    watermark_column: str = Field("", description="SQL source: a column such as updated_at "
+                                  "that the landing sensor watches for a newer maximum.")
+    categorical: Columns = Field((), description="Columns forced to be categorical features.")
+    numeric: Columns = Field((), description="Columns forced to be numeric features.")
+    drop: Columns = Field((), description="Columns never used as features (engineered ones "
+                          "included). Ids, near-unique text, constant and empty columns are "
+                          "dropped anyway, with the reason.")
+    engineered: Annotated[tuple[EngineeredFeature, ...], Strict(False)] = Field(
+        (), description="Engineered features (table below); each is computed only when all "
+        "its inputs are kept feature columns.")
+    landing: str = Field("data/landing/", description="Where new_customer_data_sensor looks: "
+                         "a folder or s3://bucket/prefix/.")
+    experiment_configs: str = Field("configs/", description="Where experiment_config_sensor "
+                                    "looks for experiment configs: a folder or "
+                                    "s3://bucket/prefix/.")
+    experiment_name: str = Field("churn_assets", description="The MLflow experiment.")
     split: SplitConfig = SplitConfig()
     tuning: TuningConfig = TuningConfig()
     model: ModelConfig = ModelConfig()

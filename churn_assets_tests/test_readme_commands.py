@@ -1,6 +1,6 @@
-"""Every command in the README's bash blocks is checked: make targets exist, CLI and generator
-commands parse (the generator ones run, writing to a temporary folder), and
-`dagster asset materialize --config-json` names real launchpad fields. The whole-graph
+"""Every command in the bash blocks of the README and of docs/*.md is checked: make targets
+exist, CLI and generator commands parse (the generator ones run, writing to a temporary
+folder), and `dagster asset materialize --config-json` names real launchpad fields. The whole-graph
 commands themselves run in the CLI and graph tests."""
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from churn_assets.defs.assets.training import TuningBudget
 from churn_assets.generator import main as generator_main
 
 README = PROJECT_ROOT / "README.md"
+DOCUMENTS = (README, *sorted((PROJECT_ROOT / "docs").glob("*.md")))
 LAUNCHPAD = {"tuned_churn_model": TuningBudget, "champion_model": PromotionSettings,
              "feature_drift": DriftThresholds}
 
 
-def readme_commands() -> list[str]:
-    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S)
+def readme_commands(documents: tuple[Path, ...] = (README,)) -> list[str]:
+    blocks = [block for document in documents
+              for block in re.findall(r"```bash\n(.*?)```", document.read_text(), flags=re.S)]
     commands = []
     for block in blocks:
         for line in block.replace("\\\n", " ").splitlines():
@@ -55,7 +57,7 @@ def assert_launchpad_fields(args: list[str], command: str) -> None:
             assert set(settings["config"]) <= set(LAUNCHPAD[op].model_fields), command
 
 
-@pytest.mark.parametrize("command", readme_commands())
+@pytest.mark.parametrize("command", sorted(set(readme_commands(DOCUMENTS))))
 def test_readme_command_is_real(command: str, tmp_path: Path) -> None:
     words = without_environment(shlex.split(command))
     program, args = words[0], words[1:]
