@@ -19,6 +19,7 @@ from churn_assets.defs.assets import (
     monitoring,
     registry,
     scoring,
+    serving,
     training,
     validation,
 )
@@ -35,7 +36,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 ASSET_MODULES = (ingestion, validation, features, training, registry, scoring,
-                 monitoring, challenger)
+                 monitoring, challenger, serving)
 
 
 @dg.definitions
