@@ -12,7 +12,9 @@ export DAGSTER_HOME ?= $(CURDIR)
 .PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui \
 	screenshots serve
 # pytest-xdist workers for `make test` (auto: one per core). Whole test modules stay on one
-# worker (--dist loadscope), so a module-scoped trained workspace is built once.
+# worker (--dist loadscope), so a module-scoped trained workspace is built once; they are
+# handed out longest first (churn_assets_tests/conftest.py, --no-loadscope-reorder), and the
+# 25 slowest tests are printed at the end.
 TEST_WORKERS ?= auto
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -40,7 +42,7 @@ test: $(DEPS_STAMP) system-packages lint
 	@# changes without our code changing, and may be unreachable).
 	-@$(MAKE) --no-print-directory audit
 	$(VENV)/bin/dg check defs
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=25
 
 ## Only the browser test of the Dagster and MLflow UIs (Debian's chromium, Playwright).
 test-ui: $(DEPS_STAMP) system-packages
