@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from churn_assets.model.families import DEFAULT_FAMILY, FAMILY_NAMES
+from churn_assets.serving.settings import ServingConfig
 
 if TYPE_CHECKING:
     from churn_assets.model.economics import Economics
@@ -383,6 +384,7 @@ class DatasetConfig(_Section):
     expectations: ExpectationsConfig = ExpectationsConfig()
     economics: EconomicsConfig | None = None  # off by default: no expected values
     decision: DecisionConfig = DecisionConfig()
+    serving: ServingConfig = ServingConfig()  # the online service (churn_assets.serving)
     config_path: str = ""  # where it was read from; set by the loader, never by the YAML
     experiment_config: str = ""  # the experiment config applied, if any; never by the YAML
     id_column_derived: bool = False  # no `id_column` in the YAML; set by the loader
