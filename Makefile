@@ -12,7 +12,9 @@ export DAGSTER_HOME ?= $(CURDIR)
 .PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui \
 	screenshots serve
 # pytest-xdist workers for `make test` (auto: one per core). Whole test modules stay on one
-# worker (--dist loadscope), so a module-scoped trained workspace is built once.
+# worker (--dist loadscope), so a module-scoped trained workspace is built once; they are
+# handed out longest first (churn_assets_tests/conftest.py, --no-loadscope-reorder), and the
+# 25 slowest tests are printed at the end.
 TEST_WORKERS ?= auto
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -44,7 +46,7 @@ system-packages:
 ## Materialize the whole graph on the bundled data, then show the champion.
 train: $(DEPS_STAMP)
 	$(VENV)/bin/dg launch --assets '*'
-	$(PY) -m churn_assets.champion
+	$(PY) -m churn_assets champion
 
 ## The test suite (the same set-up as train): definitions check, lint, then every test.
 test: $(DEPS_STAMP) $(SERVE_STAMP) system-packages lint
@@ -52,7 +54,7 @@ test: $(DEPS_STAMP) $(SERVE_STAMP) system-packages lint
 	@# changes without our code changing, and may be unreachable).
 	-@$(MAKE) --no-print-directory audit
 	$(VENV)/bin/dg check defs
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=25
 
 ## Only the browser test of the Dagster and MLflow UIs (Debian's chromium, Playwright).
 test-ui: $(DEPS_STAMP) system-packages
@@ -79,9 +81,11 @@ mlflow-ui: $(DEPS_STAMP)
 serve: $(SERVE_STAMP)
 	$(PY) -m churn_assets serve --host 127.0.0.1 --port 8000
 
-## Lint (ruff, configured in pyproject.toml).
+## Lint (ruff) and dead code (vulture over the product package: a name only the tests or the
+## benchmarks use counts as dead; tools/vulture_allowlist.py lists the reviewed exceptions).
 lint: $(DEPS_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/vulture
 
 ## Known vulnerabilities in the locked dependencies (pip-audit on requirements.lock). Fails on
 ## a finding not documented in audit-ignore.txt; says "audit NOT done" (and passes) when the

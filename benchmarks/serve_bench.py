@@ -38,9 +38,9 @@ import numpy as np
 import yaml
 
 from churn_assets.dataset_config import PROJECT_ROOT
-from churn_assets.devtools.redis_server import running_redis
-from churn_assets.devtools.services import free_port
 from churn_assets.serving.online_store import RedisStore, row_records
+from churn_dev.redis_server import running_redis
+from churn_dev.services import free_port
 
 RATES = (200, 300, 400, 500, 700, 1000)
 PHASE_SECONDS = 8.0

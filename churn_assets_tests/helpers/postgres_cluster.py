@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from churn_assets.devtools import services
-from churn_assets.devtools.services import PG_BIN, as_postgres_user, free_port
+from churn_dev import services
+from churn_dev.services import PG_BIN, as_postgres_user, free_port
 
 
 class PostgresCluster:

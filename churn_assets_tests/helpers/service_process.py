@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from churn_assets.dataset_config import PROJECT_ROOT
-from churn_assets.devtools.services import free_port
+from churn_dev.services import free_port
 
 
 @contextmanager

@@ -12,10 +12,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from churn_assets.devtools.services import create_database
 from churn_assets_tests.helpers.postgres_cluster import postgres_cluster
 from churn_assets_tests.helpers.service_process import running_service, steady_load
 from churn_assets_tests.serving.conftest import write_config
+from churn_dev.services import create_database
 
 pytestmark = pytest.mark.slow
 OUTAGE_SECONDS = 8.0

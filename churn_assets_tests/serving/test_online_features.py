@@ -18,10 +18,10 @@ from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.scores_database import ScoresDatabase
-from churn_assets.devtools.redis_server import redis_unavailable, running_redis
 from churn_assets.serving.app import create_app
 from churn_assets.serving.service import build_service
 from churn_assets_tests.serving.conftest import world_for
+from churn_dev.redis_server import redis_unavailable, running_redis
 
 
 def snapshot_asset(rows: pd.DataFrame):

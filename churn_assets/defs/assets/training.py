@@ -29,6 +29,7 @@ from churn_assets.defs.settings import (
     launchpad_fields,
 )
 from churn_assets.distributed.local_views import LOCAL_ROWS, local_split_rows, partitions_digest
+from churn_assets.model.calibration import fit_calibrator
 from churn_assets.model.candidate import (
     Candidate,
     features_version,
@@ -53,7 +54,6 @@ from churn_assets.model.retention import (
     train_retention,
 )
 from churn_assets.monitoring.drift import sample_positions
-from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
 from churn_assets.process_memory import LARGE_TABLE_ROWS, release_freed_memory
 from churn_assets.registry.load_check import prestart_load_check, requirement_modules

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from churn_assets.devtools.services import free_port
+from churn_dev.services import free_port
 
 
 def redis_unavailable() -> str | None:
