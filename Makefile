@@ -69,7 +69,7 @@ dev: $(DEPS_STAMP)
 	$(VENV)/bin/dagster dev --host 127.0.0.1 --port 3000
 
 ## Speed and memory figures, measured side by side.
-bench: $(DEPS_STAMP)
+bench: $(DEPS_STAMP) $(SERVE_STAMP)
 	$(PY) -m benchmarks.bench
 
 ## The MLflow UI over the local store on http://127.0.0.1:5000.
