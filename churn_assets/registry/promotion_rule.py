@@ -12,8 +12,8 @@ The rule, in the order it is checked (settings: ``dataset_config.PromotionConfig
    only these and its table's own baselines (``first_model``, ``promotion.baselines``).
 2. Gain: the lower bound of the gain's interval (normal, from the bootstrap's standard
    error, at one-sided error ``look_error(alpha, k)`` with ``alpha = (1 - level) / 2``) is
-   above ``at_once_bar()``: the larger of ``min_delta`` and ``at_once_margin`` (default half
-   the metric's typical gain: re-seeded retrains differ by that much on fresh rows).
+   above ``at_once_bar()``: ``min_delta`` plus ``at_once_margin`` (default half the
+   metric's typical gain: re-seeded retrains differ by that much on fresh rows).
 3. ROC-AUC non-inferiority: the lower bound of the paired ROC-AUC delta (at ``level``) is
    above ``-roc_auc_margin``; a threshold trick that buys F1 by ranking worse is refused.
 4. Segments: no segment with at least ``segment_min_rows`` rows and
