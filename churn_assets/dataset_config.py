@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from churn_assets.environment import PROJECT_ROOT, dataset_config_path
 from churn_assets.model.families import DEFAULT_FAMILY, FAMILY_NAMES
 from churn_assets.serving.settings import ServingConfig
 
@@ -34,9 +35,7 @@ if TYPE_CHECKING:
     from churn_assets.model.economics import Economics
 
 DEFAULT_FAMILIES = (DEFAULT_FAMILY,)
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "dataset.yaml"
-CONFIG_ENV_VAR = "CHURN_DATASET_CONFIG"
 REQUIRED_KEYS = ("source", "target", "positive_label", "model_name")
 # Without `id_column` the loader names this derived key column; ingestion computes it from
 # each row's content (churn_assets.data.row_key), so every module reading `id_column` works.
@@ -523,7 +522,7 @@ def parse_dataset_config(raw: Any, base_dir: Path, config_path: str = "") -> Dat
 
 def config_file_path(path: str | os.PathLike[str] | None = None) -> Path:
     """The YAML named by ``path``, else ``$CHURN_DATASET_CONFIG``, else the bundled one."""
-    return Path(path or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH).expanduser()
+    return Path(path or dataset_config_path() or DEFAULT_CONFIG_PATH).expanduser()
 
 
 def load_dataset_config(path: str | os.PathLike[str] | None = None) -> DatasetConfig:

@@ -9,7 +9,7 @@ import dagster as dg
 import optuna
 
 from churn_assets.defs.resources.dask_cluster import DaskCluster
-from churn_assets.defs.resources.io_manager import local_state_dir
+from churn_assets.environment import state_dir
 from churn_assets.model.candidate import LocalTrials
 from churn_assets.model.tuning import study_storage
 
@@ -24,7 +24,7 @@ class OptunaStorage(dg.ConfigurableResource):
     dask_cluster: DaskCluster | None = None
 
     def resolved_url(self) -> str:
-        return self.url or f"journal://{local_state_dir() / 'optuna' / 'studies.journal'}"
+        return self.url or f"journal://{state_dir() / 'optuna' / 'studies.journal'}"
 
     def trial_runner(self, feature_partitions: Any = None, partition_train_rows: int = 0
                      ) -> LocalTrials | Any:
