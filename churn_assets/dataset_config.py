@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from churn_assets.environment import PROJECT_ROOT, dataset_config_path
+from churn_assets.model.decision_policy import POLICIES as DECISION_POLICIES
 from churn_assets.model.families import DEFAULT_FAMILY, FAMILY_NAMES
 from churn_assets.serving.settings import ServingConfig
 
@@ -282,9 +283,6 @@ class EconomicsConfig(_Section):
         return value
 
 
-DECISION_POLICIES = ("f1", "expected_profit", "capacity")
-
-
 class DecisionConfig(_Section):
     """Whom to contact (``model.decision_policy``): f1 (default), expected_profit, capacity."""
 
@@ -303,7 +301,9 @@ class DecisionConfig(_Section):
         return self
 
 
-ENGINEERED_KINDS = ("tenure_band", "ratio", "mapping")
+# Each engineered kind and how many input columns it reads (the shipped preprocessor computes
+# them: model.preprocessing).
+ENGINEERED_INPUTS = {"tenure_band": (1,), "ratio": (2, 3), "mapping": (1,)}
 
 
 class EngineeredFeature(_Section):
@@ -322,11 +322,11 @@ class EngineeredFeature(_Section):
 
     @model_validator(mode="after")
     def _complete_for_its_kind(self) -> EngineeredFeature:
-        counts = {"tenure_band": (1,), "ratio": (2, 3), "mapping": (1,)}
+        counts = ENGINEERED_INPUTS
         where = f"engineered feature '{self.name}'"
-        if self.kind not in ENGINEERED_KINDS:
+        if self.kind not in counts:
             raise ValueError(f"{where}: kind '{self.kind}' is not one of "
-                             f"{', '.join(ENGINEERED_KINDS)}")
+                             f"{', '.join(counts)}")
         if len(self.inputs) not in counts[self.kind]:
             raise ValueError(f"{where}: a {self.kind} reads "
                              f"{' or '.join(map(str, counts[self.kind]))} input column(s), "
