@@ -12,7 +12,9 @@ export DAGSTER_HOME ?= $(CURDIR)
 .PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui \
 	screenshots serve
 # pytest-xdist workers for `make test` (auto: one per core). Whole test modules stay on one
-# worker (--dist loadscope), so a module-scoped trained workspace is built once.
+# worker (--dist loadscope), so a module-scoped trained workspace is built once; they are
+# handed out longest first (churn_assets_tests/conftest.py, --no-loadscope-reorder), and the
+# 25 slowest tests are printed at the end.
 TEST_WORKERS ?= auto
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -52,7 +54,7 @@ test: $(DEPS_STAMP) $(SERVE_STAMP) system-packages lint
 	@# changes without our code changing, and may be unreachable).
 	-@$(MAKE) --no-print-directory audit
 	$(VENV)/bin/dg check defs
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=25
 
 ## Only the browser test of the Dagster and MLflow UIs (Debian's chromium, Playwright).
 test-ui: $(DEPS_STAMP) system-packages
@@ -67,7 +69,7 @@ dev: $(DEPS_STAMP)
 	$(VENV)/bin/dagster dev --host 127.0.0.1 --port 3000
 
 ## Speed and memory figures, measured side by side.
-bench: $(DEPS_STAMP)
+bench: $(DEPS_STAMP) $(SERVE_STAMP)
 	$(PY) -m benchmarks.bench
 
 ## The MLflow UI over the local store on http://127.0.0.1:5000.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 
 from churn_assets.cli.errors import CliError
 
@@ -21,7 +24,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _one_openmp_thread() -> None:
+    """A service answers many small requests at once: one OpenMP thread per predict call (the
+    model library's default is one per core, which spins against the other requests' threads:
+    2x slower per single-row call on 2 busy cores). OpenMP reads the setting when it loads,
+    before this command runs, so the command starts itself again with it set."""
+    if os.environ.get("OMP_NUM_THREADS") or Path(sys.argv[0]).name != "__main__.py":
+        return
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.execv(sys.executable, [sys.executable, "-m", "churn_assets", *sys.argv[1:]])
+
+
 def run(args: argparse.Namespace) -> int:
+    _one_openmp_thread()
     try:
         import uvicorn
 

@@ -32,7 +32,6 @@ class Service:
     store: OnlineStore | None
     id_column: str | None  # None: the dataset has no id column, so no online lookups
     api_key: str | None
-    logging_on: bool = True
     shadow_skipped: int = 0
     _shadow: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
     _backlog: threading.BoundedSemaphore = field(
@@ -41,7 +40,7 @@ class Service:
     def respond(self, rows) -> Answered:
         models = self.holder.current  # read once: one version set for the whole request
         answered = answer(models, rows, self.id_column)
-        if self.logging_on:
+        if models.serving.log_predictions:
             self.log.submit("prediction_log", log_rows(answered, self.id_column))
             if models.challenger is not None and models.serving.challenger_share <= 0:
                 self._shadow_later(models, answered)

@@ -85,3 +85,14 @@ def open_store(url: str | None = None) -> OnlineStore:
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisStore(url)
     return SqliteStore(Path(url.removeprefix("sqlite:///")))
+
+
+def push_snapshot(store: OnlineStore, frames: Iterable[pd.DataFrame], id_column: str,
+                  drop: tuple[str, ...] = ()) -> int:
+    """Each customer's row (the raw columns the model reads, ``drop`` left out: the target and
+    the pipeline's own columns) into the store, frame by frame (partitions stay apart)."""
+    count = 0
+    for frame in frames:
+        rows = frame.drop(columns=[c for c in drop if c in frame.columns])
+        count += store.put(row_records(rows, id_column))
+    return count

@@ -31,6 +31,9 @@ class ServingConfig(BaseModel):
     log_batch_rows: int = Field(500, ge=1, description="Log rows written per database call.")
     log_flush_seconds: float = Field(0.5, gt=0, description="Longest wait before a partial "
                                      "batch is written.")
+    log_predictions: bool = Field(True, description="false: answers are not logged and no "
+                                  "shadow scoring runs (for measuring what logging costs; the "
+                                  "log is the service's audit trail).")
 
 
 def state_dir() -> Path:

@@ -13,6 +13,7 @@ import yaml
 from churn_assets.model.model_logging import log_candidate
 from churn_assets.serving.settings import ServiceEnvironment
 from churn_assets_tests.helpers.served_champion import ServedChampion, register_champion
+from churn_assets_tests.helpers.small_candidate import SmallCandidate
 
 API_KEY = "test-key-not-a-secret"
 
@@ -32,14 +33,15 @@ def write_config(path: Path, model_name: str, **serving) -> Path:
     return path
 
 
-def register_version(served: ServedChampion) -> str:
-    """The same small candidate logged again and registered: a new version number."""
+def register_version(served: ServedChampion, small: SmallCandidate | None = None) -> str:
+    """``small`` (default: the champion's own candidate, logged again) registered as a new
+    version of the served model."""
+    small = small or served.small
     mlflow.set_tracking_uri(served.tracking_uri)
     mlflow.set_registry_uri(served.tracking_uri)
     experiment = mlflow.get_experiment_by_name("served").experiment_id
     with mlflow.start_run(experiment_id=experiment):
-        info = log_candidate(served.small.candidate, served.small.preprocessor.state(),
-                             served.raw_rows)
+        info = log_candidate(small.candidate, small.preprocessor.state(), served.raw_rows)
     return str(mlflow.register_model(info.model_uri, served.name).version)
 
 
