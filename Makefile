@@ -12,35 +12,49 @@ export DAGSTER_HOME ?= $(CURDIR)
 .PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui \
 	screenshots serve image up down
 # pytest-xdist workers for `make test` (auto: one per core). Whole test modules stay on one
-# worker (--dist loadscope), so a module-scoped trained workspace is built once.
+# worker (--dist loadscope), so a module-scoped trained workspace is built once; they are
+# handed out longest first (churn_assets_tests/conftest.py, --no-loadscope-reorder), and the
+# 25 slowest tests are printed at the end.
 TEST_WORKERS ?= auto
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# Lines of requirements.lock marked `# [serve]` belong to the optional serving extra: only
+# `make serve` and `make test` install them (SERVE_STAMP), so `make train` does not grow.
 $(DEPS_STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check \
+		-r <(grep -v '# \[serve\]' requirements.lock)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	@rm -f $(VENV)/.deps-* && touch $@
+	@rm -f $(VENV)/.deps-* $(VENV)/.serve-* && touch $@
 
-## Services the tests start for real: PostgreSQL (production instance) and Chromium (UI).
+SERVE_STAMP := $(VENV)/.serve-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+$(SERVE_STAMP): $(DEPS_STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps \
+		-r <(grep '# \[serve\]' requirements.lock)
+	@touch $@
+
+## Services the tests start for real: PostgreSQL (production instance, prediction log),
+## Chromium (UI) and Redis (the online store).
 system-packages:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql)
 	@command -v chromium >/dev/null || \
 		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
+	@command -v redis-server >/dev/null || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server)
 
 ## Materialize the whole graph on the bundled data, then show the champion.
 train: $(DEPS_STAMP)
 	$(VENV)/bin/dg launch --assets '*'
-	$(PY) -m churn_assets.champion
+	$(PY) -m churn_assets champion
 
 ## The test suite (the same set-up as train): definitions check, lint, then every test.
-test: $(DEPS_STAMP) system-packages lint
+test: $(DEPS_STAMP) $(SERVE_STAMP) system-packages lint
 	@# Findings are printed; they fail `make audit`, not the tests (the vulnerability database
 	@# changes without our code changing, and may be unreachable).
 	-@$(MAKE) --no-print-directory audit
 	$(VENV)/bin/dg check defs
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=25
 
 ## Only the browser test of the Dagster and MLflow UIs (Debian's chromium, Playwright).
 test-ui: $(DEPS_STAMP) system-packages
@@ -55,17 +69,17 @@ dev: $(DEPS_STAMP)
 	$(VENV)/bin/dagster dev --host 127.0.0.1 --port 3000
 
 ## Speed and memory figures, measured side by side.
-bench: $(DEPS_STAMP)
+bench: $(DEPS_STAMP) $(SERVE_STAMP)
 	$(PY) -m benchmarks.bench
 
 ## The MLflow UI over the local store on http://127.0.0.1:5000.
 mlflow-ui: $(DEPS_STAMP)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
 
-## The champion behind `mlflow models serve` on http://127.0.0.1:5001 (POST raw rows to
-## /invocations); restart it after a promotion.
-serve: $(DEPS_STAMP)
-	$(PY) -m churn_assets.serve --host 127.0.0.1 --port 5001
+## The scoring service on http://127.0.0.1:8000 (POST /predict, GET /customers/ID, /docs);
+## it follows @champion without a restart (docs/serving.md).
+serve: $(SERVE_STAMP)
+	$(PY) -m churn_assets serve --host 127.0.0.1 --port 8000
 
 ## The project's image (every component and every run start from it) and the stack's PostgreSQL
 ## image, on a Debian bookworm base made here by debootstrap and cached by its recipe's hash (no
@@ -91,9 +105,11 @@ up:
 down:
 	@$(PYTHON) deploy/stack.py down
 
-## Lint (ruff, configured in pyproject.toml).
+## Lint (ruff) and dead code (vulture over the product package: a name only the tests or the
+## benchmarks use counts as dead; tools/vulture_allowlist.py lists the reviewed exceptions).
 lint: $(DEPS_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/vulture
 
 ## Known vulnerabilities in the locked dependencies (pip-audit on requirements.lock). Fails on
 ## a finding not documented in audit-ignore.txt; says "audit NOT done" (and passes) when the

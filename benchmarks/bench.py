@@ -25,6 +25,8 @@ rows, scored on its own test rows, against the champion's test ROC-AUC.
     python -m benchmarks.bench --promotion --sizes ""   # only the promotion rule's error rates
     BENCH_DASK=1 BENCH_SENSOR=12345 make bench         # the same flags through make
     BENCH_PROMOTION=1 make bench                       # ... and the promotion error rates
+    BENCH_SERVE=1 make bench                           # ... and the scoring service against
+                                                       # `mlflow models serve` (serve_bench)
 """
 
 from __future__ import annotations
@@ -458,6 +460,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="also run benchmarks.promotion_bench: the promotion rule's error "
                         "rates on identical-data retrains and truly better challengers "
                         "($BENCH_PROMOTION)")
+    parser.add_argument("--serve", action="store_true",
+                        default=bool(os.environ.get("BENCH_SERVE")),
+                        help="also run benchmarks.serve_bench: the scoring service against "
+                        "`mlflow models serve`, side by side ($BENCH_SERVE)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
@@ -495,6 +501,10 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks import dask_bench
 
         dask_bench.main()
+    if args.serve:
+        from benchmarks import serve_bench
+
+        serve_bench.main([])
     print(f"total bench wall time: {time.perf_counter() - start:.1f} s")
 
 

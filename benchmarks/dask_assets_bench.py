@@ -36,8 +36,8 @@ from benchmarks.dask_data_bench import (
     estimate_rows,
     measured,
 )
-from churn_assets.devtools.workspace import FAST_TUNING, ChurnWorkspace, materialize_graph
 from churn_assets.generator import generate_customers
+from churn_dev.workspace import FAST_TUNING, ChurnWorkspace, materialize_graph
 
 PARTITION_STEPS = ("raw_customers", "validated_customers", "customer_expectations",
                    "customer_splits", "customer_features", "churn_scores")

@@ -27,10 +27,10 @@ import pandas as pd
 
 from benchmarks.dask_bench import print_table
 from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, DriftConfig, load_dataset_config
-from churn_assets.distributed.pipeline import run_data_path
-from churn_assets.distributed.steps import drift_on_partitions, fit_final_on_cluster
 from churn_assets.generator import generate_customers
+from churn_assets.model.dask_tuning import fit_final_on_cluster
 from churn_assets.names import META_COLUMNS, SPLIT
+from churn_dev.data_path import drift_on_partitions, run_data_path
 
 TARGET_ROWS = 100_000_000
 TRAIN_SHARE = 0.7

@@ -22,10 +22,9 @@ import pandas as pd
 from churn_assets.cli.store import open_store
 from churn_assets.data.sources import read_source
 from churn_assets.data.splits import assign_splits, binary_target
-from churn_assets.model.calibration import brier, expected_calibration_error
+from churn_assets.model.calibration import brier, expected_calibration_error, fit_calibrator
 from churn_assets.model.contact_list import SCORE_PARAMS, contact_list, served_decision
 from churn_assets.model.economics import customer_values, expected_profit
-from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.registry.model_registry import current_champion_version
 
 SHOWN_COLUMNS = ("tenure", "Contract", "MonthlyCharges", "TotalCharges", "InternetService",

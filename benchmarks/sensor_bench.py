@@ -38,16 +38,16 @@ from churn_assets.defs.assets.features import (
 from churn_assets.defs.assets.validation import column_roles, validated_customers
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.sensors import new_customer_data_sensor
-from churn_assets.devtools.s3_server import REGION, running_s3_server
-from churn_assets.devtools.workspace import (
+from churn_assets.model.candidate import split_matrix
+from churn_assets.model.tuning import open_study, study_storage, tune
+from churn_assets.monitoring.drift import detect_drift
+from churn_dev.s3_server import REGION, running_s3_server
+from churn_dev.workspace import (
     FAST_TUNING,
     ChurnWorkspace,
     customers,
     materialize_graph,
 )
-from churn_assets.model.candidate import split_matrix
-from churn_assets.model.tuning import open_study, study_storage, tune
-from churn_assets.monitoring.drift import detect_drift
 
 BUCKET, PREFIX, N_KEYS = "bench-landing", "landing/", 10_000
 SUMMARY: list[tuple[str, str]] = []

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from churn_assets.model.families import DEFAULT_FAMILY, FAMILY_NAMES
+from churn_assets.serving.settings import ServingConfig
 
 if TYPE_CHECKING:
     from churn_assets.model.economics import Economics
@@ -58,9 +59,10 @@ class _Section(BaseModel):
 
 
 class SplitConfig(_Section):
-    valid_fraction: float = 0.15
-    test_fraction: float = 0.15
-    salt: str = "churn-split-v1"
+    valid_fraction: float = Field(0.15, description="Share of customers in the valid split.")
+    test_fraction: float = Field(0.15, description="Share of customers in the test split.")
+    salt: str = Field("churn-split-v1", description="Salt of the id hash that assigns splits; "
+                      "a new salt reshuffles every customer.")
 
     @model_validator(mode="after")
     def _leaves_room_for_training(self) -> SplitConfig:
@@ -111,7 +113,8 @@ class ModelConfig(_Section):
     # study; the candidate is the family whose best model has the lowest valid log-loss.
     families: Annotated[tuple[str, ...], Strict(False)] = Field(
         DEFAULT_FAMILIES, min_length=1,
-        description="Families that compete: " + ", ".join(FAMILY_NAMES) + ".")
+        description="Families that compete: " + ", ".join(FAMILY_NAMES) + "; each gets an "
+        "equal share of the tuning budget, the lowest valid log-loss wins.")
     # Per family, per parameter: [low, high] for a range, a list for choices, e.g.
     # {xgboost: {max_depth: [2, 8]}}. Checked against the family's space when tuning starts.
     search_space: dict[str, dict[str, Any]] = Field(
@@ -140,8 +143,9 @@ class ModelConfig(_Section):
 class SegmentSpec(_Section):
     """A numeric column cut into left-closed bands, e.g. tenure [0, 12, 24, 48, .inf]."""
 
-    column: str
-    bins: Annotated[tuple[float, ...], Strict(False)] = ()
+    column: str = Field(description="A column of the raw rows.")
+    bins: Annotated[tuple[float, ...], Strict(False)] = Field(
+        (), description="Band edges of a numeric column; empty for a categorical one.")
 
 
 FLOOR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
@@ -154,11 +158,20 @@ class PromotionConfig(_Section):
     metric: str = Field("roc_auc", description="Metric the candidate must beat the champion "
                         "on: f1, roc_auc, pr_auc, log_loss, expected_profit (per customer, needs "
                         "'economics'; registry.promotion_metrics).")
-    min_f1: float = Field(0.55, description="Floor on test F1.")
-    min_roc_auc: float = Field(0.75, description="Floor on test ROC-AUC.")
+    # Opt-in: absolute floors fit one table's base rate (F1 of flagging everyone is
+    # 2p/(1+p)); by default the table's own baselines judge a first model (`baselines`).
+    min_f1: float | None = Field(None, description="Floor on test F1; empty: none.")
+    min_roc_auc: float | None = Field(None, description="Floor on test ROC-AUC; empty: none.")
     floors: dict[str, float] = Field(default_factory=dict, description="Floors on test "
                                      "accuracy, precision, recall, f1, roc_auc, pr_auc; "
                                      "min_f1 and min_roc_auc are floors too.")
+    baselines: bool = Field(True, description="A first model must beat the test rows' own "
+                            "baselines: ROC-AUC interval above 0.5, F1 above flagging "
+                            "everyone, not clearly worse than a logistic regression "
+                            "(registry.first_model).")
+    baseline_margin: float = Field(0.02, ge=0, description="ROC-AUC a first model may lose "
+                                   "to the logistic regression (its delta's whole interval "
+                                   "below minus this refuses it).")
     min_delta: float = Field(0.0, description="Practical margin: the lower bound of the "
                              "candidate's gain in the metric must be above this (its units).")
     roc_auc_margin: float = Field(0.02, ge=0, description="The lower bound of the ROC-AUC "
@@ -212,7 +225,8 @@ class PromotionConfig(_Section):
 
     def effective_floors(self) -> dict[str, float]:
         """min_f1 and min_roc_auc, overridden by ``floors`` where both name a metric."""
-        return {"f1": self.min_f1, "roc_auc": self.min_roc_auc} | dict(self.floors)
+        named = {"f1": self.min_f1, "roc_auc": self.min_roc_auc}
+        return {k: v for k, v in named.items() if v is not None} | dict(self.floors)
 
 
 class DriftConfig(_Section):
@@ -226,7 +240,7 @@ class DriftConfig(_Section):
                                             "which a category drifted.")
     large_sample_size: int = Field(1000, description="Rows from which the distance tests "
                                    "replace the p-value tests.")
-    retrain_policy: str = Field("on_drift", description="'on_drift' (the policy below) or "
+    retrain_policy: str = Field("on_drift", description="'on_drift' (the retraining policy) or "
                                 "'always' (retrain on every snapshot).")
     # The retraining policy (churn_assets.monitoring.retraining_policy): performance decay
     # retrains; drift alone only after `consecutive_drifted` drifted snapshots in a row;
@@ -250,19 +264,50 @@ class DriftConfig(_Section):
         return value
 
 
+class LeakageConfig(_Section):
+    """The check for columns written after the outcome (``data.leakage``), on train rows
+    before tuning; the limits were chosen on train rows of generated tables and Telco
+    (docs/trust.md)."""
+
+    check: bool = Field(True, description="Stop before tuning when a column may leak the "
+                        "outcome.")
+    max_auc: float = Field(0.85, gt=0.5, le=1, description="A column whose out-of-fold "
+                           "ROC-AUC alone (or its missingness's) reaches this is a suspect.")
+    max_churners_only: float = Field(0.2, gt=0, le=1, description="A column is a suspect when "
+                                     "this share of churners holds values no non-churner "
+                                     "holds.")
+    allow: dict[str, str] = Field(default_factory=dict, description="Columns known before a "
+                                  "customer leaves despite strong evidence: {column: reason}.")
+
+    @field_validator("allow")
+    @classmethod
+    def _reasons_given(cls, value: dict[str, str]) -> dict[str, str]:
+        blank = [column for column, reason in value.items() if not str(reason).strip()]
+        if blank:
+            raise ValueError(f"needs a reason for '{blank[0]}' (why it is known before a "
+                             "customer leaves)")
+        return value
+
+
 class ExpectationsConfig(_Section):
-    min_rows: int = 200
-    ranges: dict[str, Bound] = Field(default_factory=dict)
-    value_sets: dict[str, Annotated[tuple[Any, ...], Strict(False)]] = Field(default_factory=dict)
+    min_rows: int = Field(200, description="Fewest rows a snapshot may have.")
+    ranges: dict[str, Bound] = Field(default_factory=dict, description="Per column [low, "
+                                     "high] (null: open), e.g. {tenure: [0, null]}.")
+    value_sets: dict[str, Annotated[tuple[Any, ...], Strict(False)]] = Field(
+        default_factory=dict, description="Per column the values allowed, e.g. {Contract: "
+        "[Month-to-month, One year, Two year]}.")
 
 
 class EconomicsConfig(_Section):
     """Campaign economics (optional; see ``model.economics`` for the profit formula)."""
 
-    contact_cost: float = Field(ge=0)
-    incentive_cost: float = Field(ge=0)
-    retention_rate: float = Field(gt=0, le=1)  # share of contacted churners the offer keeps
-    customer_value: float | str  # a number or arithmetic over columns, e.g. MonthlyCharges * 12
+    contact_cost: float = Field(ge=0, description="Cost of one contact.")
+    incentive_cost: float = Field(ge=0, description="The offer, paid by every contacted "
+                                  "customer who accepts it.")
+    retention_rate: float = Field(gt=0, le=1, description="Share of contacted churners the "
+                                  "offer keeps.")
+    customer_value: float | str = Field(description="A number, or + - * / over columns and "
+                                        "numbers, e.g. MonthlyCharges * 12.")
 
     @field_validator("customer_value")
     @classmethod
@@ -279,8 +324,11 @@ DECISION_POLICIES = ("f1", "expected_profit", "capacity")
 class DecisionConfig(_Section):
     """Whom to contact (``model.decision_policy``): f1 (default), expected_profit, capacity."""
 
-    policy: str = "f1"
-    capacity: float | None = Field(None, gt=0)  # a count (>= 1) or a share of the list (< 1)
+    policy: str = Field("f1", description="Whom to contact: f1 (the F1 threshold), "
+                        "expected_profit (expected value > 0), capacity (the best N by "
+                        "expected value); the last two need 'economics'.")
+    capacity: float | None = Field(None, gt=0, description="The capacity policy's size: a "
+                                   "count (>= 1) or a share of the list (< 1).")
 
     @model_validator(mode="after")
     def _complete(self) -> DecisionConfig:
@@ -300,11 +348,13 @@ class EngineeredFeature(_Section):
     ``inputs[2]`` if given; ``mapping``: ``inputs[0]``'s text (trimmed, any case) looked up
     in ``mapping``. Computed only when every input is a kept feature column."""
 
-    name: str
-    kind: str
-    inputs: Columns
-    edges: Annotated[tuple[float, ...], Strict(False)] = ()
-    mapping: dict[str, float] = Field(default_factory=dict)
+    name: str = Field(description="The feature's column name.")
+    kind: str = Field(description="tenure_band, ratio or mapping.")
+    inputs: Columns = Field(description="The columns it reads.")
+    edges: Annotated[tuple[float, ...], Strict(False)] = Field(
+        (), description="tenure_band: increasing lower band edges.")
+    mapping: dict[str, float] = Field(default_factory=dict, description="mapping: text value "
+                                      "to number.")
 
     @model_validator(mode="after")
     def _complete_for_its_kind(self) -> EngineeredFeature:
@@ -332,33 +382,45 @@ class EngineeredFeature(_Section):
 
 
 class DatasetConfig(_Section):
-    source: str
-    target: str
-    positive_label: str | int | float
-    id_column: str = DERIVED_ID_COLUMN
-    model_name: str
-    # SQL sources (``source`` is an SQLAlchemy URL): exactly one of these; ``sheet`` picks an
-    # Excel worksheet by name (default: the first); ``watermark_column`` lets the landing
-    # sensor watch a table for rows with a newer value (e.g. ``updated_at``).
-    source_table: str = ""
-    source_query: str = ""
-    sheet: str = ""
-    watermark_column: str = ""
-    categorical: Columns = ()
-    numeric: Columns = ()
-    drop: Columns = ()
-    engineered: Annotated[tuple[EngineeredFeature, ...], Strict(False)] = ()
-    landing: str = "data/landing/"
-    experiment_configs: str = "configs/"  # folder or s3://bucket/prefix/ of experiment YAMLs
-    experiment_name: str = "churn_assets"
+    source: str = Field(description="Local path or s3://bucket/key (.csv, .csv.gz, .parquet, "
+                        ".xlsx), or an SQLAlchemy URL such as postgresql://host/db.")
+    target: str = Field(description="The target column.")
+    positive_label: str | int | float = Field(description="The target value meaning churned "
+                                              "(quote \"Yes\": YAML reads bare Yes as true).")
+    id_column: str = Field(DERIVED_ID_COLUMN, description="Unique id, never a feature, read "
+                           "as text, the split hash key; without it a content hash 'row_key' "
+                           "is derived.")
+    model_name: str = Field(description="The registered model's name in MLflow.")
+    # SQL sources (``source`` is an SQLAlchemy URL): exactly one of these.
+    source_table: str = Field("", description="SQL source: the table to read.")
+    source_query: str = Field("", description="SQL source: the query to read instead.")
+    sheet: str = Field("", description="The .xlsx worksheet; empty: the first.")
+    watermark_column: str = Field("", description="SQL source: a column such as updated_at "
+                                  "that the landing sensor watches for a newer maximum.")
+    categorical: Columns = Field((), description="Columns forced to be categorical features.")
+    numeric: Columns = Field((), description="Columns forced to be numeric features.")
+    drop: Columns = Field((), description="Columns never used as features (engineered ones "
+                          "included). Ids, near-unique text, constant and empty columns are "
+                          "dropped anyway, with the reason.")
+    engineered: Annotated[tuple[EngineeredFeature, ...], Strict(False)] = Field(
+        (), description="Engineered features (table below); each is computed only when all "
+        "its inputs are kept feature columns.")
+    landing: str = Field("data/landing/", description="Where new_customer_data_sensor looks: "
+                         "a folder or s3://bucket/prefix/.")
+    experiment_configs: str = Field("configs/", description="Where experiment_config_sensor "
+                                    "looks for experiment configs: a folder or "
+                                    "s3://bucket/prefix/.")
+    experiment_name: str = Field("churn_assets", description="The MLflow experiment.")
     split: SplitConfig = SplitConfig()
     tuning: TuningConfig = TuningConfig()
     model: ModelConfig = ModelConfig()
     promotion: PromotionConfig = PromotionConfig()
     drift: DriftConfig = DriftConfig()
     expectations: ExpectationsConfig = ExpectationsConfig()
+    leakage: LeakageConfig = LeakageConfig()
     economics: EconomicsConfig | None = None  # off by default: no expected values
     decision: DecisionConfig = DecisionConfig()
+    serving: ServingConfig = ServingConfig()  # the online service (churn_assets.serving)
     config_path: str = ""  # where it was read from; set by the loader, never by the YAML
     experiment_config: str = ""  # the experiment config applied, if any; never by the YAML
     id_column_derived: bool = False  # no `id_column` in the YAML; set by the loader

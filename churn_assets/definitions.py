@@ -19,12 +19,14 @@ from churn_assets.defs.assets import (
     monitoring,
     registry,
     scoring,
+    serving,
     training,
     validation,
 )
 from churn_assets.defs.deployment import Deployment
 from churn_assets.defs.experiment_sensor import experiment_config_sensor
 from churn_assets.defs.schedules import weekly_retraining_schedule
+from churn_assets.defs.serving_sensor import online_performance_job, prediction_log_sensor
 
 # A quiet first run: MLflow's "Downloading artifacts" bars and Dagster's beta/preview notices
 # (ours, e.g. `Output(data_version=...)`, and dagster's own, e.g. selecting `*`) ask nothing
@@ -35,7 +37,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 ASSET_MODULES = (ingestion, validation, features, training, registry, scoring,
-                 monitoring, challenger)
+                 monitoring, challenger, serving)
 
 
 @dg.definitions
@@ -46,12 +48,12 @@ def defs() -> dg.Definitions:
         asset_checks=[*dg.load_asset_checks_from_modules(ASSET_MODULES),
                       freshness.raw_customers_freshness],
         jobs=[jobs.churn_training_job, jobs.churn_retraining_job, jobs.snapshot_intake_job,
-              jobs.rollback_champion_job],
+              jobs.rollback_champion_job, online_performance_job],
         schedules=[weekly_retraining_schedule(deployment.retrain_cron,
                                               deployment.retrain_timezone)],
         sensors=[sensors.new_customer_data_sensor, sensors.drift_retraining_sensor,
                  alerts.run_failure_alert_sensor, freshness.raw_customers_freshness_sensor,
-                 experiment_config_sensor],
+                 experiment_config_sensor, prediction_log_sensor],
         resources=deployment.resources(),
         executor=deployment.executor(),
     )

@@ -1,7 +1,7 @@
 """Experiment configs: one YAML of run settings, one training run, one candidate.
 
 An experiment config holds sections of the dataset YAML that are run settings (``tuning``,
-``promotion``, ``model`` once it exists) plus an optional ``description``. Its values are laid
+``promotion``, ``model``) plus an optional ``description``. Its values are laid
 over the dataset YAML's sections key by key and validated by the same schema, so every key
 those sections accept is accepted here with no code, and a typo is an error naming the key.
 Dataset facts (source, target, columns) cannot be changed by an experiment.

@@ -41,7 +41,7 @@ from dagster_aws.s3 import S3Resource
 from churn_assets.defs.assets.ingestion import RawCustomersConfig, raw_customers
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
-from churn_assets.devtools.workspace import ChurnWorkspace, customers
+from churn_dev.workspace import ChurnWorkspace, customers
 
 root, rows = Path(sys.argv[1]), int(sys.argv[2])
 with dg.instance_for_test() as instance:

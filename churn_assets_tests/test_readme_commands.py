@@ -1,6 +1,6 @@
-"""Every command in the README's bash blocks is checked: make targets exist, CLI and generator
-commands parse (the generator ones run, writing to a temporary folder), and
-`dagster asset materialize --config-json` names real launchpad fields. The whole-graph
+"""Every command in the bash blocks of the README and of docs/*.md is checked: make targets
+exist, CLI and generator commands parse (the generator ones run, writing to a temporary
+folder), and `dagster asset materialize --config-json` names real launchpad fields. The whole-graph
 commands themselves run in the CLI and graph tests."""
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from churn_assets.defs.assets.training import TuningBudget
 from churn_assets.generator import main as generator_main
 
 README = PROJECT_ROOT / "README.md"
+DOCUMENTS = (README, *sorted((PROJECT_ROOT / "docs").glob("*.md")))
 LAUNCHPAD = {"tuned_churn_model": TuningBudget, "champion_model": PromotionSettings,
              "feature_drift": DriftThresholds}
 
 
-def readme_commands() -> list[str]:
-    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S)
+def readme_commands(documents: tuple[Path, ...] = (README,)) -> list[str]:
+    blocks = [block for document in documents
+              for block in re.findall(r"```bash\n(.*?)```", document.read_text(), flags=re.S)]
     commands = []
     for block in blocks:
         for line in block.replace("\\\n", " ").splitlines():
@@ -55,7 +57,7 @@ def assert_launchpad_fields(args: list[str], command: str) -> None:
             assert set(settings["config"]) <= set(LAUNCHPAD[op].model_fields), command
 
 
-@pytest.mark.parametrize("command", readme_commands())
+@pytest.mark.parametrize("command", sorted(set(readme_commands(DOCUMENTS))))
 def test_readme_command_is_real(command: str, tmp_path: Path) -> None:
     words = without_environment(shlex.split(command))
     program, args = words[0], words[1:]
@@ -83,3 +85,26 @@ def test_the_readme_has_commands_to_check() -> None:
     commands = readme_commands()
     assert any(c.startswith("make train") for c in commands)
     assert any(c.startswith("make test") for c in commands)
+
+
+def test_the_readme_names_every_asset_job_sensor_and_schedule() -> None:
+    """The README's graph, tables and lists stay whole as the definitions grow."""
+    from churn_assets.definitions import defs
+
+    definitions = defs()
+    repository = definitions.get_repository_def()
+    names = {key.to_user_string() for key in definitions.resolve_all_asset_keys()}
+    names |= {job.name for job in repository.get_all_jobs() if not job.name.startswith("__")}
+    names |= {sensor.name for sensor in repository.sensor_defs}
+    names |= {schedule.name for schedule in repository.schedule_defs}
+    text = README.read_text()
+    assert sorted(name for name in names if f"`{name}`" not in text and
+                  f" {name}\n" not in text) == []
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
+def test_every_relative_link_points_to_a_file(document: Path) -> None:
+    links = re.findall(r"\]\(([^)\s]+)\)", document.read_text())
+    local = [link.split("#", 1)[0] for link in links if "://" not in link and
+             not link.startswith(("#", "mailto:"))]
+    assert [link for link in local if not (document.parent / link).exists()] == []

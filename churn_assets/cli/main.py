@@ -14,6 +14,7 @@ from churn_assets.cli import (
     init_command,
     registry_commands,
     score_command,
+    serve_command,
     targets_command,
     train_command,
 )
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     score_command.add_parser(commands)
     targets_command.add_parser(commands)
     registry_commands.add_parsers(commands)
+    serve_command.add_parser(commands)
     return parser
 
 

@@ -30,10 +30,6 @@ _UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-class UnsafeKeyError(ValueError):
-    """An object key that must not become a file name, tag or run key."""
-
-
 def unsafe_key_reason(key: str) -> str | None:
     """Why ``key`` is unsafe as a relative file name, tag value or run key; None if it is safe.
 
@@ -54,18 +50,6 @@ def unsafe_key_reason(key: str) -> str | None:
     if ".." in key.split("/"):
         return "'..' path segment"
     return None
-
-
-def local_path_for(root: str | Path, key: str) -> Path:
-    """The file under ``root`` that mirrors ``key``; raises UnsafeKeyError for unsafe keys."""
-    reason = unsafe_key_reason(key)
-    if reason is not None:
-        raise UnsafeKeyError(f"unsafe object key {key!r}: {reason}")
-    base = Path(root).resolve()
-    path = (base / key).resolve()
-    if not path.is_relative_to(base):  # e.g. through a symlink inside root
-        raise UnsafeKeyError(f"unsafe object key {key!r}: resolves outside {base}")
-    return path
 
 
 @dataclass(frozen=True)

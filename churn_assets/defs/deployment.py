@@ -13,11 +13,9 @@ datasets under ``CHURN_STORAGE_URI`` between steps, which every worker must reac
 seeded samples of at most ``distributed.local_views.LOCAL_ROWS`` rows per split. Off by
 default, also with a scheduler: a cluster set for tuning alone keeps reading Excel and SQL
 sources and local storage its workers may not see (those sources fail on the data path
-with one line saying so).
-with ``prod`` and ``CHURN_DASK_STEPS=1`` the Dagster steps run on the cluster too (dagster-dask
-executor). Off by default: dagster-dask 0.29.27 hands the DagsterRun to ``client.submit`` and
-dask >= 2024.12 iterates it, which a run with op concurrency pools (ours) refuses
-("Iteration is not allowed on `@record` RunOpConcurrency"); see the test that shows it.
+with one line saying so). The Dagster steps themselves stay Dagster processes: dagster-dask
+0.29.27's executor hands the DagsterRun to ``client.submit``, which dask >= 2024.12 iterates
+and a run with op concurrency pools (ours) refuses.
 """
 
 from __future__ import annotations
@@ -29,7 +27,6 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from churn_assets.defs.resources.dask_cluster import (
-    DEFAULT_BLOCKSIZE,
     DEFAULT_FINAL_FIT_MIN_ROWS,
     DaskCluster,
 )
@@ -39,13 +36,13 @@ from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.optuna_storage import OptunaStorage
 from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.schedules import DEFAULT_CRON, DEFAULT_TIMEZONE
+from churn_assets.distributed.local_views import BLOCKSIZE
 
 OPTUNA_STORAGE_ENV = "CHURN_OPTUNA_STORAGE"  # e.g. postgresql://user:password@host/optuna
 DASK_SCHEDULER_ENV = "CHURN_DASK_SCHEDULER"  # e.g. tcp://127.0.0.1:8786
 DASK_FINAL_FIT_MIN_ROWS_ENV = "CHURN_DASK_FINAL_FIT_MIN_ROWS"
 DASK_DATA_PATH_ENV = "CHURN_DASK_DATA_PATH"  # "1": the data assets as partitions (see above)
 DASK_BLOCKSIZE_ENV = "CHURN_DASK_BLOCKSIZE"  # CSV bytes per partition, e.g. 64MB
-DASK_STEPS_ENV = "CHURN_DASK_STEPS"  # "1": Dagster steps as Dask tasks (see the docstring)
 SCORES_DB_ENV = "CHURN_SCORES_DB_URL"  # e.g. postgresql://crm:password@host/crm (a secret)
 SCORES_TABLE_ENV = "CHURN_SCORES_TABLE"  # 'table' or 'schema.table', default churn_scores
 
@@ -59,9 +56,8 @@ class Deployment:
     shared_optuna_storage: bool = False
     dask_scheduler: str = ""
     dask_final_fit_min_rows: int = DEFAULT_FINAL_FIT_MIN_ROWS
-    dask_steps: bool = False
     dask_data_path: bool = False
-    dask_blocksize: str = DEFAULT_BLOCKSIZE
+    dask_blocksize: str = BLOCKSIZE
     scores_database: bool = False
     scores_table: str = "churn_scores"
 
@@ -79,9 +75,8 @@ class Deployment:
             dask_scheduler=os.environ.get(DASK_SCHEDULER_ENV, ""),
             dask_final_fit_min_rows=int(os.environ.get(DASK_FINAL_FIT_MIN_ROWS_ENV,
                                                        str(DEFAULT_FINAL_FIT_MIN_ROWS))),
-            dask_steps=os.environ.get(DASK_STEPS_ENV, "") == "1",
             dask_data_path=os.environ.get(DASK_DATA_PATH_ENV, "") == "1",
-            dask_blocksize=os.environ.get(DASK_BLOCKSIZE_ENV) or DEFAULT_BLOCKSIZE,
+            dask_blocksize=os.environ.get(DASK_BLOCKSIZE_ENV) or BLOCKSIZE,
             scores_database=bool(os.environ.get(SCORES_DB_ENV)),
             scores_table=os.environ.get(SCORES_TABLE_ENV) or "churn_scores",
         )
@@ -89,11 +84,6 @@ class Deployment:
     def executor(self) -> dg.ExecutorDefinition:
         # Locally one process pays the heavy imports (mlflow, xgboost, GX) once and SQLite sees
         # a single writer; in production each step gets its own process on Postgres.
-        if self.name == "prod" and self.dask_scheduler and self.dask_steps:
-            from dagster_dask import dask_executor  # steps as tasks on the cluster's workers
-
-            return dask_executor.configured(
-                {"cluster": {"existing": {"address": self.dask_scheduler}}})
         if self.name == "prod":
             return dg.multiprocess_executor.configured(
                 {"max_concurrent": self.max_concurrent_steps})

@@ -13,13 +13,16 @@ from churn_assets.defs.assets.ingestion import raw_customers
 from churn_assets.defs.assets.monitoring import feature_drift, monitoring_history
 from churn_assets.defs.assets.registry import champion_model
 from churn_assets.defs.assets.scoring import churn_scores
+from churn_assets.defs.assets.serving import online_features
 from churn_assets.defs.assets.training import tuned_churn_model
 from churn_assets.defs.assets.validation import column_roles, validated_customers
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.registry.model_registry import RollbackRefused, rollback
 
-INTAKE_ASSETS = dg.AssetSelection.assets(raw_customers, column_roles, validated_customers)
+# online_features: the service's online store follows each validated snapshot.
+INTAKE_ASSETS = dg.AssetSelection.assets(raw_customers, column_roles, validated_customers,
+                                         online_features)
 TRAINING_ASSETS = dg.AssetSelection.assets(
     customer_splits, feature_preprocessor, customer_features, tuned_churn_model, champion_model
 )

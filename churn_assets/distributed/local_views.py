@@ -18,6 +18,7 @@ from churn_assets.data.frames import content_digest
 from churn_assets.names import SPLIT, SPLITS
 
 LOCAL_ROWS = 250_000  # rows per split (or per table) a local view holds at most
+BLOCKSIZE = "8MB"  # CSV bytes per partition: ~70k Telco-like rows, ~90 MB as pandas objects
 
 
 def is_partitioned(obj: Any) -> bool:

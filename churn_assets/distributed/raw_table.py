@@ -12,8 +12,8 @@ import fsspec
 
 from churn_assets.data.row_key import with_row_key
 from churn_assets.dataset_config import DatasetConfig
+from churn_assets.distributed.local_views import BLOCKSIZE
 from churn_assets.distributed.tables import (
-    BLOCKSIZE,
     object_strings,
     read_partitions,
     storage_options,

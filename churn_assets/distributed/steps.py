@@ -1,10 +1,10 @@
-"""Splits, features, scores, drift and the final fit over partitions.
+"""Splits, features and scores over partitions.
 
 Each is the pandas path's pure function applied per partition: ``assign_splits`` hashes
 each id on its own, so a row gets the same split on either path; the preprocessor is fitted
 on the train rows (a seeded sample of them beyond ``FIT_SAMPLE_ROWS``) and transforms each
-partition; the champion scores each partition; drift compares seeded samples, as the pandas
-path does beyond ``DRIFT_SAMPLE_ROWS``; the final fit is ``xgboost.dask`` on the partitions.
+partition; the champion scores each partition. (The final fit on the feature partitions is
+``model.dask_tuning.fit_final_on_cluster``.)
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ import numpy as np
 import pandas as pd
 
 from churn_assets.data.splits import assign_splits, binary_target
-from churn_assets.dataset_config import DatasetConfig, DriftConfig
+from churn_assets.dataset_config import DatasetConfig
 from churn_assets.distributed.tables import object_strings
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.model.contact_list import contact_list
 from churn_assets.model.preprocessing import ChurnPreprocessor
-from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS, DriftReport, detect_drift
-from churn_assets.names import LABEL, META_COLUMNS, PROBABILITY, ROW_ID, SPLIT
+from churn_assets.names import LABEL, PROBABILITY, ROW_ID, SPLIT
 
 FIT_SAMPLE_ROWS = 250_000  # train rows the preprocessor is fitted on (levels, encodings)
 
@@ -136,34 +135,3 @@ def score_histogram_counts(scores: dd.DataFrame, bins: int = 10) -> np.ndarray:
     per_part = scores.map_partitions(counts, meta=pd.DataFrame({i: pd.Series(dtype="int64")
                                                                 for i in range(bins)}))
     return per_part.sum().compute().to_numpy()
-
-
-def drift_on_partitions(reference: pd.DataFrame, current: dd.DataFrame, numeric: Sequence[str],
-                        categorical: Sequence[str], cfg: DriftConfig,
-                        max_rows: int = DRIFT_SAMPLE_ROWS, seed: int = 0) -> DriftReport:
-    """``detect_drift`` of a seeded sample of the partitions (every row up to ``max_rows``)
-    against the reference rows, the same tests and thresholds as the pandas path."""
-    sample = sample_partitions(current[[*numeric, *categorical]], max_rows, seed)
-    return detect_drift(reference, sample, numeric, categorical, cfg)
-
-
-def fit_final_on_cluster(client: Any, params: dict[str, Any], config: Any,
-                         features: dd.DataFrame, family: Any = None) -> Any:
-    """The final fit on the feature partitions through the family's distributed fit
-    (XGBoost's ``xgboost.dask`` by default): train rows fit, valid rows decide when boosting
-    stops, as the local fit does. Returns a local model, exported and scored like any
-    other."""
-    if family is None:
-        from churn_assets.model.families.xgboost_family import fit_on_cluster
-    else:
-        fit_on_cluster = family.fit_on_cluster
-
-    def part(split: str) -> tuple[dd.DataFrame, dd.Series]:
-        # Persisted first: read lazily, the matrix and the label column would be read with
-        # different partition counts (dask fuses Parquet parts by the columns read).
-        rows = client.persist(features[features[SPLIT] == split])
-        return rows.drop(columns=list(META_COLUMNS)), rows[LABEL]
-
-    (x_train, y_train), (x_valid, y_valid) = part("train"), part("valid")
-    return fit_on_cluster(client, params, config, x_train, y_train, x_valid, y_valid,
-                          lambda _client, x, y: (x, y))  # already partitioned

@@ -20,12 +20,12 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from churn_assets.data.column_roles import ColumnRoles, coerce_numeric, infer_column_roles
+from churn_assets.data.column_roles import ColumnRoles, coerce_numeric
 from churn_assets.data.source_errors import SourceError
 from churn_assets.data.text_types import BOOL_TEXT, LEADING_ZERO, distinct_texts
 from churn_assets.dataset_config import DatasetConfig, is_sql_url
+from churn_assets.distributed.local_views import BLOCKSIZE
 
-BLOCKSIZE = "8MB"  # CSV bytes per partition: ~70k Telco-like rows, ~90 MB as pandas objects
 ROLE_SAMPLE_ROWS = 50_000  # column roles are decided on the table's first rows
 
 
@@ -110,17 +110,11 @@ def _typed_part(part: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     return typed
 
 
-def type_partitions(frame: dd.DataFrame, text_columns: Iterable[str] = ()
-                    ) -> tuple[dd.DataFrame, list[str]]:
-    """Text columns as numbers or booleans where every value in every partition parses;
-    notes name the columns kept as text for their leading zeros."""
-    typed, notes, _ = type_and_count_partitions(frame, text_columns)
-    return typed, notes
-
-
 def type_and_count_partitions(frame: dd.DataFrame, text_columns: Iterable[str] = ()
                               ) -> tuple[dd.DataFrame, list[str], int]:
-    """``type_partitions`` and the row count, from the same one read of each partition."""
+    """Text columns as numbers or booleans where every value in every partition parses
+    (notes name the columns kept as text for their leading zeros), and the row count, from
+    the same one read of each partition."""
     keep = set(text_columns)
     columns = [c for c, t in frame.dtypes.items() if t == np.dtype(object) and c not in keep]
     parts = frame.to_delayed()
@@ -140,20 +134,18 @@ def type_and_count_partitions(frame: dd.DataFrame, text_columns: Iterable[str] =
         return frame.map_partitions(_typed_part, types, meta=meta), notes, rows
 
 
-def decide_roles(frame: dd.DataFrame, config: DatasetConfig,
-                 sample_rows: int = ROLE_SAMPLE_ROWS) -> ColumnRoles:
-    """The pandas path's ``infer_column_roles`` on the first ``sample_rows`` rows: a role is a
-    schema decision (numeric, category, near-unique text, constant), which that many rows
-    settle; the whole table when it is smaller. Partitions come one at a time (``head`` over
-    all partitions would gather each partition's head on one worker first)."""
+def head_rows(frame: dd.DataFrame, sample_rows: int = ROLE_SAMPLE_ROWS) -> pd.DataFrame:
+    """The first ``sample_rows`` rows (the whole table when it is smaller), where column roles
+    and the leakage check are decided: a role is a schema decision (numeric, category,
+    near-unique text, constant), which that many rows settle. Partitions come one at a time
+    (``head`` over all partitions would gather each partition's head on one worker first)."""
     parts, rows = [], 0
     for index in range(frame.npartitions):
         parts.append(frame.get_partition(index).compute())
         rows += len(parts[-1])
         if rows >= sample_rows:
             break
-    head = pd.concat(parts).iloc[:sample_rows]
-    return infer_column_roles(head, config)
+    return pd.concat(parts).iloc[:sample_rows]
 
 
 def _canonical_spellings(counts: pd.Series, positive_label: object,
@@ -234,12 +226,3 @@ def prepare_partitions(frame: dd.DataFrame, config: DatasetConfig,
         prepared = frame.map_partitions(_prepared_part, target, canonical, convertible,
                                         meta=meta)
     return PreparedPartitions(prepared, tuple(notes), blanks)
-
-
-def store_partitions(frame: dd.DataFrame, uri: str,
-                     options: dict[str, Any] | None = None) -> dd.DataFrame:
-    """Write the partitions as a Parquet dataset (a folder or s3:// prefix, replaced whole)
-    and read it back lazily, so the next step starts from storage, not from this graph."""
-    frame.to_parquet(uri, write_index=False, overwrite=True, storage_options=options)
-    with object_strings():
-        return dd.read_parquet(uri, storage_options=options)

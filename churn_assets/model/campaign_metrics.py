@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from churn_assets.model.economics import Economics, realized_value
 from churn_assets.model.intervals import Interval, stratified_counts
 
 DEFAULT_BRIER_MARGIN = 0.002
@@ -72,16 +71,3 @@ def calibration_refusal(delta: Interval, margin: float = DEFAULT_BRIER_MARGIN) -
                 f"{margin:g}, the candidate's probabilities are clearly worse calibrated")
     return None
 
-
-def profit_delta_interval(
-    labels: ArrayLike, candidate_contact: ArrayLike, champion_contact: ArrayLike,
-    values: ArrayLike, economics: Economics,
-    resamples: int = 1000, seed: int = 0, level: float = 0.95,
-) -> Interval:
-    """Expected profit (``economics.expected_profit``) of the candidate's contact list minus
-    the champion's, on the same labeled rows; larger is better."""
-    y = np.asarray(labels).astype(int)
-    per_row = realized_value(y, np.asarray(values, dtype=float), economics)
-    new = per_row * np.asarray(candidate_contact).astype(bool)
-    old = per_row * np.asarray(champion_contact).astype(bool)
-    return _paired_interval(y, new, old, "sum", resamples, seed, level)

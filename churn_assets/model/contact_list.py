@@ -15,7 +15,6 @@ from churn_assets.model.decision_policy import RetentionDecision, ranks
 from churn_assets.model.reason_codes import REASON_COLUMNS
 from churn_assets.names import OUTPUT_COLUMNS, PREDICTION
 
-ECONOMIC_COLUMNS = ("expected_value", "rank", "contact")
 SCORE_PARAMS = {"economics": True, "reasons": True}
 
 

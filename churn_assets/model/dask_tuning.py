@@ -17,7 +17,7 @@ import socket
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -31,6 +31,10 @@ from churn_assets.model.tuning import (
     make_sampler,
     study_storage,
 )
+from churn_assets.names import LABEL, META_COLUMNS, SPLIT
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 # The user attribute naming the Dask worker that ran a trial (seen in the trials table).
 WORKER_ATTR = "dask_worker"
@@ -63,19 +67,6 @@ def _run_trials(study_name: str, storage: optuna.storages.BaseStorage | str, see
 
     study.optimize(tagged, n_trials=n_trials, timeout=timeout, catch=catch)
     return n_trials
-
-
-def _secede_if_in_task() -> bool:
-    """Inside a task on a worker, give its thread back while the trials run: a worker with
-    one thread would otherwise wait for its own share forever."""
-    from distributed import get_worker, secede
-
-    try:
-        get_worker()
-    except ValueError:
-        return False
-    secede()
-    return True
 
 
 class DaskStudy(optuna.Study):
@@ -131,14 +122,7 @@ class DaskStudy(optuna.Study):
                                                                            len(workers)),
                                                      strict=False))
         ]
-        inside_task = _secede_if_in_task()  # e.g. a step on dagster-dask's executor
-        try:
-            self._wait_reporting(futures, reported, callbacks or ())
-        finally:
-            if inside_task:
-                from distributed import rejoin
-
-                rejoin()
+        self._wait_reporting(futures, reported, callbacks or ())
         for future in futures:
             future.result()  # a worker's failure is this call's failure
 
@@ -168,20 +152,11 @@ class DaskStudy(optuna.Study):
         if (family.fit_on_cluster is None or self.final_fit_min_rows is None
                 or rows < self.final_fit_min_rows):
             return family.fit(params, config, x_train, y_train, x_valid, y_valid)
-        inside_task = _secede_if_in_task()
-        try:
-            if self.feature_partitions is not None:
-                from churn_assets.distributed.steps import fit_final_on_cluster
-
-                return fit_final_on_cluster(self.client, params, config,
-                                            self.feature_partitions, family)
-            return fit_on_cluster(self.client, family, params, config, x_train, y_train,
-                                  x_valid, y_valid)
-        finally:
-            if inside_task:
-                from distributed import rejoin
-
-                rejoin()
+        if self.feature_partitions is not None:
+            return fit_final_on_cluster(self.client, params, config, self.feature_partitions,
+                                        family)
+        return fit_on_cluster(self.client, family, params, config, x_train, y_train, x_valid,
+                              y_valid)
 
 
 def _partitioned(client: Any, x: pd.DataFrame, y: np.ndarray) -> tuple[Any, Any]:
@@ -234,3 +209,25 @@ def open_dask_study(client: Any, storage: optuna.storages.BaseStorage, storage_u
     optuna.create_study(study_name=study_name, storage=shared, direction="minimize",
                         load_if_exists=True)
     return DaskStudy(study_name, shared, seed, client, final_fit_min_rows)
+
+
+def fit_final_on_cluster(client: Any, params: dict[str, Any], config: Any,
+                         features: dd.DataFrame, family: Any = None) -> Any:
+    """The final fit on the feature partitions through the family's distributed fit
+    (XGBoost's ``xgboost.dask`` by default): train rows fit, valid rows decide when boosting
+    stops, as the local fit does. Returns a local model, exported and scored like any
+    other."""
+    if family is None:
+        from churn_assets.model.families.xgboost_family import fit_on_cluster as fit_family
+    else:
+        fit_family = family.fit_on_cluster
+
+    def part(split: str) -> tuple[dd.DataFrame, dd.Series]:
+        # Persisted first: read lazily, the matrix and the label column would be read with
+        # different partition counts (dask fuses Parquet parts by the columns read).
+        rows = client.persist(features[features[SPLIT] == split])
+        return rows.drop(columns=list(META_COLUMNS)), rows[LABEL]
+
+    (x_train, y_train), (x_valid, y_valid) = part("train"), part("valid")
+    return fit_family(client, params, config, x_train, y_train, x_valid, y_valid,
+                          lambda _client, x, y: (x, y))  # already partitioned

@@ -34,7 +34,7 @@ _CLIP = 1e-6
 
 
 def apply_calibration(state: Mapping[str, Any], probabilities: np.ndarray) -> np.ndarray:
-    """The calibrator's map (``monitoring.performance_estimation.Calibrator`` semantics:
+    """The calibrator's map (``model.calibration.Calibrator`` semantics:
     isotonic knots interpolated and clipped, platt a sigmoid of the logit, identity)."""
     p = np.asarray(probabilities, dtype=float)
     method = state.get("method", "identity")

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from churn_assets.monitoring.drift import DriftReport
-from churn_assets.monitoring.retraining_policy import PastSnapshot, drifted_in_a_row
+from churn_assets.monitoring.retraining_policy import PastSnapshot
 
 _FEATURE_KEYS = ("method", "statistic", "threshold", "drifted", "psi")
 _JSON_COLUMNS = ("feature_statistics", "metrics")
@@ -69,8 +69,7 @@ def feature_statistics(report: DriftReport) -> dict[str, dict[str, Any]]:
 
 def records_to_frame(records: Iterable[SnapshotRecord]) -> pd.DataFrame:
     """One row per snapshot, oldest first; each metric is its own column (NaN where a
-    snapshot lacks it), feature statistics and metrics are also kept as JSON text so that
-    ``frame_to_records`` gives the records back exactly."""
+    snapshot lacks it), feature statistics and metrics are also kept as JSON text."""
     rows = []
     for record in sorted(records, key=lambda r: r.time):
         data = record.to_dict()
@@ -85,46 +84,3 @@ def records_to_frame(records: Iterable[SnapshotRecord]) -> pd.DataFrame:
     ordered = [c for c in base if c in frame] + sorted(set(frame) - set(base))
     return frame[ordered]
 
-
-def frame_to_records(frame: pd.DataFrame) -> list[SnapshotRecord]:
-    records = []
-    for row in frame.to_dict("records"):
-        data = {f.name: row[f.name] for f in fields(SnapshotRecord)}
-        data["time"] = pd.Timestamp(data["time"]).to_pydatetime().isoformat()
-        for column in _JSON_COLUMNS:
-            data[column] = json.loads(data[column])
-        version = data["champion_version"]
-        data["champion_version"] = None if pd.isna(version) else str(version)
-        for flag in ("labeled", "drift_detected", "retrained"):
-            data[flag] = bool(data[flag])
-        data["rows"] = int(data["rows"])
-        data["drifted_share"] = float(data["drifted_share"])
-        records.append(SnapshotRecord.from_dict(data))
-    return records
-
-
-def feature_statistics_frame(records: Iterable[SnapshotRecord]) -> pd.DataFrame:
-    """Long format for plotting: one row per snapshot and feature."""
-    rows = [{"snapshot_key": r.snapshot_key, "time": r.time, "feature": name, **stats}
-            for r in records for name, stats in r.feature_statistics.items()]
-    return pd.DataFrame(rows, columns=["snapshot_key", "time", "feature", *_FEATURE_KEYS])
-
-
-@dataclass(frozen=True)
-class PolicyInputs:
-    history: tuple[PastSnapshot, ...]
-    drifted_in_a_row: int  # consecutive drifted snapshots at the end of the history
-    last_retrain: datetime | None
-
-
-def policy_inputs(records: Iterable[SnapshotRecord]) -> PolicyInputs:
-    """Fold the history into what ``retraining_policy.decide`` needs. ``drifted_in_a_row``
-    counts the history alone (the current snapshot is not in it yet)."""
-    past = tuple(sorted((r.as_past_snapshot() for r in records), key=lambda s: s.time))
-    if not past:
-        return PolicyInputs((), 0, None)
-    streak = drifted_in_a_row(past[:-1], past[-1].drift_detected)
-    if past[-1].retrained:
-        streak = 0  # the last snapshot retrained: the next one starts a new count
-    last = max((s.time for s in past if s.retrained), default=None)
-    return PolicyInputs(past, streak, last)

@@ -25,14 +25,12 @@ CBPE by construction cannot see: it only sees covariate shift through the scores
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import rankdata
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
+from churn_assets.model.calibration import Calibrator
 from churn_assets.model.intervals import Interval
 from churn_assets.monitoring.performance import (
     DEFAULT_RULE,
@@ -43,68 +41,6 @@ from churn_assets.monitoring.performance import (
 )
 
 ESTIMATED_METRICS = ("f1", "roc_auc")
-_CLIP = 1e-6  # keeps logits finite for probabilities of exactly 0 or 1
-
-
-@dataclass(frozen=True)
-class Calibrator:
-    """A fitted probability map, plain numbers only (JSON-able, no pickle).
-
-    isotonic: piecewise-linear through the knots ``(x, y)``, flat outside them (what
-    ``IsotonicRegression(out_of_bounds="clip").predict`` does). platt: sigmoid(slope *
-    logit(p) + intercept). identity: p unchanged.
-    """
-
-    method: str
-    x: tuple[float, ...] = ()
-    y: tuple[float, ...] = ()
-    slope: float = 1.0
-    intercept: float = 0.0
-
-    def apply(self, probabilities: ArrayLike) -> np.ndarray:
-        p = np.asarray(probabilities, dtype=float)
-        if self.method == "identity":
-            return p
-        if self.method == "isotonic":
-            return np.interp(p, self.x, self.y)
-        if self.method == "platt":
-            return 1 / (1 + np.exp(-(self.slope * _logit(p) + self.intercept)))
-        raise ValueError(f"unknown calibration method '{self.method}'")
-
-    def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "x": list(self.x), "y": list(self.y)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> Calibrator:
-        return cls(str(data["method"]), tuple(data.get("x", ())),  # type: ignore[arg-type]
-                   tuple(data.get("y", ())), float(data.get("slope", 1.0)),  # type: ignore[arg-type]
-                   float(data.get("intercept", 0.0)))  # type: ignore[arg-type]
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, _CLIP, 1 - _CLIP)
-    return np.log(p / (1 - p))
-
-
-def fit_calibrator(
-    labels: ArrayLike, probabilities: ArrayLike, method: str = "isotonic"
-) -> Calibrator:
-    """Fit on labeled reference rows the model did not train on (its validation rows)."""
-    y = np.asarray(labels).astype(int)
-    p = np.asarray(probabilities, dtype=float)
-    if y.shape != p.shape or np.unique(y).size < 2:
-        raise ValueError("calibration needs labels of both classes, one per probability")
-    if method == "identity":
-        return Calibrator("identity")
-    if method == "isotonic":
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
-        return Calibrator("isotonic", tuple(map(float, iso.X_thresholds_)),
-                          tuple(map(float, iso.y_thresholds_)))
-    if method == "platt":
-        fit = LogisticRegression(C=1e6).fit(_logit(p).reshape(-1, 1), y)
-        return Calibrator("platt", slope=float(fit.coef_[0, 0]),
-                          intercept=float(fit.intercept_[0]))
-    raise ValueError(f"unknown calibration method '{method}': use isotonic, platt or identity")
 
 
 def expected_confusion(

@@ -31,8 +31,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from churn_assets.monitoring.drift import DriftReport
-
 THIS_SNAPSHOT, LATEST_LABELED = "this_snapshot", "latest_labeled"
 
 
@@ -149,17 +147,3 @@ def decide(
                         f"{policy.consecutive_drifted} consecutive snapshots needed{checked}")
     return decision(False, "healthy", f"no dataset drift ({share}){checked}")
 
-
-def decide_retraining(report: DriftReport | None, policy: str) -> RetrainDecision:
-    """The previous one-snapshot policy, kept for callers not yet moved to ``decide``.
-    ``report`` is None when there is no champion to compare against."""
-    if report is None:
-        return RetrainDecision(True, "no_champion", "no champion yet: train the first one")
-    share = f"{report.drifted_share:.0%} of features drifted"
-    if policy == "always":
-        return RetrainDecision(True, "always",
-                               f"policy 'always' retrains on every snapshot ({share})")
-    if report.drift_detected:
-        return RetrainDecision(True, "drift", f"drift detected: {share}")
-    return RetrainDecision(False, "healthy",
-                           f"no drift: {share}, below the dataset-level threshold")

@@ -15,6 +15,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from churn_assets.data.splits import binary_target
+from churn_assets.model.calibration import Calibrator
 from churn_assets.monitoring.performance import (
     DecayRule,
     PerformanceReport,
@@ -22,11 +23,7 @@ from churn_assets.monitoring.performance import (
     rows_unseen_by_champion,
     why_not_evaluable,
 )
-from churn_assets.monitoring.performance_estimation import (
-    ESTIMATED_METRICS,
-    Calibrator,
-    estimated_performance,
-)
+from churn_assets.monitoring.performance_estimation import ESTIMATED_METRICS, estimated_performance
 
 REFERENCE_METRICS = ("f1", "roc_auc", "pr_auc")
 

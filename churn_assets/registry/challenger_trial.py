@@ -11,7 +11,7 @@ fresh-process load check, the audit tags, then the aliases (last).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,7 @@ from churn_assets.registry.model_registry import (
 )
 from churn_assets.registry.promotion_metrics import promotion_metric
 from churn_assets.registry.promotion_rule import (
+    ScoredModel,
     segment_metric,
     segment_table,
     snapshot_look,
@@ -118,10 +119,13 @@ def judge_challenger(
     client: MlflowClient, name: str, rows: pd.DataFrame, labels: Sequence[int] | np.ndarray,
     settings: PromotionConfig, *, expected: tuple[str, str], tracking_uri: str, snapshot: str,
     requested_by: str, why: str = "", lock_dir=None, economics: Economics | None = None,
+    scored: Mapping[str, ScoredModel] | None = None,
 ) -> TrialOutcome | None:
     """One look at the trial of ``expected = (challenger, champion)`` on ``rows`` (raw
     columns, target absent) and ``labels``. None when the aliases moved since the caller
-    chose the rows (the next snapshot judges the new pair)."""
+    chose the rows (the next snapshot judges the new pair). ``scored``: version ->
+    probabilities and threshold already computed on ``rows`` (the service's shadow log);
+    else both versions are loaded and score them here."""
     labels = np.asarray(labels).astype(int)
     challenger, champion = expected
     with registry_lock(tracking_uri, name, lock_dir):
@@ -136,7 +140,8 @@ def judge_challenger(
                                    "trial; its evidence was about the old champion",
                                    accumulate(looks, trial_rule(settings)))
             return _finish(client, name, challenger, champion, verdict, looks, None)
-        scored = {v: score_version(name, v, rows) for v in (challenger, champion)}
+        scored = dict(scored) if scored is not None else {
+            v: score_version(name, v, rows) for v in (challenger, champion)}
         looks.append(snapshot_look(scored[challenger], scored[champion], labels, settings,
                                    snapshot, _now(), rows=rows, economics=economics))
         verdict = judge_trial(looks, trial_rule(settings), metric.label)

@@ -11,7 +11,8 @@ from churn_assets.cli.main import main
 from churn_assets.generator import DistributionShift, generate_customers
 from churn_assets_tests.helpers.workspace import ChurnWorkspace
 
-COMMANDS = ("generate", "train", "score", "targets", "champion", "promote", "rollback", "report")
+COMMANDS = ("generate", "train", "score", "targets", "champion", "promote", "rollback", "report",
+            "serve")
 
 
 def error_line(capsys: pytest.CaptureFixture, command: str) -> str:

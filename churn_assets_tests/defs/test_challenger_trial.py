@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow  # whole-graph runs, in process
 HANDICAP = ["Contract"]
 SMALL_TEST_SPLIT = {"valid_fraction": 0.15, "test_fraction": 0.05}
 STRICT = {"level": 0.995}
+RETRAIN_STEPS = "key:tuned_churn_model or key:champion_model"
 
 
 def metadata_of(result, asset: str) -> dict:
@@ -37,8 +38,8 @@ def test_identical_data_retrained_with_other_seeds_never_promotes(workspace: Chu
     assert materialize_graph(workspace).success
     client = workspace.client()
     looks = []
-    for seed in (7, 11, 5):
-        result = materialize_graph(workspace, run_config={
+    for seed in (7, 11, 5):  # only the two steps a retrain changes: the data is the same
+        result = materialize_graph(workspace, selection=RETRAIN_STEPS, run_config={
             "ops": {"tuned_churn_model": {"config": {"seed": seed}}}})
         assert result.success
         decision = metadata_of(result, "champion_model")

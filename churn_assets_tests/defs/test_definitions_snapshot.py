@@ -13,7 +13,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from churn_assets.definitions import defs
 
 STAGES = {"ingestion", "validation", "features", "training", "registry", "scoring",
-          "monitoring"}
+          "monitoring", "serving"}
 
 
 @pytest.fixture

@@ -122,19 +122,24 @@ def test_weekly_schedule_retrains_on_validated_data():
         "champion_model", "churn_scores"}
 
 
-def test_a_full_graph_run_does_not_trigger_a_second_training(workspace: ChurnWorkspace):
-    workspace.write_config(workspace.write_data("seed.csv", customers()))
-    assert materialize_graph(workspace).success  # '*' includes feature_drift after training
+@pytest.fixture(scope="module")
+def trained(module_workspace: ChurnWorkspace) -> ChurnWorkspace:
+    """One whole-graph training for the two tests below; the first only ticks a sensor, the
+    second leaves the champion where it was."""
+    module_workspace.write_config(module_workspace.write_data("seed.csv", customers()))
+    assert materialize_graph(module_workspace).success  # '*' includes feature_drift
+    return module_workspace
 
-    tick = Operator(workspace).tick(drift_retraining_sensor)
+
+def test_a_full_graph_run_does_not_trigger_a_second_training(trained: ChurnWorkspace):
+    tick = Operator(trained).tick(drift_retraining_sensor)
 
     assert not tick.run_requests
     assert "already trained a candidate" in tick.skip_message
 
 
-def test_retraining_refuses_a_snapshot_that_failed_validation(workspace: ChurnWorkspace):
-    workspace.write_config(workspace.write_data("seed.csv", customers()))
-    assert materialize_graph(workspace).success
+def test_retraining_refuses_a_snapshot_that_failed_validation(trained: ChurnWorkspace):
+    workspace = trained
     bad = customers(seed=8)
     bad.loc[1, "customerID"] = bad.loc[0, "customerID"]
     snapshot = workspace.write_data("bad-snapshot.csv", bad)

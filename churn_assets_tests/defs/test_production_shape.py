@@ -1,9 +1,7 @@
 """The whole graph in the production shape, every service real and on 127.0.0.1: Dagster on
 PostgreSQL (deploy/dagster.prod.yaml), a `mlflow server`, the source file and intermediate
 data on S3 (moto), CHURN_DEPLOYMENT=prod with CHURN_DASK_SCHEDULER: steps in their own
-processes, the trials and the final fit on the Dask workers. With CHURN_DASK_STEPS=1 the
-steps would be Dask tasks too (dagster-dask executor): the second test shows the upstream
-failure that keeps it off.
+processes, the trials and the final fit on the Dask workers.
 
 Skipped, with the reason, where no PostgreSQL server binaries are installed.
 """
@@ -98,14 +96,3 @@ def test_whole_graph_in_the_production_shape(production) -> None:
                               run_ids=[run.info.run_id])
     assert table[f"user_attrs_{WORKER_ATTR}"].nunique() == 2  # both workers ran trials
 
-
-@pytest.mark.xfail(strict=True, reason="dagster-dask 0.29.27 passes the DagsterRun to "
-                   "client.submit; dask 2026.8 iterates it and a run with op concurrency pools "
-                   "refuses: 'Iteration is not allowed on `@record` RunOpConcurrency'")
-def test_steps_as_dask_tasks_with_dagster_dask(production, monkeypatch) -> None:
-    instance, _, _ = production
-    monkeypatch.setenv("CHURN_DASK_STEPS", "1")
-    job = dg.reconstructable(production_graph_job)
-    assert job.get_definition().executor_def.name == "dask"
-    with dg.execute_job(job, instance=instance, raise_on_error=True) as result:
-        assert result.success

@@ -20,26 +20,24 @@ from churn_assets.data.sources import read_source
 from churn_assets.data.splits import assign_splits, binary_target
 from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, DriftConfig, load_dataset_config
 from churn_assets.distributed.checks import validate_partitions
-from churn_assets.distributed.pipeline import run_data_path
 from churn_assets.distributed.steps import (
-    drift_on_partitions,
-    fit_final_on_cluster,
     score_partitions,
 )
 from churn_assets.distributed.tables import (
     object_strings,
     prepare_partitions,
     read_partitions,
-    type_partitions,
 )
 from churn_assets.generator import DistributionShift, generate_customers
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.model.contact_list import contact_list
+from churn_assets.model.dask_tuning import fit_final_on_cluster
 from churn_assets.model.families.xgboost_family import fit as fit_locally
 from churn_assets.model.preprocessing import ChurnPreprocessor
 from churn_assets.monitoring.drift import detect_drift
 from churn_assets.names import LABEL, META_COLUMNS, ROW_ID, SPLIT
 from churn_assets_tests.helpers.served_champion import register_champion
+from churn_dev.data_path import drift_on_partitions, run_data_path, type_partitions
 
 CONFIG = load_dataset_config(DEFAULT_CONFIG_PATH)
 # Each worker process holds ~420 MB once the package is imported (churn_assets/__init__

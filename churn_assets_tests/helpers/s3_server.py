@@ -1,6 +1,6 @@
-"""The moto S3 server lives in ``churn_assets.devtools`` (the benchmarks use it too)."""
+"""The moto S3 server lives in ``churn_dev`` (the benchmarks use it too)."""
 
-from churn_assets.devtools.s3_server import (
+from churn_dev.s3_server import (
     REGION,
     MotoS3Server,
     running_s3_server,

@@ -1,4 +1,4 @@
-"""Real services live in ``churn_assets.devtools`` (the benchmarks use them too); here a
+"""Real services live in ``churn_dev`` (the benchmarks use them too); here a
 PostgreSQL server that cannot start skips the calling test instead of failing it."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from churn_assets.devtools import services
-from churn_assets.devtools.services import (
+from churn_dev import services
+from churn_dev.services import (
     PG_BIN,
     MlflowServer,
     as_postgres_user,

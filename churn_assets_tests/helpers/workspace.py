@@ -1,4 +1,4 @@
-"""Test fixtures' workspace: the project itself lives in ``churn_assets.devtools.workspace``
+"""Test fixtures' workspace: the project itself lives in ``churn_dev.workspace``
 (the benchmarks use it too); here only what needs pytest's monkeypatch."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import dagster as dg
 import mlflow
 import pytest
 
-from churn_assets.devtools.services import MlflowServer
-from churn_assets.devtools.workspace import (
+from churn_dev.services import MlflowServer
+from churn_dev.workspace import (
     FAST_TUNING,
     SHARED_TELCO,
     SMALL_EXPECTATIONS,

@@ -11,10 +11,9 @@ from churn_assets.model.campaign_metrics import (
     calibration_refusal,
     cumulative_gains,
     lift_at,
-    profit_delta_interval,
 )
 from churn_assets.model.decision_policy import RetentionDecision, capacity_count, ranks
-from churn_assets.model.economics import Economics, expected_profit
+from churn_assets.model.economics import Economics
 
 ECONOMICS = Economics(5, 20, 0.3, 500.0)
 
@@ -53,18 +52,6 @@ def test_promotion_refuses_clearly_worse_calibration_only():
     assert same.low < 0.002 and calibration_refusal(same) is None
     better = brier_delta_interval(labels, truth, np.clip(truth + 0.25, 0, 1))
     assert calibration_refusal(better) is None and better.high < 0
-
-
-def test_profit_delta_interval_is_the_difference_of_expected_profits():
-    truth = np.random.default_rng(6).uniform(0.02, 0.98, 2000)
-    labels = _labels(truth, 7)
-    values = np.full(truth.size, 500.0)
-    good, poor = truth >= 0.3, truth >= 0.9
-    delta = profit_delta_interval(labels, good, poor, values, ECONOMICS, resamples=300)
-    assert delta.estimate == pytest.approx(
-        expected_profit(labels, truth, good, values, ECONOMICS)
-        - expected_profit(labels, truth, poor, values, ECONOMICS))
-    assert delta.low <= delta.estimate <= delta.high and delta.low > 0
 
 
 def test_gains_and_lift():

@@ -9,14 +9,13 @@ import pytest
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import f1_score, roc_auc_score
 
+from churn_assets.model.calibration import Calibrator, fit_calibrator
 from churn_assets.monitoring.performance import DecayRule, realized_performance
 from churn_assets.monitoring.performance_estimation import (
-    Calibrator,
     estimate_f1,
     estimate_roc_auc,
     estimated_performance,
     expected_confusion,
-    fit_calibrator,
 )
 from churn_assets_tests.monitoring.small_model import (
     COVARIATE_SHIFT,

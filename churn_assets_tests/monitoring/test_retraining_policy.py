@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from churn_assets.monitoring.drift import DriftReport
 from churn_assets.monitoring.retraining_policy import (
     LATEST_LABELED,
     THIS_SNAPSHOT,
@@ -14,7 +13,6 @@ from churn_assets.monitoring.retraining_policy import (
     RetrainingPolicy,
     SnapshotFacts,
     decide,
-    decide_retraining,
     drifted_in_a_row,
 )
 
@@ -142,25 +140,3 @@ def test_policy_rejects_nonsense():
     with pytest.raises(ValueError, match="negative"):
         RetrainingPolicy(cooldown=timedelta(hours=-1))
 
-
-# --- the previous one-snapshot policy, still used by the feature_drift asset -------------------
-
-def report(share: float, detected: bool) -> DriftReport:
-    return DriftReport(features=(), drifted_share=share, drift_detected=detected)
-
-
-def test_legacy_no_champion_always_trains():
-    decision = decide_retraining(None, "on_drift")
-    assert decision.retrain and "no champion" in decision.reason
-
-
-@pytest.mark.parametrize(("detected", "expected"), [(True, True), (False, False)])
-def test_legacy_on_drift_policy_follows_the_drift_verdict(detected: bool, expected: bool):
-    decision = decide_retraining(report(0.6 if detected else 0.1, detected), "on_drift")
-    assert decision.retrain is expected
-    assert ("60%" if detected else "10%") in decision.reason
-
-
-def test_legacy_always_policy_retrains_without_drift():
-    decision = decide_retraining(report(0.0, False), "always")
-    assert decision.retrain and "always" in decision.reason

@@ -9,8 +9,8 @@ from sklearn.metrics import f1_score
 
 from churn_assets.data.splits import assign_splits
 from churn_assets.dataset_config import SplitConfig
+from churn_assets.model.calibration import fit_calibrator
 from churn_assets.monitoring.performance import DecayRule
-from churn_assets.monitoring.performance_estimation import fit_calibrator
 from churn_assets.monitoring.snapshot_performance import (
     ChampionFigures,
     snapshot_performance,

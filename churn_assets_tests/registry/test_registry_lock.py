@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -22,21 +21,31 @@ def _hold(lock_dir: str, held: multiprocessing.Event, release: multiprocessing.E
 
 
 def test_a_second_writer_waits_then_gets_the_lock(tmp_path: Path) -> None:
+    """Ordered by events, not by sleeping: while the first writer holds the lock a second
+    one cannot take it, and a blocked second writer gets it once the first lets go."""
     order: list[str] = []
-    held = threading.Event()
+    held, release = threading.Event(), threading.Event()
 
     def first() -> None:
         with registry_lock(URI, "m", tmp_path):
             held.set()
-            time.sleep(0.3)
+            release.wait(10)
             order.append("first done")
 
-    thread = threading.Thread(target=first)
-    thread.start()
-    held.wait(10)
-    with registry_lock(URI, "m", tmp_path):
-        order.append("second in")
-    thread.join()
+    def second() -> None:
+        with registry_lock(URI, "m", tmp_path, timeout_seconds=10):
+            order.append("second in")
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert held.wait(10)
+    with pytest.raises(TimeoutError), registry_lock(URI, "m", tmp_path, timeout_seconds=0):
+        pass  # excluded while the first writer holds it
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    release.set()
+    holder.join(10)
+    waiter.join(10)
     assert order == ["first done", "second in"]
 
 

@@ -140,6 +140,8 @@ def graphql(base_url: str, query: str, variables: dict | None = None) -> dict:
     return body["data"]
 
 
+# A status query costs the webserver milliseconds; a long pause only adds to every wait.
+POLL_SECONDS = 1.0
 RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
@@ -151,7 +153,7 @@ def wait_for_run(base_url: str, run_id: str, seconds: float) -> str:
         status = graphql(base_url, RUN_STATUS, {"id": run_id})["runOrError"].get("status")
         if status in FINISHED or time.monotonic() > deadline:
             return str(status)
-        time.sleep(3)
+        time.sleep(POLL_SECONDS)
 
 
 JOB_RUNS = ("query($job: String!) { runsOrError(filter: {pipelineName: $job}) "
@@ -165,4 +167,4 @@ def first_run_of(base_url: str, job: str, seconds: float) -> str | None:
         runs = graphql(base_url, JOB_RUNS, {"job": job})["runsOrError"].get("results") or []
         if runs or time.monotonic() > deadline:
             return runs[-1]["runId"] if runs else None
-        time.sleep(3)
+        time.sleep(POLL_SECONDS)

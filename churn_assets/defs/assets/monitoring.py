@@ -33,11 +33,11 @@ from churn_assets.defs.settings import (
 )
 from churn_assets.distributed.local_views import local_rows
 from churn_assets.model.batch_scoring import predict_in_batches
+from churn_assets.model.calibration import Calibrator
 from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS, DriftReport, detect_drift, sample_rows
 from churn_assets.monitoring.drift_report import write_drift_report
 from churn_assets.monitoring.history import SnapshotRecord, feature_statistics, records_to_frame
 from churn_assets.monitoring.performance import DecayRule
-from churn_assets.monitoring.performance_estimation import Calibrator
 from churn_assets.monitoring.retraining_policy import RetrainingPolicy, SnapshotFacts, decide
 from churn_assets.monitoring.snapshot_performance import (
     ChampionFigures,

@@ -7,11 +7,10 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from churn_assets.distributed.local_views import is_partitioned
+from churn_assets.distributed.local_views import BLOCKSIZE, is_partitioned
 
 # Above this many train rows the final fit goes through xgboost.dask; 0 means always.
 DEFAULT_FINAL_FIT_MIN_ROWS = 2_000_000
-DEFAULT_BLOCKSIZE = "8MB"  # as distributed.tables.BLOCKSIZE (not imported: dask is heavy)
 
 
 class DaskCluster(dg.ConfigurableResource):
@@ -28,7 +27,7 @@ class DaskCluster(dg.ConfigurableResource):
     data_path: bool = Field(False, description="Run the data assets as partitions on the "
                             "cluster; needs storage every worker reaches, e.g. "
                             "$CHURN_STORAGE_URI=s3://... ($CHURN_DASK_DATA_PATH=1)")
-    blocksize: str = Field(DEFAULT_BLOCKSIZE, description="CSV bytes per partition on the "
+    blocksize: str = Field(BLOCKSIZE, description="CSV bytes per partition on the "
                            "data path ($CHURN_DASK_BLOCKSIZE; a worker holds a few at a time)")
     _client: Any = PrivateAttr(default=None)
 

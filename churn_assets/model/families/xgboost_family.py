@@ -78,8 +78,6 @@ class TrialMatrices:
                  y_valid: np.ndarray):
         self._rows = ((x_train, y_train), (x_valid, y_valid))
         self._local = threading.local()
-        self._count = threading.Lock()
-        self.built = 0  # matrices built, over all threads
 
     def get(self, data: Any, label: Any, build: Any) -> xgb.DMatrix:
         for position, (x, y) in enumerate(self._rows):
@@ -87,8 +85,6 @@ class TrialMatrices:
                 cache = self._local.__dict__
                 if position not in cache:
                     cache[position] = build()
-                    with self._count:
-                        self.built += 1
                 return cache[position]
         return build()
 

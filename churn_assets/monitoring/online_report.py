@@ -1,0 +1,114 @@
+"""What `online_performance` reports: the log's traffic per arm and version, realized
+metrics where outcomes arrived, one look of the challenger's trial from the shadow pairs,
+and the drift of the logged requests against the champion's training rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from mlflow import MlflowClient
+
+from churn_assets.dataset_config import DatasetConfig
+from churn_assets.monitoring.drift import DriftReport, detect_drift, sample_rows
+from churn_assets.monitoring.online_performance import (
+    CHURNED,
+    METRICS,
+    join_outcomes,
+    known_outcomes,
+    logged_rows,
+    prediction_summary,
+    read_log,
+    realized_by_arm,
+)
+from churn_assets.names import REFERENCE_ARTIFACT
+from churn_assets.registry.online_trial import OnlineLook, take_online_look
+
+MIN_DRIFT_ROWS = 50
+
+
+@dataclass(frozen=True)
+class OnlineReport:
+    log_rows: int
+    summary: pd.DataFrame
+    realized: pd.DataFrame
+    look: OnlineLook
+    drift: DriftReport | None
+    drift_rows: int
+
+    def metadata(self) -> dict[str, Any]:
+        """Plain values and markdown tables; realized keys name the metric, arm and version
+        (``realized_f1_champion_v3``)."""
+        meta: dict[str, Any] = {"log_rows": self.log_rows, "outcome_rows": int(
+            self.realized["rows"].sum()) if len(self.realized) else 0,
+            "traffic": self.summary.to_markdown(index=False, floatfmt=".4f"),
+            "realized": self.realized.to_markdown(index=False, floatfmt=".4f")}
+        for row in self.realized.to_dict(orient="records"):
+            for metric in METRICS:
+                if pd.notna(row.get(metric)):
+                    meta[f"realized_{metric}_{row['arm']}_v{row['model_version']}"] = \
+                        round(float(row[metric]), 4)
+        meta["challenger_decision"] = self.look.outcome.decision if self.look.outcome \
+            else "none"
+        meta["challenger_reason"] = self.look.reason
+        meta["shadow_pairs"] = self.look.pairs
+        if self.look.outcome is not None:
+            evidence = self.look.outcome.verdict.evidence
+            meta |= {"challenger_version": self.look.outcome.challenger_version,
+                     "challenger_delta": evidence.text(),
+                     "challenger_delta_low": round(max(evidence.low, -1.0), 4),
+                     "challenger_delta_high": round(min(evidence.high, 1.0), 4)}
+        if self.drift is not None:
+            meta |= {"logged_drift_detected": self.drift.drift_detected,
+                     "logged_drifted_share": round(self.drift.drifted_share, 4),
+                     "logged_drift_rows": self.drift_rows,
+                     "logged_drift": self.drift.to_frame().to_markdown(index=False,
+                                                                      floatfmt=".4f")}
+        return meta
+
+
+def snapshot_outcomes(rows: pd.DataFrame, data: DatasetConfig) -> pd.DataFrame | None:
+    """A labeled snapshot's outcomes (customer_id, churned); None without the target."""
+    from churn_assets.data.splits import binary_target
+
+    if data.target not in rows or data.id_column_derived:
+        return None
+    return pd.DataFrame({"customer_id": rows[data.id_column].astype(str).to_numpy(),
+                         CHURNED: binary_target(rows[data.target],
+                                                data.positive_label).to_numpy()})
+
+
+def logged_drift(client: MlflowClient, data: DatasetConfig, log: pd.DataFrame,
+                 window_rows: int) -> tuple[DriftReport | None, int]:
+    """The champion's last ``window_rows`` answered rows against its training rows."""
+    import mlflow
+
+    from churn_assets.registry.model_registry import (
+        current_champion_version,
+        load_version_reference,
+    )
+
+    version = current_champion_version(client, data.model_name)
+    answered = log[(log["arm"] == "champion") & (log["model_version"] == version)]
+    current = logged_rows(answered.sort_values("logged_at").tail(window_rows))
+    if version is None or len(current) < MIN_DRIFT_ROWS:
+        return None, len(current)
+    reference = load_version_reference(client, data.model_name, version,
+                                       REFERENCE_ARTIFACT).rows
+    model = mlflow.pyfunc.load_model(f"models:/{data.model_name}/{version}")
+    columns = model.unwrap_python_model().preprocessor  # the columns the champion reads
+    return detect_drift(sample_rows(reference), sample_rows(current), columns.numeric,
+                        columns.categorical, data.drift), len(current)
+
+
+def online_report(data: DatasetConfig, log_url: str, client: MlflowClient, tracking_uri: str,
+                  snapshot: pd.DataFrame | None, requested_by: str,
+                  window_rows: int = 5000) -> OnlineReport:
+    log, posted = read_log(log_url)
+    log["logged_at"] = pd.to_datetime(log["logged_at"], utc=True)
+    joined = join_outcomes(log, known_outcomes(posted, snapshot))
+    look = take_online_look(client, data, joined, data.promotion, tracking_uri, requested_by)
+    drift, drift_rows = logged_drift(client, data, log, window_rows)
+    return OnlineReport(len(log), prediction_summary(log), realized_by_arm(joined), look,
+                        drift, drift_rows)

@@ -1,0 +1,38 @@
+"""Assemble the service from the dataset YAML and the environment; the entry points that
+uvicorn (``serve``) and gunicorn (``app_from_environment()``) call."""
+
+from __future__ import annotations
+
+from churn_assets.serving.settings import ServiceEnvironment, ServingConfig
+
+
+def build_service(config_path: str | None = None, environment: ServiceEnvironment | None = None):
+    from churn_assets.dataset_config import load_dataset_config
+    from churn_assets.serving.app import Service
+    from churn_assets.serving.follower import AliasFollower
+    from churn_assets.serving.model_set import ModelHolder, ModelSet
+    from churn_assets.serving.online_store import open_store
+    from churn_assets.serving.prediction_log import PredictionLog
+
+    config = load_dataset_config(config_path)
+    env = environment or ServiceEnvironment.from_environment()
+    serving = config.serving
+    holder = ModelHolder(ModelSet(serving=serving))
+    log = PredictionLog(env.log_url, env.spool_path, serving.log_batch_rows,
+                        serving.log_flush_seconds)
+
+    def read_serving() -> ServingConfig:  # the YAML again: a new share needs no restart
+        return load_dataset_config(config.config_path or config_path).serving
+
+    follower = AliasFollower(holder, log, env.tracking_uri, config.model_name, read_serving)
+    id_column = None if config.id_column_derived else config.id_column
+    store = open_store() if id_column else None
+    return Service(holder, log, follower, store, id_column, env.api_key)
+
+
+def app_from_environment():
+    """``gunicorn -k uvicorn.workers.UvicornWorker
+    'churn_assets.serving.service:app_from_environment()'``: one app per worker process."""
+    from churn_assets.serving.app import create_app
+
+    return create_app(build_service())
