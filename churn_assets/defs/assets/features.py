@@ -3,6 +3,7 @@
 import dagster as dg
 
 from churn_assets.data.column_roles import ColumnRoles
+from churn_assets.data.leakage import LeakageError, stop_on_leakage
 from churn_assets.data.splits import assign_splits, binary_target, split_summary
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
@@ -58,6 +59,10 @@ def feature_preprocessor(
     the served model carries the same state. Engineered features are the dataset YAML's
     declarations whose inputs are all kept feature columns. On the Dask data path it is
     fitted on a seeded sample of at most 250,000 train rows (levels and encodings)."""
+    try:  # before tuning: a column written after the outcome makes a useless champion
+        stop_on_leakage(column_roles)
+    except LeakageError as error:
+        raise dg.Failure(description=str(error)) from None
     roles = ColumnRoles.from_dict(column_roles)
     declared = dataset.load().engineered_declarations()
     if dask_cluster.holds(customer_splits):

@@ -118,7 +118,7 @@ def champion_model(
         client, data.model_name, version, rows, test[LABEL].to_numpy(), settings,
         tracking_uri=uri, requested_by=f"dagster run {context.run_id}", why=why,
         serving_limits=ServingLimits(**{key: getattr(settings, key) for key in SERVING_LIMITS}),
-        economics=data.campaign_economics(),
+        economics=data.campaign_economics(), logistic=tuned_churn_model.get("baselines"),
         model_card=lambda promotion: render_model_card(card_facts | {"promotion": promotion}))
     decision, check = outcome.decision, outcome.load_check
     promotion = decision.facts() | {"previous_champion": outcome.previous_champion_version,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.frames import columns_view, content_digest
+from churn_assets.data.leakage import card_rows
 from churn_assets.data.splits import split_summary
 from churn_assets.dataset_config import ModelConfig, TuningConfig
 from churn_assets.defs.resources.dask_cluster import DaskCluster
@@ -56,6 +57,7 @@ from churn_assets.model.retention import (
 from churn_assets.monitoring.drift import sample_positions
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
 from churn_assets.process_memory import LARGE_TABLE_ROWS, release_freed_memory
+from churn_assets.registry.first_model import logistic_comparison
 from churn_assets.registry.load_check import prestart_load_check, requirement_modules
 
 SCHEMA_ROWS = 1_000
@@ -129,7 +131,8 @@ def _card_facts(
                  "sha256": content_digest(customer_splits).hexdigest()},
         "splits": {row.split: {"rows": int(row.rows), "churn_rate": float(row.churn_rate)}
                    for row in summary.itertuples()},
-        "features": {"kept": list(roles.features), "dropped": roles.dropped},
+        "features": {"kept": list(roles.features), "dropped": roles.dropped,
+                     "leakage": card_rows(column_roles)},
         "parameters": parameters, "threshold": candidate.threshold, "metrics": metrics,
         "top_features": top_features(candidate.model),
         "known_limits": KNOWN_LIMITS,
@@ -348,7 +351,9 @@ def tuned_churn_model(
                "threshold": candidate.threshold, "metrics": candidate.metrics,
                "best_params": candidate.tuning.best_params, "n_trials": candidate.tuning.n_trials,
                "n_pruned": candidate.tuning.n_pruned, "model_family": candidate.family,
-               "card_facts": facts}
+               "card_facts": facts,  # a first model must beat this baseline (first_model)
+               "baselines": logistic_comparison(customer_features, test_probability,
+                                                candidate.threshold, data.promotion)}
     metadata = {
         "mlflow_run_id": run.info.run_id,
         "model_uri": info.model_uri,

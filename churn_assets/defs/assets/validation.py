@@ -10,6 +10,7 @@ from churn_assets.data.expectations import (
     run_expectations,
     summarize_failures,
 )
+from churn_assets.data.leakage import LeakageReport, leakage_report
 from churn_assets.data.preparation import prepare_customers
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
@@ -28,19 +29,33 @@ def column_roles(
     """Which columns are numeric or categorical features and which are dropped, with the
     reason; decided here once, from the dataset YAML's overrides and the data (on the Dask
     data path from the first partitions' 50,000 rows: a role is a schema decision)."""
-    if dask_cluster.holds(raw_customers):
-        from churn_assets.distributed.tables import decide_roles
+    config = dataset.load()
+    rows = raw_customers
+    if dask_cluster.holds(raw_customers):  # roles and the leakage check from the first rows
+        from churn_assets.distributed.tables import head_rows
 
-        roles = decide_roles(raw_customers, dataset.load())
-    else:
-        roles = infer_column_roles(raw_customers, dataset.load())
+        rows = head_rows(raw_customers)
+    roles = infer_column_roles(rows, config)
     for column, reason in roles.dropped.items():
         context.log.info(f"dropping '{column}': {reason}")
-    return dg.Output(roles.as_dict(), metadata={
+    leakage = leakage_report(rows, config, roles.numeric, roles.categorical)
+    for message in leakage.messages():  # training stops on these (feature_preprocessor)
+        context.log.warning(message)
+    return dg.Output(roles.as_dict() | {"leakage": leakage.as_dict()}, metadata={
         "numeric_columns": list(roles.numeric),
         "categorical_columns": list(roles.categorical),
         "dropped_columns": roles.dropped,
+        **_leakage_metadata(leakage),
     })
+
+
+def _leakage_metadata(report: LeakageReport) -> dict:
+    return {"leakage_suspects": [c.column for c in report.suspects],
+            "leakage_allowed": {c.column: c.allowed for c in report.columns if c.allowed},
+            "leakage_check": dg.MetadataValue.md(
+                report.skipped or report.table().to_markdown(index=False, floatfmt=".4f")),
+            "leakage_limits": {"max_auc": report.max_auc,
+                               "max_churners_only": report.max_churners_only}}
 
 
 @dg.asset(group_name="validation", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
