@@ -28,6 +28,7 @@ from churn_assets.dataset_sections import (
     EconomicsConfig,
     EngineeredFeature,
     ExpectationsConfig,
+    LeakageConfig,
     ModelConfig,
     PromotionConfig,
     SplitConfig,
@@ -84,6 +85,7 @@ class DatasetConfig(_Section):
     promotion: PromotionConfig = PromotionConfig()
     drift: DriftConfig = DriftConfig()
     expectations: ExpectationsConfig = ExpectationsConfig()
+    leakage: LeakageConfig = LeakageConfig()
     economics: EconomicsConfig | None = None  # off by default: no expected values
     decision: DecisionConfig = DecisionConfig()
     serving: ServingConfig = ServingConfig()  # the online service (churn_assets.serving)

@@ -124,11 +124,20 @@ class PromotionConfig(_Section):
     metric: str = Field("roc_auc", description="Metric the candidate must beat the champion "
                         "on: f1, roc_auc, pr_auc, log_loss, expected_profit (per customer, needs "
                         "'economics'; registry.promotion_metrics).")
-    min_f1: float = Field(0.55, description="Floor on test F1.")
-    min_roc_auc: float = Field(0.75, description="Floor on test ROC-AUC.")
+    # Opt-in: absolute floors fit one table's base rate (F1 of flagging everyone is
+    # 2p/(1+p)); by default the table's own baselines judge a first model (`baselines`).
+    min_f1: float | None = Field(None, description="Floor on test F1; empty: none.")
+    min_roc_auc: float | None = Field(None, description="Floor on test ROC-AUC; empty: none.")
     floors: dict[str, float] = Field(default_factory=dict, description="Floors on test "
                                      "accuracy, precision, recall, f1, roc_auc, pr_auc; "
                                      "min_f1 and min_roc_auc are floors too.")
+    baselines: bool = Field(True, description="A first model must beat the test rows' own "
+                            "baselines: ROC-AUC interval above 0.5, F1 above flagging "
+                            "everyone, not clearly worse than a logistic regression "
+                            "(registry.first_model).")
+    baseline_margin: float = Field(0.02, ge=0, description="ROC-AUC a first model may lose "
+                                   "to the logistic regression (its delta's whole interval "
+                                   "below minus this refuses it).")
     min_delta: float = Field(0.0, description="Practical margin: the lower bound of the "
                              "candidate's gain in the metric must be above this (its units).")
     roc_auc_margin: float = Field(0.02, ge=0, description="The lower bound of the ROC-AUC "
@@ -182,7 +191,8 @@ class PromotionConfig(_Section):
 
     def effective_floors(self) -> dict[str, float]:
         """min_f1 and min_roc_auc, overridden by ``floors`` where both name a metric."""
-        return {"f1": self.min_f1, "roc_auc": self.min_roc_auc} | dict(self.floors)
+        named = {"f1": self.min_f1, "roc_auc": self.min_roc_auc}
+        return {k: v for k, v in named.items() if v is not None} | dict(self.floors)
 
 
 class DriftConfig(_Section):
@@ -217,6 +227,31 @@ class DriftConfig(_Section):
     def _known_policy(cls, value: str) -> str:
         if value not in RETRAIN_POLICIES:
             raise ValueError(f"must be one of {', '.join(RETRAIN_POLICIES)}")
+        return value
+
+
+class LeakageConfig(_Section):
+    """The check for columns written after the outcome (``data.leakage``), on train rows
+    before tuning; the limits were chosen on train rows of generated tables and Telco
+    (docs/trust.md)."""
+
+    check: bool = Field(True, description="Stop before tuning when a column may leak the "
+                        "outcome.")
+    max_auc: float = Field(0.85, gt=0.5, le=1, description="A column whose out-of-fold "
+                           "ROC-AUC alone (or its missingness's) reaches this is a suspect.")
+    max_churners_only: float = Field(0.2, gt=0, le=1, description="A column is a suspect when "
+                                     "this share of churners holds values no non-churner "
+                                     "holds.")
+    allow: dict[str, str] = Field(default_factory=dict, description="Columns known before a "
+                                  "customer leaves despite strong evidence: {column: reason}.")
+
+    @field_validator("allow")
+    @classmethod
+    def _reasons_given(cls, value: dict[str, str]) -> dict[str, str]:
+        blank = [column for column, reason in value.items() if not str(reason).strip()]
+        if blank:
+            raise ValueError(f"needs a reason for '{blank[0]}' (why it is known before a "
+                             "customer leaves)")
         return value
 
 

@@ -85,3 +85,26 @@ def test_the_readme_has_commands_to_check() -> None:
     commands = readme_commands()
     assert any(c.startswith("make train") for c in commands)
     assert any(c.startswith("make test") for c in commands)
+
+
+def test_the_readme_names_every_asset_job_sensor_and_schedule() -> None:
+    """The README's graph, tables and lists stay whole as the definitions grow."""
+    from churn_assets.definitions import defs
+
+    definitions = defs()
+    repository = definitions.get_repository_def()
+    names = {key.to_user_string() for key in definitions.resolve_all_asset_keys()}
+    names |= {job.name for job in repository.get_all_jobs() if not job.name.startswith("__")}
+    names |= {sensor.name for sensor in repository.sensor_defs}
+    names |= {schedule.name for schedule in repository.schedule_defs}
+    text = README.read_text()
+    assert sorted(name for name in names if f"`{name}`" not in text and
+                  f" {name}\n" not in text) == []
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
+def test_every_relative_link_points_to_a_file(document: Path) -> None:
+    links = re.findall(r"\]\(([^)\s]+)\)", document.read_text())
+    local = [link.split("#", 1)[0] for link in links if "://" not in link and
+             not link.startswith(("#", "mailto:"))]
+    assert [link for link in local if not (document.parent / link).exists()] == []

@@ -15,7 +15,7 @@ from typing import Any
 import dask.dataframe as dd
 import pandas as pd
 
-from churn_assets.data.column_roles import ColumnRoles
+from churn_assets.data.column_roles import ColumnRoles, infer_column_roles
 from churn_assets.data.expectations import ExpectationOutcome
 from churn_assets.dataset_config import DatasetConfig, DriftConfig
 from churn_assets.distributed.checks import validate_partitions
@@ -26,7 +26,7 @@ from churn_assets.distributed.steps import (
     split_partitions,
 )
 from churn_assets.distributed.tables import (
-    decide_roles,
+    head_rows,
     object_strings,
     prepare_partitions,
     read_partitions,
@@ -83,7 +83,7 @@ def run_data_path(uri: str, config: DatasetConfig, root: str, *,
         return stored(typed, "raw_customers"), notes
 
     raw, type_notes = timed("read_and_type", read_and_type)
-    roles = timed("column_roles", lambda: decide_roles(raw, config))
+    roles = timed("column_roles", lambda: infer_column_roles(head_rows(raw), config))
     prepared = timed("prepare", lambda: prepare_partitions(raw, config, roles))
     validated = timed("store_validated", lambda: stored(prepared.frame, "validated_customers"))
     outcomes = timed("validate", lambda: validate_partitions(validated, config, roles.numeric,

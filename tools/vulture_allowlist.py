@@ -15,6 +15,7 @@ _known_families
 _families_named
 _known_metric
 _known_floors
+_reasons_given
 _known_policy
 _arithmetic_only
 _complete

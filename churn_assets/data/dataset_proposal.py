@@ -6,12 +6,17 @@ Each choice is a rule a person can check, and the YAML says which rule decided i
 - id: a column whose values are all present and unique, preferring a name that says id;
   none -> no `id_column`, the pipeline derives `row_key` from each row's content;
 - roles: the pipeline's own inference (``column_roles``), written out so it can be edited;
+- leakage: columns the training run's leakage check would stop on (``data.leakage``)
+  are proposed as drops, each with its evidence and the ``leakage.allow`` alternative;
+- floors: ``promotion.floors`` from the table's baselines (F1 of flagging everyone at its
+  churn rate, ROC-AUC 0.6);
 - checks: value sets for categoricals with few levels, ``[0, null]`` ranges for numeric
   columns that are never negative, a row floor well below the table's size.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +24,9 @@ from typing import Any
 
 import pandas as pd
 
+from churn_assets.data import leakage
 from churn_assets.data.column_roles import infer_column_roles
+from churn_assets.data.row_key import with_row_key
 from churn_assets.data.source_errors import SourceError
 from churn_assets.dataset_config import DERIVED_ID_COLUMN, parse_dataset_config
 
@@ -28,6 +35,7 @@ POSITIVE_WORDS = ("yes", "y", "true", "t", "1", "1.0", "churn", "churned", "exit
 ID_NAME = re.compile(r"(^|[^a-z])(id|key|number|no|code|uuid)($|[^a-z])|id$", re.IGNORECASE)
 WATERMARK_NAME = re.compile(r"updated|modified|last_?change|loaded_?at|ingested", re.IGNORECASE)
 MAX_VALUE_SET = 20
+ROC_AUC_FLOOR = 0.6
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,29 @@ def _checks(frame: pd.DataFrame, roles, target: str) -> dict[str, Any]:
             "value_sets": value_sets}
 
 
+def _proposed_floors(target: pd.Series, positive_label: Any) -> tuple[dict[str, float], str]:
+    """Floors from the table's own baselines: F1 of flagging everyone at its churn rate, and
+    a ranking clearly better than chance (a first model must beat these by default anyway;
+    written out they stay fixed when later snapshots churn at another rate)."""
+    from churn_assets.data.splits import binary_target
+    from churn_assets.registry.first_model import flag_everyone_f1
+
+    rate = float(binary_target(target.dropna(), positive_label).mean())
+    f1 = math.ceil(flag_everyone_f1(rate) * 100) / 100
+    return {"f1": f1, "roc_auc": ROC_AUC_FLOOR}, (
+        f"promotion.floors f1 {f1:g} (flagging every customer at {rate:.1%} churners scores "
+        f"{flag_everyone_f1(rate):.3f}) and roc_auc {ROC_AUC_FLOOR:g} (clearly better than "
+        "chance): the table's own baselines; raise them to what a model must reach to be "
+        "worth serving")
+
+
+def _leak_proposal(frame: pd.DataFrame, config, roles) -> leakage.Proposal:
+    """The training run's leakage check on the same train rows, as drops with the evidence."""
+    keyed, _ = with_row_key(frame, config)
+    return leakage.propose(leakage.leakage_report(keyed, config, roles.numeric,
+                                                  roles.categorical))
+
+
 def propose_dataset(frame: pd.DataFrame, source: str, target: str, *, model_name: str,
                     positive_label: Any = None, id_column: str | None = None,
                     source_keys: dict[str, str] | None = None) -> Proposal:
@@ -121,12 +152,20 @@ def propose_dataset(frame: pd.DataFrame, source: str, target: str, *, model_name
         config["watermark_column"] = str(watermark[0])
         reasons.append(f"watermark_column '{watermark[0]}': the landing sensor watches its "
                        "maximum for new rows")
-    drop = [*roles.dropped, *(c for c in watermark if c not in roles.dropped)]
+    leaks = _leak_proposal(frame, parsed, roles)
+    drop = [*roles.dropped, *(c for c in [*watermark, *leaks.drop] if c not in roles.dropped)]
+    roles = type(roles)(tuple(c for c in roles.numeric if c not in leaks.drop),
+                        tuple(c for c in roles.categorical if c not in leaks.drop),
+                        roles.dropped)
     reasons.append(f"roles (the pipeline's own inference): {len(roles.numeric)} numeric, "
                    f"{len(roles.categorical)} categorical, {len(drop)} dropped")
     reasons += [f"drop '{c}': {why}" for c, why in roles.dropped.items()]
+    reasons += leaks.reasons
     config |= {"numeric": list(roles.numeric), "categorical": list(roles.categorical),
                "drop": [str(c) for c in drop]}
     config["expectations"] = _checks(frame, roles, target)
+    floors, why = _proposed_floors(frame[target], positive_label)
+    config["promotion"] = {"floors": floors}
+    reasons.append(why)
     parse_dataset_config(config, base_dir=Path("."))  # it must load as written
     return Proposal(config, reasons)

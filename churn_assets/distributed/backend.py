@@ -18,7 +18,7 @@ from churn_assets.dataset_config import DatasetConfig, TuningConfig
 from churn_assets.distributed import steps
 from churn_assets.distributed.checks import validate_partitions
 from churn_assets.distributed.local_views import LOCAL_ROWS, local_rows, local_split_rows
-from churn_assets.distributed.tables import decide_roles, prepare_partitions
+from churn_assets.distributed.tables import head_rows, prepare_partitions
 from churn_assets.distributed.training_rows import sampled_training_rows
 from churn_assets.model.contact_list import SCORE_PARAMS, served_decision
 from churn_assets.model.preprocessing import ChurnPreprocessor
@@ -32,9 +32,10 @@ class DaskTables:
 
     partitioned = True
 
-    def column_roles(self, raw: dd.DataFrame, config: DatasetConfig) -> ColumnRoles:
-        """From the first partitions' rows: a role is a schema decision."""
-        return decide_roles(raw, config)
+    def head_rows(self, raw: dd.DataFrame) -> pd.DataFrame:
+        """The first partitions' ``ROLE_SAMPLE_ROWS`` rows: a column's role (and the leakage
+        check) is a schema decision that many rows settle."""
+        return head_rows(raw)
 
     def prepare(self, raw: dd.DataFrame, config: DatasetConfig, roles: ColumnRoles) -> Any:
         return prepare_partitions(raw, config, roles)

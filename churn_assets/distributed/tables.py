@@ -20,7 +20,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from churn_assets.data.column_roles import ColumnRoles, coerce_numeric, infer_column_roles
+from churn_assets.data.column_roles import ColumnRoles, coerce_numeric
 from churn_assets.data.source_errors import SourceError
 from churn_assets.data.text_types import BOOL_TEXT, LEADING_ZERO, distinct_texts
 from churn_assets.dataset_config import DatasetConfig, is_sql_url
@@ -134,20 +134,18 @@ def type_and_count_partitions(frame: dd.DataFrame, text_columns: Iterable[str] =
         return frame.map_partitions(_typed_part, types, meta=meta), notes, rows
 
 
-def decide_roles(frame: dd.DataFrame, config: DatasetConfig,
-                 sample_rows: int = ROLE_SAMPLE_ROWS) -> ColumnRoles:
-    """The pandas path's ``infer_column_roles`` on the first ``sample_rows`` rows: a role is a
-    schema decision (numeric, category, near-unique text, constant), which that many rows
-    settle; the whole table when it is smaller. Partitions come one at a time (``head`` over
-    all partitions would gather each partition's head on one worker first)."""
+def head_rows(frame: dd.DataFrame, sample_rows: int = ROLE_SAMPLE_ROWS) -> pd.DataFrame:
+    """The first ``sample_rows`` rows (the whole table when it is smaller), where column roles
+    and the leakage check are decided: a role is a schema decision (numeric, category,
+    near-unique text, constant), which that many rows settle. Partitions come one at a time
+    (``head`` over all partitions would gather each partition's head on one worker first)."""
     parts, rows = [], 0
     for index in range(frame.npartitions):
         parts.append(frame.get_partition(index).compute())
         rows += len(parts[-1])
         if rows >= sample_rows:
             break
-    head = pd.concat(parts).iloc[:sample_rows]
-    return infer_column_roles(head, config)
+    return pd.concat(parts).iloc[:sample_rows]
 
 
 def _canonical_spellings(counts: pd.Series, positive_label: object,

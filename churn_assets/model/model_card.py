@@ -76,7 +76,23 @@ def _features(facts: Mapping[str, Any]) -> str:
         body += "\n\nDropped:\n\n" + table(["column", "reason"], sorted(dropped.items()))
     else:
         body += "\n\nDropped: none"
-    return body
+    return body + _leakage(features.get("leakage"))
+
+
+def _leakage(leakage: Mapping[str, Any] | None) -> str:
+    if not leakage:
+        return ""
+    if leakage.get("skipped"):
+        return f"\n\nLeakage check: not run ({leakage['skipped']})"
+    limits = leakage["limits"]
+    rows = [(r["column"], r["auc_alone"], r["missing_auc"], r["churners_only"], r["verdict"])
+            for r in leakage.get("strongest") or []]
+    return (f"\n\nLeakage check on {leakage['rows']} train rows (a column is a suspect at "
+            f"ROC-AUC alone or of its missingness >= {limits['max_auc']:g}, or when "
+            f">= {limits['max_churners_only']:.0%} of churners hold values no non-churner "
+            "holds); strongest columns:\n\n"
+            + table(["column", "ROC-AUC alone", "missingness ROC-AUC", "churners only",
+                     "verdict"], rows))
 
 
 def _parameters(facts: Mapping[str, Any]) -> str:

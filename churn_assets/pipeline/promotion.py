@@ -64,7 +64,7 @@ def register_and_decide(client: Any, tracking_uri: str, data: DatasetConfig,
         test[LABEL].to_numpy(), settings, tracking_uri=tracking_uri, requested_by=requested_by,
         why=why,
         serving_limits=ServingLimits(**{key: getattr(settings, key) for key in SERVING_LIMITS}),
-        economics=data.campaign_economics(),
+        economics=data.campaign_economics(), logistic=candidate.get("baselines"),
         model_card=lambda promotion: render_model_card(card_facts | {"promotion": promotion}))
     promotion = outcome.decision.facts() | {
         "previous_champion": outcome.previous_champion_version,

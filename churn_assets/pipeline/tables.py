@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from churn_assets.data.column_roles import ColumnRoles, infer_column_roles
+from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.expectations import ExpectationOutcome, run_expectations
 from churn_assets.data.preparation import prepare_customers
 from churn_assets.data.splits import assign_splits, binary_target, split_summary
@@ -26,8 +26,9 @@ class PandasTables:
 
     partitioned = False
 
-    def column_roles(self, raw: pd.DataFrame, config: DatasetConfig) -> ColumnRoles:
-        return infer_column_roles(raw, config)
+    def head_rows(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """The rows column roles (and the leakage check) are decided on: all of them."""
+        return raw
 
     def prepare(self, raw: pd.DataFrame, config: DatasetConfig, roles: ColumnRoles) -> Any:
         return prepare_customers(raw, config, roles)

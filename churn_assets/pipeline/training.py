@@ -26,6 +26,7 @@ import pandas as pd
 
 from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.frames import columns_view, content_digest
+from churn_assets.data.leakage import card_rows
 from churn_assets.data.splits import split_summary
 from churn_assets.dataset_config import DatasetConfig, TuningConfig
 from churn_assets.model.calibration import fit_calibrator
@@ -55,6 +56,7 @@ from churn_assets.model.retention import (
 from churn_assets.monitoring.drift import sample_positions
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
 from churn_assets.process_memory import LARGE_TABLE_ROWS, release_freed_memory
+from churn_assets.registry.first_model import logistic_comparison
 from churn_assets.registry.load_check import prestart_load_check, requirement_modules
 
 SCHEMA_ROWS = 1_000
@@ -113,6 +115,7 @@ class TrainingResult:
     facts: dict
     card: str
     pictures_md: str
+    baselines: dict  # the logistic regression a first model must beat (registry.first_model)
 
     def summary(self) -> dict:
         """The asset's value: what ``champion_model`` reads."""
@@ -121,7 +124,7 @@ class TrainingResult:
                 "threshold": c.threshold, "metrics": c.metrics,
                 "best_params": c.tuning.best_params, "n_trials": c.tuning.n_trials,
                 "n_pruned": c.tuning.n_pruned, "model_family": c.family,
-                "card_facts": self.facts}
+                "card_facts": self.facts, "baselines": self.baselines}
 
 
 class TrialLog:
@@ -234,8 +237,10 @@ def _evaluate_and_log(rows: TrainingRows, data: DatasetConfig, column_roles: dic
                          splits.head(5)[raw_columns], decision=retention.fit.decision.to_dict())
     pictures_md = markdown_with_images(pictures.paths)
     _log_calibrator(candidate, features)
+    baselines = logistic_comparison(features, test_probability, candidate.threshold,
+                                    data.promotion)
     return TrainingResult(candidate, run, info.model_uri, board, pictures.brier_score,
-                          intervals, retention, facts, card, pictures_md)
+                          intervals, retention, facts, card, pictures_md, baselines)
 
 
 def _log_inputs_and_reference(customer_splits: pd.DataFrame, columns: list[str],
@@ -289,7 +294,8 @@ def _card_facts(
                  "sha256": content_digest(customer_splits).hexdigest()},
         "splits": {row.split: {"rows": int(row.rows), "churn_rate": float(row.churn_rate)}
                    for row in summary.itertuples()},
-        "features": {"kept": list(roles.features), "dropped": roles.dropped},
+        "features": {"kept": list(roles.features), "dropped": roles.dropped,
+                     "leakage": card_rows(column_roles)},
         "parameters": parameters, "threshold": candidate.threshold, "metrics": metrics,
         "top_features": top_features(candidate.model),
         "known_limits": KNOWN_LIMITS,

@@ -180,9 +180,10 @@ def promote_candidate(
     rules: PromotionConfig, *, tracking_uri: str, requested_by: str = "churn_assets",
     why: str = "", model_card: Callable[[dict], str] | None = None,
     lock_dir: Path | None = None, serving_limits: ServingLimits | None = None,
-    economics: Economics | None = None,
+    economics: Economics | None = None, logistic: dict | None = None,
 ) -> RegistryOutcome:
-    """Decide on a registered candidate and move the aliases accordingly.
+    """Decide on a registered candidate and move the aliases accordingly (``logistic``: a
+    first model's comparison with a logistic regression, ``first_model``).
 
     1. Load check in a fresh process on sample test rows (the candidate is scored here
        meanwhile): a model that fails is rejected, gets no alias, and the champion is not
@@ -229,7 +230,7 @@ def promote_candidate(
             if previous is not None and previous not in champions:
                 champions[previous] = score_version(name, previous, rows)
             decision = decide_promotion(candidate, champions.get(previous), labels, rows, rules,
-                                        look, economics)
+                                        look, economics, logistic)
             if current_champion_version(client, name) == previous:
                 break
         else:

@@ -8,7 +8,8 @@ look at them, so the k-th look gets only its share of the split's false-promotio
 
 The rule, in the order it is checked (settings: ``dataset_config.PromotionConfig``):
 1. Floors: the candidate's figures on all test rows reach ``effective_floors()``
-   (``min_f1``, ``min_roc_auc`` and any ``floors``). A first model needs only these.
+   (``min_f1``, ``min_roc_auc`` and any ``floors``; none by default). A first model needs
+   only these and its table's own baselines (``first_model``, ``promotion.baselines``).
 2. Gain: the lower bound of the gain's interval (normal, from the bootstrap's standard
    error, at one-sided error ``look_error(alpha, k)`` with ``alpha = (1 - level) / 2``) is
    above the practical margin ``min_delta``.
@@ -42,6 +43,7 @@ from churn_assets.model.campaign_metrics import brier_delta_interval, calibratio
 from churn_assets.model.economics import Economics
 from churn_assets.model.intervals import Interval, paired_delta_interval
 from churn_assets.model.metrics import classification_metrics
+from churn_assets.registry.first_model import baseline_failure
 from churn_assets.registry.promotion_metrics import (
     METRICS,
     Gain,
@@ -117,13 +119,17 @@ def rule_text(settings: PromotionConfig, look: int = 1) -> str:
     metric = promotion_metric(settings.metric)
     segments = ", ".join(s.column + (" bands" if s.bins else "") for s in segments_of(settings))
     floors = " and ".join(f"{name} >= {value:g}"
-                          for name, value in settings.effective_floors().items())
+                          for name, value in settings.effective_floors().items()) or "none"
+    first = ("ROC-AUC interval above 0.5, F1 above flagging everyone, ROC-AUC not clearly "
+             f"below a logistic regression's minus {settings.baseline_margin:g}"
+             if settings.baselines else "floors only")
     return (
-        f"floors {floors}; against a champion: paired bootstrap ({settings.resamples} "
-        f"resamples, seed {settings.seed}) lower bound of the {metric.label} gain at "
-        f"one-sided error {look_error(split_alpha(settings), look):.4g} (look {look} at these "
-        f"test rows, budget {split_alpha(settings):g}) > {settings.min_delta:g}, and of the "
-        f"ROC-AUC delta ({settings.level:.0%}) > {-settings.roc_auc_margin:g}"
+        f"floors {floors}; a first model: {first}; against a champion: paired bootstrap "
+        f"({settings.resamples} resamples, seed {settings.seed}) lower bound of the "
+        f"{metric.label} gain at one-sided error {look_error(split_alpha(settings), look):.4g} "
+        f"(look {look} at these test rows, budget {split_alpha(settings):g}) > "
+        f"{settings.min_delta:g}, and of the ROC-AUC delta ({settings.level:.0%}) > "
+        f"{-settings.roc_auc_margin:g}"
         + (f"; no segment of {segments} with >= {settings.segment_min_rows} rows and >= "
            f"{settings.segment_min_positives} churners loses more than "
            f"{settings.segment_margin:g} {segment_metric(settings).label} with an interval "
@@ -257,11 +263,13 @@ def segment_table(
 def decide_promotion(
     candidate: ScoredModel, champion: ScoredModel | None, labels: Sequence[int] | np.ndarray,
     rows: pd.DataFrame, settings: PromotionConfig, look: int = 1,
-    economics: Economics | None = None,
+    economics: Economics | None = None, logistic: dict[str, Any] | None = None,
 ) -> PromotionDecision:
     """Both models must be scored on the same test ``rows`` (raw columns, for segments and
     customer values); ``look``: this candidate is the look-th one judged on these rows
-    (``looks_at``); ``economics``: the dataset YAML's section, for ``expected_profit``."""
+    (``looks_at``); ``economics``: the dataset YAML's section, for ``expected_profit``;
+    ``logistic``: a first model's comparison with a logistic regression
+    (``first_model.logistic_comparison``)."""
     labels = np.asarray(labels).astype(int)
     if len(rows) != labels.size or len(candidate.probabilities) != labels.size or (
             champion is not None and len(champion.probabilities) != labels.size):
@@ -276,10 +284,13 @@ def decide_promotion(
     floors = _floor_failure(figures, settings)
 
     if champion is None:
-        reason = floors or (f"promoted: first model, test F1 {f1:.4f} and ROC-AUC {auc:.4f} "
-                            "pass the floors")
-        return PromotionDecision(not floors, reason=reason, segments=table,
-                                 outcome=REJECTED if floors else PROMOTED, **base)
+        below, baselines = baseline_failure(labels, candidate.probabilities, f1, settings,
+                                            logistic)
+        failure = floors or below
+        reason = failure or (f"promoted: first model, beats its baselines: {baselines}"
+                             + ("; passes the floors" if settings.effective_floors() else ""))
+        return PromotionDecision(not failure, reason=reason, segments=table,
+                                 outcome=REJECTED if failure else PROMOTED, **base)
 
     bootstrap = {"resamples": settings.resamples, "seed": settings.seed}
     pair = (labels, candidate.probabilities, candidate.threshold, champion.probabilities,

@@ -35,8 +35,10 @@ from churn_assets_tests.helpers.workspace import ChurnWorkspace
 pytestmark = pytest.mark.slow
 
 LOOKUP_MODEL = Path(__file__).with_name("lookup_model.py")
+# Floors only: the lookup models' fixed 0.5 threshold makes the weak first champion's F1
+# fall below flagging everyone (the first-model baselines are tested in test_first_model).
 RULES = PromotionConfig(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=3,
-                       segments=("Contract",))
+                        segments=("Contract",), baselines=False)
 
 
 def card(promotion: dict) -> str:

@@ -190,9 +190,9 @@ def test_floors_apply_even_to_a_clearly_better_candidate(fitted: Fitted, floor: 
     assert f"test {named}" in decision.reason and "below floor 0.99" in decision.reason
 
 
-def test_first_model_needs_only_the_floors(fitted: Fitted) -> None:
+def test_first_model_needs_only_the_floors_when_baselines_are_off(fitted: Fitted) -> None:
     decision = decide(fitted, fitted.weak, None, RULES.model_copy(update=dict(
-        min_f1=0.0, min_roc_auc=0.0)))
+        min_f1=0.0, min_roc_auc=0.0, baselines=False)))
     assert decision.promote and "first model" in decision.reason
     assert decision.f1_delta is None and decision.roc_auc_delta is None
     assert all(r["champion_f1"] is None and not r["blocked"] for r in decision.segments)

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from churn_assets.data.column_roles import ColumnRoles
+from churn_assets.data.leakage import LeakageError, stop_on_leakage
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
@@ -46,6 +47,10 @@ def feature_preprocessor(
     the served model carries the same state. Engineered features are the dataset YAML's
     declarations whose inputs are all kept feature columns. On the Dask data path it is
     fitted on a seeded sample of at most 250,000 train rows (levels and encodings)."""
+    try:  # before tuning: a column written after the outcome makes a useless champion
+        stop_on_leakage(column_roles)
+    except LeakageError as error:
+        raise dg.Failure(description=str(error)) from None
     roles = ColumnRoles.from_dict(column_roles)
     declared = dataset.load().engineered_declarations()
     preprocessor, fitted_rows = dask_cluster.tables_for(customer_splits).fit_preprocessor(

@@ -2,13 +2,14 @@
 
 import dagster as dg
 
-from churn_assets.data.column_roles import ColumnRoles
+from churn_assets.data.column_roles import ColumnRoles, infer_column_roles
 from churn_assets.data.expectations import (
     CHECK_DESCRIPTIONS,
     CHECK_NAMES,
     ExpectationOutcome,
     summarize_failures,
 )
+from churn_assets.data.leakage import LeakageReport, leakage_report
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
@@ -26,14 +27,30 @@ def column_roles(
     """Which columns are numeric or categorical features and which are dropped, with the
     reason; decided here once, from the dataset YAML's overrides and the data (on the Dask
     data path from the first partitions' 50,000 rows: a role is a schema decision)."""
-    roles = dask_cluster.tables_for(raw_customers).column_roles(raw_customers, dataset.load())
+    config = dataset.load()
+    # Roles and the leakage check from the first rows of partitions (all rows of a frame).
+    rows = dask_cluster.tables_for(raw_customers).head_rows(raw_customers)
+    roles = infer_column_roles(rows, config)
     for column, reason in roles.dropped.items():
         context.log.info(f"dropping '{column}': {reason}")
-    return dg.Output(roles.as_dict(), metadata={
+    leakage = leakage_report(rows, config, roles.numeric, roles.categorical)
+    for message in leakage.messages():  # training stops on these (feature_preprocessor)
+        context.log.warning(message)
+    return dg.Output(roles.as_dict() | {"leakage": leakage.as_dict()}, metadata={
         "numeric_columns": list(roles.numeric),
         "categorical_columns": list(roles.categorical),
         "dropped_columns": roles.dropped,
+        **_leakage_metadata(leakage),
     })
+
+
+def _leakage_metadata(report: LeakageReport) -> dict:
+    return {"leakage_suspects": [c.column for c in report.suspects],
+            "leakage_allowed": {c.column: c.allowed for c in report.columns if c.allowed},
+            "leakage_check": dg.MetadataValue.md(
+                report.skipped or report.table().to_markdown(index=False, floatfmt=".4f")),
+            "leakage_limits": {"max_auc": report.max_auc,
+                               "max_churners_only": report.max_churners_only}}
 
 
 @dg.asset(group_name="validation", kinds={"pandas"}, owners=OWNERS, tags=TAGS, code_version="1")
