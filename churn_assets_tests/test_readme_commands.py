@@ -100,3 +100,11 @@ def test_the_readme_names_every_asset_job_sensor_and_schedule() -> None:
     text = README.read_text()
     assert sorted(name for name in names if f"`{name}`" not in text and
                   f" {name}\n" not in text) == []
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
+def test_every_relative_link_points_to_a_file(document: Path) -> None:
+    links = re.findall(r"\]\(([^)\s]+)\)", document.read_text())
+    local = [link.split("#", 1)[0] for link in links if "://" not in link and
+             not link.startswith(("#", "mailto:"))]
+    assert [link for link in local if not (document.parent / link).exists()] == []
