@@ -37,6 +37,7 @@ from churn_assets.defs.resources.optuna_storage import OptunaStorage
 from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.schedules import DEFAULT_CRON, DEFAULT_TIMEZONE
 from churn_assets.distributed.local_views import BLOCKSIZE
+from churn_assets.environment import deployment_name
 
 OPTUNA_STORAGE_ENV = "CHURN_OPTUNA_STORAGE"  # e.g. postgresql://user:password@host/optuna
 DASK_SCHEDULER_ENV = "CHURN_DASK_SCHEDULER"  # e.g. tcp://127.0.0.1:8786
@@ -68,7 +69,7 @@ class Deployment:
 
     @classmethod
     def from_environment(cls) -> Deployment:
-        name = os.environ.get("CHURN_DEPLOYMENT", "local")
+        name = deployment_name()
         if name not in ("local", "prod"):
             raise ValueError(f"CHURN_DEPLOYMENT must be 'local' or 'prod', got '{name}'")
         return cls(

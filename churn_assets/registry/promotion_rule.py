@@ -45,6 +45,7 @@ from churn_assets.model.intervals import Interval, paired_delta_interval
 from churn_assets.model.metrics import classification_metrics
 from churn_assets.registry.first_model import baseline_failure
 from churn_assets.registry.promotion_metrics import (
+    METRICS,
     Gain,
     GainContext,
     PromotionMetric,
@@ -325,10 +326,10 @@ def decide_promotion(
 
 
 def _floor_failure(figures: dict[str, float], settings: PromotionConfig) -> str | None:
-    names = {"f1": "F1", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC"}
     for metric, floor in settings.effective_floors().items():
         if figures[metric] < floor:
-            return (f"not promoted: test {names.get(metric, metric)} {figures[metric]:.4f} "
+            name = METRICS[metric].label if metric in METRICS else metric  # e.g. accuracy
+            return (f"not promoted: test {name} {figures[metric]:.4f} "
                     f"below floor {floor:g}")
     return None
 
