@@ -82,17 +82,19 @@ serve: $(SERVE_STAMP)
 	$(PY) -m churn_assets serve --host 127.0.0.1 --port 8000
 
 ## The project's image (every component and every run start from it) and the stack's PostgreSQL
-## image, on a Debian bookworm base made here by debootstrap and cached by its recipe's hash (no
+## and Redis images, on a Debian bookworm base made here by debootstrap and cached by its recipe's hash (no
 ## image registry needed); `make image BASE=python:3.11-slim` where a registry is reachable.
 IMAGE ?= churn-assets:latest
 PG_IMAGE ?= churn-postgres:latest
+REDIS_IMAGE ?= churn-redis:latest
 BASE ?=
-export IMAGE
+export IMAGE PG_IMAGE REDIS_IMAGE
 image:
 	@$(PYTHON) deploy/preflight.py image
 	@base="$(BASE)"; if [ -z "$$base" ]; then base="$$($(SUDO) deploy/base/build_base.sh)" || exit 2; fi; \
 	  DOCKER_BUILDKIT=0 docker build --build-arg BASE="$$base" -t $(IMAGE) . && \
-	  DOCKER_BUILDKIT=0 docker build --build-arg BASE="$$base" -t $(PG_IMAGE) deploy/postgres
+	  DOCKER_BUILDKIT=0 docker build --build-arg BASE="$$base" -t $(PG_IMAGE) deploy/postgres && \
+	  DOCKER_BUILDKIT=0 docker build --build-arg BASE="$$base" -t $(REDIS_IMAGE) deploy/redis
 
 ## The stack (deploy/compose.yaml) on 127.0.0.1: Dagster UI :3000, MLflow :5000. Creates
 ## deploy/.env with random secrets when absent; refuses with one line when something is wrong.

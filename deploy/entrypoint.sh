@@ -18,6 +18,10 @@ if [ -n "${POSTGRES_PASSWORD:-}" ]; then
   export DAGSTER_PG_PASSWORD="${DAGSTER_PG_PASSWORD:-$POSTGRES_PASSWORD}"
   export MLFLOW_BACKEND_STORE_URI="${MLFLOW_BACKEND_STORE_URI:-postgresql://$pg/mlflow}"
   export CHURN_SCORES_DB_URL="${CHURN_SCORES_DB_URL:-postgresql://$pg/crm}"
+  export CHURN_PREDICTION_LOG_URL="${CHURN_PREDICTION_LOG_URL:-postgresql://$pg/crm}"
   unset pg
+fi
+if [ -n "${REDIS_PASSWORD:-}" ]; then
+  export CHURN_ONLINE_STORE_URL="${CHURN_ONLINE_STORE_URL:-redis://:$REDIS_PASSWORD@${REDIS_HOST:-redis}:6379/0}"
 fi
 exec "$@"

@@ -51,9 +51,17 @@ def reachable(url: str) -> str | None:
         return str(getattr(error, "reason", error))
 
 
+def docker_output(*args: str) -> str:
+    """stdout of a docker command, "" when docker is missing or fails."""
+    try:
+        done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout if done.returncode == 0 else ""
+
+
 def image_exists(name: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", name],
-                          capture_output=True).returncode == 0
+    return bool(docker_output("image", "inspect", "--format", "{{.Id}}", name).strip())
 
 
 def network_for_build() -> None:
@@ -101,10 +109,10 @@ def ensure_env_file() -> None:
 
 
 def ports_free(stack: str) -> None:
-    ours = subprocess.run(["docker", "ps", "--filter", f"label=com.docker.compose.project={stack}",
-                           "--format", "{{.Ports}}"], capture_output=True, text=True).stdout
+    ours = docker_output("ps", "--filter", f"label=com.docker.compose.project={stack}",
+                         "--format", "{{.Ports}}")
     for name, default in (("CHURN_WEB_PORT", 3000), ("CHURN_MLFLOW_PORT", 5000),
-                          ("CHURN_S3_PORT", 9000)):
+                          ("CHURN_S3_PORT", 9000), ("CHURN_SERVING_PORT", 8000)):
         port = int(os.environ.get(name, default))
         if f"127.0.0.1:{port}->" in ours:
             continue  # this stack already serves it: `make up` again just reconciles

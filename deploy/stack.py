@@ -4,8 +4,8 @@ not, so a failed `make up` leaves nothing half-started. Standard library only.
 
     python3 deploy/stack.py up|down|ps
 Settings: CHURN_STACK (compose project, default churn), CHURN_WEB_PORT, CHURN_MLFLOW_PORT,
-CHURN_S3_PORT, IMAGE, PG_IMAGE, CHURN_UP_TIMEOUT (seconds, default 300), CHURN_ENV_FILE
-(the secrets file, default deploy/.env).
+CHURN_S3_PORT, CHURN_SERVING_PORT, IMAGE, PG_IMAGE, REDIS_IMAGE, CHURN_UP_TIMEOUT (seconds,
+default 300), CHURN_ENV_FILE (the secrets file, default deploy/.env).
 """
 
 from __future__ import annotations
@@ -64,9 +64,8 @@ def states() -> dict[str, str]:
     return result
 
 
-def wait_healthy(timeout: float) -> tuple[bool, str]:
+def wait_healthy(started: float, timeout: float) -> tuple[bool, str]:
     services = compose("config", "--services", capture_output=True, text=True).stdout.split()
-    started = time.monotonic()
     deadline = started + timeout
     ready: set[str] = set()
     while True:
@@ -93,7 +92,8 @@ def up() -> int:
     write_secrets()
     compose("up", "--detach", "--remove-orphans", "--quiet-pull",
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    ok, problem = wait_healthy(float(os.environ.get("CHURN_UP_TIMEOUT", "300")))
+    # compose itself waits for the health checks that other services depend on.
+    ok, problem = wait_healthy(started, float(os.environ.get("CHURN_UP_TIMEOUT", "300")))
     if not ok:
         name = problem.split()[0]
         logs = compose("logs", "--no-color", "--tail", "15", name, check=False,
@@ -105,19 +105,24 @@ def up() -> int:
         return 1
     web = os.environ.get("CHURN_WEB_PORT", "3000")
     tracking = os.environ.get("CHURN_MLFLOW_PORT", "5000")
+    serving = os.environ.get("CHURN_SERVING_PORT", "8000")
     print(f"up: every health check green in {time.monotonic() - started:.0f} s: Dagster "
-          f"http://127.0.0.1:{web}, MLflow http://127.0.0.1:{tracking} (make down stops it)")
+          f"http://127.0.0.1:{web}, MLflow http://127.0.0.1:{tracking}, scoring "
+          f"http://127.0.0.1:{serving} (make down stops it)")
     return 0
 
 
 def down() -> int:
-    compose("down", "--remove-orphans")
-    # The run containers DockerRunLauncher started are not compose's: remove them too.
+    # The run containers DockerRunLauncher started are not compose's, and hold the network: a
+    # run still going is stopped (run monitoring marks it failed, the retry policy relaunches
+    # it after the next `make up`).
     runs = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"label=churn.stack={STACK}"],
                           capture_output=True, text=True).stdout.split()
     if runs:
         subprocess.run(["docker", "rm", "-f", *runs], check=False, capture_output=True)
-    print(f"down: stack {STACK} stopped; volumes {STACK}_pgdata, {STACK}_s3data kept "
+    compose("down", "--remove-orphans", stderr=subprocess.PIPE)
+    print(f"down: stack {STACK} stopped; volumes {STACK}_pgdata, {STACK}_s3data, "
+          f"{STACK}_redisdata kept "
           f"(`docker volume rm` them to start afresh)")
     return 0
 
