@@ -140,6 +140,13 @@ class PromotionConfig(_Section):
                                    "below minus this refuses it).")
     min_delta: float = Field(0.0, description="Practical margin: the lower bound of the "
                              "candidate's gain in the metric must be above this (its units).")
+    # Re-seeded retrains of identical data differ by a few thousandths of ROC-AUC on fresh
+    # rows (refit variance, which the test-row bootstrap cannot see): such gains go to the
+    # trial instead of moving @champion at once (docs/trust.md).
+    at_once_margin: float | None = Field(None, ge=0, description="Immediate promotion needs "
+                                         "the gain's lower bound above min_delta plus this "
+                                         "(metric units); smaller gains go on trial. Empty: "
+                                         "half the metric's typical gain (ROC-AUC 0.005).")
     roc_auc_margin: float = Field(0.02, ge=0, description="The lower bound of the ROC-AUC "
                                   "delta must be above minus this.")
     resamples: int = Field(1000, ge=100, description="Bootstrap resamples.")
@@ -188,6 +195,15 @@ class PromotionConfig(_Section):
         if unknown:
             raise ValueError(f"unknown floor '{unknown[0]}' (known: {', '.join(FLOOR_METRICS)})")
         return value
+
+    def at_once_bar(self) -> float:
+        """What the gain's lower bound must exceed for an immediate promotion."""
+        from churn_assets.registry.promotion_metrics import promotion_metric
+
+        margin = self.at_once_margin
+        if margin is None:
+            margin = promotion_metric(self.metric).typical_gain / 2
+        return self.min_delta + margin
 
     def effective_floors(self) -> dict[str, float]:
         """min_f1 and min_roc_auc, overridden by ``floors`` where both name a metric."""
