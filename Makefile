@@ -10,7 +10,7 @@ DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.lock pyproject.toml | sha1s
 export DAGSTER_HOME ?= $(CURDIR)
 
 .PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui \
-	screenshots serve
+	screenshots serve image up down
 # pytest-xdist workers for `make test` (auto: one per core). Whole test modules stay on one
 # worker (--dist loadscope), so a module-scoped trained workspace is built once; they are
 # handed out longest first (churn_assets_tests/conftest.py, --no-loadscope-reorder), and the
@@ -80,6 +80,32 @@ mlflow-ui: $(DEPS_STAMP)
 ## it follows @champion without a restart (docs/serving.md).
 serve: $(SERVE_STAMP)
 	$(PY) -m churn_assets serve --host 127.0.0.1 --port 8000
+
+## The project's image (every component and every run start from it) and the stack's PostgreSQL
+## and Redis images, on a Debian bookworm base made here by debootstrap and cached by its recipe's hash (no
+## image registry needed); `make image BASE=python:3.11-slim` where a registry is reachable.
+IMAGE ?= churn-assets:latest
+PG_IMAGE ?= churn-postgres:latest
+REDIS_IMAGE ?= churn-redis:latest
+BASE ?=
+export IMAGE PG_IMAGE REDIS_IMAGE
+image:
+	@$(PYTHON) deploy/preflight.py image
+	@base="$(BASE)"; if [ -z "$$base" ]; then base="$$($(SUDO) deploy/base/build_base.sh)" || exit 2; fi; \
+	  DOCKER_BUILDKIT=0 docker build --force-rm --build-arg BASE="$$base" -t $(IMAGE) . && \
+	  DOCKER_BUILDKIT=0 docker build --force-rm --build-arg BASE="$$base" -t $(PG_IMAGE) deploy/postgres && \
+	  DOCKER_BUILDKIT=0 docker build --force-rm --build-arg BASE="$$base" -t $(REDIS_IMAGE) deploy/redis
+
+## The stack (deploy/compose.yaml) on 127.0.0.1: Dagster UI :3000, MLflow :5000. Creates
+## deploy/.env with random secrets when absent; refuses with one line when something is wrong.
+up:
+	@$(PYTHON) deploy/preflight.py up
+	@$(MAKE) --no-print-directory image
+	@$(PYTHON) deploy/stack.py up
+
+## Stops the stack and its run containers; the volumes (runs, models, data) stay.
+down:
+	@$(PYTHON) deploy/stack.py down
 
 ## Lint (ruff) and dead code (vulture over the product package: a name only the tests or the
 ## benchmarks use counts as dead; tools/vulture_allowlist.py lists the reviewed exceptions).

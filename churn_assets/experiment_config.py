@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from churn_assets.dataset_config import ConfigError, DatasetConfig, _describe
+from churn_assets.config_errors import ConfigError, describe_error
+from churn_assets.dataset_config import DatasetConfig
 
 # Sections an experiment may set; one that the dataset schema does not have yet is ignored here
 # (and so refused as unknown). Adding a run-settings section is adding its name.
@@ -66,6 +67,6 @@ def apply_experiment_config(config: DatasetConfig, text: str, source: str) -> Da
             updates[key] = type(current).model_validate(current.model_dump() | value)
         except ValidationError as error:
             first = error.errors()[0]
-            message = _describe(first | {"loc": (key, *first["loc"])})
+            message = describe_error(first | {"loc": (key, *first["loc"])}, DatasetConfig)
             raise ExperimentConfigError(f"experiment config {source}: {message}") from None
     return config.model_copy(update=updates | {"experiment_config": source})

@@ -9,13 +9,13 @@ import pytest
 import yaml
 
 from churn_assets.dataset_config import (
-    CONFIG_ENV_VAR,
     PROJECT_ROOT,
     ConfigError,
     DatasetConfig,
     load_dataset_config,
     parse_dataset_config,
 )
+from churn_assets.environment import DATASET_CONFIG_ENV
 
 REQUIRED = ("source", "target", "positive_label", "model_name")  # id_column: optional
 
@@ -179,14 +179,14 @@ def test_wrong_value_kind_in_yaml_becomes_config_error(tmp_path: Path) -> None:
 
 def test_env_var_selects_another_file(tmp_path: Path, monkeypatch) -> None:
     other = write_yaml(tmp_path / "other.yaml", minimal() | {"model_name": "from-env"})
-    monkeypatch.setenv(CONFIG_ENV_VAR, str(other))
+    monkeypatch.setenv(DATASET_CONFIG_ENV, str(other))
     assert load_dataset_config().model_name == "from-env"
     explicit = write_yaml(tmp_path / "explicit.yaml", minimal() | {"model_name": "explicit"})
     assert load_dataset_config(explicit).model_name == "explicit"  # an explicit path wins
 
 
 def test_without_env_var_the_bundled_config_is_used(monkeypatch) -> None:
-    monkeypatch.delenv(CONFIG_ENV_VAR, raising=False)
+    monkeypatch.delenv(DATASET_CONFIG_ENV, raising=False)
     config = load_dataset_config()
     assert config.config_path == str((PROJECT_ROOT / "dataset.yaml").resolve())
 
@@ -194,7 +194,7 @@ def test_without_env_var_the_bundled_config_is_used(monkeypatch) -> None:
 def test_missing_file_is_config_error(tmp_path: Path, monkeypatch) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_dataset_config(tmp_path / "nope.yaml")
-    monkeypatch.setenv(CONFIG_ENV_VAR, str(tmp_path / "gone.yaml"))
+    monkeypatch.setenv(DATASET_CONFIG_ENV, str(tmp_path / "gone.yaml"))
     with pytest.raises(ConfigError, match="gone.yaml"):
         load_dataset_config()
 

@@ -19,11 +19,10 @@ from churn_assets.data.column_roles import ColumnRoles, infer_column_roles
 from churn_assets.data.expectations import ExpectationOutcome
 from churn_assets.dataset_config import DatasetConfig, DriftConfig
 from churn_assets.distributed.checks import validate_partitions
-from churn_assets.distributed.local_views import BLOCKSIZE
+from churn_assets.distributed.local_views import BLOCKSIZE, sample_partitions
 from churn_assets.distributed.steps import (
     feature_partitions,
     fit_preprocessor,
-    sample_partitions,
     split_partitions,
 )
 from churn_assets.distributed.tables import (

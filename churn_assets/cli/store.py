@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 
 from churn_assets.dataset_config import DatasetConfig, load_dataset_config
-from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.environment import tracking_uri
+from churn_assets.registry.tracking_store import point_at_store
 
 
 @dataclass(frozen=True)
@@ -26,5 +27,6 @@ def open_store(config_path: str | None = None) -> Store:
     the tracking store ($MLFLOW_TRACKING_URI, else ./mlruns/mlflow.db), as the assets read
     them."""
     config = load_dataset_config(config_path)
-    tracking = MlflowTracking()
-    return Store(config, tracking.resolved_uri(), tracking.client())
+    uri = tracking_uri()
+    point_at_store(uri)
+    return Store(config, uri, MlflowClient(tracking_uri=uri, registry_uri=uri))

@@ -11,7 +11,7 @@ import sys
 from churn_assets.cli.champion_summary import champion_lines
 from churn_assets.cli.errors import CliError
 from churn_assets.cli.store import open_store
-from churn_assets.dataset_config import CONFIG_ENV_VAR, PROJECT_ROOT
+from churn_assets.environment import DATASET_CONFIG_ENV, PROJECT_ROOT
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def run_environment(config_path: str | None) -> dict[str, str]:
     in .dagster_home/ when DAGSTER_HOME is not set (Dagster would otherwise forget it)."""
     env = dict(os.environ)
     if config_path:
-        env[CONFIG_ENV_VAR] = os.path.abspath(config_path)
+        env[DATASET_CONFIG_ENV] = os.path.abspath(config_path)
     if not env.get("DAGSTER_HOME") and (PROJECT_ROOT / "dagster.yaml").is_file():
         env["DAGSTER_HOME"] = str(PROJECT_ROOT)
     return env

@@ -7,12 +7,12 @@ Unset, it only logs the failure. The URL often carries a token, so it is never l
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 
 import dagster as dg
 
-WEBHOOK_ENV = "CHURN_ALERT_WEBHOOK"
+from churn_assets.environment import WEBHOOK_ENV, alert_webhook
+
 TIMEOUT_SECONDS = 10
 
 
@@ -56,7 +56,7 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
     alert = failure_alert(context)
     context.log.error(f"run {alert['run_id']} of {alert['job']} failed at step "
                       f"{alert['failed_step']}: {alert['error']}")
-    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    url = alert_webhook()
     if not url:
         context.log.info(f"no alert sent: ${WEBHOOK_ENV} is not set")
         return

@@ -37,6 +37,7 @@ from churn_assets.defs.resources.optuna_storage import OptunaStorage
 from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.schedules import DEFAULT_CRON, DEFAULT_TIMEZONE
 from churn_assets.distributed.local_views import BLOCKSIZE
+from churn_assets.environment import deployment_name
 
 OPTUNA_STORAGE_ENV = "CHURN_OPTUNA_STORAGE"  # e.g. postgresql://user:password@host/optuna
 DASK_SCHEDULER_ENV = "CHURN_DASK_SCHEDULER"  # e.g. tcp://127.0.0.1:8786
@@ -45,6 +46,10 @@ DASK_DATA_PATH_ENV = "CHURN_DASK_DATA_PATH"  # "1": the data assets as partition
 DASK_BLOCKSIZE_ENV = "CHURN_DASK_BLOCKSIZE"  # CSV bytes per partition, e.g. 64MB
 SCORES_DB_ENV = "CHURN_SCORES_DB_URL"  # e.g. postgresql://crm:password@host/crm (a secret)
 SCORES_TABLE_ENV = "CHURN_SCORES_TABLE"  # 'table' or 'schema.table', default churn_scores
+EXECUTOR_ENV = "CHURN_EXECUTOR"  # in_process | multiprocess | docker (default: by deployment)
+EXECUTORS = ("in_process", "multiprocess", "docker")
+STEP_MEMORY_ENV = "CHURN_STEP_MEMORY"  # docker executor: each step container's limit, e.g. 2g
+STEP_CPUS_ENV = "CHURN_STEP_CPUS"  # docker executor: CPUs per step container, e.g. 1.5
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,11 @@ class Deployment:
     dask_blocksize: str = BLOCKSIZE
     scores_database: bool = False
     scores_table: str = "churn_scores"
+    executor_kind: str = ""
 
     @classmethod
     def from_environment(cls) -> Deployment:
-        name = os.environ.get("CHURN_DEPLOYMENT", "local")
+        name = deployment_name()
         if name not in ("local", "prod"):
             raise ValueError(f"CHURN_DEPLOYMENT must be 'local' or 'prod', got '{name}'")
         return cls(
@@ -79,12 +85,17 @@ class Deployment:
             dask_blocksize=os.environ.get(DASK_BLOCKSIZE_ENV) or BLOCKSIZE,
             scores_database=bool(os.environ.get(SCORES_DB_ENV)),
             scores_table=os.environ.get(SCORES_TABLE_ENV) or "churn_scores",
+            executor_kind=executor_kind(),
         )
 
     def executor(self) -> dg.ExecutorDefinition:
         # Locally one process pays the heavy imports (mlflow, xgboost, GX) once and SQLite sees
-        # a single writer; in production each step gets its own process on Postgres.
-        if self.name == "prod":
+        # a single writer; in production each step gets its own process on Postgres, unless
+        # CHURN_EXECUTOR says otherwise (the container stack: one process per run container).
+        kind = self.executor_kind or ("multiprocess" if self.name == "prod" else "in_process")
+        if kind == "docker":
+            return step_containers_executor(self.max_concurrent_steps)
+        if kind == "multiprocess":
             return dg.multiprocess_executor.configured(
                 {"max_concurrent": self.max_concurrent_steps})
         return dg.in_process_executor
@@ -107,3 +118,26 @@ class Deployment:
                                               table=self.scores_table)
             if self.scores_database else ScoresDatabase(table=self.scores_table),
         }
+
+
+def executor_kind() -> str:
+    kind = os.environ.get(EXECUTOR_ENV, "")
+    if kind and kind not in EXECUTORS:
+        raise ValueError(f"{EXECUTOR_ENV} must be one of {', '.join(EXECUTORS)}, got '{kind}'")
+    return kind
+
+
+def step_containers_executor(max_concurrent: int) -> dg.ExecutorDefinition:
+    """Every step a container of the run's image (dagster-docker's docker_executor), limited to
+    CHURN_STEP_MEMORY and CHURN_STEP_CPUS; the steps exchange data through the IO manager, so
+    CHURN_STORAGE_URI must be storage every container reaches (s3://). The run container needs
+    the Docker socket (docs/deploy.md)."""
+    from dagster_docker import docker_executor  # the [deploy] extra, only when asked for
+
+    limits: dict[str, object] = {}
+    if os.environ.get(STEP_MEMORY_ENV):
+        limits["mem_limit"] = os.environ[STEP_MEMORY_ENV]
+    if os.environ.get(STEP_CPUS_ENV):
+        limits["nano_cpus"] = int(float(os.environ[STEP_CPUS_ENV]) * 1e9)
+    return docker_executor.configured({"max_concurrent": max_concurrent,
+                                       "container_kwargs": limits})

@@ -8,25 +8,25 @@ count every materialization, and the weekly retraining re-reads an unchanged fil
 counts from the first read of the current content (the data version, a content hash).
 """
 
-import os
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from churn_assets.defs.alerts import WEBHOOK_ENV, post_json
+from churn_assets.defs.alerts import post_json
+from churn_assets.environment import (
+    DEFAULT_MAX_AGE_DAYS,
+    FRESHNESS_DAYS_ENV,
+    WEBHOOK_ENV,
+    alert_webhook,
+    freshness_interval_seconds,
+    freshness_max_age_days,
+)
 from churn_assets.monitoring.freshness import SnapshotRead, snapshot_freshness
 
-FRESHNESS_DAYS_ENV = "CHURN_FRESHNESS_DAYS"
-FRESHNESS_INTERVAL_ENV = "CHURN_FRESHNESS_INTERVAL_SECONDS"
-DEFAULT_MAX_AGE_DAYS = 8.0
 CHECK_NAME = "raw_customers_freshness"
 SOURCE = dg.AssetKey("raw_customers")
 READS_EXAMINED = 500  # materializations looked at, newest first
 DATA_VERSION_TAG = "dagster/data_version"
-
-
-def max_age_days() -> float:
-    return float(os.environ.get(FRESHNESS_DAYS_ENV, DEFAULT_MAX_AGE_DAYS))
 
 
 def snapshot_reads(instance: dg.DagsterInstance) -> list[SnapshotRead]:
@@ -38,7 +38,7 @@ def snapshot_reads(instance: dg.DagsterInstance) -> list[SnapshotRead]:
 
 
 def alert(context: dg.AssetCheckExecutionContext, text: str) -> None:
-    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    url = alert_webhook()
     if not url:
         context.log.info(f"no alert sent: ${WEBHOOK_ENV} is not set")
         return
@@ -58,7 +58,7 @@ def alert(context: dg.AssetCheckExecutionContext, text: str) -> None:
                             "a warning and a webhook alert otherwise.")
 def raw_customers_freshness(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     freshness = snapshot_freshness(snapshot_reads(context.instance), datetime.now(UTC),
-                                   max_age_days())
+                                   freshness_max_age_days())
     if freshness.snapshot_since is not None and not freshness.fresh:
         context.log.warning(f"{SOURCE.to_user_string()}: {freshness.text()}")
         alert(context, f"{SOURCE.to_user_string()}: {freshness.text()}")
@@ -73,7 +73,7 @@ def raw_customers_freshness(context: dg.AssetCheckExecutionContext) -> dg.AssetC
 
 @dg.sensor(name="raw_customers_freshness_sensor",
            asset_selection=dg.AssetSelection.checks(raw_customers_freshness),
-           minimum_interval_seconds=int(os.environ.get(FRESHNESS_INTERVAL_ENV, 86400)),
+           minimum_interval_seconds=freshness_interval_seconds(),  # read as definitions load
            default_status=dg.DefaultSensorStatus.RUNNING,
            description="Runs the raw_customers freshness check (warning and webhook alert "
                        "when no new snapshot arrived in time).")

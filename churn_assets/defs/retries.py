@@ -15,23 +15,19 @@ whose decision says "rejected", and a step that knows its error is permanent rai
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 
 import dagster as dg
 
-MAX_RETRIES_ENV = "CHURN_RETRY_MAX_RETRIES"
-DELAY_ENV = "CHURN_RETRY_DELAY_SECONDS"
-PROD_DELAY_SECONDS = 300.0
-LOCAL_DELAY_SECONDS = 2.0
+from churn_assets.environment import retry_settings
 
 
-def service_retry_policy(environ: dict[str, str] | None = None) -> dg.RetryPolicy:
-    env = os.environ if environ is None else environ
-    default_delay = (PROD_DELAY_SECONDS if env.get("CHURN_DEPLOYMENT") == "prod"
-                     else LOCAL_DELAY_SECONDS)
-    return dg.RetryPolicy(max_retries=int(env.get(MAX_RETRIES_ENV, "3")),
-                          delay=float(env.get(DELAY_ENV, default_delay)),
-                          backoff=dg.Backoff.LINEAR)
+def service_retry_policy(environ: Mapping[str, str] | None = None) -> dg.RetryPolicy:
+    retries, delay = retry_settings(environ)
+    return dg.RetryPolicy(max_retries=retries, delay=delay, backoff=dg.Backoff.LINEAR)
 
 
+# Dagster fixes an op's retry policy when its decorator runs: these modules are imported only
+# when the definitions load (churn_assets/__init__.py is lazy and no plain module imports
+# defs/), so this is read then, like the rest of the deployment's settings.
 SERVICE_RETRIES = service_retry_policy()

@@ -26,13 +26,24 @@ def is_partitioned(obj: Any) -> bool:
     return type(obj).__module__.startswith("dask.") and hasattr(obj, "to_parquet")
 
 
+def sample_partitions(frame: Any, max_rows: int | None, seed: int = 0,
+                      n_rows: int | None = None) -> pd.DataFrame:
+    """At most about ``max_rows`` rows as one pandas frame: every row when the table is no
+    larger, else a seeded Bernoulli sample drawn in each partition (in partition order).
+    The partitions are joined here: ``compute()`` would join them on one worker first."""
+    import dask
+
+    n_rows = len(frame) if n_rows is None else n_rows
+    if max_rows is not None and n_rows > max_rows:
+        frame = frame.sample(frac=max_rows / n_rows, random_state=seed)
+    return pd.concat(dask.compute(*frame.to_delayed()))
+
+
 def local_rows(frame: Any, max_rows: int | None = LOCAL_ROWS, seed: int = 0) -> pd.DataFrame:
     """A pandas frame as is; partitions as a seeded sample of at most about ``max_rows``
     rows (every row of a smaller table), indexed 0..n-1."""
     if not is_partitioned(frame):
         return frame
-    from churn_assets.distributed.steps import sample_partitions
-
     return sample_partitions(frame, max_rows, seed).reset_index(drop=True)
 
 

@@ -4,7 +4,6 @@ identified by the store's own fingerprint instead of a hash of every byte."""
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Any
 
 import dask.dataframe as dd
@@ -19,11 +18,12 @@ from churn_assets.distributed.tables import (
     storage_options,
     type_and_count_partitions,
 )
+from churn_assets.environment import s3_endpoint
 
 
 def source_options(uri: str) -> dict[str, Any] | None:
     """fsspec options for ``uri``: the S3 endpoint boto3 itself would use."""
-    return storage_options(uri, os.environ.get("AWS_ENDPOINT_URL_S3"))
+    return storage_options(uri, s3_endpoint())
 
 
 def read_raw_partitions(uri: str, config: DatasetConfig, blocksize: str | int = BLOCKSIZE

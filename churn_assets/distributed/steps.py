@@ -13,13 +13,13 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
 from churn_assets.data.splits import assign_splits, binary_target
 from churn_assets.dataset_config import DatasetConfig
+from churn_assets.distributed.local_views import sample_partitions
 from churn_assets.distributed.tables import object_strings
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.model.contact_list import contact_list
@@ -48,17 +48,6 @@ def split_sizes(splits: dd.DataFrame) -> pd.DataFrame:
     """Rows and churn rate per split (``split_summary``'s table, from partition counts)."""
     summary = splits.groupby(SPLIT)[LABEL].agg(["count", "mean"]).compute()
     return summary.rename(columns={"count": "rows", "mean": "churn_rate"})
-
-
-def sample_partitions(frame: dd.DataFrame, max_rows: int | None, seed: int = 0,
-                      n_rows: int | None = None) -> pd.DataFrame:
-    """At most about ``max_rows`` rows as one pandas frame: every row when the table is no
-    larger, else a seeded Bernoulli sample drawn in each partition (in partition order).
-    The partitions are joined here: ``compute()`` would join them on one worker first."""
-    n_rows = len(frame) if n_rows is None else n_rows
-    if max_rows is not None and n_rows > max_rows:
-        frame = frame.sample(frac=max_rows / n_rows, random_state=seed)
-    return pd.concat(dask.compute(*frame.to_delayed()))
 
 
 def fit_preprocessor(splits: dd.DataFrame, numeric: Sequence[str], categorical: Sequence[str],

@@ -21,6 +21,7 @@ from churn_assets.model.families import DEFAULT_FAMILY, FittedModel, ModelFamily
 from churn_assets.model.families.base import narrowed
 from churn_assets.model.metrics import best_f1_threshold, classification_metrics
 from churn_assets.model.tuning import SEARCH_SPACE_VERSION, TuningResult, tune
+from churn_assets.model.tuning import open_study as open_local_study
 from churn_assets.names import LABEL, META_COLUMNS, SPLIT
 
 # A small table's fit gains little from a second thread and loses much when the machine is
@@ -118,6 +119,32 @@ def final_fit_config(tuning: TuningConfig, train_rows: int) -> TuningConfig:
     return tuning.model_copy(update={"n_jobs": 1})
 
 
+# (family, best params, tuning, x_train, y_train, x_valid, y_valid) -> the fitted model
+FinalFit = Callable[..., FittedModel]
+
+
+def fit_here(family: ModelFamily, params: dict[str, Any], tuning: TuningConfig,
+             x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame,
+             y_valid: np.ndarray) -> FittedModel:
+    """The final fit in this process (a trial runner's default)."""
+    return family.fit(params, final_fit_config(tuning, len(y_train)), x_train, y_train,
+                      x_valid, y_valid)
+
+
+@dataclass(frozen=True)
+class LocalTrials:
+    """The default trial runner: a family's trials in this process (``parallel_trials`` at a
+    time) on a study kept in ``storage``, its final fit here too."""
+
+    storage: optuna.storages.BaseStorage
+
+    def open_study(self, study_name: str, seed: int) -> optuna.Study:
+        return open_local_study(self.storage, study_name, seed)
+
+    def fit_final(self, *args: Any) -> FittedModel:
+        return fit_here(*args)
+
+
 def family_budget(tuning: TuningConfig, n_families: int, position: int) -> TuningConfig:
     """Family ``position``'s share of one budget: trials split as evenly as possible (the
     first families get the remainder), the timeout split evenly. One family: all of it."""
@@ -143,16 +170,12 @@ def split_sample(features: pd.DataFrame, split: str, limit: int | None, seed: in
 def _best_of_family(
     family: ModelFamily, study: optuna.Study, tuning: TuningConfig, overrides: Mapping,
     tuning_rows: tuple, fit_rows: tuple, x_valid: pd.DataFrame, y_valid: np.ndarray,
-    on_trial: Callable | None,
+    on_trial: Callable | None, fit_final: FinalFit,
 ) -> FamilyResult:
     result = tune(study, tuning, *tuning_rows, on_trial, family=family,
                   space_overrides=overrides)
     started = time.monotonic()
-    # A study on a Dask cluster (DaskStudy) also decides where the final fit runs.
-    on_cluster = getattr(study, "fit_on_train", None)
-    model = (on_cluster(family, result.best_params, tuning, *fit_rows) if on_cluster
-             else family.fit(result.best_params, final_fit_config(tuning, len(fit_rows[1])),
-                             *fit_rows))
+    model = fit_final(family, result.best_params, tuning, *fit_rows)
     seconds = time.monotonic() - started
     probability = model.predict_proba(x_valid)
     metrics = classification_metrics(y_valid, probability,
@@ -166,6 +189,7 @@ def train_candidate(
     on_trial: Callable[[optuna.trial.FrozenTrial, int], None] | None = None,
     families: Sequence[str] = (DEFAULT_FAMILY,),
     search_space: Mapping[str, Mapping[str, Any]] | None = None,
+    fit_final: FinalFit = fit_here,
 ) -> Candidate:
     """Tune each family on at most ``tuning.sample_rows`` stratified train rows (and as many
     valid rows) within its share of the budget, fit its best parameters on at most
@@ -174,7 +198,8 @@ def train_candidate(
     score test once (with ``tuning.refit_on_train_valid``, by the refit on train + valid).
 
     ``open_study(family)`` is called only once the data is known to be usable, so a rejected
-    table leaves no study behind."""
+    table leaves no study behind. ``open_study`` and ``fit_final`` usually come from one
+    trial runner (``model.tuning.LocalTrials``, ``model.dask_tuning.DaskTrials``)."""
     for name in ("train", "valid", "test"):
         if features.loc[features[SPLIT] == name, LABEL].nunique() < 2:
             raise ValueError(f"the {name} split holds a single class; cannot train or evaluate")
@@ -192,7 +217,7 @@ def train_candidate(
     results = tuple(
         _best_of_family(family, open_study(family.name), family_budget(tuning, len(chosen), i),
                         search_space.get(family.name, {}), tuning_rows, fit_rows, x_valid,
-                        y_valid, on_trial)
+                        y_valid, on_trial, fit_final)
         for i, family in enumerate(chosen))
     best = min(results, key=lambda r: r.valid_log_loss)  # first listed wins a tie
     model = best.model

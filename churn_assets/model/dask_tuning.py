@@ -1,7 +1,9 @@
 """Optuna trials and the final fit on a Dask cluster (``dask.distributed``).
 
-``open_dask_study`` returns a :class:`DaskStudy`: an ``optuna.Study`` whose ``optimize`` runs
-the trials on the cluster's workers, so ``tune()`` and ``train_candidate()`` work unchanged.
+``DaskTrials`` is the trial runner for a cluster. Its studies (``open_dask_study``) are
+:class:`DaskStudy`: an ``optuna.Study`` whose ``optimize`` runs the trials on the cluster's
+workers, so ``tune()`` and ``train_candidate()`` work unchanged; its ``fit_final`` decides
+where the chosen parameters' final fit runs.
 Every worker's sampler sees every finished trial through one shared storage: workers open the
 configured RDB (``postgresql://...``) themselves, and so they do a journal file when they
 all run on this machine; only a journal file the workers cannot reach is hosted on the
@@ -17,6 +19,7 @@ import socket
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -25,6 +28,7 @@ import optuna
 import pandas as pd
 
 from churn_assets.dataset_config import TuningConfig
+from churn_assets.model.candidate import fit_here
 from churn_assets.model.families import FittedModel, ModelFamily
 from churn_assets.model.tuning import (
     make_pruner,
@@ -78,22 +82,12 @@ class DaskStudy(optuna.Study):
     runs_its_own_trials = True  # ``tune()`` hands it whole objectives, not batches
 
     def __init__(self, study_name: str, storage: optuna.storages.BaseStorage, seed: int,
-                 client: Any, final_fit_min_rows: int | None = None,
-                 worker_storage_url: str | None = None):
+                 client: Any, worker_storage_url: str | None = None):
         super().__init__(study_name=study_name, storage=storage, sampler=make_sampler(seed),
                          pruner=make_pruner())
         self.client = client
         self.worker_storage_url = worker_storage_url  # None: workers use ``storage`` itself
         self.seed = seed
-        self.final_fit_min_rows = final_fit_min_rows
-        self.feature_partitions: Any = None  # the data path's customer_features, if any
-        self.partition_train_rows = 0
-
-    def fit_on_partitions(self, features: Any, train_rows: int) -> None:
-        """Large final fits read every train row of these partitions (``customer_features``
-        on the Dask data path) instead of the rows ``train_candidate`` hands over, which
-        are then a local sample of them."""
-        self.feature_partitions, self.partition_train_rows = features, train_rows
 
     def worker_addresses(self) -> list[str]:
         return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
@@ -142,22 +136,6 @@ class DaskStudy(optuna.Study):
                 return
             time.sleep(POLL_SECONDS)
 
-    def fit_on_train(self, family: ModelFamily, params: dict[str, Any], config: TuningConfig,
-                     x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame,
-                     y_valid: np.ndarray) -> FittedModel:
-        """The final fit: on the cluster from ``final_fit_min_rows`` train rows up when the
-        family has a distributed fit, else here like any local fit."""
-        rows = self.partition_train_rows if self.feature_partitions is not None \
-            else len(x_train)
-        if (family.fit_on_cluster is None or self.final_fit_min_rows is None
-                or rows < self.final_fit_min_rows):
-            return family.fit(params, config, x_train, y_train, x_valid, y_valid)
-        if self.feature_partitions is not None:
-            return fit_final_on_cluster(self.client, params, config, self.feature_partitions,
-                                        family)
-        return fit_on_cluster(self.client, family, params, config, x_train, y_train, x_valid,
-                              y_valid)
-
 
 def _partitioned(client: Any, x: pd.DataFrame, y: np.ndarray) -> tuple[Any, Any]:
     """Rows as a Dask frame and a label series with the same partitions, one per worker."""
@@ -190,16 +168,14 @@ def workers_share_this_machine(client: Any) -> bool:
 
 
 def open_dask_study(client: Any, storage: optuna.storages.BaseStorage, storage_url: str,
-                    study_name: str, seed: int,
-                    final_fit_min_rows: int | None = None) -> DaskStudy:
+                    study_name: str, seed: int) -> DaskStudy:
     """The study (created if new) in ``storage``, which the workers open by ``storage_url``
     when they can reach it, else through the scheduler (the same URL always maps to the
     same scheduler-side storage)."""
     if not storage_url.startswith("journal://") or workers_share_this_machine(client):
         optuna.create_study(study_name=study_name, storage=storage, direction="minimize",
                             load_if_exists=True)
-        return DaskStudy(study_name, storage, seed, client, final_fit_min_rows,
-                         worker_storage_url=storage_url)
+        return DaskStudy(study_name, storage, seed, client, worker_storage_url=storage_url)
     from optuna_integration import DaskStorage
 
     name = "churn-" + hashlib.sha256(storage_url.encode()).hexdigest()[:16]
@@ -208,7 +184,40 @@ def open_dask_study(client: Any, storage: optuna.storages.BaseStorage, storage_u
         shared = DaskStorage(storage=storage, name=name, client=client)
     optuna.create_study(study_name=study_name, storage=shared, direction="minimize",
                         load_if_exists=True)
-    return DaskStudy(study_name, shared, seed, client, final_fit_min_rows)
+    return DaskStudy(study_name, shared, seed, client)
+
+
+@dataclass(frozen=True)
+class DaskTrials:
+    """The trial runner for a Dask cluster: each family's trials on the workers
+    (``DaskStudy``), its final fit through the family's distributed fit from
+    ``final_fit_min_rows`` train rows up (None: never), else here. ``feature_partitions``:
+    the Dask data path's ``customer_features``, whose every train row (``partition_train_rows``)
+    a distributed final fit then reads, instead of the local sample it is handed."""
+
+    client: Any
+    storage: optuna.storages.BaseStorage
+    storage_url: str
+    final_fit_min_rows: int | None = None
+    feature_partitions: Any = None
+    partition_train_rows: int = 0
+
+    def open_study(self, study_name: str, seed: int) -> DaskStudy:
+        return open_dask_study(self.client, self.storage, self.storage_url, study_name, seed)
+
+    def fit_final(self, family: ModelFamily, params: dict[str, Any], config: TuningConfig,
+                  x_train: pd.DataFrame, y_train: np.ndarray, x_valid: pd.DataFrame,
+                  y_valid: np.ndarray) -> FittedModel:
+        rows = self.partition_train_rows if self.feature_partitions is not None \
+            else len(x_train)
+        if (family.fit_on_cluster is None or self.final_fit_min_rows is None
+                or rows < self.final_fit_min_rows):
+            return fit_here(family, params, config, x_train, y_train, x_valid, y_valid)
+        if self.feature_partitions is not None:
+            return fit_final_on_cluster(self.client, params, config, self.feature_partitions,
+                                        family)
+        return fit_on_cluster(self.client, family, params, config, x_train, y_train, x_valid,
+                              y_valid)
 
 
 def fit_final_on_cluster(client: Any, params: dict[str, Any], config: Any,

@@ -21,7 +21,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.metrics import average_precision_score, f1_score, log_loss, roc_auc_score
 
-METRICS = ("f1", "roc_auc", "pr_auc", "log_loss")
 PROBABILITY_CLIP = 1e-15  # log-loss of a 0/1 answer that is wrong is finite, as in sklearn
 
 
@@ -43,20 +42,6 @@ class Interval:
         level = f"{self.level:.0%}" if whole else f"{self.level:.1%}"  # 99.7 %, not 100 %
         return (f"{self.estimate:+.{digits}f} [{self.low:+.{digits}f}, {self.high:+.{digits}f}]"
                 f" ({level}, {self.resamples} resamples)")
-
-
-def _metric(name: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], float]:
-    """metric(labels, probabilities, predictions) -> value."""
-    if name == "f1":
-        return lambda y, _p, yhat: float(f1_score(y, yhat, zero_division=0))
-    if name == "roc_auc":
-        return lambda y, p, _yhat: float(roc_auc_score(y, p))
-    if name == "pr_auc":
-        return lambda y, p, _yhat: float(average_precision_score(y, p))
-    if name == "log_loss":
-        return lambda y, p, _yhat: float(log_loss(y, np.clip(p, PROBABILITY_CLIP,
-                                                            1 - PROBABILITY_CLIP), labels=[0, 1]))
-    raise ValueError(f"unknown metric '{name}': use one of {', '.join(METRICS)}")
 
 
 # Resamples scored per block: bounds the (block, rows) count matrices to some 16 MB each.
@@ -97,34 +82,81 @@ class _Scored:
         return cls(labels.astype(bool), predicted.astype(bool), order, starts, row_loss)
 
 
-def _metric_rows(metric: str, scored: _Scored, counts: np.ndarray) -> np.ndarray:
-    """The metric on every resample; ``counts[r, i]``: how often resample r drew row i.
-    F1 from weighted confusion counts; ROC-AUC as Mann-Whitney U (a tie counts half, as in
-    sklearn); PR-AUC as sklearn's average precision: sum of recall steps times precision."""
-    positives = float(counts[0] @ scored.positive)  # stratified: the same in every resample
-    negatives = float(counts[0].sum()) - positives
-    if metric == "log_loss":
-        return counts @ scored.row_loss / (positives + negatives)
-    if metric == "f1":
-        tp = counts @ (scored.positive & scored.predicted)
-        wrong = counts @ (scored.positive != scored.predicted)  # fp + fn
-        return np.divide(2 * tp, 2 * tp + wrong, out=np.zeros(len(tp)), where=2 * tp + wrong > 0)
+def _f1_draws(scored: _Scored, counts: np.ndarray) -> np.ndarray:
+    tp = counts @ (scored.positive & scored.predicted)
+    wrong = counts @ (scored.positive != scored.predicted)  # fp + fn
+    return np.divide(2 * tp, 2 * tp + wrong, out=np.zeros(len(tp)), where=2 * tp + wrong > 0)
+
+
+def _ranked_counts(scored: _Scored, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each resample's positives and negatives per group of tied scores, highest first."""
     ranked = counts[:, scored.order]
     is_positive = scored.positive[scored.order]
-    pos = np.add.reduceat(ranked * is_positive, scored.starts, axis=1)
-    neg = np.add.reduceat(ranked * ~is_positive, scored.starts, axis=1)
-    if metric == "roc_auc":
-        below = negatives - np.cumsum(neg, axis=1)  # negatives scored strictly lower
-        return (pos * (below + 0.5 * neg)).sum(axis=1) / (positives * negatives)
+    return (np.add.reduceat(ranked * is_positive, scored.starts, axis=1),
+            np.add.reduceat(ranked * ~is_positive, scored.starts, axis=1))
+
+
+def _class_counts(scored: _Scored, counts: np.ndarray) -> tuple[float, float]:
+    positives = float(counts[0] @ scored.positive)  # stratified: the same in every resample
+    return positives, float(counts[0].sum()) - positives
+
+
+def _roc_auc_draws(scored: _Scored, counts: np.ndarray) -> np.ndarray:
+    """Mann-Whitney U: a tie counts half, as in sklearn."""
+    positives, negatives = _class_counts(scored, counts)
+    pos, neg = _ranked_counts(scored, counts)
+    below = negatives - np.cumsum(neg, axis=1)  # negatives scored strictly lower
+    return (pos * (below + 0.5 * neg)).sum(axis=1) / (positives * negatives)
+
+
+def _pr_auc_draws(scored: _Scored, counts: np.ndarray) -> np.ndarray:
+    """sklearn's average precision: the sum of recall steps times precision."""
+    positives, _ = _class_counts(scored, counts)
+    pos, neg = _ranked_counts(scored, counts)
     hits, seen = np.cumsum(pos, axis=1), np.cumsum(pos + neg, axis=1)
     precision = np.divide(hits, seen, out=np.zeros(hits.shape), where=seen > 0)
     return (pos * precision).sum(axis=1) / positives
 
 
+def _log_loss_draws(scored: _Scored, counts: np.ndarray) -> np.ndarray:
+    return counts @ scored.row_loss / float(counts[0].sum())
+
+
+@dataclass(frozen=True)
+class BootstrapMetric:
+    """A metric an interval can be computed for: its value on one set of rows
+    (labels, probabilities, 0/1 answers), and its value on every resample at once from the
+    draw counts (``counts[r, i]``: how often resample r drew row i), as sums over rows."""
+
+    score: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+    draws: Callable[[_Scored, np.ndarray], np.ndarray]
+
+
+# The one list of bootstrap metrics: a new one is one entry here (and one ``register`` line in
+# registry.promotion_metrics to decide promotions on it).
+METRICS: dict[str, BootstrapMetric] = {
+    "f1": BootstrapMetric(lambda y, _p, yhat: float(f1_score(y, yhat, zero_division=0)),
+                          _f1_draws),
+    "roc_auc": BootstrapMetric(lambda y, p, _yhat: float(roc_auc_score(y, p)), _roc_auc_draws),
+    "pr_auc": BootstrapMetric(lambda y, p, _yhat: float(average_precision_score(y, p)),
+                              _pr_auc_draws),
+    "log_loss": BootstrapMetric(lambda y, p, _yhat: float(log_loss(
+        y, np.clip(p, PROBABILITY_CLIP, 1 - PROBABILITY_CLIP), labels=[0, 1])),
+        _log_loss_draws),
+}
+
+
+def _metric(name: str) -> BootstrapMetric:
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise ValueError(f"unknown metric '{name}': use one of {', '.join(METRICS)}") from None
+
+
 def stratified_counts(labels: ArrayLike, resamples: int, seed: int) -> Iterator[np.ndarray]:
     """Blocks of (resamples, rows) draw counts: each resample draws with replacement within
     each class as many rows as the class has. Counts, not index lists: the same draws, and
-    the metrics become sums (see ``_metric_rows``)."""
+    the metrics become sums (see ``BootstrapMetric.draws``)."""
     labels = np.asarray(labels)
     if resamples < 1:
         raise ValueError("resamples must be at least 1")
@@ -152,7 +184,7 @@ def _bootstrap_metrics(metrics: Sequence[str], labels: np.ndarray, models: list[
     for counts in stratified_counts(labels, resamples, seed):
         for metric in metrics:
             for model_draws, scored in zip(draws[metric], models, strict=True):
-                model_draws.append(_metric_rows(metric, scored, counts))
+                model_draws.append(_metric(metric).draws(scored, counts))
     return {m: [np.concatenate(parts) for parts in draws[m]] for m in metrics}
 
 
@@ -191,7 +223,7 @@ def metric_intervals(
 ) -> dict[str, Interval]:
     """``metric_interval`` of each metric, from one set of resamples: the same intervals as
     one call per metric (same seed, same draws) for a fraction of the cost."""
-    scores = {metric: _metric(metric) for metric in metrics}
+    scores = {metric: _metric(metric).score for metric in metrics}
     y, p = np.asarray(labels), np.asarray(probabilities, dtype=float)
     _check(y, p)
     yhat = (p >= threshold).astype(int)
@@ -212,7 +244,7 @@ def paired_delta_draws(
     champion: ArrayLike, champion_threshold: float, resamples: int = 1000, seed: int = 0,
 ) -> tuple[float, np.ndarray]:
     """metric(candidate) - metric(champion) on all rows, and on every paired resample."""
-    score = _metric(metric)
+    score = _metric(metric).score
     y = np.asarray(labels)
     p_new, p_old = np.asarray(candidate, dtype=float), np.asarray(champion, dtype=float)
     _check(y, p_new, p_old)

@@ -30,7 +30,9 @@ from churn_assets.model.intervals import Interval, metric_intervals
 
 # What a decay is judged on: metrics where higher is better and the champion's test figure is
 # the reference (log-loss, which the promotion rule can also use, is neither).
-METRICS = ("f1", "roc_auc", "pr_auc")
+# The champion figures monitoring watches (realized on labeled snapshots; the reference is the
+# champion's test figure of each).
+MONITORED_METRICS = ("f1", "roc_auc", "pr_auc")
 
 UNSEEN_SPLITS = ("valid", "test")
 METRIC_LABELS = {"f1": "F1", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC"}
@@ -189,13 +191,13 @@ def realized_performance(
     if problem:
         raise ValueError(problem)
     check_deciding(rule)
-    intervals = metric_intervals(METRICS, y, p, threshold, rule.resamples, rule.seed,
+    intervals = metric_intervals(MONITORED_METRICS, y, p, threshold, rule.resamples, rule.seed,
                                  rule.level)
     return PerformanceReport("realized", int(y.size), float(y.sum()), float(threshold),
                              checks_against(intervals, reference, rule.margin), rule.deciding)
 
 
-def check_deciding(rule: DecayRule, available: tuple[str, ...] = METRICS) -> None:
+def check_deciding(rule: DecayRule, available: tuple[str, ...] = MONITORED_METRICS) -> None:
     unknown = sorted(set(rule.deciding) - set(available))
     if unknown:
         raise ValueError(f"deciding metric(s) not available here: {', '.join(unknown)}")

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 from churn_assets.data.splits import binary_target
 from churn_assets.model.calibration import Calibrator
 from churn_assets.monitoring.performance import (
+    MONITORED_METRICS,
     DecayRule,
     PerformanceReport,
     realized_performance,
@@ -24,8 +25,6 @@ from churn_assets.monitoring.performance import (
     why_not_evaluable,
 )
 from churn_assets.monitoring.performance_estimation import ESTIMATED_METRICS, estimated_performance
-
-REFERENCE_METRICS = ("f1", "roc_auc", "pr_auc")
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class ChampionFigures:
                          calibrator: Calibrator | None) -> ChampionFigures:
         if "decision_threshold" not in metrics:
             raise ValueError("the champion's run has no decision_threshold metric")
-        reference = {m: float(metrics[f"test_{m}"]) for m in REFERENCE_METRICS
+        reference = {m: float(metrics[f"test_{m}"]) for m in MONITORED_METRICS
                      if f"test_{m}" in metrics}
         return cls(float(metrics["decision_threshold"]), reference, calibrator)
 

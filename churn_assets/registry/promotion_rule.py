@@ -12,7 +12,8 @@ The rule, in the order it is checked (settings: ``dataset_config.PromotionConfig
    only these and its table's own baselines (``first_model``, ``promotion.baselines``).
 2. Gain: the lower bound of the gain's interval (normal, from the bootstrap's standard
    error, at one-sided error ``look_error(alpha, k)`` with ``alpha = (1 - level) / 2``) is
-   above the practical margin ``min_delta``.
+   above ``at_once_bar()``: ``min_delta`` plus ``at_once_margin`` (default half the
+   metric's typical gain: re-seeded retrains differ by that much on fresh rows).
 3. ROC-AUC non-inferiority: the lower bound of the paired ROC-AUC delta (at ``level``) is
    above ``-roc_auc_margin``; a threshold trick that buys F1 by ranking worse is refused.
 4. Segments: no segment with at least ``segment_min_rows`` rows and
@@ -21,7 +22,7 @@ The rule, in the order it is checked (settings: ``dataset_config.PromotionConfig
    its loss that excludes zero (see ``segment_table``); the reason names the segment.
 5. Calibration: the candidate's Brier score is not clearly worse than the champion's (the
    paired interval of the excess lies above a small margin; ``campaign_metrics``).
-A candidate that fails only rule 2, and whose interval still allows a gain above the margin,
+A candidate that fails only rule 2, and whose interval still allows a gain above ``min_delta``,
 goes on trial as ``@challenger`` (``outcome == "challenger"``, see ``sequential_evidence``).
 The F1 and ROC-AUC delta intervals (at ``level``) are always reported, for existing readers.
 """
@@ -45,6 +46,7 @@ from churn_assets.model.intervals import Interval, paired_delta_interval
 from churn_assets.model.metrics import classification_metrics
 from churn_assets.registry.first_model import baseline_failure
 from churn_assets.registry.promotion_metrics import (
+    METRICS,
     Gain,
     GainContext,
     PromotionMetric,
@@ -127,7 +129,8 @@ def rule_text(settings: PromotionConfig, look: int = 1) -> str:
         f"({settings.resamples} resamples, seed {settings.seed}) lower bound of the "
         f"{metric.label} gain at one-sided error {look_error(split_alpha(settings), look):.4g} "
         f"(look {look} at these test rows, budget {split_alpha(settings):g}) > "
-        f"{settings.min_delta:g}, and of the ROC-AUC delta ({settings.level:.0%}) > "
+        f"{settings.at_once_bar():g} (at-once margin; min_delta {settings.min_delta:g}), and of "
+        f"the ROC-AUC delta ({settings.level:.0%}) > "
         f"{-settings.roc_auc_margin:g}"
         + (f"; no segment of {segments} with >= {settings.segment_min_rows} rows and >= "
            f"{settings.segment_min_positives} churners loses more than "
@@ -305,13 +308,13 @@ def decide_promotion(
     failure = floors or _comparison_failure(metric.label, gain, auc_delta, table, settings)
     failure = failure or calibration
     on_trial = (failure is not None and not floors and not calibration
-                and gain.low <= settings.min_delta
-                < gain.high and _comparison_failure(metric.label, gain, auc_delta, table,
+                and gain.low <= settings.at_once_bar() and settings.min_delta < gain.high
+                and _comparison_failure(metric.label, gain, auc_delta, table,
                                                     settings, gain_checked=False) is None)
     if failure is None:
         reason = (f"promoted: {metric.label} gain {gain.text()} at look {look}, lower bound "
-                  f"above min_delta {settings.min_delta:g}; F1 delta {f1_delta.text()}; "
-                  f"ROC-AUC delta {auc_delta.text()}; no segment regresses")
+                  f"above {_bars(settings)}; F1 delta "
+                  f"{f1_delta.text()}; ROC-AUC delta {auc_delta.text()}; no segment regresses")
     elif on_trial:
         reason = failure + "; not worse either: on trial as @challenger"
     else:
@@ -325,12 +328,18 @@ def decide_promotion(
 
 
 def _floor_failure(figures: dict[str, float], settings: PromotionConfig) -> str | None:
-    names = {"f1": "F1", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC"}
     for metric, floor in settings.effective_floors().items():
         if figures[metric] < floor:
-            return (f"not promoted: test {names.get(metric, metric)} {figures[metric]:.4f} "
+            name = METRICS[metric].label if metric in METRICS else metric  # e.g. accuracy
+            return (f"not promoted: test {name} {figures[metric]:.4f} "
                     f"below floor {floor:g}")
     return None
+
+
+def _bars(settings: PromotionConfig) -> str:
+    bar = settings.at_once_bar()
+    return f"min_delta {settings.min_delta:g}" + (
+        "" if bar == settings.min_delta else f" and the at-once margin {bar:g}")
 
 
 def _comparison_failure(
@@ -338,9 +347,9 @@ def _comparison_failure(
     settings: PromotionConfig, gain_checked: bool = True,
 ) -> str | None:
     """The first rule the candidate breaks, as one readable line; None when it breaks none."""
-    if gain_checked and not gain.low > settings.min_delta:
-        return (f"not promoted: {label} gain {gain.text()} - lower bound not above min_delta "
-                f"{settings.min_delta:g}, the gain may be noise")
+    if gain_checked and not gain.low > settings.at_once_bar():
+        return (f"not promoted: {label} gain {gain.text()} - lower bound not above "
+                + _bars(settings) + ", the gain may be noise")
     if not auc_delta.low > -settings.roc_auc_margin:
         return (f"not promoted: ROC-AUC delta {auc_delta.text()} - lower bound below "
                 f"{-settings.roc_auc_margin:g}, the candidate may rank customers worse")

@@ -69,6 +69,8 @@ def _limit_body(app: FastAPI, service: Service) -> None:
     async def body_limit(request: Request, call_next):
         limit = service.holder.current.serving.max_body_bytes
         length = request.headers.get("content-length")
+        if length is None and request.method == "POST":  # chunked: count what arrives
+            length = str(len(await request.body()))  # kept by Starlette for the route
         if length and length.isdigit() and int(length) > limit:
             return JSONResponse(problem("body", f"the body has {length} bytes, more than "
                                         f"serving.max_body_bytes = {limit}"), 413)

@@ -7,6 +7,7 @@ its check is not served, and the one serving stays."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import uuid
@@ -125,4 +126,4 @@ class AliasFollower:
             "event_id": uuid.uuid4().hex, "served_from": datetime.now(UTC),
             "model_name": self.model_name, "alias": alias, "version": version or "",
             "previous_version": previous.version if previous else "",
-            "load_check": verdict, "host": socket.gethostname()}])
+            "load_check": verdict, "host": f"{socket.gethostname()}:{os.getpid()}"}])

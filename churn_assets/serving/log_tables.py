@@ -35,7 +35,7 @@ ALIAS_HISTORY = Table(
     Column("version", String(32)),  # empty: the alias was removed
     Column("previous_version", String(32)),
     Column("load_check", Text),
-    Column("host", String(128)),  # which service process swapped
+    Column("host", String(128)),  # which service process swapped (host:pid)
 )
 
 OUTCOMES = Table(

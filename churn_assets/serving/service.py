@@ -3,6 +3,8 @@ uvicorn (``serve``) and gunicorn (``app_from_environment()``) call."""
 
 from __future__ import annotations
 
+import warnings
+
 from churn_assets.serving.settings import ServiceEnvironment, ServingConfig
 
 
@@ -14,6 +16,9 @@ def build_service(config_path: str | None = None, environment: ServiceEnvironmen
     from churn_assets.serving.online_store import open_store
     from churn_assets.serving.prediction_log import PredictionLog
 
+    # A model's pandas FutureWarnings would print on every request (MLflow's predict resets
+    # the once-per-place registry each call): the service log is for the service.
+    warnings.filterwarnings("ignore", category=FutureWarning)
     config = load_dataset_config(config_path)
     env = environment or ServiceEnvironment.from_environment()
     serving = config.serving

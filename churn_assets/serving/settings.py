@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from churn_assets import environment
+
 LOG_URL_ENV = "CHURN_PREDICTION_LOG_URL"
 API_KEY_ENV = "CHURN_SERVING_API_KEY"
 API_KEY_HEADER = "X-API-Key"
@@ -35,9 +37,7 @@ class ServingConfig(BaseModel):
 
 
 def state_dir() -> Path:
-    from churn_assets.dataset_config import PROJECT_ROOT
-
-    return Path(os.environ.get("CHURN_STATE_DIR", PROJECT_ROOT / ".churn_storage"))
+    return environment.state_dir()
 
 
 def log_url() -> str:
@@ -59,8 +59,6 @@ class ServiceEnvironment:
 
     @classmethod
     def from_environment(cls) -> ServiceEnvironment:
-        from churn_assets.defs.resources.mlflow_tracking import default_tracking_uri
-
-        tracking = os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+        tracking = environment.tracking_uri()
         spool = state_dir() / "prediction_log.spool.jsonl"
         return cls(tracking, log_url(), spool, os.environ.get(API_KEY_ENV) or None)

@@ -75,8 +75,10 @@ def test_trials_run_on_both_workers_and_the_model_scores_like_a_local_one(
     seen: list[int] = []
     dask = DaskCluster(scheduler_address=cluster, final_fit_min_rows=0)
     storage = OptunaStorage(url=f"journal://{tmp_path / 'dask.journal'}", dask_cluster=dask)
-    on_dask = train_candidate(features, TUNING, lambda family: storage.open_study("churn-dask", 42),
-                              lambda trial, finished: seen.append(trial.number))
+    runner = storage.trial_runner()  # trials on the workers, the final fit via xgboost.dask
+    on_dask = train_candidate(features, TUNING, lambda family: runner.open_study("churn-dask", 42),
+                              lambda trial, finished: seen.append(trial.number),
+                              fit_final=runner.fit_final)
     local_storage = OptunaStorage(url=f"journal://{tmp_path / 'local.journal'}")
     local = train_candidate(features, TUNING, lambda family: local_storage.open_study("churn", 42))
 
@@ -146,9 +148,10 @@ def test_a_family_without_a_distributed_fit_tunes_on_the_workers_and_fits_here(
         cluster: str, features: pd.DataFrame, tmp_path: Path) -> None:
     dask = DaskCluster(scheduler_address=cluster, final_fit_min_rows=0)
     storage = OptunaStorage(url=f"journal://{tmp_path / 'lgb.journal'}", dask_cluster=dask)
+    runner = storage.trial_runner()
     candidate = train_candidate(features, TUNING.model_copy(update={"n_trials": 4}),
-                                lambda family: storage.open_study(f"churn-{family}", 42),
-                                families=("lightgbm",))
+                                lambda family: runner.open_study(f"churn-{family}", 42),
+                                families=("lightgbm",), fit_final=runner.fit_final)
     trials = optuna.load_study(study_name="churn-lightgbm", storage=study_storage(
         f"journal://{tmp_path / 'lgb.journal'}")).trials
     assert len({t.user_attrs[WORKER_ATTR] for t in trials}) == 2  # both workers tuned

@@ -22,7 +22,9 @@ from churn_assets.registry.promotion_rule import (
     rule_text,
 )
 
-RULES = PromotionConfig(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=7, segments=(
+# at_once_margin 0: these tests isolate the other rules (the margin: test_at_once_margin).
+RULES = PromotionConfig(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=7, at_once_margin=0.0,
+                        segments=(
     "Contract", {"column": "tenure", "bins": [0, 12, 24, 48, float("inf")]}))
 NUMERIC = ("tenure", "MonthlyCharges", "TotalCharges", "SeniorCitizen")
 WEAK_COLUMNS = ("gender", "Partner", "Dependents", "PaperlessBilling")

@@ -95,3 +95,18 @@ def test_the_log_gives_realized_metrics_a_trial_look_and_drift(
     assert meta["shadow_pairs"].value == 0
     assert len(looks_from_json(client.get_model_version(served.name, challenger).tags[
         LOOKS_TAG])) == 1
+
+
+def test_before_the_service_logged_anything_it_reports_an_empty_log(
+        served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole graph (`--select '*'`) includes it: no service, no log, still a success."""
+    world = world_for(served, tmp_path)
+    monkeypatch.setenv("CHURN_PREDICTION_LOG_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    result = dg.materialize_to_memory(
+        [snapshot_asset(served.small.customers.head(100)), online_performance],
+        resources={"dataset": DatasetResource(config_path=str(world.config_path)),
+                   "mlflow_tracking": MlflowTracking(tracking_uri=served.tracking_uri)})
+    assert result.success
+    meta = result.asset_materializations_for_node("online_performance")[0].metadata
+    assert meta["log_rows"].value == 0 and meta["outcome_rows"].value == 0
+    assert "logged_drift_rows" not in meta

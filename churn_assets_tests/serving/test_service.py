@@ -94,10 +94,18 @@ def test_a_body_over_the_limit_is_refused_before_parsing(served, tmp_path, monke
     monkeypatch.setenv("CHURN_ONLINE_STORE_URL", str(tmp_path / "online.db"))
     world = world_for(served, tmp_path, max_body_bytes=2000)
     rows = json.loads(served.raw_rows.head(20).to_json(orient="records"))
+    body = json.dumps({"dataframe_records": rows}).encode()
     with TestClient(create_app(build_service(str(world.config_path), world.environment))) as c:
         response = c.post("/predict", json={"dataframe_records": rows})
-    assert response.status_code == 413
+        # Chunked (no Content-Length): counted as it arrives.
+        chunked = c.post("/predict", content=iter([body[:1500], body[1500:]]),
+                         headers={"Content-Type": "application/json"})
+        small = c.post("/predict", content=iter([json.dumps(
+            {"dataframe_records": rows[:1]}).encode()]),
+            headers={"Content-Type": "application/json"})
+    assert response.status_code == chunked.status_code == 413
     assert "serving.max_body_bytes = 2000" in response.json()["detail"][0]["msg"]
+    assert small.status_code == 200, small.text
 
 
 def test_outcomes_need_the_api_key(client) -> None:

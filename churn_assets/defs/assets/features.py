@@ -4,13 +4,12 @@ import dagster as dg
 
 from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.leakage import LeakageError, stop_on_leakage
-from churn_assets.data.splits import assign_splits, binary_target, split_summary
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.settings import OWNERS
 from churn_assets.model.preprocessing import ChurnPreprocessor
-from churn_assets.names import LABEL, META_COLUMNS, ROW_ID, SPLIT, SPLITS
+from churn_assets.names import META_COLUMNS
 
 TAGS = {"stage": "features"}
 
@@ -22,19 +21,8 @@ def customer_splits(
 ) -> dg.Output[Table]:
     """Validated rows plus `split` (train/valid/test by a hash of the id) and a 0/1 `label`."""
     config = dataset.load()
-    if dask_cluster.holds(validated_customers):  # each row's split from its own id's hash
-        from churn_assets.distributed.steps import split_partitions, split_sizes
-
-        frame = split_partitions(validated_customers, config)
-        summary = split_sizes(frame).reindex(list(SPLITS)).fillna(0).astype(
-            {"rows": int}).reset_index()
-    else:
-        # Shallow: the new columns are added to this frame only, the rows' data is shared (a
-        # deep copy of 10M rows held 1.7 GB more for nothing).
-        frame = validated_customers.copy(deep=False)
-        frame[SPLIT] = assign_splits(frame[config.id_column], config.split)
-        frame[LABEL] = binary_target(frame[config.target], config.positive_label)
-        summary = split_summary(frame[SPLIT], frame[LABEL])
+    frame, summary = dask_cluster.tables_for(validated_customers).split(validated_customers,
+                                                                         config)
     context.log.info("split sizes: " + ", ".join(
         f"{row.split}={row.rows} ({row.churn_rate:.1%} churn)" for row in summary.itertuples()))
     return dg.Output(
@@ -65,19 +53,8 @@ def feature_preprocessor(
         raise dg.Failure(description=str(error)) from None
     roles = ColumnRoles.from_dict(column_roles)
     declared = dataset.load().engineered_declarations()
-    if dask_cluster.holds(customer_splits):
-        from churn_assets.distributed.steps import FIT_SAMPLE_ROWS, fit_preprocessor
-
-        preprocessor = fit_preprocessor(customer_splits, roles.numeric, roles.categorical,
-                                        declared)
-        # A seeded Bernoulli sample beyond FIT_SAMPLE_ROWS: about that many rows.
-        fitted_rows = min(int((customer_splits[SPLIT] == "train").sum().compute()),
-                          FIT_SAMPLE_ROWS)
-    else:
-        train = customer_splits[customer_splits[SPLIT] == "train"]
-        preprocessor = ChurnPreprocessor(roles.numeric, roles.categorical,
-                                         engineered=tuple(declared)).fit(train, train[LABEL])
-        fitted_rows = len(train)
+    preprocessor, fitted_rows = dask_cluster.tables_for(customer_splits).fit_preprocessor(
+        customer_splits, roles, declared)
     used = preprocessor.engineered_inputs()
     for spec in declared:
         if spec["name"] not in used:
@@ -108,23 +85,7 @@ def customer_features(
     on the Dask data path out-of-fold within each partition)."""
     config = dataset.load()
     preprocessor = ChurnPreprocessor.from_state(feature_preprocessor)
-    if dask_cluster.holds(customer_splits):
-        from churn_assets.distributed.steps import feature_partitions
-
-        table = feature_partitions(customer_splits, preprocessor, config.id_column)
-        return dg.Output(table, metadata={
-            "dagster/row_count": len(customer_splits),
-            "feature_count": len(table.columns) - len(META_COLUMNS)})
-    # The preprocessor reads only its own columns: no copy of the rows without split/label.
-    table = preprocessor.transform(customer_splits)
-    if preprocessor.encodings_:
-        train = customer_splits[customer_splits[SPLIT] == "train"]
-        encoded = preprocessor.out_of_fold_encodings(train, train[LABEL])
-        table.loc[encoded.index, encoded.columns] = encoded
-    # Inserted, not concatenated: the float32 matrix is not copied again.
-    for position, (name, values) in enumerate((
-            (ROW_ID, customer_splits[config.id_column].astype(str)),
-            (SPLIT, customer_splits[SPLIT]), (LABEL, customer_splits[LABEL]))):
-        table.insert(position, name, values)
-    return dg.Output(table, metadata={"dagster/row_count": len(table),
-                                      "feature_count": table.shape[1] - len(META_COLUMNS)})
+    table = dask_cluster.tables_for(customer_splits).features(customer_splits, preprocessor,
+                                                              config.id_column)
+    return dg.Output(table, metadata={"dagster/row_count": len(customer_splits),
+                                      "feature_count": len(table.columns) - len(META_COLUMNS)})

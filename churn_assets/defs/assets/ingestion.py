@@ -47,6 +47,10 @@ def raw_customers(
     uri = config.source_uri or settings.source
     if dask_cluster.runs_data_path:
         return _raw_partitions(context, uri, settings, dask_cluster)
+    return _raw_frame(context, uri, settings, s3)
+
+
+def _raw_frame(context: dg.AssetExecutionContext, uri: str, settings, s3) -> dg.Output:
     client = s3.get_client() if uri.startswith("s3://") else None
     try:
         table = read_source(uri, client, text_columns=(settings.id_column,),

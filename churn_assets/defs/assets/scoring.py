@@ -23,17 +23,11 @@ from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import OWNERS
-from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.model.contact_list import (
-    SCORE_PARAMS,
     campaign_figures,
-    contact_list,
-    served_decision,
 )
-from churn_assets.names import PREDICTION, PROBABILITY
+from churn_assets.pipeline.scoring import ScoreFigures
 from churn_assets.registry.model_registry import current_champion_version
-
-HISTOGRAM_BINS = 10
 
 
 def score_histogram(counts: np.ndarray) -> str:
@@ -70,28 +64,15 @@ def churn_scores(
         context.log.warning(f"{data.model_name} has no @champion yet: nothing to score")
         return
     model = mlflow.pyfunc.load_model(f"models:/{data.model_name}/{version}")
-    if dask_cluster.holds(validated_customers):
-        location = mlflow_tracking.client().get_model_version_download_uri(data.model_name,
-                                                                           version)
-        scores, figures = _scored_partitions(validated_customers, location, data)
-        if served_decision(model) is not None and data.economics is not None:
-            context.log.warning("economics set: rank and contact are not computed on the "
-                                "Dask data path (they rank the whole list at once)")
-    else:
-        # The target is dropped batch by batch: no copy of the whole snapshot without it.
-        predictions = predict_in_batches(model, validated_customers, params=SCORE_PARAMS,
-                                         drop=(data.target,))
-        scores = contact_list(validated_customers[[data.id_column]], predictions,
-                              served_decision(model))
-        figures = (len(scores), int(scores[PREDICTION].sum()),
-                   float(scores[PROBABILITY].mean()),
-                   np.histogram(scores[PROBABILITY].to_numpy(float), bins=HISTOGRAM_BINS,
-                                range=(0.0, 1.0))[0])
-    rows, flagged, mean, histogram = figures
+    scores, figures, note = dask_cluster.tables_for(validated_customers).score(
+        model, validated_customers, lambda: mlflow_tracking.client()
+        .get_model_version_download_uri(data.model_name, version), data)
+    if note:
+        context.log.warning(note)
     campaign = campaign_figures(scores) if "contact" in scores.columns else {}
-    context.log.info(f"scored {rows} customers with v{version}: {flagged} above the "
-                     "decision threshold" + (f", {campaign['to_contact']} to contact"
-                                             if campaign else ""))
+    context.log.info(f"scored {figures.rows} customers with v{version}: {figures.flagged} "
+                     "above the decision threshold" + (f", {campaign['to_contact']} to contact"
+                                                       if campaign else ""))
     table = {}
     if scores_database.enabled():  # the CRM's copy; all rows replaced in one transaction
         written = scores_database.replace(scores if isinstance(scores, pd.DataFrame)
@@ -99,30 +80,20 @@ def churn_scores(
                                           scored_at=datetime.now(UTC))
         table = {"scores_table": scores_database.table, "scores_table_rows": written}
         context.log.info(f"replaced the rows of table {scores_database.table}: {written} rows")
-    yield dg.Output(scores, metadata={
-        **table,
+    yield dg.Output(scores, metadata=table | _metadata(figures, campaign, version,
+                                                       data.model_name))
+
+
+def _metadata(figures: ScoreFigures, campaign: dict, version: str, model_name: str) -> dict:
+    return {
         **{k: dg.MetadataValue.float(round(v, 2)) if isinstance(v, float) else v
            for k, v in campaign.items()},
-        "dagster/row_count": rows,
+        "dagster/row_count": figures.rows,
         "champion_version": version,
-        "model_uri": f"models:/{data.model_name}/{version}",
-        "above_threshold": flagged,
-        "above_threshold_share": dg.MetadataValue.float(round(flagged / max(rows, 1), 4)),
-        "mean_churn_probability": dg.MetadataValue.float(round(mean, 4)),
-        "score_histogram": dg.MetadataValue.md(score_histogram(histogram)),
-    })
-
-
-def _scored_partitions(rows, model_location: str, data) -> tuple:
-    """Scores per partition, kept on the workers (spilled to their disks past their memory
-    target) so that the figures and the stored dataset come from one scoring pass."""
-    import dask
-
-    from churn_assets.distributed.steps import score_histogram_counts, score_partitions
-
-    scores = score_partitions(rows, model_location, data.id_column, data.target,
-                              SCORE_PARAMS).persist()
-    count, flagged, total = dask.compute(scores.shape[0], scores[PREDICTION].sum(),
-                                         scores[PROBABILITY].sum())
-    counts = score_histogram_counts(scores, HISTOGRAM_BINS)
-    return scores, (int(count), int(flagged), float(total) / max(int(count), 1), counts)
+        "model_uri": f"models:/{model_name}/{version}",
+        "above_threshold": figures.flagged,
+        "above_threshold_share": dg.MetadataValue.float(
+            round(figures.flagged / max(figures.rows, 1), 4)),
+        "mean_churn_probability": dg.MetadataValue.float(round(figures.mean, 4)),
+        "score_histogram": dg.MetadataValue.md(score_histogram(figures.histogram)),
+    }

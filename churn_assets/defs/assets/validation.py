@@ -7,11 +7,9 @@ from churn_assets.data.expectations import (
     CHECK_DESCRIPTIONS,
     CHECK_NAMES,
     ExpectationOutcome,
-    run_expectations,
     summarize_failures,
 )
 from churn_assets.data.leakage import LeakageReport, leakage_report
-from churn_assets.data.preparation import prepare_customers
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
@@ -30,11 +28,8 @@ def column_roles(
     reason; decided here once, from the dataset YAML's overrides and the data (on the Dask
     data path from the first partitions' 50,000 rows: a role is a schema decision)."""
     config = dataset.load()
-    rows = raw_customers
-    if dask_cluster.holds(raw_customers):  # roles and the leakage check from the first rows
-        from churn_assets.distributed.tables import head_rows
-
-        rows = head_rows(raw_customers)
+    # Roles and the leakage check from the first rows of partitions (all rows of a frame).
+    rows = dask_cluster.tables_for(raw_customers).head_rows(raw_customers)
     roles = infer_column_roles(rows, config)
     for column, reason in roles.dropped.items():
         context.log.info(f"dropping '{column}': {reason}")
@@ -66,12 +61,8 @@ def validated_customers(
     """Raw rows with the documented coercions applied (target labels spelled one way, blank
     numeric text -> missing), each said in a note; roles come from `column_roles`."""
     roles = ColumnRoles.from_dict(column_roles)
-    if dask_cluster.holds(raw_customers):
-        from churn_assets.distributed.tables import prepare_partitions
-
-        prepared = prepare_partitions(raw_customers, dataset.load(), roles)
-    else:
-        prepared = prepare_customers(raw_customers, dataset.load(), roles)
+    prepared = dask_cluster.tables_for(raw_customers).prepare(raw_customers, dataset.load(),
+                                                              roles)
     for note in prepared.notes:
         context.log.warning(note)
     return dg.Output(prepared.frame, metadata={
@@ -101,12 +92,8 @@ def customer_expectations(
     roles, config = ColumnRoles.from_dict(column_roles), dataset.load()
     # A snapshot without the target is accepted for monitoring (intake) but never for training.
     intake = context.run.job_name == UNLABELED_OK_JOB
-    if dask_cluster.holds(validated_customers):
-        from churn_assets.distributed.checks import validate_partitions as run_checks
-    else:
-        run_checks = run_expectations
-    outcomes = run_checks(validated_customers, config, roles.numeric, roles.categorical,
-                          require_target=not intake)
+    outcomes = dask_cluster.tables_for(validated_customers).run_expectations(
+        validated_customers, config, roles.numeric, roles.categorical, require_target=not intake)
     if config.target not in validated_customers.columns:
         if intake:
             context.log.info(f"no '{config.target}' column: unlabeled snapshot, target checks "
@@ -120,17 +107,22 @@ def customer_expectations(
         failed = [o for o in outcomes[name] if not o.success]
         if failed:
             context.log.error(f"{name} failed: {summarize_failures(failed)}")
-        yield dg.AssetCheckResult(
-            asset_key="validated_customers",
-            check_name=name,
-            passed=not failed,
-            description=summarize_failures(failed) if failed else None,
-            metadata={
-                "expectations_evaluated": len(outcomes[name]),
-                "failed": [
-                    {"expectation": o.expectation, "column": o.column, "observed": o.observed,
-                     "examples": list(o.examples), "rows": list(o.rows)}
-                    for o in failed
-                ],
-            },
-        )
+        yield _check_result(name, outcomes[name], failed)
+
+
+def _check_result(name: str, outcomes: list[ExpectationOutcome],
+                  failed: list[ExpectationOutcome]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key="validated_customers",
+        check_name=name,
+        passed=not failed,
+        description=summarize_failures(failed) if failed else None,
+        metadata={
+            "expectations_evaluated": len(outcomes),
+            "failed": [
+                {"expectation": o.expectation, "column": o.column, "observed": o.observed,
+                 "examples": list(o.examples), "rows": list(o.rows)}
+                for o in failed
+            ],
+        },
+    )

@@ -58,6 +58,17 @@ class DaskCluster(dg.ConfigurableResource):
             self.get_client()
         return True
 
+    def tables_for(self, frame: Any) -> Any:
+        """The table backend ``frame`` lives in: ``PandasTables`` for a DataFrame,
+        ``DaskTables`` for partitions (whose computes then run on the cluster)."""
+        if self.holds(frame):
+            from churn_assets.distributed.backend import DaskTables
+
+            return DaskTables()
+        from churn_assets.pipeline.tables import PandasTables
+
+        return PandasTables()
+
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:
             self._client.close()

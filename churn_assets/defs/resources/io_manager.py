@@ -13,17 +13,13 @@ import dagster as dg
 import pandas as pd
 from upath import UPath
 
-from churn_assets.dataset_config import PROJECT_ROOT
 from churn_assets.distributed.local_views import is_partitioned
+from churn_assets.environment import storage_uri
 from churn_assets.process_memory import (
     LARGE_PARQUET_BYTES,
     LARGE_TABLE_ROWS,
     release_freed_memory,
 )
-
-
-def local_state_dir() -> Path:
-    return Path(os.environ.get("CHURN_STATE_DIR", PROJECT_ROOT / ".churn_storage"))
 
 
 def write_whole(path: UPath, write: Callable[[IO[bytes]], None]) -> None:
@@ -164,6 +160,5 @@ class ChurnIOManagerFactory(dg.ConfigurableIOManagerFactory):
     base_path: str = ""
 
     def create_io_manager(self, context) -> ChurnIOManager:
-        base = (self.base_path or os.environ.get("CHURN_STORAGE_URI")
-                or str(local_state_dir() / "assets"))
+        base = self.base_path or storage_uri()
         return ChurnIOManager(base_path=UPath(base))

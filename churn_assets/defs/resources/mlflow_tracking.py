@@ -14,7 +14,6 @@ Dagster run finds the run again by its tag.
 from __future__ import annotations
 
 import atexit
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from itertools import islice
@@ -23,9 +22,10 @@ from typing import Any
 
 import dagster as dg
 
-from churn_assets.dataset_config import PROJECT_ROOT
+from churn_assets.environment import tracking_uri
 from churn_assets.names import DAGSTER_RUN_TAG
-from churn_assets.registry.store_warmup import await_store_warmup, start_store_warmup
+from churn_assets.registry.store_warmup import start_store_warmup
+from churn_assets.registry.tracking_store import point_at_store
 
 PARAMS_PER_BATCH = 100  # MLflow's cap on params in one request
 
@@ -47,17 +47,13 @@ def is_unreachable(error: BaseException) -> bool:
     return False
 
 
-def default_tracking_uri() -> str:
-    return f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
-
-
 class MlflowTracking(dg.ConfigurableResource):
     """``tracking_uri`` empty: $MLFLOW_TRACKING_URI, else a SQLite store under ./mlruns."""
 
     tracking_uri: str = ""
 
     def resolved_uri(self) -> str:
-        return self.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+        return self.tracking_uri or tracking_uri()
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Once per run with the in-process executor: a new local store is created beside
@@ -68,13 +64,7 @@ class MlflowTracking(dg.ConfigurableResource):
         import mlflow  # heavy: paid by the steps that track, not at code-location load
 
         uri = self.resolved_uri()
-        await_store_warmup(uri)
-        if uri.startswith("sqlite:///"):
-            Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        # The fluent API is process-global; set it on every use so tests and steps with
-        # different stores in one process cannot write into each other's.
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
+        point_at_store(uri)
         return mlflow, uri
 
     def client(self):

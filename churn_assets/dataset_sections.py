@@ -1,0 +1,362 @@
+"""The sections of the dataset YAML (``split``, ``tuning``, ``model``, ``promotion``,
+``drift``, ``expectations``, ``economics``, ``decision``, ``engineered``): one pydantic class
+each, strict, unknown keys refused. ``dataset_config.DatasetConfig`` holds them; the
+launchpad's run settings are derived from the same fields (``defs/settings.py``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+
+from churn_assets.model.decision_policy import POLICIES as DECISION_POLICIES
+from churn_assets.model.families import DEFAULT_FAMILY, FAMILY_NAMES
+
+DEFAULT_FAMILIES = (DEFAULT_FAMILY,)
+RETRAIN_POLICIES = ("on_drift", "always")
+
+# YAML lists become tuples; lax parsing only for these (a list is not a tuple to strict mode).
+Columns = Annotated[tuple[str, ...], Strict(False)]
+Bound = Annotated[tuple[float | None, float | None], Strict(False)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class SplitConfig(_Section):
+    valid_fraction: float = Field(0.15, description="Share of customers in the valid split.")
+    test_fraction: float = Field(0.15, description="Share of customers in the test split.")
+    salt: str = Field("churn-split-v1", description="Salt of the id hash that assigns splits; "
+                      "a new salt reshuffles every customer.")
+
+    @model_validator(mode="after")
+    def _leaves_room_for_training(self) -> SplitConfig:
+        if not (self.valid_fraction > 0 and self.test_fraction > 0
+                and self.valid_fraction + self.test_fraction < 0.9):
+            raise ValueError("'split' fractions must be positive and leave at least 10% "
+                             "for training")
+        return self
+
+
+class TuningConfig(_Section):
+    n_trials: int = Field(50, ge=1, description="Finished trials the studies must hold, shared "
+                          "by the model families; a re-run on the same data resumes them.")
+    timeout_seconds: float | None = Field(600.0, description="Stop tuning after this many "
+                                          "seconds (shared by the families); 0 or empty: no "
+                                          "limit.")
+    seed: int = Field(42, description="Sampler and model seed.")
+    early_stopping_rounds: int = Field(50, ge=1, description="Rounds without a better valid "
+                                       "log-loss before boosting stops.")
+    max_estimators: int = Field(2000, ge=1, description="Most boosting rounds (or trees).")
+    n_jobs: int = Field(2, description="Threads of the training step.")
+    # Trials fitted at once, each with n_jobs // parallel_trials threads: the libraries'
+    # threads scale poorly on small tables, whole trials side by side do not.
+    parallel_trials: int = Field(2, ge=1, description="Trials fitted side by side, sharing "
+                                 "n_jobs.")
+    sample_rows: int | None = Field(50_000, ge=1000, description="Tune on a stratified sample "
+                                    "of this many train (and valid) rows above it.")
+    # The final fit's time grows with its rows (1,432 rounds on 700k rows: 229 s of a 1M-row
+    # run); past a few hundred thousand rows the test ROC-AUC hardly moves (see issue 19).
+    fit_rows: int | None = Field(250_000, ge=1000, description="Fit the chosen parameters on "
+                                 "a stratified sample of this many train rows (early stopping "
+                                 "on as many valid rows) above it; empty: all rows. Threshold "
+                                 "and metrics still use every valid and test row.")
+    # Off: on train/valid-only evidence it did not help (see issue 7).
+    refit_on_train_valid: bool = Field(False, description="Refit the chosen parameters on "
+                                       "train + valid (rounds scaled from early stopping) "
+                                       "before the test scoring.")
+    # The final fit, early stopping and threshold still use train and valid.
+    cv_folds: int | None = Field(None, ge=2, le=20, description="Small tables: score each "
+                                 "trial by stratified k-fold CV over train + valid (mean "
+                                 "out-of-fold log-loss) instead of the valid split alone.")
+
+
+class ModelConfig(_Section):
+    """Which model families compete for the candidate (``churn_assets.model.families``)."""
+
+    # Each family gets an equal share of the tuning budget (trials and timeout), in its own
+    # study; the candidate is the family whose best model has the lowest valid log-loss.
+    families: Annotated[tuple[str, ...], Strict(False)] = Field(
+        DEFAULT_FAMILIES, min_length=1,
+        description="Families that compete: " + ", ".join(FAMILY_NAMES) + "; each gets an "
+        "equal share of the tuning budget, the lowest valid log-loss wins.")
+    # Per family, per parameter: [low, high] for a range, a list for choices, e.g.
+    # {xgboost: {max_depth: [2, 8]}}. Checked against the family's space when tuning starts.
+    search_space: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-family search-space overrides.")
+
+    @field_validator("families")
+    @classmethod
+    def _known_families(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in FAMILY_NAMES]
+        if unknown:
+            raise ValueError(f"unknown family '{unknown[0]}' (known: {', '.join(FAMILY_NAMES)})")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a family twice")
+        return value
+
+    @field_validator("search_space")
+    @classmethod
+    def _families_named(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        unknown = [name for name in value if name not in FAMILY_NAMES]
+        if unknown:
+            raise ValueError(f"names unknown family '{unknown[0]}' "
+                             f"(known: {', '.join(FAMILY_NAMES)})")
+        return value
+
+
+class SegmentSpec(_Section):
+    """A numeric column cut into left-closed bands, e.g. tenure [0, 12, 24, 48, .inf]."""
+
+    column: str = Field(description="A column of the raw rows.")
+    bins: Annotated[tuple[float, ...], Strict(False)] = Field(
+        (), description="Band edges of a numeric column; empty for a categorical one.")
+
+
+FLOOR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
+
+
+class PromotionConfig(_Section):
+    """The champion/challenger rule (``registry.promotion_rule``); defaults as documented.
+    The launchpad's ``PromotionSettings`` and ``TrialSettings`` are derived from these fields."""
+
+    metric: str = Field("roc_auc", description="Metric the candidate must beat the champion "
+                        "on: f1, roc_auc, pr_auc, log_loss, expected_profit (per customer, needs "
+                        "'economics'; registry.promotion_metrics).")
+    # Opt-in: absolute floors fit one table's base rate (F1 of flagging everyone is
+    # 2p/(1+p)); by default the table's own baselines judge a first model (`baselines`).
+    min_f1: float | None = Field(None, description="Floor on test F1; empty: none.")
+    min_roc_auc: float | None = Field(None, description="Floor on test ROC-AUC; empty: none.")
+    floors: dict[str, float] = Field(default_factory=dict, description="Floors on test "
+                                     "accuracy, precision, recall, f1, roc_auc, pr_auc; "
+                                     "min_f1 and min_roc_auc are floors too.")
+    baselines: bool = Field(True, description="A first model must beat the test rows' own "
+                            "baselines: ROC-AUC interval above 0.5, F1 above flagging "
+                            "everyone, not clearly worse than a logistic regression "
+                            "(registry.first_model).")
+    baseline_margin: float = Field(0.02, ge=0, description="ROC-AUC a first model may lose "
+                                   "to the logistic regression (its delta's whole interval "
+                                   "below minus this refuses it).")
+    min_delta: float = Field(0.0, description="Practical margin: the lower bound of the "
+                             "candidate's gain in the metric must be above this (its units).")
+    # Re-seeded retrains of identical data differ by a few thousandths of ROC-AUC on fresh
+    # rows (refit variance, which the test-row bootstrap cannot see): such gains go to the
+    # trial instead of moving @champion at once (docs/trust.md).
+    at_once_margin: float | None = Field(None, ge=0, description="Immediate promotion needs "
+                                         "the gain's lower bound above min_delta plus this "
+                                         "(metric units); smaller gains go on trial. Empty: "
+                                         "half the metric's typical gain (ROC-AUC 0.005).")
+    roc_auc_margin: float = Field(0.02, ge=0, description="The lower bound of the ROC-AUC "
+                                  "delta must be above minus this.")
+    resamples: int = Field(1000, ge=100, description="Bootstrap resamples.")
+    seed: int = Field(0, description="Bootstrap seed.")
+    level: float = Field(0.95, gt=0, lt=1, description="Interval level.")
+    # Column names (categorical) or {column, bins} (numeric bands); none by default.
+    segments: Annotated[tuple[str | SegmentSpec, ...], Strict(False)] = Field(
+        (), description="Segments that may not regress.")
+    segment_metric: str | None = Field(None, description="The metric segments are judged "
+                                       "on (a promotion metric); empty: 'metric'.")
+    segment_margin: float = Field(0.05, ge=0, description="How much of the segment metric a "
+                                  "segment may lose (its units).")
+    segment_min_rows: int = Field(100, ge=1, description="Smaller segments are shown, never "
+                                  "block.")
+    # F1 on a handful of churners is noise (a calibrated model that flags none of 8
+    # two-year-contract churners "loses" all its F1 there).
+    segment_min_positives: int = Field(30, ge=1, description="Segments with fewer churners "
+                                       "are shown, never block.")
+    # The challenger on trial (``registry.sequential_evidence``).
+    trial_alpha: float = Field(0.05, gt=0, lt=1, description="False-promotion error of a "
+                               "challenger trial, over all its looks.")
+    trial_max_snapshots: int = Field(6, ge=1, description="Labeled snapshots after which an "
+                                     "undecided trial is retired.")
+    # Limits on the served model, measured by the fresh-process load check; None: off.
+    max_model_mb: float | None = Field(None, gt=0, description="Largest served model artifact "
+                                       "(MB); empty: no limit.")
+    max_p95_latency_ms_per_1000: float | None = Field(
+        None, gt=0, description="Slowest p95 predict time on 1,000 raw rows (ms); empty: no "
+        "limit.")
+    max_peak_memory_mb: float | None = Field(None, gt=0, description="Largest peak memory of "
+                                             "the load check's process (MB); empty: no limit.")
+
+    @field_validator("metric", "segment_metric")
+    @classmethod
+    def _known_metric(cls, value: str | None) -> str | None:
+        from churn_assets.registry.promotion_metrics import METRICS  # the one list of them
+
+        if value is not None and value not in METRICS:
+            raise ValueError(f"must be one of {', '.join(METRICS)}, not '{value}'")
+        return value
+
+    @field_validator("floors")
+    @classmethod
+    def _known_floors(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(FLOOR_METRICS))
+        if unknown:
+            raise ValueError(f"unknown floor '{unknown[0]}' (known: {', '.join(FLOOR_METRICS)})")
+        return value
+
+    def at_once_bar(self) -> float:
+        """What the gain's lower bound must exceed for an immediate promotion."""
+        from churn_assets.registry.promotion_metrics import promotion_metric
+
+        margin = self.at_once_margin
+        if margin is None:
+            margin = promotion_metric(self.metric).typical_gain / 2
+        return self.min_delta + margin
+
+    def effective_floors(self) -> dict[str, float]:
+        """min_f1 and min_roc_auc, overridden by ``floors`` where both name a metric."""
+        named = {"f1": self.min_f1, "roc_auc": self.min_roc_auc}
+        return {k: v for k, v in named.items() if v is not None} | dict(self.floors)
+
+
+class DriftConfig(_Section):
+    drifted_share: float = Field(0.5, description="Share of drifted features that counts as "
+                                 "dataset drift.")
+    wasserstein_threshold: float = Field(0.1, description="Normed Wasserstein distance above "
+                                         "which a numeric feature drifted.")
+    stattest_p_value: float = Field(0.05, description="KS / chi-square p-value below which a "
+                                    "feature drifted, small samples.")
+    jensen_shannon_threshold: float = Field(0.1, description="Jensen-Shannon distance above "
+                                            "which a category drifted.")
+    large_sample_size: int = Field(1000, description="Rows from which the distance tests "
+                                   "replace the p-value tests.")
+    retrain_policy: str = Field("on_drift", description="'on_drift' (the retraining policy) or "
+                                "'always' (retrain on every snapshot).")
+    # The retraining policy (churn_assets.monitoring.retraining_policy): performance decay
+    # retrains; drift alone only after `consecutive_drifted` drifted snapshots in a row;
+    # never twice within `cooldown_hours` unless forced.
+    consecutive_drifted: int = Field(2, ge=1, description="Drifted labeled snapshots in a row "
+                                     "before drift alone retrains.")
+    cooldown_hours: float = Field(24.0, ge=0, description="No retraining within this many "
+                                  "hours of the last one unless forced.")
+    retrain_on_decay: bool = Field(True, description="Retrain when the champion's realized or "
+                                   "estimated F1/ROC-AUC decayed.")
+    decay_margin: float = Field(0.02, ge=0, description="Decay: the metric's whole interval is "
+                                "below the champion's test figure minus this.")
+    bootstrap_resamples: int = Field(1000, ge=100, description="Resamples behind each "
+                                     "interval.")
+
+    @field_validator("retrain_policy")
+    @classmethod
+    def _known_policy(cls, value: str) -> str:
+        if value not in RETRAIN_POLICIES:
+            raise ValueError(f"must be one of {', '.join(RETRAIN_POLICIES)}")
+        return value
+
+
+class LeakageConfig(_Section):
+    """The check for columns written after the outcome (``data.leakage``), on train rows
+    before tuning; the limits were chosen on train rows of generated tables and Telco
+    (docs/trust.md)."""
+
+    check: bool = Field(True, description="Stop before tuning when a column may leak the "
+                        "outcome.")
+    max_auc: float = Field(0.85, gt=0.5, le=1, description="A column whose out-of-fold "
+                           "ROC-AUC alone (or its missingness's) reaches this is a suspect.")
+    max_churners_only: float = Field(0.2, gt=0, le=1, description="A column is a suspect when "
+                                     "this share of churners holds values no non-churner "
+                                     "holds.")
+    allow: dict[str, str] = Field(default_factory=dict, description="Columns known before a "
+                                  "customer leaves despite strong evidence: {column: reason}.")
+
+    @field_validator("allow")
+    @classmethod
+    def _reasons_given(cls, value: dict[str, str]) -> dict[str, str]:
+        blank = [column for column, reason in value.items() if not str(reason).strip()]
+        if blank:
+            raise ValueError(f"needs a reason for '{blank[0]}' (why it is known before a "
+                             "customer leaves)")
+        return value
+
+
+class ExpectationsConfig(_Section):
+    min_rows: int = Field(200, description="Fewest rows a snapshot may have.")
+    ranges: dict[str, Bound] = Field(default_factory=dict, description="Per column [low, "
+                                     "high] (null: open), e.g. {tenure: [0, null]}.")
+    value_sets: dict[str, Annotated[tuple[Any, ...], Strict(False)]] = Field(
+        default_factory=dict, description="Per column the values allowed, e.g. {Contract: "
+        "[Month-to-month, One year, Two year]}.")
+
+
+class EconomicsConfig(_Section):
+    """Campaign economics (optional; see ``model.economics`` for the profit formula)."""
+
+    contact_cost: float = Field(ge=0, description="Cost of one contact.")
+    incentive_cost: float = Field(ge=0, description="The offer, paid by every contacted "
+                                  "customer who accepts it.")
+    retention_rate: float = Field(gt=0, le=1, description="Share of contacted churners the "
+                                  "offer keeps.")
+    customer_value: float | str = Field(description="A number, or + - * / over columns and "
+                                        "numbers, e.g. MonthlyCharges * 12.")
+
+    @field_validator("customer_value")
+    @classmethod
+    def _arithmetic_only(cls, value: float | str) -> float | str:
+        from churn_assets.model.economics import expression_columns
+
+        expression_columns(value)  # refuses anything but + - * / over numbers and columns
+        return value
+
+
+class DecisionConfig(_Section):
+    """Whom to contact (``model.decision_policy``): f1 (default), expected_profit, capacity."""
+
+    policy: str = Field("f1", description="Whom to contact: f1 (the F1 threshold), "
+                        "expected_profit (expected value > 0), capacity (the best N by "
+                        "expected value); the last two need 'economics'.")
+    capacity: float | None = Field(None, gt=0, description="The capacity policy's size: a "
+                                   "count (>= 1) or a share of the list (< 1).")
+
+    @model_validator(mode="after")
+    def _complete(self) -> DecisionConfig:
+        if self.policy not in DECISION_POLICIES:
+            raise ValueError(f"'decision.policy' must be one of {', '.join(DECISION_POLICIES)}")
+        if self.policy == "capacity" and self.capacity is None:
+            raise ValueError("'decision.capacity' is required by the capacity policy")
+        return self
+
+
+# Each engineered kind and how many input columns it reads (the shipped preprocessor computes
+# them: model.preprocessing).
+ENGINEERED_INPUTS = {"tenure_band": (1,), "ratio": (2, 3), "mapping": (1,)}
+
+
+class EngineeredFeature(_Section):
+    """One engineered feature. ``tenure_band``: the band index of ``inputs[0]`` by the lower
+    ``edges``; ``ratio``: ``inputs[0] / inputs[1]`` where the divisor is positive, else
+    ``inputs[2]`` if given; ``mapping``: ``inputs[0]``'s text (trimmed, any case) looked up
+    in ``mapping``. Computed only when every input is a kept feature column."""
+
+    name: str = Field(description="The feature's column name.")
+    kind: str = Field(description="tenure_band, ratio or mapping.")
+    inputs: Columns = Field(description="The columns it reads.")
+    edges: Annotated[tuple[float, ...], Strict(False)] = Field(
+        (), description="tenure_band: increasing lower band edges.")
+    mapping: dict[str, float] = Field(default_factory=dict, description="mapping: text value "
+                                      "to number.")
+
+    @model_validator(mode="after")
+    def _complete_for_its_kind(self) -> EngineeredFeature:
+        counts = ENGINEERED_INPUTS
+        where = f"engineered feature '{self.name}'"
+        if self.kind not in counts:
+            raise ValueError(f"{where}: kind '{self.kind}' is not one of "
+                             f"{', '.join(counts)}")
+        if len(self.inputs) not in counts[self.kind]:
+            raise ValueError(f"{where}: a {self.kind} reads "
+                             f"{' or '.join(map(str, counts[self.kind]))} input column(s), "
+                             f"got {len(self.inputs)}")
+        if self.kind == "tenure_band" and (not self.edges
+                                           or list(self.edges) != sorted(set(self.edges))):
+            raise ValueError(f"{where}: 'edges' must be increasing lower band edges")
+        if self.kind == "mapping" and not self.mapping:
+            raise ValueError(f"{where}: 'mapping' must map values to numbers")
+        return self
+
+    def declaration(self) -> dict[str, Any]:
+        """Plain JSON-able data, the form the shipped preprocessor reads."""
+        return {"name": self.name, "kind": self.kind, "inputs": list(self.inputs),
+                **({"edges": list(self.edges)} if self.edges else {}),
+                **({"mapping": dict(self.mapping)} if self.mapping else {})}

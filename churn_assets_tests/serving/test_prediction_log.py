@@ -1,0 +1,71 @@
+"""The log writer alone: a database that accepts connections and never answers does not slow
+``submit``; one that cannot be opened gets the rows spooled, and they are replayed once it
+can, each row once."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from churn_assets.serving.prediction_log import PredictionLog
+
+
+def rows(start: int, count: int) -> list[dict]:
+    now = datetime.now(UTC)
+    return [{"log_id": f"r{i}:0:champion", "request_id": f"r{i}", "logged_at": now,
+             "customer_id": f"c{i}", "model_name": "m", "model_version": "1",
+             "arm": "champion", "churn_probability": 0.5, "churn_prediction": 1,
+             "threshold": 0.4, "reasons": "[]", "latency_ms": 1.0, "input_row": "{}"}
+            for i in range(start, start + count)]
+
+
+def test_a_database_that_never_answers_does_not_slow_submit(tmp_path: Path) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts (the kernel's backlog) and never says a word
+    port = silent.getsockname()[1]
+    log = PredictionLog(f"postgresql+psycopg2://u@127.0.0.1:{port}/db", tmp_path / "spool.jsonl",
+                        batch_rows=50, flush_seconds=0.05).start()
+    try:
+        time.sleep(0.2)  # the writer is now stuck connecting
+        start = time.perf_counter()
+        for i in range(200):
+            log.submit("prediction_log", rows(i, 1))
+        assert time.perf_counter() - start < 0.5  # 200 submits while the database hangs
+        deadline = time.monotonic() + 30
+        while log.stats()["spooled"] < 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        stats = log.stats()
+        assert stats["spooled"] == 200 and stats["written"] == 0
+        assert stats["write_failures"] >= 1 and "timeout" in stats["last_error"].lower()
+    finally:
+        threading.Thread(target=log.stop, daemon=True).start()
+        silent.close()
+
+
+def test_spooled_rows_are_replayed_once_when_the_database_opens(tmp_path: Path) -> None:
+    folder = tmp_path / "not-yet"  # SQLite cannot open a file in a missing folder
+    url = f"sqlite:///{folder / 'log.db'}"
+    log = PredictionLog(url, tmp_path / "spool.jsonl", batch_rows=40, flush_seconds=0.05).start()
+    for start in range(0, 120, 30):
+        log.submit("prediction_log", rows(start, 30))
+    deadline = time.monotonic() + 30
+    while log.stats()["spooled"] < 120 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert log.stats()["spool_pending"] == 120
+    folder.mkdir()
+    log.submit("prediction_log", rows(120, 10))
+    deadline = time.monotonic() + 30
+    while log.stats()["spool_pending"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    log.stop()
+    stored = pd.read_sql("SELECT log_id FROM prediction_log", sa.create_engine(url))
+    assert sorted(stored["log_id"]) == sorted(r["log_id"] for r in rows(0, 130))
+    # rows arriving during the back-off are spooled too, then replayed with the rest
+    assert log.counts["replayed"] >= 120 and log.counts["written"] == 130
