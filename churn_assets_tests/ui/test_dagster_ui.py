@@ -64,6 +64,7 @@ HANDICAP = ["Contract"]
 SMALL_TEST_SPLIT = {"valid_fraction": 0.15, "test_fraction": 0.05}
 STRICT = {"level": 0.995}
 INTAKE_JOB = "snapshot_intake_job"
+GRAPH_WINDOW = {"width": 2000, "height": 1100}
 SENSOR_SECONDS = 300  # the landing sensor ticks every 30 s; the daemon may be slow to start
 
 
@@ -113,10 +114,12 @@ def metadata_value(page, key: str) -> str:
     return metadata_row(page, key).locator("td").last.inner_text().strip()
 
 
-def graph_clip(page, groups: set[str], margin: int = 30) -> dict:
-    """The drawn graph only: the box around its group frames, found by their titles."""
-    boxes = [box for group in groups
-             for box in [page.get_by_text(group, exact=True).last.bounding_box()] if box]
+def graph_clip(page, names: set[str], margin: int = 30) -> dict:
+    """The drawn graph only: the box around its group titles and asset names (a name the
+    graph shortens is not found, and the group frames around it still count)."""
+    boxes = [box for name in names
+             for box in [page.get_by_text(name, exact=True).last.bounding_box()
+                         if page.get_by_text(name, exact=True).count() else None] if box]
     left = min(b["x"] for b in boxes) - margin
     top = min(b["y"] for b in boxes) - margin
     right = max(b["x"] + b["width"] for b in boxes) + 4 * margin  # a title is narrower
@@ -165,6 +168,9 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
         steps = Steps(page)
 
         with steps("asset-lineage"):
+            # Room for the whole graph, monitoring group included: the picture is clipped
+            # to the window, and the graph is fitted to it when it loads.
+            page.set_viewport_size(GRAPH_WINDOW)
             page.goto(f"{dagster}/asset-groups")
             if dismiss_community_dialog(page):
                 steps.note("dismissed the 'Join the Dagster community' dialog")
@@ -174,7 +180,7 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
             steps.note(f"lineage shows {len(asset_groups)} assets in "
                        f"{len(set(asset_groups.values()))} groups")
             save_readme_image(page, "asset_graph.png", readme_folder,
-                              clip=graph_clip(page, set(asset_groups.values())))
+                              clip=graph_clip(page, {*asset_groups, *asset_groups.values()}))
 
         with steps("asset-catalog"):
             page.set_viewport_size({"width": 1400, "height": 2400})  # the list is virtual
