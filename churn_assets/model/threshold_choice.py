@@ -41,8 +41,9 @@ class ThresholdChoice:
 
     def params(self) -> dict[str, Any]:
         """MLflow params saying how the threshold was chosen."""
-        return {"threshold_source": self.source, "threshold_valid_positives":
-                self.valid_positives, "threshold_folds": self.folds or ""}
+        params: dict[str, Any] = {"threshold_source": self.source,
+                                  "threshold_valid_positives": self.valid_positives}
+        return params | ({"threshold_folds": self.folds} if self.folds else {})
 
 
 def out_of_fold_probability(

@@ -64,8 +64,9 @@ METRICS_PER_BATCH = 1_000  # MLflow's cap on metrics in one log_batch request
 KNOWN_LIMITS = [
     "Judged on one held-out test split of the same snapshot; later snapshots are watched "
     "by `feature_drift`, not guaranteed.",
-    "The threshold maximises F1 on the validation split; another cost of false alarms "
-    "versus missed churners needs another threshold.",
+    "The threshold maximises F1 on the validation split (or out of fold over train + valid: "
+    "the run's `threshold_source` param); another cost of false alarms versus missed "
+    "churners needs another threshold.",
     "Probabilities come from a log-loss objective without extra calibration; see the "
     "calibration curve and the Brier score.",
     "Associations, not causes: the importances say what the model uses, not what to change.",

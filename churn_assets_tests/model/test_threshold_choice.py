@@ -58,7 +58,8 @@ def test_a_large_table_keeps_the_valid_threshold() -> None:
     _, y_valid = split_matrix(features, "valid")
     assert y_valid.sum() >= OUT_OF_FOLD_POSITIVES
     assert candidate.threshold_choice.source == "valid"
-    assert candidate.threshold_choice.folds is None
+    assert candidate.threshold_choice.params() == {
+        "threshold_source": "valid", "threshold_valid_positives": int(y_valid.sum())}
     assert candidate.threshold == best_f1_threshold(y_valid, candidate.valid_probability)
 
 
