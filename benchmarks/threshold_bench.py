@@ -89,6 +89,7 @@ def one_seed(seed: int, rows: int, fresh_rows: int, rate: float, trials: int) ->
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--first-seed", type=int, default=900)
     parser.add_argument("--rows", type=int, default=5700)  # ~4,000 train rows
     parser.add_argument("--fresh", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=0.14)
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     runs = []
     for seed in range(args.seeds):
-        runs.append(one_seed(900 + seed, args.rows, args.fresh, args.rate, args.trials))
+        runs.append(one_seed(args.first_seed + seed, args.rows, args.fresh, args.rate, args.trials))
         print(json.dumps(runs[-1], default=float), flush=True)
     table = pd.DataFrame(runs)
     summary = {

@@ -70,9 +70,10 @@ class TuningConfig(_Section):
     cv_folds: int | None = Field(None, ge=2, le=20, description="Small tables: score each "
                                  "trial by stratified k-fold CV over train + valid (mean "
                                  "out-of-fold log-loss) instead of the valid split alone.")
-    # See churn_assets.model.threshold_choice and docs/trust.md for the measurement.
+    # auto by measurement: F1 on fresh rows higher out of fold on small generated tables
+    # (docs/trust.md, benchmarks/threshold_bench.py); churn_assets.model.threshold_choice.
     threshold_from: str = Field(
-        "valid", description="Where the F1-optimal threshold is chosen: the valid split, out "
+        "auto", description="Where the F1-optimal threshold is chosen: the valid split, out "
         "of fold over train + valid (cv_folds or 5 folds, the chosen parameters refitted), "
         "or auto: out of fold below 200 valid churners.")
 

@@ -117,6 +117,8 @@ def test_whole_graph_registers_a_champion_that_predicts_raw_rows(first_run: Firs
     run = client.get_run(version.run_id)
     assert client.get_experiment(run.info.experiment_id).name == "churn-e2e"
     metrics = run.data.metrics
+    # 1,500 rows: ~60 valid churners, so the threshold is chosen out of fold (issue 29).
+    assert run.data.params["threshold_source"] == "out_of_fold"
     for name in CONTRACT_METRICS:
         assert 0.0 <= metrics[name] <= 1.0, name
     assert version.tags["promotion.decision"] == "promoted"

@@ -144,7 +144,7 @@ def test_split_matrix_drops_meta_columns(features: pd.DataFrame) -> None:
 
 def test_train_candidate_metrics_threshold_and_resume(features, tmp_path: Path) -> None:
     study_file = tmp_path / "optuna" / "study.journal"
-    config = config_with()
+    config = config_with(threshold_from="valid")  # the valid path (out of fold: its own test)
     candidate = train(features, config, study_file, "v" * 20)
 
     expected_keys = {f"{split}_{name}" for split in ("valid", "test")
