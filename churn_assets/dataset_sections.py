@@ -70,6 +70,18 @@ class TuningConfig(_Section):
     cv_folds: int | None = Field(None, ge=2, le=20, description="Small tables: score each "
                                  "trial by stratified k-fold CV over train + valid (mean "
                                  "out-of-fold log-loss) instead of the valid split alone.")
+    # See churn_assets.model.threshold_choice and docs/trust.md for the measurement.
+    threshold_from: str = Field(
+        "valid", description="Where the F1-optimal threshold is chosen: the valid split, out "
+        "of fold over train + valid (cv_folds or 5 folds, the chosen parameters refitted), "
+        "or auto: out of fold below 200 valid churners.")
+
+    @field_validator("threshold_from")
+    @classmethod
+    def _known_threshold_source(cls, value: str) -> str:
+        if value not in ("auto", "valid", "out_of_fold"):
+            raise ValueError(f"unknown threshold_from '{value}': use auto, valid or out_of_fold")
+        return value
 
 
 class ModelConfig(_Section):

@@ -20,6 +20,7 @@ from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.families import DEFAULT_FAMILY, FittedModel, ModelFamily, get_family
 from churn_assets.model.families.base import narrowed
 from churn_assets.model.metrics import best_f1_threshold, classification_metrics
+from churn_assets.model.threshold_choice import ThresholdChoice, choose_threshold
 from churn_assets.model.tuning import SEARCH_SPACE_VERSION, TuningResult, tune
 from churn_assets.model.tuning import open_study as open_local_study
 from churn_assets.names import LABEL, META_COLUMNS, SPLIT
@@ -65,8 +66,9 @@ class Candidate:
                  "chosen": r.family == self.family} for r in self.families]
         board = pd.DataFrame(rows, columns=list(LEADERBOARD_COLUMNS))
         return board.sort_values("valid_log_loss", kind="stable").reset_index(drop=True)
-    # The probabilities the threshold was chosen on (before any refit): calibration's input.
+    # The valid probabilities (before any refit): calibration's input.
     valid_probability: np.ndarray | None = None
+    threshold_choice: ThresholdChoice | None = None  # how the threshold was chosen
 
 
 def split_matrix(features: pd.DataFrame, split: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -223,7 +225,12 @@ def train_candidate(
     model = best.model
 
     valid_probability = model.predict_proba(x_valid)
-    threshold = best_f1_threshold(y_valid, valid_probability)
+    fitted_rows = len(fit_rows[1])
+    choice = choose_threshold(get_family(best.family), best.tuning.best_params,
+                              final_fit_config(tuning, fitted_rows), model, fitted_rows,
+                              lambda: split_matrix(features, "train"), (x_valid, y_valid),
+                              valid_probability)
+    threshold = choice.threshold
     metrics = {f"valid_{k}": v for k, v in
                classification_metrics(y_valid, valid_probability, threshold).items()}
     refit_rounds = None
@@ -239,4 +246,4 @@ def train_candidate(
                 classification_metrics(y_test, test_probability, threshold).items()}
     return Candidate(model=model, threshold=threshold, tuning=best.tuning, metrics=metrics,
                      refit_rounds=refit_rounds, family=best.family, families=results,
-                     valid_probability=valid_probability)
+                     valid_probability=valid_probability, threshold_choice=choice)

@@ -124,7 +124,8 @@ class TrainingResult:
                 "threshold": c.threshold, "metrics": c.metrics,
                 "best_params": c.tuning.best_params, "n_trials": c.tuning.n_trials,
                 "n_pruned": c.tuning.n_pruned, "model_family": c.family,
-                "card_facts": self.facts, "baselines": self.baselines}
+                "card_facts": self.facts, "baselines": self.baselines,
+                "threshold_choice": c.threshold_choice.params() if c.threshold_choice else {}}
 
 
 class TrialLog:
@@ -190,7 +191,9 @@ def train_and_log(rows: TrainingRows, data: DatasetConfig, tuning: TuningConfig,
     study = trials.opened.get(candidate.family)
     tracking.log_params({f"best.{k}": v for k, v in candidate.tuning.best_params.items()}
                         | {"model_family": candidate.family,
-                           "study_name": study.study_name if study else ""})
+                           "study_name": study.study_name if study else ""}
+                        | (candidate.threshold_choice.params()
+                           if candidate.threshold_choice else {}))
     with tempfile.TemporaryDirectory() as tmp:
         return _evaluate_and_log(rows, data, column_roles, preprocessor_state, candidate,
                                  study, raw_columns, tracking, run, Path(tmp), tuning.seed)
