@@ -1,0 +1,141 @@
+"""The container stack driven as a user and an operator would: make targets, the Dagster
+GraphQL API (what the UI calls), the MLflow server, S3 through boto3, docker for kills and
+inspection. Used by churn_assets_tests/deploy/."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from churn_assets.dataset_config import PROJECT_ROOT
+
+RUN_FIELDS = "runId status jobName tags { key value } stepStats { stepKey status }"
+
+
+def docker_unavailable() -> str | None:
+    """Why the stack cannot run here, or None."""
+    for tool in ("docker", "docker-compose"):
+        if shutil.which(tool) is None:
+            return f"no `{tool}` command (apt-get install docker.io docker-compose)"
+    probe = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return ("no Docker daemon answers (.ci/run starts one when run as root; else start "
+                "dockerd)")
+    return None
+
+
+@dataclass
+class Stack:
+    name: str
+    web_port: int
+    mlflow_port: int
+    s3_port: int
+    env_file: Path
+    launched: list[str] = field(default_factory=list)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "CHURN_STACK": self.name, "CHURN_WEB_PORT": str(self.web_port),
+                "CHURN_MLFLOW_PORT": str(self.mlflow_port), "CHURN_S3_PORT": str(self.s3_port),
+                "CHURN_ENV_FILE": str(self.env_file)}
+
+    @property
+    def mlflow_url(self) -> str:
+        return f"http://127.0.0.1:{self.mlflow_port}"
+
+    @property
+    def s3_url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def make(self, target: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        return subprocess.run(["make", "--no-print-directory", target], cwd=PROJECT_ROOT,
+                              env=self.environment, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def graphql(self, query: str, **variables) -> dict:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.web_port}/graphql",
+            data=json.dumps({"query": query, "variables": variables}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.load(response)
+        assert "errors" not in answer, answer["errors"]
+        return answer["data"]
+
+    def launch(self, job: str, tags: dict[str, str] | None = None) -> str:
+        data = self.graphql(
+            """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+                 __typename ... on LaunchRunSuccess { run { runId } }
+                 ... on PythonError { message } ... on InvalidSubsetError { message }
+                 ... on RunConfigValidationInvalid { errors { message } } } }""",
+            params={"selector": {"repositoryLocationName": "churn_assets",
+                                 "repositoryName": "__repository__", "jobName": job},
+                    "runConfigData": {},
+                    "executionMetadata": {"tags": [{"key": k, "value": v}
+                                                   for k, v in (tags or {}).items()]}})
+        result = data["launchRun"]
+        assert result["__typename"] == "LaunchRunSuccess", result
+        self.launched.append(result["run"]["runId"])
+        return result["run"]["runId"]
+
+    def run(self, run_id: str) -> dict:
+        return self.graphql(f"""query($id: ID!) {{ runOrError(runId: $id) {{
+            __typename ... on Run {{ {RUN_FIELDS} }} }} }}""", id=run_id)["runOrError"]
+
+    def runs(self, tag: tuple[str, str] | None = None) -> list[dict]:
+        run_filter = {"tags": [{"key": tag[0], "value": tag[1]}]} if tag else {}
+        data = self.graphql(f"""query($filter: RunsFilter) {{ runsOrError(filter: $filter) {{
+            ... on Runs {{ results {{ {RUN_FIELDS} }} }} }} }}""", filter=run_filter)
+        return data["runsOrError"]["results"]
+
+    def wait_run(self, run_id: str, timeout: float = 420,
+                 until: tuple[str, ...] = ("SUCCESS", "FAILURE", "CANCELED")) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.run(run_id)
+            if run.get("status") in until:
+                return run
+            assert time.monotonic() < deadline, f"run {run_id} still {run.get('status')}"
+            time.sleep(3)
+
+    def wait_for(self, predicate, timeout: float, what: str, every: float = 3):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(every)
+
+    def containers(self) -> list[str]:
+        """Every container of the stack: compose's services and the run containers."""
+        ids = set()
+        for label in (f"com.docker.compose.project={self.name}", f"churn.stack={self.name}"):
+            ids |= set(subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"label={label}"],
+                                      capture_output=True, text=True, check=True).stdout.split())
+        return sorted(ids)
+
+    def service(self, name: str) -> str:
+        return f"{self.name}_{name}_1"
+
+    def in_service(self, name: str, code: str) -> str:
+        """Python run in a service's container through its entrypoint (so with its secrets);
+        stdout."""
+        done = subprocess.run(["docker", "exec", self.service(name), "/app/deploy/entrypoint.sh",
+                               "python", "-c", code], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    def remove(self) -> None:
+        """Containers, network and volumes of this (test) stack; images stay for the next run."""
+        self.make("down", timeout=300)
+        for volume in ("pgdata", "s3data", "redisdata", "secrets"):
+            subprocess.run(["docker", "volume", "rm", "-f", f"{self.name}_{volume}"],
+                           capture_output=True)
