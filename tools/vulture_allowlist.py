@@ -17,6 +17,7 @@ _known_metric
 _known_floors
 _reasons_given
 _known_policy
+_known_threshold_source
 _arithmetic_only
 _complete
 _complete_for_its_kind

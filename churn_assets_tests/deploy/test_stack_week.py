@@ -64,9 +64,9 @@ def champion_version(stack: Stack) -> str | None:
         return None
 
 
-def test_up_is_healthy_within_target(stack: Stack) -> None:
+def test_up_is_healthy(stack: Stack) -> None:
+    # the time is a bench figure, not an assertion (tests check behaviour, never time)
     print(f"make up to every health check green: {stack.up_seconds:.0f} s")
-    assert stack.up_seconds < 240
     states = subprocess.run(["python3", "deploy/stack.py", "ps"], env=stack.environment,
                             capture_output=True, text=True, check=True).stdout
     # postgres s3 mlflow code webserver daemon redis scoring, and init done
