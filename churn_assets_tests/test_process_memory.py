@@ -64,6 +64,9 @@ def test_no_copy_of_the_table_outlives_the_ingestion_step(tmp_path):
                         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
                         "CHURN_DATASET_CONFIG": str(tmp_path / "dataset.yaml")}
     env.pop("CHURN_STORAGE_URI", None)
+    # churn_dev (the throw-away workspace) is importable from the repo root only, not installed
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     done = subprocess.run([sys.executable, "-c", STEP_IN_FRESH_PROCESS, str(tmp_path), "1234"],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -25,15 +25,36 @@ def _trials(study: optuna.Study) -> list[tuple]:
             for t in study.trials]
 
 
+
+class CountingMatrices(TrialMatrices):
+    """Counts the matrices built for the rows it caches (a copy of the rows is not counted)."""
+
+    def __init__(self, *rows):
+        super().__init__(*rows)
+        self.built = 0
+        self._count_lock = threading.Lock()
+
+    def get(self, data, label, build):
+        cached_rows = any(data is x and label is y for x, y in self._rows)
+
+        def counted():
+            if cached_rows:
+                with self._count_lock:
+                    self.built += 1
+            return build()
+
+        return super().get(data, label, counted)
+
+
 def test_shared_matrices_give_the_same_trials_and_are_built_once_per_thread(
         features, monkeypatch):
     data = (*split_matrix(features, "train"), *split_matrix(features, "valid"))
     config = TUNING.model_copy(update={"n_trials": 8, "parallel_trials": 2,
                                        "max_estimators": 200, "early_stopping_rounds": 20})
-    prepared: list[TrialMatrices] = []
+    prepared: list[CountingMatrices] = []
 
     def recording(*rows):
-        prepared.append(TrialMatrices(*rows))
+        prepared.append(CountingMatrices(*rows))
         return prepared[-1]
 
     threads: set[str] = set()
@@ -67,7 +88,7 @@ def test_shared_matrices_give_the_same_trials_and_are_built_once_per_thread(
 def test_a_fit_on_other_rows_builds_its_own_matrices(features):
     x_train, y_train = split_matrix(features, "train")
     x_valid, y_valid = split_matrix(features, "valid")
-    matrices = TrialMatrices(x_train, y_train, x_valid, y_valid)
+    matrices = CountingMatrices(x_train, y_train, x_valid, y_valid)
     config = TUNING.model_copy(update={"max_estimators": 30})
     fit(PARAMS, config, x_train, y_train, x_valid, y_valid, shared=matrices)
     first_train = matrices.get(x_train, y_train, lambda: None)
