@@ -7,7 +7,8 @@ real Redis (``redis-server`` on 127.0.0.1, no persistence). Both servers run as 
 in this process, open loop (requests sent on a fixed schedule, so a slow answer does not
 slow the sender). Measured:
 
-- ``GET /customers/{id}`` (features from Redis through Feast, then scored with reasons) at 200 req/s:
+- ``GET /customers/{id}`` (features from Redis through Feast, then scored with reasons) at
+  200 req/s:
   p50 and p99; MLflow has no lookup, so its column is ``POST /invocations`` of the same
   single row;
 - sustained throughput: the highest open-loop rate whose p99 stays under 100 ms and that
