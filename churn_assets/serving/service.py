@@ -31,7 +31,7 @@ def build_service(config_path: str | None = None, environment: ServiceEnvironmen
 
     follower = AliasFollower(holder, log, env.tracking_uri, config.model_name, read_serving)
     id_column = None if config.id_column_derived else config.id_column
-    store = open_store() if id_column else None
+    store = open_store(config.model_name, id_column) if id_column else None
     return Service(holder, log, follower, store, id_column, env.api_key)
 
 

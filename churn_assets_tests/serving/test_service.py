@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from churn_assets.serving.app import create_app
-from churn_assets.serving.online_store import SqliteStore, row_records
+from churn_assets.serving.online_store import open_store
 from churn_assets.serving.service import build_service
 from churn_assets_tests.serving.conftest import API_KEY, world_for
 
@@ -22,6 +22,7 @@ from churn_assets_tests.serving.conftest import API_KEY, world_for
 @pytest.fixture
 def world(served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("CHURN_ONLINE_STORE_URL", str(tmp_path / "online.db"))
+    monkeypatch.setenv("CHURN_STATE_DIR", str(tmp_path / "state"))  # Feast's registry
     return world_for(served, tmp_path)
 
 
@@ -117,8 +118,11 @@ def test_outcomes_need_the_api_key(client) -> None:
 
 
 def test_customer_lookup_equals_batch_scoring(client, served, tmp_path) -> None:
+    """Feast's embedded SQLite store (the `make dev` default)."""
     customers = served.raw_rows.head(30)
-    SqliteStore(tmp_path / "online.db").put(row_records(customers, "customerID"))
+    assert client.get("/customers/nobody").status_code == 404  # nothing pushed yet
+    assert open_store(served.name, "customerID").push([customers]) == 30
+    assert (tmp_path / "online.db").exists()
     expected = local_answer(served, customers)
     for position in (0, 11, 29):
         customer = customers["customerID"].iloc[position]

@@ -17,27 +17,31 @@ from churn_assets.distributed.local_views import is_partitioned
 from churn_assets.names import META_COLUMNS
 
 
-@dg.asset(group_name="serving", kinds={"redis", "sqlite"}, owners=OWNERS,
-          tags={"stage": "serving"}, code_version="1")
+@dg.asset(group_name="serving", kinds={"feast", "redis", "sqlite"}, owners=OWNERS,
+          tags={"stage": "serving"}, code_version="2")
 def online_features(context: dg.AssetExecutionContext, validated_customers: Table,
                     dataset: DatasetResource) -> dg.MaterializeResult:
-    """Pushes every customer's raw row (target left out) of the newest validated snapshot to
-    the online store (`CHURN_ONLINE_STORE_URL`: Redis, else a SQLite file in the state
-    folder). A dataset without `id_column` has no online lookups: nothing is pushed."""
-    from churn_assets.serving.online_store import open_store, push_snapshot
+    """Pushes every customer's raw row (target left out) of the newest validated snapshot
+    through Feast to its online store (`CHURN_ONLINE_STORE_URL`: Redis, else Feast's SQLite
+    store in the state folder), the feature view derived from the dataset YAML (entity = the
+    id column). A dataset without `id_column` has no online lookups: nothing is pushed."""
+    from churn_assets.serving.online_store import NO_ID_COLUMN, VIEW, open_store
 
     data = dataset.load()
     if data.id_column_derived:
-        context.log.warning("the dataset YAML has no id_column: no online lookups")
+        context.log.warning(NO_ID_COLUMN)
         return dg.MaterializeResult(metadata={"pushed_rows": 0, "online_lookups": False})
     frames = (validated_customers.partitions[i].compute()
               for i in range(validated_customers.npartitions)) \
         if is_partitioned(validated_customers) else [validated_customers]
-    pushed = push_snapshot(open_store(), frames, data.id_column,
-                           drop=(data.target, *META_COLUMNS))
-    context.log.info(f"pushed {pushed} customers' rows to the online store")
-    return dg.MaterializeResult(metadata={"pushed_rows": pushed, "online_lookups": True,
-                                          "dagster/row_count": pushed})
+    store = open_store(data.model_name, data.id_column)
+    pushed = store.push(frames, drop=(data.target, *META_COLUMNS))
+    context.log.info(f"pushed {pushed} customers' rows to Feast's {store.location.kind} "
+                     "online store")
+    return dg.MaterializeResult(metadata={
+        "pushed_rows": pushed, "online_lookups": True, "dagster/row_count": pushed,
+        "feast_project": store.project, "feast_feature_view": VIEW,
+        "feast_entity": data.id_column, "online_store": store.location.kind})
 
 
 @dg.asset(group_name="serving", kinds={"mlflow", "sqlite"}, owners=OWNERS,
