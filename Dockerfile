@@ -26,14 +26,14 @@ RUN set -eux; \
 ARG UV_VERSION=0.13.9
 COPY requirements.lock /tmp/requirements.lock
 RUN set -eux; \
-    grep -v -E '^(playwright|ruff|pip-audit|pip_audit|syrupy|pytest|pytest-xdist|iniconfig|pluggy|execnet|cfn-lint|sympy|mpmath|networkx|aws-xray-sdk)==' \
+    grep -v -E '^(playwright|ruff|vulture|pip-audit|pip_audit|cyclonedx-python-lib|pip-requirements-parser|pip_api|license-expression|boolean\.py|packageurl-python|py-serializable|CacheControl|syrupy|pytest|pytest-xdist|iniconfig|pluggy|execnet|cfn-lint|sympy|mpmath|networkx|aws-xray-sdk)==' \
         /tmp/requirements.lock > /tmp/runtime.lock; \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt /opt/venv/bin/pip install --quiet \
         --no-cache-dir --disable-pip-version-check --target /tmp/uv "uv==${UV_VERSION}"; \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt UV_NATIVE_TLS=1 /tmp/uv/bin/uv pip install \
         --no-cache --python /opt/venv/bin/python --no-deps --compile-bytecode \
         -r /tmp/runtime.lock; \
-    /opt/venv/bin/pip check; \
+    /tmp/uv/bin/uv pip check --python /opt/venv/bin/python; \
     cd /opt/venv/lib/python3.11/site-packages; \
     for pkg in pandas numpy scipy sklearn pyarrow matplotlib bokeh lightgbm shap; do \
         find "$pkg" -depth -type d -name tests -exec rm -rf {} +; \

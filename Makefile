@@ -92,9 +92,7 @@ export IMAGE PG_IMAGE REDIS_IMAGE
 image:
 	@$(PYTHON) deploy/preflight.py image
 	@base="$(BASE)"; if [ -z "$$base" ]; then base="$$($(SUDO) deploy/base/build_base.sh)" || exit 2; fi; \
-	  DOCKER_BUILDKIT=0 docker build --force-rm --build-arg BASE="$$base" -t $(IMAGE) . && \
-	  DOCKER_BUILDKIT=0 docker build --force-rm --build-arg BASE="$$base" -t $(PG_IMAGE) deploy/postgres && \
-	  DOCKER_BUILDKIT=0 docker build --force-rm --build-arg BASE="$$base" -t $(REDIS_IMAGE) deploy/redis
+	  deploy/build_images.sh "$$base" $(IMAGE) $(PG_IMAGE) $(REDIS_IMAGE)
 
 ## The stack (deploy/compose.yaml) on 127.0.0.1: Dagster UI :3000, MLflow :5000. Creates
 ## deploy/.env with random secrets when absent; refuses with one line when something is wrong.
