@@ -53,7 +53,8 @@ def defs() -> dg.Definitions:
                                               deployment.retrain_timezone)],
         sensors=[sensors.new_customer_data_sensor, sensors.drift_retraining_sensor,
                  alerts.run_failure_alert_sensor, freshness.raw_customers_freshness_sensor,
-                 experiment_config_sensor, prediction_log_sensor],
+                 experiment_config_sensor, prediction_log_sensor,
+                 sensors.prediction_log_retraining_sensor],
         resources=deployment.resources(),
         executor=deployment.executor(),
     )
