@@ -9,7 +9,6 @@ online answer equals the batch one.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-STORE_URL_ENV = "CHURN_ONLINE_STORE_URL"
 PREFIX = "churn:customer:"
 
 
@@ -78,10 +76,8 @@ class RedisStore:
         return count
 
 
-def open_store(url: str | None = None) -> OnlineStore:
-    from churn_assets.serving.settings import state_dir
-
-    url = url or os.environ.get(STORE_URL_ENV) or str(state_dir() / "online_features.db")
+def open_store(url: str) -> OnlineStore:
+    """A Redis URL, else a SQLite file (``sqlite:///`` optional)."""
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisStore(url)
     return SqliteStore(Path(url.removeprefix("sqlite:///")))

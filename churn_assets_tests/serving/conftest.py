@@ -51,9 +51,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedChampion]
 
 
 def world_for(champion: ServedChampion, folder: Path, log_url: str | None = None,
-              **serving) -> ServingWorld:
+              online_store_url: str | None = None, **serving) -> ServingWorld:
     config = write_config(folder / "dataset.yaml", champion.name, **serving)
     env = ServiceEnvironment(champion.tracking_uri,
                              log_url or f"sqlite:///{folder / 'log.db'}",
-                             folder / "spool.jsonl", API_KEY)
+                             folder / "spool.jsonl", API_KEY,
+                             online_store_url or str(folder / "online.db"))
     return ServingWorld(champion, config, env)
