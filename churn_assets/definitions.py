@@ -58,7 +58,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[sensors.new_customer_data_sensor, sensors.drift_retraining_sensor,
                  alerts.run_failure_alert_sensor,
                  freshness.freshness_sensor(settings.freshness_interval_seconds),
-                 experiment_config_sensor, prediction_log_sensor],
+                 experiment_config_sensor, prediction_log_sensor,
+                 sensors.prediction_log_retraining_sensor],
         resources=deployment.resources(settings),
         executor=deployment.executor(settings),
     )

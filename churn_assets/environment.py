@@ -164,8 +164,9 @@ class Settings:
         return f"sqlite:///{self.state_dir / 'prediction_log.db'}"
 
     def default_store_url(self) -> str:
-        """The online store when $CHURN_ONLINE_STORE_URL is unset: SQLite in the state folder."""
-        return str(self.state_dir / "online_features.db")
+        """The online store when $CHURN_ONLINE_STORE_URL is unset: Feast's SQLite store in the
+        state folder."""
+        return str(self.state_dir / "feature_repo" / "online_store.db")
 
 
 def current() -> Settings:

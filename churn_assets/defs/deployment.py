@@ -106,6 +106,7 @@ def resources(settings: Settings) -> dict[str, object]:
         "serving_stores": ServingStores(
             prediction_log_url=log_url.get("value", settings.default_log_url()),
             online_store_url=store_url.get("value", settings.default_store_url()),
+            storage_uri=_location(settings.storage_uri, STORAGE_URI_ENV),
             min_new_log_rows=settings.log_sensor_min_rows),
     }
 

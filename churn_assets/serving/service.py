@@ -14,7 +14,7 @@ def build_service(config_path: str | None = None, environment: ServiceEnvironmen
     from churn_assets.serving.app import Service
     from churn_assets.serving.follower import AliasFollower
     from churn_assets.serving.model_set import ModelHolder, ModelSet
-    from churn_assets.serving.online_store import open_store
+    from churn_assets.serving.online_store import open_store, store_location
     from churn_assets.serving.prediction_log import PredictionLog
 
     # A model's pandas FutureWarnings would print on every request (MLflow's predict resets
@@ -38,7 +38,9 @@ def build_service(config_path: str | None = None, environment: ServiceEnvironmen
 
     follower = AliasFollower(holder, log, env.tracking_uri, config.model_name, read_serving)
     id_column = None if config.id_column_derived else config.id_column
-    store = open_store(env.online_store_url) if id_column and env.online_store_url else None
+    store = open_store(config.model_name, id_column,
+                       store_location(env.online_store_url, env.storage_uri)) \
+        if id_column and env.online_store_url else None
     return Service(holder, log, follower, store, id_column, env.api_key)
 
 

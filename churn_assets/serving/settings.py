@@ -26,6 +26,8 @@ class ServiceEnvironment:
     spool_path: Path  # rows the log database did not take yet (JSON lines, replayed)
     api_key: str | None = field(default=None, repr=False)  # None: POST /outcomes refused
     online_store_url: str = field(default="", repr=False)  # "": no GET /customers/{id}
+    # Feast's registry lives beside the intermediate tables (CHURN_STORAGE_URI).
+    storage_uri: str = field(default_factory=lambda: Settings().storage_uri)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceEnvironment:
@@ -35,4 +37,5 @@ class ServiceEnvironment:
                    sqlite_folder(settings.prediction_log_url or settings.default_log_url()),
                    settings.state_dir / "prediction_log.spool.jsonl",
                    settings.serving_api_key or None,
-                   settings.online_store_url or settings.default_store_url())
+                   settings.online_store_url or settings.default_store_url(),
+                   settings.storage_uri)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 
 from churn_assets.defs.freshness import CHECK_NAME, freshness_sensor, raw_customers_freshness
 from churn_assets.defs.resources.alerting import Alerting
@@ -85,3 +86,38 @@ def test_the_sensor_runs_the_freshness_check_daily_and_is_on_by_default() -> Non
     assert request.asset_check_keys == [dg.AssetCheckKey(dg.AssetKey("raw_customers"),
                                                          CHECK_NAME)]
     assert "fresh" in CHECK_NAME
+
+
+def test_dagsters_freshness_policy_calls_a_weekly_re_read_fresh_where_the_check_does_not(
+    workspace: ChurnWorkspace,
+) -> None:
+    """Why the source freshness is our check and not a ``dg.FreshnessPolicy``, measured with
+    Dagster's own evaluator: its time window counts from the last materialization, and the
+    weekly retraining re-materializes `raw_customers` from a file nobody updated."""
+    import asyncio
+
+    from dagster._core.definitions.freshness import FreshnessState
+    from dagster._core.definitions.freshness_evaluator import TimeWindowFreshnessPolicyEvaluator
+    from dagster._core.loader import LoadingContextForTest
+    from dagster._core.test_utils import freeze_time
+
+    from churn_assets.defs.assets.ingestion import raw_customers
+
+    workspace.write_config(workspace.write_data("only.csv", customers(n_rows=300, seed=3)))
+    now = datetime.now(UTC)
+    for days_ago in (20, 13, 6, 1):  # one snapshot, then the weekly retraining re-reads it
+        with freeze_time(now - days_ago * DAY):
+            assert materialize_graph(workspace, selection="raw_customers").success
+
+    policy = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=8))
+    with_policy = raw_customers.map_asset_specs(
+        lambda spec: spec.replace_attributes(freshness_policy=policy))
+    graph = dg.Definitions(assets=[with_policy],
+                           resources=workspace.definitions().resources).resolve_asset_graph()
+    node = graph.get(raw_customers.key)
+    dagster_state = asyncio.run(TimeWindowFreshnessPolicyEvaluator().evaluate_freshness(
+        LoadingContextForTest(workspace.instance), node))
+
+    ours = check_evaluation(workspace, Alerting())
+    assert dagster_state == FreshnessState.PASS  # the re-read a day ago counts as new data
+    assert not ours.passed and ours.metadata["age_days"].value == pytest.approx(20, abs=0.1)

@@ -1,6 +1,8 @@
-"""`online_features` pushes the validated snapshot's rows to Redis (a real ``redis-server``
-on 127.0.0.1); the service's `GET /customers/{id}` then answers exactly what `churn_scores`
-computed in batch for the same customer. A dataset without an id column pushes nothing."""
+"""`online_features` pushes the validated snapshot's rows through Feast to its Redis online
+store (a real ``redis-server`` on 127.0.0.1); the service's `GET /customers/{id}` reads them
+through Feast and answers exactly what `churn_scores` computed in batch for the same
+customer. A newer snapshot replaces a customer's row; the Redis password stays out of logs and
+metadata. A dataset without an id column pushes nothing."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.resources.serving_stores import ServingStores
 from churn_assets.serving.app import create_app
+from churn_assets.serving.online_store import redis_connection_string
 from churn_assets.serving.service import build_service
 from churn_assets_tests.serving.conftest import world_for
 from churn_dev.redis_server import redis_unavailable, running_redis
@@ -43,10 +46,12 @@ def test_online_answers_equal_batch_scores(served, tmp_path: Path) -> None:
             resources={"dataset": DatasetResource(config_path=str(world.config_path)),
                        "mlflow_tracking": MlflowTracking(tracking_uri=served.tracking_uri),
                        "scores_database": ScoresDatabase(), "dask_cluster": DaskCluster(),
-                       "serving_stores": ServingStores(online_store_url=redis_url)})
+                       "serving_stores": world.stores()})
         assert result.success
         pushed = result.asset_materializations_for_node("online_features")[0].metadata
         assert pushed["pushed_rows"].value == len(rows)
+        assert pushed["online_store"].value == "redis"
+        assert pushed["feast_entity"].value == "customerID"
         batch = result.output_for_node("churn_scores").set_index("customerID")
         service = build_service(str(world.config_path), world.environment)
         with TestClient(create_app(service)) as client:
@@ -64,10 +69,50 @@ def test_without_an_id_column_nothing_is_pushed(served, tmp_path: Path) -> None:
     config = tmp_path / "no-id.yaml"
     config.write_text(yaml.safe_dump({"source": "unused.csv", "target": "Churn",
                                       "positive_label": "Yes", "model_name": served.name}))
-    store = ServingStores(online_store_url=str(tmp_path / "online.db"))
+    store = ServingStores(online_store_url=str(tmp_path / "online.db"),
+                          storage_uri=str(tmp_path / "state" / "assets"))
     result = dg.materialize_to_memory(
         [snapshot_asset(served.small.customers.head(50)), online_features],
         resources={"dataset": DatasetResource(config_path=str(config)), "serving_stores": store})
     metadata = result.asset_materializations_for_node("online_features")[0].metadata
     assert metadata["pushed_rows"].value == 0 and metadata["online_lookups"].value is False
     assert not (tmp_path / "online.db").exists()
+
+
+@pytest.mark.skipif(redis_unavailable() is not None, reason=str(redis_unavailable()))
+def test_a_newer_snapshot_replaces_rows_and_the_password_stays_secret(
+        served, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    password = "pw-for-this-test-only"
+    first = served.small.customers.head(50)
+    newer = first.copy()
+    newer["tenure"] = newer["tenure"] + 7  # the next month's snapshot of the same people
+    with running_redis(password) as redis_url:
+        world = world_for(served, tmp_path, online_store_url=redis_url)
+        resources = {"dataset": DatasetResource(config_path=str(world.config_path)),
+                     "serving_stores": world.stores()}
+        results = [dg.materialize_to_memory([snapshot_asset(rows), online_features],
+                                             resources=resources) for rows in (first, newer)]
+        service = build_service(str(world.config_path), world.environment)
+        with TestClient(create_app(service)) as client:
+            for customer, tenure in newer[["customerID", "tenure"]].head(10).itertuples(
+                    index=False):
+                answer = client.get(f"/customers/{customer}")
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["features"]["tenure"] == tenure
+            assert client.get("/customers/nobody").status_code == 404
+    for result in results:
+        assert result.success
+        metadata = result.asset_materializations_for_node("online_features")[0].metadata
+        assert password not in str({k: v.value for k, v in metadata.items()})
+        logged = " ".join(str(event.message) for event in result.all_events)
+        assert password not in logged
+    assert password not in caplog.text
+
+
+def test_redis_urls_become_feasts_connection_strings() -> None:
+    assert redis_connection_string("redis://:p%40ss@cache:6380/2") == \
+        "cache:6380,db=2,socket_timeout=2,password=p@ss"
+    assert redis_connection_string("rediss://u:p@cache") == \
+        "cache:6379,db=0,socket_timeout=2,username=u,password=p,ssl=true"
+    with pytest.raises(ValueError, match="password .* contains a comma"):
+        redis_connection_string("redis://:a%2Cb@cache:6379/0")

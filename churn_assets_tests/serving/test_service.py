@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from churn_assets.serving.app import create_app
-from churn_assets.serving.online_store import SqliteStore, row_records
+from churn_assets.serving.online_store import open_store
 from churn_assets.serving.service import build_service
 from churn_assets_tests.serving.conftest import API_KEY, world_for
 
@@ -113,9 +113,12 @@ def test_outcomes_need_the_api_key(client) -> None:
     assert ok.status_code == 200 and ok.json() == {"accepted": 1}
 
 
-def test_customer_lookup_equals_batch_scoring(client, served, tmp_path) -> None:
+def test_customer_lookup_equals_batch_scoring(client, served, world, tmp_path) -> None:
+    """Feast's embedded SQLite store (the `make dev` default)."""
     customers = served.raw_rows.head(30)
-    SqliteStore(tmp_path / "online.db").put(row_records(customers, "customerID"))
+    assert client.get("/customers/nobody").status_code == 404  # nothing pushed yet
+    assert open_store(served.name, "customerID", world.location()).push([customers]) == 30
+    assert (tmp_path / "online.db").exists()
     expected = local_answer(served, customers)
     for position in (0, 11, 29):
         customer = customers["customerID"].iloc[position]
