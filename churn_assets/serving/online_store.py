@@ -19,7 +19,6 @@ The URL may carry the Redis password: it goes to Feast only, never to a log or m
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
@@ -33,11 +32,12 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 import pandas as pd
 
+from churn_assets.environment import STORE_URL_ENV
+
 if TYPE_CHECKING:
     from feast import FeatureStore
 
 LOG = logging.getLogger(__name__)
-STORE_URL_ENV = "CHURN_ONLINE_STORE_URL"
 VIEW = "customers"
 PUSHED_AT = "churn_pushed_at"  # Feast's event time: the newer push of a customer wins
 REGISTRY_TTL_SECONDS = 60  # a service sees a changed feature view within this
@@ -55,12 +55,10 @@ class StoreLocation:
         return "redis" if self.online.startswith(("redis://", "rediss://")) else "sqlite"
 
 
-def store_location(url: str | None = None) -> StoreLocation:
-    from churn_assets import environment
-
-    url = url or os.environ.get(STORE_URL_ENV) or \
-        str(environment.state_dir() / "feature_repo" / "online_store.db")
-    return StoreLocation(url, f"{environment.storage_uri().rstrip('/')}/feature_repo/registry.db")
+def store_location(url: str, storage_uri: str) -> StoreLocation:
+    """``url`` ($CHURN_ONLINE_STORE_URL, else ``Settings.default_store_url()``), the registry
+    beside the intermediate tables under ``storage_uri``."""
+    return StoreLocation(url, f"{storage_uri.rstrip('/')}/feature_repo/registry.db")
 
 
 def redis_connection_string(url: str) -> str:
@@ -137,9 +135,9 @@ class CustomerFeatures:
     and ``frame`` (the service). The Feast store opens on first use (its import takes
     seconds) and is shared by the service's threads."""
 
-    def __init__(self, model_name: str, id_column: str, location: StoreLocation | None = None):
+    def __init__(self, model_name: str, id_column: str, location: StoreLocation):
         self.project, self.id_column = project_name(model_name), id_column
-        self.location = location or store_location()
+        self.location = location
         self._store: FeatureStore | None = None
         self._lock = threading.Lock()
         self._schema: tuple[float, dict[str, Any]] | None = None  # (read at, name -> type)
@@ -256,5 +254,5 @@ class CustomerFeatures:
         return pd.DataFrame(columns)
 
 
-def open_store(model_name: str, id_column: str, url: str | None = None) -> CustomerFeatures:
-    return CustomerFeatures(model_name, id_column, store_location(url))
+def open_store(model_name: str, id_column: str, location: StoreLocation) -> CustomerFeatures:
+    return CustomerFeatures(model_name, id_column, location)

@@ -15,9 +15,10 @@ import pytest
 from sklearn.metrics import f1_score
 
 from churn_assets.dataset_config import DriftConfig
-from churn_assets.definitions import defs
+from churn_assets.definitions import build_definitions
 from churn_assets.defs.history import HISTORY_METADATA_KEY, read_history
 from churn_assets.defs.sensors import prediction_log_retraining_sensor
+from churn_assets.environment import Settings
 from churn_assets.monitoring.drift import DriftReport
 from churn_assets.monitoring.history import SnapshotRecord
 from churn_assets.monitoring.log_window import (
@@ -111,19 +112,20 @@ def test_the_champion_is_judged_on_its_logged_answers_by_the_same_decay_rule() -
 
 
 def test_the_sensor_retrains_on_the_latest_labeled_snapshot_when_a_window_says_so() -> None:
+    definitions = build_definitions(Settings())
     with dg.DagsterInstance.ephemeral() as instance:
         materialize(instance, "feature_drift", record(LABELED_URI, T0, True, False, "healthy"))
         materialize(instance, "online_performance", None, retrain=True,
                     retrain_rule="performance_decay", train_on=LATEST_LABELED,
                     retrain_reason="realized F1 0.41 [0.36, 0.46] vs 0.62 at registration")
-        context = dg.build_sensor_context(instance=instance, definitions=defs())
+        context = dg.build_sensor_context(instance=instance, definitions=definitions)
         tick = prediction_log_retraining_sensor.evaluate_tick(context)
         (request,) = tick.run_requests
         assert request.run_config["ops"]["raw_customers"]["config"]["source_uri"] == LABELED_URI
         assert request.tags["churn/retrain_rule"] == "performance_decay"
         materialize(instance, "online_performance", None, retrain=False,
                     retrain_rule="unlabeled", retrain_reason="monitored only")
-        context = dg.build_sensor_context(instance=instance, definitions=defs(),
+        context = dg.build_sensor_context(instance=instance, definitions=definitions,
                                           cursor=tick.cursor)
         skipped = prediction_log_retraining_sensor.evaluate_tick(context)
     assert not skipped.run_requests

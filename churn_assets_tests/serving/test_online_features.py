@@ -20,6 +20,7 @@ from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.scores_database import ScoresDatabase
+from churn_assets.defs.resources.serving_stores import ServingStores
 from churn_assets.serving.app import create_app
 from churn_assets.serving.online_store import open_store, redis_connection_string
 from churn_assets.serving.service import build_service
@@ -37,18 +38,16 @@ def snapshot_asset(rows: pd.DataFrame):
 
 
 @pytest.mark.skipif(redis_unavailable() is not None, reason=str(redis_unavailable()))
-def test_online_answers_equal_batch_scores(served, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_online_answers_equal_batch_scores(served, tmp_path: Path) -> None:
     rows = served.small.customers.head(300)  # the target included, as validated rows are
-    world = world_for(served, tmp_path)
-    monkeypatch.setenv("CHURN_STATE_DIR", str(tmp_path / "state"))  # Feast's registry
     with running_redis() as redis_url:
-        monkeypatch.setenv("CHURN_ONLINE_STORE_URL", redis_url)
+        world = world_for(served, tmp_path, online_store_url=redis_url)
         result = dg.materialize_to_memory(
             [snapshot_asset(rows), online_features, churn_scores],
             resources={"dataset": DatasetResource(config_path=str(world.config_path)),
                        "mlflow_tracking": MlflowTracking(tracking_uri=served.tracking_uri),
-                       "scores_database": ScoresDatabase(), "dask_cluster": DaskCluster()})
+                       "scores_database": ScoresDatabase(), "dask_cluster": DaskCluster(),
+                       "serving_stores": world.stores()})
         assert result.success
         pushed = result.asset_materializations_for_node("online_features")[0].metadata
         assert pushed["pushed_rows"].value == len(rows)
@@ -67,15 +66,15 @@ def test_online_answers_equal_batch_scores(served, tmp_path: Path,
                     batch.loc[customer, ["reason_1", "reason_2", "reason_3"]].tolist()
 
 
-def test_without_an_id_column_nothing_is_pushed(served, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_an_id_column_nothing_is_pushed(served, tmp_path: Path) -> None:
     config = tmp_path / "no-id.yaml"
     config.write_text(yaml.safe_dump({"source": "unused.csv", "target": "Churn",
                                       "positive_label": "Yes", "model_name": served.name}))
-    monkeypatch.setenv("CHURN_ONLINE_STORE_URL", str(tmp_path / "online.db"))
+    store = ServingStores(online_store_url=str(tmp_path / "online.db"),
+                          storage_uri=str(tmp_path / "state" / "assets"))
     result = dg.materialize_to_memory(
         [snapshot_asset(served.small.customers.head(50)), online_features],
-        resources={"dataset": DatasetResource(config_path=str(config))})
+        resources={"dataset": DatasetResource(config_path=str(config)), "serving_stores": store})
     metadata = result.asset_materializations_for_node("online_features")[0].metadata
     assert metadata["pushed_rows"].value == 0 and metadata["online_lookups"].value is False
     assert not (tmp_path / "online.db").exists()
@@ -83,17 +82,15 @@ def test_without_an_id_column_nothing_is_pushed(served, tmp_path: Path,
 
 @pytest.mark.skipif(redis_unavailable() is not None, reason=str(redis_unavailable()))
 def test_a_newer_snapshot_replaces_rows_and_the_password_stays_secret(
-        served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+        served, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     password = "pw-for-this-test-only"
     first = served.small.customers.head(50)
     newer = first.copy()
     newer["tenure"] = newer["tenure"] + 7  # the next month's snapshot of the same people
-    world = world_for(served, tmp_path)
-    monkeypatch.setenv("CHURN_STATE_DIR", str(tmp_path / "state"))
-    resources = {"dataset": DatasetResource(config_path=str(world.config_path))}
     with running_redis(password) as redis_url:
-        monkeypatch.setenv("CHURN_ONLINE_STORE_URL", redis_url)
+        world = world_for(served, tmp_path, online_store_url=redis_url)
+        resources = {"dataset": DatasetResource(config_path=str(world.config_path)),
+                     "serving_stores": world.stores()}
         results = [dg.materialize_to_memory([snapshot_asset(rows), online_features],
                                              resources=resources) for rows in (first, newer)]
         service = build_service(str(world.config_path), world.environment)

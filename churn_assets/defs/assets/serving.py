@@ -21,6 +21,7 @@ from churn_assets.defs.history import (
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.defs.resources.serving_stores import ServingStores
 from churn_assets.defs.settings import OWNERS
 from churn_assets.distributed.local_views import is_partitioned
 from churn_assets.names import META_COLUMNS
@@ -29,7 +30,8 @@ from churn_assets.names import META_COLUMNS
 @dg.asset(group_name="serving", kinds={"feast", "redis", "sqlite"}, owners=OWNERS,
           tags={"stage": "serving"}, code_version="2")
 def online_features(context: dg.AssetExecutionContext, validated_customers: Table,
-                    dataset: DatasetResource) -> dg.MaterializeResult:
+                    dataset: DatasetResource, serving_stores: ServingStores
+                    ) -> dg.MaterializeResult:
     """Pushes every customer's raw row (target left out) of the newest validated snapshot
     through Feast to its online store (`CHURN_ONLINE_STORE_URL`: Redis, else Feast's SQLite
     store in the state folder), the feature view derived from the dataset YAML (entity = the
@@ -43,7 +45,7 @@ def online_features(context: dg.AssetExecutionContext, validated_customers: Tabl
     frames = (validated_customers.partitions[i].compute()
               for i in range(validated_customers.npartitions)) \
         if is_partitioned(validated_customers) else [validated_customers]
-    store = open_store(data.model_name, data.id_column)
+    store = open_store(data.model_name, data.id_column, serving_stores.store_location())
     pushed = store.push(frames, drop=(data.target, *META_COLUMNS))
     context.log.info(f"pushed {pushed} customers' rows to Feast's {store.location.kind} "
                      "online store")
@@ -56,8 +58,8 @@ def online_features(context: dg.AssetExecutionContext, validated_customers: Tabl
 @dg.asset(group_name="serving", kinds={"mlflow", "sqlite"}, owners=OWNERS,
           tags={"stage": "serving"}, code_version="2", pool="churn_registry")
 def online_performance(context: dg.AssetExecutionContext, validated_customers: Table,
-                       dataset: DatasetResource, mlflow_tracking: MlflowTracking
-                       ) -> dg.MaterializeResult:
+                       dataset: DatasetResource, mlflow_tracking: MlflowTracking,
+                       serving_stores: ServingStores) -> dg.MaterializeResult:
     """The prediction log (`CHURN_PREDICTION_LOG_URL`) joined to the outcomes (`POST
     /outcomes`, and the newest snapshot's labels): traffic and realized metrics with 95 %
     intervals per arm and version; the shadow arm's pairs as one look of the challenger's
@@ -66,11 +68,10 @@ def online_performance(context: dg.AssetExecutionContext, validated_customers: T
     (`prediction_log_retraining_sensor` acts on it)."""
     from churn_assets.distributed.local_views import local_rows
     from churn_assets.monitoring.online_report import online_report, snapshot_outcomes
-    from churn_assets.serving.settings import log_url
 
     data = dataset.load()
     report = online_report(
-        data, log_url(), mlflow_tracking.client(), mlflow_tracking.resolved_uri(),
+        data, serving_stores.log_url(), mlflow_tracking.client(), mlflow_tracking.resolved_uri(),
         snapshot_outcomes(local_rows(validated_customers), data),
         requested_by=f"dagster run {context.run_id} (online shadow evidence)")
     context.log.info(f"{report.log_rows} logged rows; trial: {report.look.reason}")
