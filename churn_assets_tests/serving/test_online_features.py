@@ -22,7 +22,11 @@ from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.resources.serving_stores import ServingStores
 from churn_assets.serving.app import create_app
-from churn_assets.serving.online_store import open_store, redis_connection_string
+from churn_assets.serving.online_store import (
+    open_store,
+    redis_connection_string,
+    store_location,
+)
 from churn_assets.serving.service import build_service
 from churn_assets_tests.helpers.s3_server import s3_in_environment
 from churn_assets_tests.serving.conftest import world_for
@@ -125,12 +129,11 @@ def test_the_registry_on_s3_is_shared_by_the_writer_and_the_service(
     registry goes there too: the run container that pushes and the scoring container that
     reads share nothing else but the online store."""
     rows = served.raw_rows.head(20)
+    location = store_location(str(tmp_path / "online.db"), "s3://churn/assets")
     with s3_in_environment(monkeypatch, "churn") as s3:
-        monkeypatch.setenv("CHURN_STORAGE_URI", "s3://churn/assets")
-        monkeypatch.setenv("CHURN_ONLINE_STORE_URL", str(tmp_path / "online.db"))
-        assert open_store(served.name, "customerID").push([rows]) == len(rows)
+        assert open_store(served.name, "customerID", location).push([rows]) == len(rows)
         keys = [o["Key"] for o in s3.client().list_objects_v2(Bucket="churn")["Contents"]]
-        reader = open_store(served.name, "customerID")  # another process's view
+        reader = open_store(served.name, "customerID", location)  # another process's view
         found = reader.get(rows["customerID"].iloc[7])
     assert keys == ["assets/feature_repo/registry.db"]
     expected = rows.iloc[7].to_dict()
