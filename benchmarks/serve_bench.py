@@ -39,7 +39,7 @@ import numpy as np
 import yaml
 
 from churn_assets.dataset_config import PROJECT_ROOT
-from churn_assets.serving.online_store import open_store
+from churn_assets.serving.online_store import open_store, store_location
 from churn_dev.redis_server import running_redis
 from churn_dev.services import free_port
 
@@ -188,8 +188,9 @@ def main(argv: list[str] | None = None) -> dict:
         folder = Path(tmp)
         champion = register_champion(folder / "mlflow", name="churn-bench")
         rows = champion.raw_rows
-        os.environ["CHURN_STATE_DIR"] = str(folder / "state")  # the registry, as the service's
-        open_store(champion.name, "customerID", redis).push([rows])
+        # The registry where the service (CHURN_STATE_DIR below) looks for it.
+        registry = str(folder / "state" / "assets")
+        open_store(champion.name, "customerID", store_location(redis, registry)).push([rows])
         ids = rows["customerID"].tolist()
         singles = [json.dumps({"dataframe_records": [r]}).encode()
                    for r in json.loads(rows.head(500).to_json(orient="records"))]
