@@ -1,4 +1,4 @@
-"""MLflow run linking (dagster-mlflow's tag convention, owned by MlflowTracking)."""
+"""MLflow run linking: dagster-mlflow's run per Dagster run, opened by MlflowTracking per step."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from churn_assets.names import DAGSTER_RUN_TAG
 
 def step_context(run_id: str) -> SimpleNamespace:
     """What MlflowTracking.run reads from an asset's context."""
-    return SimpleNamespace(log=logging.getLogger("test"), run_id=run_id, job_name="job")
+    return SimpleNamespace(log=logging.getLogger("test"), instance=None,
+                           dagster_run=SimpleNamespace(run_id=run_id, job_name="job"))
 
 
 @pytest.fixture
