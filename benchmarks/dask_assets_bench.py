@@ -82,21 +82,16 @@ def measure(n_rows: int, n_workers: int, blocksize: str, folder: Path,
     source.parent.mkdir(parents=True)
     generate_customers(n_rows, seed=7).to_csv(source, index=False)
     table_mb = pd.read_csv(source, dtype=str).memory_usage(deep=True).sum() / 2**20
-    env = {"CHURN_STATE_DIR": str(workspace_root / "state"),
-           "MLFLOW_TRACKING_URI": f"sqlite:///{workspace_root / 'mlflow' / 'mlflow.db'}",
-           "CHURN_DATASET_CONFIG": str(workspace_root / "dataset.yaml"),
-           "CHURN_DASK_DATA_PATH": "1", "CHURN_DASK_BLOCKSIZE": blocksize,
-           "CHURN_DASK_FINAL_FIT_MIN_ROWS": "0"}  # measured on the cluster at any size
-    os.environ.update(env)
-    os.environ.pop("CHURN_STORAGE_URI", None)
     sampler = MemorySampler()
     with dg.instance_for_test() as instance, \
             LocalCluster(n_workers=n_workers, threads_per_worker=1, host="127.0.0.1",
                          dashboard_address=None, memory_limit=memory_limit) as cluster, \
             Client(cluster, set_as_default=False) as client, \
             sampler.sample("cluster", client=client, measure="process"):
-        os.environ["CHURN_DASK_SCHEDULER"] = cluster.scheduler_address
         workspace = ChurnWorkspace(workspace_root, instance)
+        workspace.configure(dask_scheduler=cluster.scheduler_address, dask_data_path=True,
+                            dask_blocksize=blocksize,
+                            dask_final_fit_min_rows=0)  # measured on the cluster at any size
         workspace.write_config(source, tuning=TUNING)
         workers = set(client.scheduler_info(n_workers=-1)["workers"])
         started = time.perf_counter()

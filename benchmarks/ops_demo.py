@@ -61,11 +61,10 @@ def main() -> None:
 
     from churn_assets.definitions import defs
     from churn_assets.defs.experiment_sensor import experiment_config_sensor
-    from churn_assets.defs.resources.dataset import DatasetResource
 
     definitions = defs()
     job = definitions.resolve_job_def("churn_training_job")
-    name = load_dataset_config().model_name
+    name = load_dataset_config(root / "dataset.yaml").model_name
     client = mlflow.MlflowClient()
     trials = {"ops": {"tuned_churn_model": {"config": {"n_trials": args.trials}}}}
     with dg.DagsterInstance.ephemeral() as instance:
@@ -75,7 +74,7 @@ def main() -> None:
         experiment = EXPERIMENT | {"tuning": EXPERIMENT["tuning"] | {"n_trials": args.trials}}
         (root / "configs" / "seed-7.yaml").write_text(yaml.safe_dump(experiment))
         context = dg.build_sensor_context(instance=instance, definitions=definitions,
-                                          resources={"dataset": DatasetResource(),
+                                          resources={"dataset": definitions.resources["dataset"],
                                                      "s3": S3Resource()})
         (request,) = experiment_config_sensor.evaluate_tick(context).run_requests
         print(f"experiment_config_sensor: run_key {request.run_key}")

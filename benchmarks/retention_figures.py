@@ -22,6 +22,7 @@ import pandas as pd
 from churn_assets.cli.store import open_store
 from churn_assets.data.sources import read_source
 from churn_assets.data.splits import assign_splits, binary_target
+from churn_assets.environment import current
 from churn_assets.model.calibration import brier, expected_calibration_error, fit_calibrator
 from churn_assets.model.contact_list import SCORE_PARAMS, contact_list, served_decision
 from churn_assets.model.economics import customer_values, expected_profit
@@ -37,7 +38,7 @@ def _run_metrics(store, version: str) -> dict[str, float]:
 
 
 def main() -> None:
-    store = open_store()
+    store = open_store(None, current())
     version = current_champion_version(store.client, store.model_name)
     metrics = _run_metrics(store, version)
     print(f"champion {store.model_name} v{version}; dataset {store.config.source}")

@@ -102,7 +102,8 @@ def bench_s3_sensor(repeats: int = 3) -> None:
             """One evaluation of the real sensor with its resources, as the daemon runs it."""
             return new_customer_data_sensor.evaluate_tick(dg.build_sensor_context(
                 instance=instance, cursor=cursor,
-                resources={"dataset": DatasetResource(), "s3": S3Resource()}))
+                resources={"dataset": DatasetResource(config_path=str(config)),
+                           "s3": S3Resource()}))
         ours = partial(list_s3, client, BUCKET, PREFIX)
         ours_cold_s, cold = timed(lambda: select_new(ours(), LandingCursor()), repeats)
         ours_warm_s, warm = timed(lambda: select_new(ours(), cold.cursor), repeats)
@@ -110,8 +111,7 @@ def bench_s3_sensor(repeats: int = 3) -> None:
             f"{tmp}/unused.csv", landing=f"s3://{BUCKET}/{PREFIX}")
         with mock.patch.dict(os.environ, {
                 "AWS_ENDPOINT_URL_S3": server.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-                "CHURN_DATASET_CONFIG": str(config)}):
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}):
             tick_cold_s, tick_cold = timed(partial(tick, None), repeats)
             tick_warm_s, tick_warm = timed(partial(tick, tick_cold.cursor), repeats)
         theirs = partial(get_objects, BUCKET, PREFIX, since_key=None, client=client)

@@ -1,13 +1,14 @@
 """``BENCH_SERVE=1 make bench`` (or ``python -m benchmarks.serve_bench``): the scoring service
 against ``mlflow models serve``, side by side on this machine, same model, same rows.
 
-A small real champion in a temporary MLflow store, its customers pushed to a real Redis
-(``redis-server`` on 127.0.0.1, no persistence). Both servers run as one process each
+A small real champion in a temporary MLflow store, its customers pushed through Feast to a
+real Redis (``redis-server`` on 127.0.0.1, no persistence). Both servers run as one process each
 (uvicorn; MLflow's own server with ``--workers 1``); the load comes from asyncio + httpx
 in this process, open loop (requests sent on a fixed schedule, so a slow answer does not
 slow the sender). Measured:
 
-- ``GET /customers/{id}`` (features from Redis, then scored with reasons) at 200 req/s:
+- ``GET /customers/{id}`` (features from Redis through Feast, then scored with reasons) at
+  200 req/s:
   p50 and p99; MLflow has no lookup, so its column is ``POST /invocations`` of the same
   single row;
 - sustained throughput: the highest open-loop rate whose p99 stays under 100 ms and that
@@ -38,7 +39,7 @@ import numpy as np
 import yaml
 
 from churn_assets.dataset_config import PROJECT_ROOT
-from churn_assets.serving.online_store import RedisStore, row_records
+from churn_assets.serving.online_store import open_store, store_location
 from churn_dev.redis_server import running_redis
 from churn_dev.services import free_port
 
@@ -187,7 +188,9 @@ def main(argv: list[str] | None = None) -> dict:
         folder = Path(tmp)
         champion = register_champion(folder / "mlflow", name="churn-bench")
         rows = champion.raw_rows
-        RedisStore(redis).put(row_records(rows, "customerID"))
+        # The registry where the service (CHURN_STATE_DIR below) looks for it.
+        registry = str(folder / "state" / "assets")
+        open_store(champion.name, "customerID", store_location(redis, registry)).push([rows])
         ids = rows["customerID"].tolist()
         singles = [json.dumps({"dataframe_records": [r]}).encode()
                    for r in json.loads(rows.head(500).to_json(orient="records"))]
@@ -252,7 +255,7 @@ def report(r: dict) -> None:
         ("one client: POST 1 row p99 ms", ours_seq["p99_ms"], theirs_seq["p99_ms"], ""),
         ("one client: lookups/s, logging on / off", seq["per_second"], seq_off["per_second"],
          "ratio = on / off"),
-        ("GET /customers/{id} @200/s p50 ms (Redis + reasons)", lookup["p50_ms"],
+        ("GET /customers/{id} @200/s p50 ms (Feast/Redis + reasons)", lookup["p50_ms"],
          theirs1["p50_ms"], "mlflow: POST 1 row"),
         ("GET /customers/{id} @200/s p99 ms", lookup["p99_ms"], theirs1["p99_ms"], ""),
         ("POST 1 row @200/s p50 ms", ours1["p50_ms"], theirs1["p50_ms"], ""),

@@ -31,12 +31,12 @@ from churn_assets.dataset_sections import (
     LeakageConfig,
     ModelConfig,
     PromotionConfig,
+    ServingConfig,
     SplitConfig,
     TuningConfig,
     _Section,
 )
-from churn_assets.environment import PROJECT_ROOT, dataset_config_path
-from churn_assets.serving.settings import ServingConfig
+from churn_assets.environment import PROJECT_ROOT
 from churn_assets.sql_urls import is_sql_url
 
 if TYPE_CHECKING:
@@ -181,8 +181,9 @@ def parse_dataset_config(raw: Any, base_dir: Path, config_path: str = "") -> Dat
 
 
 def config_file_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """The YAML named by ``path``, else ``$CHURN_DATASET_CONFIG``, else the bundled one."""
-    return Path(path or dataset_config_path() or DEFAULT_CONFIG_PATH).expanduser()
+    """The YAML named by ``path``, else the bundled one (the entry points pass
+    ``$CHURN_DATASET_CONFIG`` through ``Settings.dataset_config``)."""
+    return Path(path or DEFAULT_CONFIG_PATH).expanduser()
 
 
 def load_dataset_config(path: str | os.PathLike[str] | None = None) -> DatasetConfig:

@@ -373,3 +373,21 @@ class EngineeredFeature(_Section):
         return {"name": self.name, "kind": self.kind, "inputs": list(self.inputs),
                 **({"edges": list(self.edges)} if self.edges else {}),
                 **({"mapping": dict(self.mapping)} if self.mapping else {})}
+
+
+class ServingConfig(_Section):
+    """YAML ``serving``: read at start and again every poll, so a change needs no restart."""
+
+    poll_seconds: float = Field(30.0, gt=0, description="How often the registry is asked "
+                                "whether @champion or @challenger moved.")
+    challenger_share: float = Field(0.0, ge=0, le=1, description="0: @challenger scores every "
+                                    "request in shadow (logged, not answered); > 0: this "
+                                    "share of customers, sticky by id, get its answer.")
+    max_rows: int = Field(10_000, ge=1, description="Rows one POST /predict may carry.")
+    max_body_bytes: int = Field(20_000_000, ge=1_000, description="Largest request body.")
+    log_batch_rows: int = Field(500, ge=1, description="Log rows written per database call.")
+    log_flush_seconds: float = Field(0.5, gt=0, description="Longest wait before a partial "
+                                     "batch is written.")
+    log_predictions: bool = Field(True, description="false: answers are not logged and no "
+                                  "shadow scoring runs (for measuring what logging costs; the "
+                                  "log is the service's audit trail).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import yaml
 
@@ -15,7 +16,7 @@ from churn_assets.dataset_config import (
     load_dataset_config,
     parse_dataset_config,
 )
-from churn_assets.environment import DATASET_CONFIG_ENV
+from churn_assets.environment import DATASET_CONFIG_ENV, Settings
 
 REQUIRED = ("source", "target", "positive_label", "model_name")  # id_column: optional
 
@@ -177,26 +178,31 @@ def test_wrong_value_kind_in_yaml_becomes_config_error(tmp_path: Path) -> None:
 
 # --- loading ----------------------------------------------------------------------------------
 
-def test_env_var_selects_another_file(tmp_path: Path, monkeypatch) -> None:
+def dataset_resource(environ: dict[str, str]):
+    """The dataset resource the definitions build for this environment."""
+    from churn_assets.defs.deployment import resources
+
+    return resources(Settings.from_environ(environ))["dataset"]
+
+
+def test_env_var_selects_another_file(tmp_path: Path) -> None:
     other = write_yaml(tmp_path / "other.yaml", minimal() | {"model_name": "from-env"})
-    monkeypatch.setenv(DATASET_CONFIG_ENV, str(other))
-    assert load_dataset_config().model_name == "from-env"
+    assert dataset_resource({DATASET_CONFIG_ENV: str(other)}).load().model_name == "from-env"
     explicit = write_yaml(tmp_path / "explicit.yaml", minimal() | {"model_name": "explicit"})
     assert load_dataset_config(explicit).model_name == "explicit"  # an explicit path wins
 
 
-def test_without_env_var_the_bundled_config_is_used(monkeypatch) -> None:
-    monkeypatch.delenv(DATASET_CONFIG_ENV, raising=False)
-    config = load_dataset_config()
-    assert config.config_path == str((PROJECT_ROOT / "dataset.yaml").resolve())
+def test_without_env_var_the_bundled_config_is_used() -> None:
+    bundled = str((PROJECT_ROOT / "dataset.yaml").resolve())
+    assert dataset_resource({}).load().config_path == bundled
+    assert load_dataset_config().config_path == bundled
 
 
-def test_missing_file_is_config_error(tmp_path: Path, monkeypatch) -> None:
+def test_missing_file_is_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_dataset_config(tmp_path / "nope.yaml")
-    monkeypatch.setenv(DATASET_CONFIG_ENV, str(tmp_path / "gone.yaml"))
-    with pytest.raises(ConfigError, match="gone.yaml"):
-        load_dataset_config()
+    with pytest.raises(dg.Failure, match="gone.yaml"):
+        dataset_resource({DATASET_CONFIG_ENV: str(tmp_path / "gone.yaml")}).load()
 
 
 def test_empty_yaml_file_is_config_error(tmp_path: Path) -> None:

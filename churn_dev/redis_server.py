@@ -10,6 +10,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
 
 from churn_dev.services import free_port
 
@@ -19,14 +21,17 @@ def redis_unavailable() -> str | None:
 
 
 @contextmanager
-def running_redis() -> Iterator[str]:
-    """Yields ``redis://127.0.0.1:PORT/0``."""
+def running_redis(password: str | None = None) -> Iterator[str]:
+    """Yields ``redis://127.0.0.1:PORT/0`` (``redis://:PASSWORD@…`` with a password; the
+    password goes to the server in its config file, not on its command line)."""
     reason = redis_unavailable()
     if reason:
         raise RuntimeError(reason)
     port, folder = free_port(), tempfile.mkdtemp(prefix="churn-redis-")
+    config = Path(folder) / "redis.conf"
+    config.write_text(f"requirepass {password}\n" if password else "")
     server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        ["redis-server", str(config), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", folder],
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
@@ -35,14 +40,15 @@ def running_redis() -> Iterator[str]:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
                     connection.sendall(b"PING\r\n")
-                    if connection.recv(16).startswith(b"+PONG"):
+                    if connection.recv(64).startswith((b"+PONG", b"-NOAUTH")):
                         break
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"redis-server did not start on port {port}")
             time.sleep(0.1)
-        yield f"redis://127.0.0.1:{port}/0"
+        auth = f":{quote(password, safe='')}@" if password else ""
+        yield f"redis://{auth}127.0.0.1:{port}/0"
     finally:
         server.terminate()
         server.wait(timeout=30)

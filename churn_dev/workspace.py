@@ -4,7 +4,7 @@ MLflow store."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pandas as pd
 import yaml
 
 from churn_assets.dataset_config import PROJECT_ROOT
+from churn_assets.environment import Settings
 from churn_assets.generator import DistributionShift, generate_customers
 
 SHARED_TELCO = PROJECT_ROOT.parent / "shared" / "data" / "telco-customer-churn.csv"
@@ -30,14 +31,34 @@ SMALL_EXPECTATIONS = {
 
 @dataclass
 class ChurnWorkspace:
-    """A temporary project: data folder, dataset YAML, state, MLflow store, instance."""
+    """A temporary project: data folder, dataset YAML, state, MLflow store, instance, and the
+    deployment settings its definitions are built from (``configure`` changes them)."""
 
     root: Path
     instance: dg.DagsterInstance
+    settings: Settings = field(default=None)  # type: ignore[assignment]  # set below
+
+    def __post_init__(self) -> None:
+        if self.settings is None:
+            self.settings = Settings(state_dir=self.root / "state",
+                                     tracking_uri=f"sqlite:///{self.root / 'mlflow' / 'mlflow.db'}",
+                                     dataset_config=str(self.root / "dataset.yaml"))
 
     @property
     def tracking_uri(self) -> str:
-        return f"sqlite:///{self.root / 'mlflow' / 'mlflow.db'}"
+        return self.settings.tracking_uri
+
+    def configure(self, **changes: Any) -> Settings:
+        """Other settings from now on (e.g. ``storage_uri``, ``dask_scheduler``)."""
+        self.settings = replace(self.settings, **changes)
+        return self.settings
+
+    def definitions(self) -> dg.Definitions:
+        """The project's definitions wired for this workspace, as `defs()` wires them for the
+        environment."""
+        from churn_assets.definitions import build_definitions
+
+        return build_definitions(self.settings)
 
     def write_data(self, name: str, frame: pd.DataFrame) -> Path:
         path = self.root / "data" / name
@@ -68,9 +89,7 @@ class ChurnWorkspace:
 def materialize_graph(workspace: ChurnWorkspace, selection: str = "*",
                       run_config: dict | None = None, tags: dict | None = None):
     """Materialize assets (and their checks) in process, like `dagster asset materialize`."""
-    from churn_assets.definitions import defs
-
-    definitions = defs()
+    definitions = workspace.definitions()
     return dg.materialize(
         [*definitions.assets, *definitions.asset_checks],
         resources=definitions.resources,

@@ -68,5 +68,4 @@ _rows_match_columns
 _exactly_one
 app_from_environment
 # Open question for the serving code's owner: used only by a test / not read anywhere yet.
-row_records  # serving.online_store: the tests fill a store with it
 API_KEY_HEADER  # serving.settings

@@ -19,6 +19,7 @@ from churn_assets.cli import (
     train_command,
 )
 from churn_assets.cli.errors import CliError
+from churn_assets.environment import Settings, current
 
 PROG = "python -m churn_assets"
 EPILOG = """\
@@ -85,10 +86,12 @@ def _one_line(error: BaseException) -> str:
     return first if len(first) <= 400 else first[:397] + "..."
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    """``settings``: the deployment's (default: read from this process's environment)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        args.settings = settings or current()
         return args.run(args)
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)

@@ -65,13 +65,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def show_champion(args: argparse.Namespace) -> int:
-    lines = champion_lines(open_store(args.config))
+    lines = champion_lines(open_store(args.config, args.settings))
     print("\n".join(lines))
     return 0 if len(lines) > 1 else 1
 
 
 def promote_by_hand(args: argparse.Namespace) -> int:
-    store = open_store(args.config)
+    store = open_store(args.config, args.settings)
     outcome = promote_version(store.client, store.model_name, args.version,
                               tracking_uri=store.tracking_uri, requested_by=args.by,
                               reason=args.reason)
@@ -83,7 +83,7 @@ def promote_by_hand(args: argparse.Namespace) -> int:
 
 
 def roll_back(args: argparse.Namespace) -> int:
-    store = open_store(args.config)
+    store = open_store(args.config, args.settings)
     outcome = rollback(store.client, store.model_name, tracking_uri=store.tracking_uri,
                        requested_by=args.by, reason=args.reason, target_version=args.to)
     print(f"{store.model_name} @{CHAMPION} rolled back from v{outcome.from_version} to "
@@ -92,7 +92,7 @@ def roll_back(args: argparse.Namespace) -> int:
 
 
 def print_report(args: argparse.Namespace) -> int:
-    store = open_store(args.config)
+    store = open_store(args.config, args.settings)
     version = args.version or current_champion_version(store.client, store.model_name)
     if version is None:
         raise CliError(no_champion_line(store))

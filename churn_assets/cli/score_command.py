@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is not None and args.out.suffix not in (".csv", ".parquet"):
         raise CliError(f"--out must end in .csv or .parquet, got '{args.out.name}'")
-    store = open_store(args.config)
+    store = open_store(args.config, args.settings)
     version = current_champion_version(store.client, store.model_name)
     if version is None:
         raise CliError(f"no @{CHAMPION} for '{store.model_name}' in {store.tracking_uri}: "

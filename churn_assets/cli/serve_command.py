@@ -45,7 +45,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise CliError(f"the service needs the [serve] extra ({error.name} is missing): "
                        "pip install -e '.[serve]'") from error
-    app = create_app(build_service(getattr(args, "config", None)))
+    from churn_assets.serving.settings import ServiceEnvironment
+
+    settings = args.settings
+    app = create_app(build_service(getattr(args, "config", None) or settings.dataset_config,
+                                   ServiceEnvironment.from_settings(settings)))
     print(f"serving on http://{args.host}:{args.port} (docs at /docs)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 
 from churn_assets.dataset_config import DatasetConfig, load_dataset_config
-from churn_assets.environment import tracking_uri
+from churn_assets.environment import Settings
 from churn_assets.registry.tracking_store import point_at_store
 
 
@@ -22,11 +22,11 @@ class Store:
         return self.config.model_name
 
 
-def open_store(config_path: str | None = None) -> Store:
+def open_store(config_path: str | None, settings: Settings) -> Store:
     """The dataset YAML (``--config``, else $CHURN_DATASET_CONFIG, else the bundled one) and
     the tracking store ($MLFLOW_TRACKING_URI, else ./mlruns/mlflow.db), as the assets read
-    them."""
-    config = load_dataset_config(config_path)
-    uri = tracking_uri()
+    them: ``settings`` are the environment's, read once by ``main``."""
+    config = load_dataset_config(config_path or settings.dataset_config or None)
+    uri = settings.tracking_uri
     point_at_store(uri)
     return Store(config, uri, MlflowClient(tracking_uri=uri, registry_uri=uri))

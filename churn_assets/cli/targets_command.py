@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--out must end in .csv or .parquet, got '{args.out.name}'")
     if args.top is not None and args.top < 1:
         raise CliError(f"--top must be at least 1, got {args.top}")
-    store = open_store(args.config)
+    store = open_store(args.config, args.settings)
     version = current_champion_version(store.client, store.model_name)
     if version is None:
         raise CliError(f"no @{CHAMPION} for '{store.model_name}' in {store.tracking_uri}: "

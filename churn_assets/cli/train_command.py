@@ -11,7 +11,7 @@ import sys
 from churn_assets.cli.champion_summary import champion_lines
 from churn_assets.cli.errors import CliError
 from churn_assets.cli.store import open_store
-from churn_assets.environment import DATASET_CONFIG_ENV, PROJECT_ROOT
+from churn_assets.environment import DATASET_CONFIG_ENV, PROJECT_ROOT, child_environment
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -38,7 +38,7 @@ def dagster_command(n_trials: int | None) -> list[str]:
 def run_environment(config_path: str | None) -> dict[str, str]:
     """The caller's environment; like `make train`, the repo's dagster.yaml keeps history
     in .dagster_home/ when DAGSTER_HOME is not set (Dagster would otherwise forget it)."""
-    env = dict(os.environ)
+    env = child_environment()
     if config_path:
         env[DATASET_CONFIG_ENV] = os.path.abspath(config_path)
     if not env.get("DAGSTER_HOME") and (PROJECT_ROOT / "dagster.yaml").is_file():
@@ -49,7 +49,8 @@ def run_environment(config_path: str | None) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     if args.n_trials is not None and args.n_trials < 1:
         raise CliError(f"--n-trials must be at least 1, got {args.n_trials}")
-    open_store(args.config)  # a bad YAML fails here in one line, not inside a Dagster run
+    # A bad YAML fails here in one line, not inside a Dagster run.
+    open_store(args.config, args.settings)
     command = dagster_command(args.n_trials)
     print("running: " + " ".join(command[1:]), flush=True)
     env = run_environment(args.config)
@@ -59,6 +60,6 @@ def run(args: argparse.Namespace) -> int:
     if finished.returncode != 0:
         raise CliError(f"the Dagster run failed (exit code {finished.returncode}); "
                        "its log is above")
-    for line in champion_lines(open_store(args.config)):
+    for line in champion_lines(open_store(args.config, args.settings)):
         print(line)
     return 0

@@ -107,8 +107,8 @@ def _proposed_floors(target: pd.Series, positive_label: Any) -> tuple[dict[str, 
     """Floors from the table's own baselines: F1 of flagging everyone at its churn rate, and
     a ranking clearly better than chance (a first model must beat these by default anyway;
     written out they stay fixed when later snapshots churn at another rate)."""
+    from churn_assets.data.baselines import flag_everyone_f1
     from churn_assets.data.splits import binary_target
-    from churn_assets.registry.first_model import flag_everyone_f1
 
     rate = float(binary_target(target.dropna(), positive_label).mean())
     f1 = math.ceil(flag_everyone_f1(rate) * 100) / 100

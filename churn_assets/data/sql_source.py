@@ -10,13 +10,13 @@ shows up as unchanged.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Iterable
 
 import pandas as pd
 
 from churn_assets.data.source_errors import SourceError, SourceUnavailable
+from churn_assets.environment import variable
 
 CHUNK_ROWS = 50_000
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -26,12 +26,13 @@ def expand_url(url: str) -> str:
     """``${VAR}`` replaced from the environment; an unset variable is an error naming it."""
     def value(match: re.Match) -> str:
         name = match.group(1)
-        if name not in os.environ:
+        secret = variable(name)
+        if secret is None:
             raise SourceError(f"the source URL needs the environment variable {name}, "
                               "which is not set")
         from urllib.parse import quote
 
-        return quote(os.environ[name], safe="")
+        return quote(secret, safe="")
     return _VARIABLE.sub(value, url)
 
 

@@ -11,7 +11,8 @@ import urllib.request
 
 import dagster as dg
 
-from churn_assets.environment import WEBHOOK_ENV, alert_webhook
+from churn_assets.defs.resources.alerting import Alerting
+from churn_assets.environment import WEBHOOK_ENV
 
 TIMEOUT_SECONDS = 10
 
@@ -52,11 +53,11 @@ def post_json(url: str, payload: dict[str, object]) -> int:
                        default_status=dg.DefaultSensorStatus.RUNNING,
                        description=f"Posts each failed run to ${WEBHOOK_ENV} (JSON: job, "
                        "run_id, failed_step, error); only logs it when unset.")
-def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
+def run_failure_alert_sensor(context: dg.RunFailureSensorContext, alerting: Alerting) -> None:
     alert = failure_alert(context)
     context.log.error(f"run {alert['run_id']} of {alert['job']} failed at step "
                       f"{alert['failed_step']}: {alert['error']}")
-    url = alert_webhook()
+    url = alerting.url()
     if not url:
         context.log.info(f"no alert sent: ${WEBHOOK_ENV} is not set")
         return

@@ -20,12 +20,12 @@ and a run with op concurrency pools (ours) refuses.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from churn_assets.defs.resources.alerting import Alerting
 from churn_assets.defs.resources.dask_cluster import (
     DEFAULT_FINAL_FIT_MIN_ROWS,
     DaskCluster,
@@ -35,99 +35,83 @@ from churn_assets.defs.resources.io_manager import ChurnIOManagerFactory
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.optuna_storage import OptunaStorage
 from churn_assets.defs.resources.scores_database import ScoresDatabase
-from churn_assets.defs.schedules import DEFAULT_CRON, DEFAULT_TIMEZONE
+from churn_assets.defs.resources.serving_stores import ServingStores
 from churn_assets.distributed.local_views import BLOCKSIZE
-from churn_assets.environment import deployment_name
-
-OPTUNA_STORAGE_ENV = "CHURN_OPTUNA_STORAGE"  # e.g. postgresql://user:password@host/optuna
-DASK_SCHEDULER_ENV = "CHURN_DASK_SCHEDULER"  # e.g. tcp://127.0.0.1:8786
-DASK_FINAL_FIT_MIN_ROWS_ENV = "CHURN_DASK_FINAL_FIT_MIN_ROWS"
-DASK_DATA_PATH_ENV = "CHURN_DASK_DATA_PATH"  # "1": the data assets as partitions (see above)
-DASK_BLOCKSIZE_ENV = "CHURN_DASK_BLOCKSIZE"  # CSV bytes per partition, e.g. 64MB
-SCORES_DB_ENV = "CHURN_SCORES_DB_URL"  # e.g. postgresql://crm:password@host/crm (a secret)
-SCORES_TABLE_ENV = "CHURN_SCORES_TABLE"  # 'table' or 'schema.table', default churn_scores
-EXECUTOR_ENV = "CHURN_EXECUTOR"  # in_process | multiprocess | docker (default: by deployment)
-EXECUTORS = ("in_process", "multiprocess", "docker")
-STEP_MEMORY_ENV = "CHURN_STEP_MEMORY"  # docker executor: each step container's limit, e.g. 2g
-STEP_CPUS_ENV = "CHURN_STEP_CPUS"  # docker executor: CPUs per step container, e.g. 1.5
+from churn_assets.environment import (
+    LOG_URL_ENV,
+    OPTUNA_STORAGE_ENV,
+    SCORES_DB_ENV,
+    STORAGE_URI_ENV,
+    STORE_URL_ENV,
+    TRACKING_URI_ENV,
+    WEBHOOK_ENV,
+    Settings,
+)
 
 
-@dataclass(frozen=True)
-class Deployment:
-    name: str = "local"
-    max_concurrent_steps: int = 4
-    retrain_cron: str = DEFAULT_CRON
-    retrain_timezone: str = DEFAULT_TIMEZONE
-    shared_optuna_storage: bool = False
-    dask_scheduler: str = ""
-    dask_final_fit_min_rows: int = DEFAULT_FINAL_FIT_MIN_ROWS
-    dask_data_path: bool = False
-    dask_blocksize: str = BLOCKSIZE
-    scores_database: bool = False
-    scores_table: str = "churn_scores"
-    executor_kind: str = ""
-
-    @classmethod
-    def from_environment(cls) -> Deployment:
-        name = deployment_name()
-        if name not in ("local", "prod"):
-            raise ValueError(f"CHURN_DEPLOYMENT must be 'local' or 'prod', got '{name}'")
-        return cls(
-            name=name,
-            max_concurrent_steps=int(os.environ.get("CHURN_MAX_CONCURRENT_STEPS", "4")),
-            retrain_cron=os.environ.get("CHURN_RETRAIN_CRON", DEFAULT_CRON),
-            retrain_timezone=os.environ.get("CHURN_RETRAIN_TIMEZONE", DEFAULT_TIMEZONE),
-            shared_optuna_storage=bool(os.environ.get(OPTUNA_STORAGE_ENV)),
-            dask_scheduler=os.environ.get(DASK_SCHEDULER_ENV, ""),
-            dask_final_fit_min_rows=int(os.environ.get(DASK_FINAL_FIT_MIN_ROWS_ENV,
-                                                       str(DEFAULT_FINAL_FIT_MIN_ROWS))),
-            dask_data_path=os.environ.get(DASK_DATA_PATH_ENV, "") == "1",
-            dask_blocksize=os.environ.get(DASK_BLOCKSIZE_ENV) or BLOCKSIZE,
-            scores_database=bool(os.environ.get(SCORES_DB_ENV)),
-            scores_table=os.environ.get(SCORES_TABLE_ENV) or "churn_scores",
-            executor_kind=executor_kind(),
-        )
-
-    def executor(self) -> dg.ExecutorDefinition:
-        # Locally one process pays the heavy imports (mlflow, xgboost, GX) once and SQLite sees
-        # a single writer; in production each step gets its own process on Postgres, unless
-        # CHURN_EXECUTOR says otherwise (the container stack: one process per run container).
-        kind = self.executor_kind or ("multiprocess" if self.name == "prod" else "in_process")
-        if kind == "docker":
-            return step_containers_executor(self.max_concurrent_steps)
-        if kind == "multiprocess":
-            return dg.multiprocess_executor.configured(
-                {"max_concurrent": self.max_concurrent_steps})
-        return dg.in_process_executor
-
-    def resources(self) -> dict[str, object]:
-        dask = DaskCluster(scheduler_address=self.dask_scheduler,
-                           final_fit_min_rows=self.dask_final_fit_min_rows,
-                           data_path=self.dask_data_path, blocksize=self.dask_blocksize)
-        optuna = (OptunaStorage(url=dg.EnvVar(OPTUNA_STORAGE_ENV), dask_cluster=dask)
-                  if self.shared_optuna_storage else OptunaStorage(dask_cluster=dask))
-        return {
-            "dataset": DatasetResource(),
-            "dask_cluster": dask,  # the data assets' switch; the same client as the trials'
-            "mlflow_tracking": MlflowTracking(),
-            "optuna_storage": optuna,
-            # boto3 reads AWS_ENDPOINT_URL_S3 / AWS_* credentials from the environment itself.
-            "s3": S3Resource(),
-            "io_manager": ChurnIOManagerFactory(),
-            "scores_database": ScoresDatabase(url=dg.EnvVar(SCORES_DB_ENV),
-                                              table=self.scores_table)
-            if self.scores_database else ScoresDatabase(table=self.scores_table),
-        }
+def executor(settings: Settings) -> dg.ExecutorDefinition:
+    # Locally one process pays the heavy imports (mlflow, xgboost, GX) once and SQLite sees
+    # a single writer; in production each step gets its own process on Postgres, unless
+    # CHURN_EXECUTOR says otherwise (the container stack: one process per run container).
+    kind = settings.executor or ("multiprocess" if settings.deployment == "prod"
+                                 else "in_process")
+    if kind == "docker":
+        return step_containers_executor(settings)
+    if kind == "multiprocess":
+        return dg.multiprocess_executor.configured(
+            {"max_concurrent": settings.max_concurrent_steps})
+    return dg.in_process_executor
 
 
-def executor_kind() -> str:
-    kind = os.environ.get(EXECUTOR_ENV, "")
-    if kind and kind not in EXECUTORS:
-        raise ValueError(f"{EXECUTOR_ENV} must be one of {', '.join(EXECUTORS)}, got '{kind}'")
-    return kind
+def _secret(value: str, name: str) -> dict[str, object]:
+    # Set: Dagster reads it from the environment itself and shows only the variable's name.
+    return {"value": dg.EnvVar(name)} if value else {}
 
 
-def step_containers_executor(max_concurrent: int) -> dg.ExecutorDefinition:
+def _location(value: str, name: str) -> str:
+    """A URI as resource config, unless it carries a password (e.g. a database-backed MLflow
+    store): then only the variable's name, as for the secrets."""
+    return dg.EnvVar(name) if urlsplit(value).password else value
+
+
+def resources(settings: Settings) -> dict[str, object]:
+    """Every resource, its values from ``settings`` (secrets as ``dg.EnvVar``)."""
+    dask = DaskCluster(scheduler_address=settings.dask_scheduler,
+                       final_fit_min_rows=(DEFAULT_FINAL_FIT_MIN_ROWS
+                                           if settings.dask_final_fit_min_rows is None
+                                           else settings.dask_final_fit_min_rows),
+                       data_path=settings.dask_data_path,
+                       blocksize=settings.dask_blocksize or BLOCKSIZE)
+    optuna_url = _secret(settings.optuna_storage_url, OPTUNA_STORAGE_ENV)
+    scores_url = _secret(settings.scores_db_url, SCORES_DB_ENV)
+    webhook = _secret(settings.alert_webhook, WEBHOOK_ENV)
+    log_url = _secret(settings.prediction_log_url, LOG_URL_ENV)
+    store_url = _secret(settings.online_store_url, STORE_URL_ENV)
+    return {
+        "dataset": DatasetResource(config_path=settings.dataset_config),
+        "dask_cluster": dask,  # the data assets' switch; the same client as the trials'
+        "mlflow_tracking": MlflowTracking(
+            tracking_uri=_location(settings.tracking_uri, TRACKING_URI_ENV)),
+        "optuna_storage": OptunaStorage(
+            url=optuna_url.get("value", OptunaStorage.journal_url(settings.state_dir)),
+            dask_cluster=dask),
+        # boto3 reads AWS_ENDPOINT_URL_S3 / AWS_* credentials from the environment itself.
+        "s3": S3Resource(),
+        "io_manager": ChurnIOManagerFactory(
+            base_path=_location(settings.storage_uri, STORAGE_URI_ENV)),
+        "scores_database": ScoresDatabase(table=settings.scores_table, **(
+            {"url": scores_url["value"]} if scores_url else {})),
+        "alerting": Alerting(max_age_days=settings.freshness_max_age_days,
+                             **({"webhook_url": webhook["value"]} if webhook else {})),
+        "serving_stores": ServingStores(
+            prediction_log_url=log_url.get("value", settings.default_log_url()),
+            online_store_url=store_url.get("value", settings.default_store_url()),
+            storage_uri=_location(settings.storage_uri, STORAGE_URI_ENV),
+            min_new_log_rows=settings.log_sensor_min_rows),
+    }
+
+
+def step_containers_executor(settings: Settings) -> dg.ExecutorDefinition:
     """Every step a container of the run's image (dagster-docker's docker_executor), limited to
     CHURN_STEP_MEMORY and CHURN_STEP_CPUS; the steps exchange data through the IO manager, so
     CHURN_STORAGE_URI must be storage every container reaches (s3://). The run container needs
@@ -135,9 +119,9 @@ def step_containers_executor(max_concurrent: int) -> dg.ExecutorDefinition:
     from dagster_docker import docker_executor  # the [deploy] extra, only when asked for
 
     limits: dict[str, object] = {}
-    if os.environ.get(STEP_MEMORY_ENV):
-        limits["mem_limit"] = os.environ[STEP_MEMORY_ENV]
-    if os.environ.get(STEP_CPUS_ENV):
-        limits["nano_cpus"] = int(float(os.environ[STEP_CPUS_ENV]) * 1e9)
-    return docker_executor.configured({"max_concurrent": max_concurrent,
+    if settings.step_memory:
+        limits["mem_limit"] = settings.step_memory
+    if settings.step_cpus:
+        limits["nano_cpus"] = int(settings.step_cpus * 1e9)
+    return docker_executor.configured({"max_concurrent": settings.max_concurrent_steps,
                                        "container_kwargs": limits})

@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from churn_assets.defs.alerts import post_json
+from churn_assets.defs.resources.alerting import Alerting
 from churn_assets.environment import (
+    DEFAULT_FRESHNESS_INTERVAL_SECONDS,
     DEFAULT_MAX_AGE_DAYS,
     FRESHNESS_DAYS_ENV,
     WEBHOOK_ENV,
-    alert_webhook,
-    freshness_interval_seconds,
-    freshness_max_age_days,
 )
 from churn_assets.monitoring.freshness import SnapshotRead, snapshot_freshness
 
@@ -37,8 +36,7 @@ def snapshot_reads(instance: dg.DagsterInstance) -> list[SnapshotRead]:
             for r in records if r.asset_materialization]
 
 
-def alert(context: dg.AssetCheckExecutionContext, text: str) -> None:
-    url = alert_webhook()
+def alert(context: dg.AssetCheckExecutionContext, url: str, text: str) -> None:
     if not url:
         context.log.info(f"no alert sent: ${WEBHOOK_ENV} is not set")
         return
@@ -56,12 +54,13 @@ def alert(context: dg.AssetCheckExecutionContext, text: str) -> None:
                 description="A new source snapshot (new content) arrived within "
                             f"${FRESHNESS_DAYS_ENV} days (default {DEFAULT_MAX_AGE_DAYS:g}); "
                             "a warning and a webhook alert otherwise.")
-def raw_customers_freshness(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+def raw_customers_freshness(context: dg.AssetCheckExecutionContext, alerting: Alerting
+                            ) -> dg.AssetCheckResult:
     freshness = snapshot_freshness(snapshot_reads(context.instance), datetime.now(UTC),
-                                   freshness_max_age_days())
+                                   alerting.max_age_days)
     if freshness.snapshot_since is not None and not freshness.fresh:
         context.log.warning(f"{SOURCE.to_user_string()}: {freshness.text()}")
-        alert(context, f"{SOURCE.to_user_string()}: {freshness.text()}")
+        alert(context, alerting.url(), f"{SOURCE.to_user_string()}: {freshness.text()}")
     metadata = {"max_age_days": freshness.max_age.days}
     if freshness.snapshot_since is not None:
         metadata |= {"snapshot_since": freshness.snapshot_since.isoformat(timespec="seconds"),
@@ -71,11 +70,18 @@ def raw_customers_freshness(context: dg.AssetCheckExecutionContext) -> dg.AssetC
                                description=freshness.text(), metadata=metadata)
 
 
-@dg.sensor(name="raw_customers_freshness_sensor",
-           asset_selection=dg.AssetSelection.checks(raw_customers_freshness),
-           minimum_interval_seconds=freshness_interval_seconds(),  # read as definitions load
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Runs the raw_customers freshness check (warning and webhook alert "
-                       "when no new snapshot arrived in time).")
-def raw_customers_freshness_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(asset_check_keys=[raw_customers_freshness.check_key])
+def freshness_sensor(interval_seconds: int = DEFAULT_FRESHNESS_INTERVAL_SECONDS
+                     ) -> dg.SensorDefinition:
+    """The sensor that runs the check every ``interval_seconds`` (the deployment passes
+    $CHURN_FRESHNESS_INTERVAL_SECONDS)."""
+
+    @dg.sensor(name="raw_customers_freshness_sensor",
+               asset_selection=dg.AssetSelection.checks(raw_customers_freshness),
+               minimum_interval_seconds=interval_seconds,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Runs the raw_customers freshness check (warning and webhook alert "
+                           "when no new snapshot arrived in time).")
+    def raw_customers_freshness_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(asset_check_keys=[raw_customers_freshness.check_key])
+
+    return raw_customers_freshness_sensor

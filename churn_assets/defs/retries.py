@@ -15,19 +15,18 @@ whose decision says "rejected", and a step that knows its error is permanent rai
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import dagster as dg
 
-from churn_assets.environment import retry_settings
+from churn_assets.environment import Settings, current
 
 
-def service_retry_policy(environ: Mapping[str, str] | None = None) -> dg.RetryPolicy:
-    retries, delay = retry_settings(environ)
-    return dg.RetryPolicy(max_retries=retries, delay=delay, backoff=dg.Backoff.LINEAR)
+def service_retry_policy(settings: Settings) -> dg.RetryPolicy:
+    return dg.RetryPolicy(max_retries=settings.retry_max_retries,
+                          delay=settings.retry_delay_seconds, backoff=dg.Backoff.LINEAR)
 
 
 # Dagster fixes an op's retry policy when its decorator runs: these modules are imported only
 # when the definitions load (churn_assets/__init__.py is lazy and no plain module imports
-# defs/), so this is read then, like the rest of the deployment's settings.
-SERVICE_RETRIES = service_retry_policy()
+# defs/), so the environment is read then; the one setting not taken from the Settings that
+# build_definitions gets.
+SERVICE_RETRIES = service_retry_policy(current())

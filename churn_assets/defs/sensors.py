@@ -15,8 +15,10 @@ from churn_assets.data.source_errors import SourceError
 from churn_assets.data.sql_watermark import WatermarkCursor, is_newer, read_watermark
 from churn_assets.dataset_config import ConfigError, DatasetConfig
 from churn_assets.defs.assets.ingestion import RawCustomersConfig
-from churn_assets.defs.assets.monitoring import HISTORY_LIMIT, feature_drift, read_history
+from churn_assets.defs.assets.monitoring import feature_drift
 from churn_assets.defs.assets.registry import champion_model
+from churn_assets.defs.assets.serving import online_performance
+from churn_assets.defs.history import HISTORY_LIMIT, read_history
 from churn_assets.defs.jobs import churn_training_job, snapshot_intake_job
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.monitoring.retraining_policy import LATEST_LABELED
@@ -119,6 +121,25 @@ def _latest_labeled_uri(instance: dg.DagsterInstance) -> str:
     "rule and the figures.",
 )
 def drift_retraining_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    return _retraining_request(context, asset_event, "feature_drift")
+
+
+@dg.asset_sensor(
+    asset_key=online_performance.key,
+    job=churn_training_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Retrains when an online_performance materialization says `retrain`: the "
+    "prediction log's newest window went through the same retraining policy as a snapshot "
+    "(performance decay of the champion on its logged answers; drift counts toward the "
+    "streak). It trains on the latest labeled snapshot (the log is never trained on).",
+)
+def prediction_log_retraining_sensor(context: dg.SensorEvaluationContext,
+                                     asset_event: dg.EventLogEntry):
+    return _retraining_request(context, asset_event, "online_performance")
+
+
+def _retraining_request(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry,
+                        source: str):
     materialization = asset_event.asset_materialization
     stored = materialization.metadata if materialization else {}
     metadata = {key: value.value for key, value in stored.items()}
@@ -129,11 +150,11 @@ def drift_retraining_sensor(context: dg.SensorEvaluationContext, asset_event: dg
     if latest_champion and latest_champion.run_id == asset_event.run_id:
         return dg.SkipReason(f"run {run} already trained a candidate")
     if not metadata.get("retrain"):
-        return dg.SkipReason(f"feature_drift in run {run}: no retraining ({rule}): {reason}")
+        return dg.SkipReason(f"{source} in run {run}: no retraining ({rule}): {reason}")
     # The snapshot is read again by URI: a newer one may have replaced validated_customers.
     uri = (_latest_labeled_uri(context.instance) if metadata.get("train_on") == LATEST_LABELED
            else str(metadata.get("snapshot_uri", "")))  # never train on an unlabeled snapshot
     return dg.RunRequest(
-        run_key=f"feature_drift:{asset_event.run_id}",
+        run_key=f"{source}:{asset_event.run_id}",
         run_config=dg.RunConfig(ops={"raw_customers": RawCustomersConfig(source_uri=uri)}),
         tags={RETRAIN_RULE_TAG: rule, RETRAIN_REASON_TAG: reason[:200]})

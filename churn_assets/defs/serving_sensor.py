@@ -3,11 +3,10 @@ least `CHURN_LOG_SENSOR_MIN_ROWS` (1,000) rows were logged since its last reques
 materializes `online_performance` (realized metrics, the shadow look, drift of the logged
 requests)."""
 
-import os
-
 import dagster as dg
 
 from churn_assets.defs.assets.serving import online_performance
+from churn_assets.defs.resources.serving_stores import ServingStores
 
 online_performance_job = dg.define_asset_job(
     "online_performance_job", selection=dg.AssetSelection.assets(online_performance),
@@ -18,12 +17,11 @@ online_performance_job = dg.define_asset_job(
 @dg.sensor(job=online_performance_job, minimum_interval_seconds=300,
            default_status=dg.DefaultSensorStatus.RUNNING,
            description="Materializes online_performance when enough new rows were logged.")
-def prediction_log_sensor(context: dg.SensorEvaluationContext):
+def prediction_log_sensor(context: dg.SensorEvaluationContext, serving_stores: ServingStores):
     from churn_assets.monitoring.online_performance import logged_row_count
-    from churn_assets.serving.settings import log_url
 
-    minimum = int(os.environ.get("CHURN_LOG_SENSOR_MIN_ROWS", "1000"))
-    count, seen = logged_row_count(log_url()), int(context.cursor or 0)
+    minimum = serving_stores.min_new_log_rows
+    count, seen = logged_row_count(serving_stores.log_url()), int(context.cursor or 0)
     if count - seen < minimum:
         return dg.SkipReason(f"{count - seen} new logged rows (waiting for {minimum})")
     context.update_cursor(str(count))

@@ -27,7 +27,7 @@ def read_log(url: str, since: datetime | None = None) -> tuple[pd.DataFrame, pd.
     service has not created its tables yet."""
     import sqlalchemy as sa
 
-    from churn_assets.serving.log_tables import OUTCOMES, PREDICTION_LOG
+    from churn_assets.data.log_tables import OUTCOMES, PREDICTION_LOG
 
     engine = sa.create_engine(url)
     try:
@@ -134,7 +134,7 @@ def logged_row_count(url: str) -> int:
     """Rows in ``prediction_log`` (0 before the service created it): the sensor's watermark."""
     import sqlalchemy as sa
 
-    from churn_assets.serving.log_tables import PREDICTION_LOG
+    from churn_assets.data.log_tables import PREDICTION_LOG
 
     engine = sa.create_engine(url)
     try:

@@ -11,17 +11,23 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from churn_assets.dataset_config import DatasetConfig
-from churn_assets.monitoring.drift import DriftReport, detect_drift, sample_rows
+from churn_assets.monitoring.drift import (
+    DRIFT_SAMPLE_ROWS,
+    DriftReport,
+    detect_drift,
+    sample_rows,
+)
+from churn_assets.monitoring.log_window import LogWindow, champion_window, window_performance
 from churn_assets.monitoring.online_performance import (
     CHURNED,
     METRICS,
     join_outcomes,
     known_outcomes,
-    logged_rows,
     prediction_summary,
     read_log,
     realized_by_arm,
 )
+from churn_assets.monitoring.snapshot_performance import SnapshotPerformance
 from churn_assets.names import REFERENCE_ARTIFACT
 from churn_assets.registry.online_trial import OnlineLook, take_online_look
 
@@ -36,6 +42,8 @@ class OnlineReport:
     look: OnlineLook
     drift: DriftReport | None
     drift_rows: int
+    window: LogWindow | None = None  # the champion's newest answers, monitored as a snapshot
+    performance: SnapshotPerformance | None = None  # the champion on the window
 
     def metadata(self) -> dict[str, Any]:
         """Plain values and markdown tables; realized keys name the metric, arm and version
@@ -65,6 +73,12 @@ class OnlineReport:
                      "logged_drift_rows": self.drift_rows,
                      "logged_drift": self.drift.to_frame().to_markdown(index=False,
                                                                       floatfmt=".4f")}
+        if self.performance is not None:
+            meta["logged_performance"] = self.performance.summary
+            meta["logged_evaluated_rows"] = self.performance.evaluated_rows
+            if self.performance.report is not None:  # realized_f1 -> logged_realized_f1
+                meta |= {f"logged_{key}": round(float(value), 4) for key, value
+                         in self.performance.report.figures().items()}
         return meta
 
 
@@ -79,27 +93,54 @@ def snapshot_outcomes(rows: pd.DataFrame, data: DatasetConfig) -> pd.DataFrame |
                                                 data.positive_label).to_numpy()})
 
 
-def logged_drift(client: MlflowClient, data: DatasetConfig, log: pd.DataFrame,
-                 window_rows: int) -> tuple[DriftReport | None, int]:
-    """The champion's last ``window_rows`` answered rows against its training rows."""
+@dataclass(frozen=True)
+class LoggedMonitoring:
+    drift: DriftReport | None
+    rows: int
+    window: LogWindow | None = None
+    performance: SnapshotPerformance | None = None
+
+
+def logged_monitoring(client: MlflowClient, data: DatasetConfig, log: pd.DataFrame,
+                      outcomes: pd.Series, window_rows: int) -> LoggedMonitoring:
+    """The champion's last ``window_rows`` answered rows against its training rows (drift),
+    and its performance on those it never trained on."""
     import mlflow
 
+    from churn_assets.data.splits import assign_splits
+    from churn_assets.monitoring.performance import DecayRule
+    from churn_assets.monitoring.snapshot_performance import unseen_rows
+    from churn_assets.pipeline.monitoring import champion_figures
     from churn_assets.registry.model_registry import (
         current_champion_version,
         load_version_reference,
     )
 
     version = current_champion_version(client, data.model_name)
-    answered = log[(log["arm"] == "champion") & (log["model_version"] == version)]
-    current = logged_rows(answered.sort_values("logged_at").tail(window_rows))
-    if version is None or len(current) < MIN_DRIFT_ROWS:
-        return None, len(current)
+    window = champion_window(log, version, window_rows)
+    current = window.rows if window is not None else pd.DataFrame()
+    if window is None or len(current) < MIN_DRIFT_ROWS:
+        return LoggedMonitoring(None, len(current))
     reference = load_version_reference(client, data.model_name, version,
                                        REFERENCE_ARTIFACT).rows
     model = mlflow.pyfunc.load_model(f"models:/{data.model_name}/{version}")
     columns = model.unwrap_python_model().preprocessor  # the columns the champion reads
-    return detect_drift(sample_rows(reference), sample_rows(current), columns.numeric,
-                        columns.categorical, data.drift), len(current)
+    drift = detect_drift(sample_rows(reference), sample_rows(current), columns.numeric,
+                         columns.categorical, data.drift)
+    performance = None
+    if not data.id_column_derived:  # without ids the champion's training rows are unknown
+        ids = window.answered["customer_id"].astype(str)
+        unseen = unseen_rows(ids, assign_splits(ids, data.split), reference[data.id_column],
+                             reference_complete=len(reference) < DRIFT_SAMPLE_ROWS)
+        rule = DecayRule(margin=data.drift.decay_margin,
+                         resamples=data.drift.bootstrap_resamples)
+        try:
+            figures = champion_figures(client, data.model_name, version)
+        except ValueError as error:  # a champion registered without its threshold
+            return LoggedMonitoring(drift, len(current), window, SnapshotPerformance(
+                None, f"performance not evaluated: {error}", 0))
+        performance = window_performance(window, outcomes, unseen, figures, rule)
+    return LoggedMonitoring(drift, len(current), window, performance)
 
 
 def online_report(data: DatasetConfig, log_url: str, client: MlflowClient, tracking_uri: str,
@@ -107,8 +148,9 @@ def online_report(data: DatasetConfig, log_url: str, client: MlflowClient, track
                   window_rows: int = 5000) -> OnlineReport:
     log, posted = read_log(log_url)
     log["logged_at"] = pd.to_datetime(log["logged_at"], utc=True)
-    joined = join_outcomes(log, known_outcomes(posted, snapshot))
+    outcomes = known_outcomes(posted, snapshot)
+    joined = join_outcomes(log, outcomes)
     look = take_online_look(client, data, joined, data.promotion, tracking_uri, requested_by)
-    drift, drift_rows = logged_drift(client, data, log, window_rows)
+    logged = logged_monitoring(client, data, log, outcomes, window_rows)
     return OnlineReport(len(log), prediction_summary(log), realized_by_arm(joined), look,
-                        drift, drift_rows)
+                        logged.drift, logged.rows, logged.window, logged.performance)

@@ -23,14 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn_assets.data.baselines import flag_everyone_f1
 from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.intervals import metric_interval, paired_delta_interval
 
 FIT_ROWS = 100_000  # train rows the logistic regression reads (a baseline, not a model)
-
-
-def flag_everyone_f1(positive_rate: float) -> float:
-    return 2 * positive_rate / (1 + positive_rate) if positive_rate > 0 else 0.0
 
 
 def logistic_probabilities(x_train: pd.DataFrame, y_train: np.ndarray,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from churn_assets.environment import child_environment
 from churn_assets.names import OUTPUT_COLUMNS
 
 LATENCY_ROWS = 1_000  # predict's latency is reported per this many raw rows
@@ -160,8 +160,8 @@ class _CheckProcess:
     def __init__(self, tracking_uri: str, preload: Sequence[str] = ()):
         self.tracking_uri = tracking_uri
         self.folder = tempfile.TemporaryDirectory(prefix="churn-load-check-")
-        env = os.environ | {"MLFLOW_TRACKING_URI": tracking_uri,
-                            "MLFLOW_REGISTRY_URI": tracking_uri}
+        env = child_environment(MLFLOW_TRACKING_URI=tracking_uri,
+                                MLFLOW_REGISTRY_URI=tracking_uri)
         self.child = subprocess.Popen([sys.executable, "-c", _CHILD, *preload], env=env,
                                       cwd=self.folder.name, stdin=subprocess.PIPE,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

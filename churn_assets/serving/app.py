@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from churn_assets.serving.follower import AliasFollower
 from churn_assets.serving.model_set import ModelHolder
-from churn_assets.serving.online_store import OnlineStore
+from churn_assets.serving.online_store import NO_ID_COLUMN, CustomerFeatures
 from churn_assets.serving.prediction_log import PredictionLog
 from churn_assets.serving.requests import OutcomesRequest, PredictRequest, problem
 from churn_assets.serving.scoring import Answered, NoModel, answer, log_rows, shadow
@@ -29,7 +29,7 @@ class Service:
     holder: ModelHolder
     log: PredictionLog
     follower: AliasFollower | None
-    store: OnlineStore | None
+    store: CustomerFeatures | None
     id_column: str | None  # None: the dataset has no id column, so no online lookups
     api_key: str | None
     shadow_skipped: int = 0
@@ -94,6 +94,8 @@ def create_app(service: Service) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         service.log.start()
+        if service.store is not None:  # Feast's import and registry read, off the requests
+            threading.Thread(target=service.store.warm, daemon=True).start()
         if service.follower is not None:
             service.follower.start()
         yield
@@ -132,16 +134,13 @@ def create_app(service: Service) -> FastAPI:
 
     @app.get("/customers/{customer_id}")
     def customer(customer_id: str):
-        import pandas as pd
-
         if service.id_column is None or service.store is None:
-            return JSONResponse({"detail": "the dataset has no id_column: no online lookups"},
-                                404)
+            return JSONResponse({"detail": NO_ID_COLUMN}, 404)
         row = service.store.get(customer_id)
         if row is None:
             return JSONResponse({"detail": f"no customer {customer_id!r} in the online "
                                            "store"}, 404)
-        result = score(pd.DataFrame([row]))
+        result = score(service.store.frame(row))
         if isinstance(result, dict):
             result["features"] = row
         return result

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from churn_assets.dataset_sections import ServingConfig
 from churn_assets.names import CHALLENGER, CHAMPION
 from churn_assets.serving.model_set import LoadedModel, ModelHolder
 from churn_assets.serving.prediction_log import PredictionLog
-from churn_assets.serving.settings import ServingConfig
 
 LOG = logging.getLogger(__name__)
 ALIASES = (CHAMPION, CHALLENGER)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from churn_assets.dataset_sections import ServingConfig
 from churn_assets.model.served_model import PARAM_REASONS
-from churn_assets.serving.settings import ServingConfig
 
 CHAMPION_ARM, CHALLENGER_ARM, SHADOW_ARM = "champion", "challenger", "shadow"
 

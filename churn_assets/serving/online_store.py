@@ -1,98 +1,258 @@
-"""Each customer's newest raw row, for ``GET /customers/{id}``: the model takes raw rows and
-preprocesses them itself, so the row stored is exactly the row batch scoring reads, and the
-online answer equals the batch one.
+"""Each customer's newest raw row in Feast's online store, for ``GET /customers/{id}``: the
+model takes raw rows and preprocesses them itself, so the row stored is exactly the row batch
+scoring reads, and the online answer equals the batch one.
 
-``CHURN_ONLINE_STORE_URL``: ``redis://host:port/db`` (production, tests) or a SQLite file
-(default: ``online_features.db`` in the state folder). Rows are JSON objects under the id.
+The feature repo is derived from the dataset YAML, with no ``.py`` repo folder: entity = the
+id column, one feature view ``customers`` = the snapshot's columns but the target and the
+pipeline's own (types from the validated snapshot), project = the model name. It is applied
+through Feast's Python API (``FeatureStore(config=RepoConfig(...))``, ``store.apply``).
+
+- Online store: ``CHURN_ONLINE_STORE_URL``: ``redis://[:password@]host:port/db`` (or
+  ``rediss://``) is Feast's Redis store (production, tests); anything else is the path of
+  Feast's SQLite store (default: ``feature_repo/online_store.db`` in the state folder).
+- Registry: ``<storage>/feature_repo/registry.db`` beside the intermediate tables (a local
+  folder, or S3 in production), so the run that pushes and the service that reads find the
+  same definitions.
+The URL may carry the Redis password: it goes to Feast only, never to a log or metadata.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sqlite3
+import logging
+import re
+import threading
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pandas as pd
 
-STORE_URL_ENV = "CHURN_ONLINE_STORE_URL"
-PREFIX = "churn:customer:"
+from churn_assets.environment import STORE_URL_ENV
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+
+LOG = logging.getLogger(__name__)
+VIEW = "customers"
+PUSHED_AT = "churn_pushed_at"  # Feast's event time: the newer push of a customer wins
+REGISTRY_TTL_SECONDS = 60  # a service sees a changed feature view within this
+NO_ID_COLUMN = ("the dataset YAML has no id_column: no online lookups (set id_column to "
+                "serve customers by id)")
 
 
-class OnlineStore(Protocol):
-    def get(self, customer_id: str) -> dict[str, Any] | None: ...
+@dataclass(frozen=True)
+class StoreLocation:
+    online: str  # redis://… or the path of a SQLite file
+    registry: str  # a path or s3:// URI
 
-    def put(self, records: Iterable[tuple[str, str]]) -> int: ...
-
-
-def row_records(rows: pd.DataFrame, id_column: str) -> Iterable[tuple[str, str]]:
-    """(id, JSON row) per customer; a later row of the same id wins, as in a snapshot."""
-    texts = rows.to_json(orient="records", lines=True, date_format="iso").splitlines()
-    return zip(rows[id_column].astype(str), texts, strict=True)
+    @property
+    def kind(self) -> str:  # what metadata and logs may say (the URL may hold a password)
+        return "redis" if self.online.startswith(("redis://", "rediss://")) else "sqlite"
 
 
-class SqliteStore:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, row TEXT)")
-
-    def _connect(self) -> sqlite3.Connection:
-        # A connection per call: the service answers on several threads.
-        return sqlite3.connect(self.path, timeout=30)
-
-    def get(self, customer_id: str) -> dict[str, Any] | None:
-        with self._connect() as db:
-            found = db.execute("SELECT row FROM customers WHERE id = ?",
-                               (customer_id,)).fetchone()
-        return json.loads(found[0]) if found else None
-
-    def put(self, records: Iterable[tuple[str, str]]) -> int:
-        records = list(records)
-        with self._connect() as db:
-            db.executemany("INSERT OR REPLACE INTO customers VALUES (?, ?)", records)
-        return len(records)
+def store_location(url: str, storage_uri: str) -> StoreLocation:
+    """``url`` ($CHURN_ONLINE_STORE_URL, else ``Settings.default_store_url()``), the registry
+    beside the intermediate tables under ``storage_uri``."""
+    return StoreLocation(url, f"{storage_uri.rstrip('/')}/feature_repo/registry.db")
 
 
-class RedisStore:
-    def __init__(self, url: str):
-        import redis
+def redis_connection_string(url: str) -> str:
+    """``redis://[user:password@]host:port/db`` as Feast's ``host:port,db=…,password=…``."""
+    parts = urlsplit(url)
+    options = [f"{parts.hostname or 'localhost'}:{parts.port or 6379}",
+               f"db={parts.path.strip('/') or 0}", "socket_timeout=2"]
+    for key, value in (("username", parts.username), ("password", parts.password)):
+        if value:
+            value = unquote(value)
+            if "," in value:  # Feast splits its connection string on commas
+                raise ValueError(f"the Redis {key} in {STORE_URL_ENV} contains a comma, "
+                                 "which Feast's connection string cannot carry")
+            options.append(f"{key}={value}")
+    if parts.scheme == "rediss":
+        options.append("ssl=true")
+    return ",".join(options)
 
-        self.client = redis.Redis.from_url(url, socket_timeout=2)
 
-    def get(self, customer_id: str) -> dict[str, Any] | None:
-        found = self.client.get(PREFIX + customer_id)
-        return json.loads(found) if found else None
+def project_name(model_name: str) -> str:
+    """Feast projects are letters, digits and underscores: the model name made so."""
+    return re.sub(r"\W+", "_", model_name).strip("_") or "churn"
 
-    def put(self, records: Iterable[tuple[str, str]], chunk: int = 10_000) -> int:
-        count, pipe = 0, self.client.pipeline(transaction=False)
-        for key, text in records:
-            pipe.set(PREFIX + key, text)
-            count += 1
-            if count % chunk == 0:
-                pipe.execute()
-        pipe.execute()
+
+def feast_type(dtype: Any):
+    from feast import types
+
+    if pd.api.types.is_bool_dtype(dtype):
+        return types.Bool
+    if pd.api.types.is_integer_dtype(dtype):
+        return types.Int64
+    if pd.api.types.is_float_dtype(dtype):
+        return types.Float64
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return types.UnixTimestamp
+    return types.String
+
+
+def feature_definitions(id_column: str, dtypes: pd.Series, source_path: str) -> list:
+    """The entity and the ``customers`` view of one dataset; ``dtypes``: the served columns'
+    types (id column included). Offline reads do not use ``source_path`` (batch scoring reads
+    the validated snapshot itself); Feast requires a batch source on a view."""
+    from feast import Entity, FeatureView, Field, FileSource, ValueType
+
+    entity = Entity(name=id_column, join_keys=[id_column], value_type=ValueType.STRING,
+                    description="the dataset YAML's id_column")
+    schema = [Field(name=id_column, dtype=feast_type(object))] + [
+        Field(name=str(name), dtype=feast_type(dtype))
+        for name, dtype in dtypes.items() if name != id_column]
+    source = FileSource(name=f"{VIEW}_source", path=source_path, timestamp_field=PUSHED_AT)
+    view = FeatureView(name=VIEW, entities=[entity], schema=schema, source=source,
+                       ttl=timedelta(0), online=True,
+                       description="each customer's newest raw row, target left out")
+    return [entity, view]
+
+
+def push_frame(frame: pd.DataFrame, id_column: str, pushed_at: datetime) -> pd.DataFrame:
+    """The rows as Feast writes them: one per id (a later row wins, as in a snapshot), ids and
+    text as ``str``, missing values as None, the push time as event time."""
+    from feast import types
+
+    out = frame.drop_duplicates(id_column, keep="last").copy()
+    for column in out.columns:
+        if column == id_column or feast_type(out[column].dtype) == types.String:
+            text = out[column].astype(object)
+            out[column] = text.where(text.notna(), None).map(
+                lambda value: value if value is None else str(value))
+    out[PUSHED_AT] = pushed_at
+    return out
+
+
+class CustomerFeatures:
+    """The ``customers`` feature view of one dataset in Feast: ``push`` (the asset), ``get``
+    and ``frame`` (the service). The Feast store opens on first use (its import takes
+    seconds) and is shared by the service's threads."""
+
+    def __init__(self, model_name: str, id_column: str, location: StoreLocation):
+        self.project, self.id_column = project_name(model_name), id_column
+        self.location = location
+        self._store: FeatureStore | None = None
+        self._lock = threading.Lock()
+        self._schema: tuple[float, dict[str, Any]] | None = None  # (read at, name -> type)
+
+    @property
+    def store(self) -> FeatureStore:
+        with self._lock:
+            if self._store is None:
+                self._store = self._open()
+            return self._store
+
+    def _open(self) -> FeatureStore:
+        from feast import FeatureStore, RepoConfig
+        from feast.infra.online_stores.redis import RedisOnlineStoreConfig
+        from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+        from feast.repo_config import RegistryConfig
+
+        if self.location.kind == "redis":
+            online = RedisOnlineStoreConfig(
+                connection_string=redis_connection_string(self.location.online))
+        else:
+            path = Path(self.location.online.removeprefix("sqlite:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            online = SqliteOnlineStoreConfig(path=str(path))
+        registry = self.location.registry
+        config = RepoConfig(
+            project=self.project, provider="local", online_store=online,
+            registry=RegistryConfig(path=registry, cache_ttl_seconds=REGISTRY_TTL_SECONDS),
+            entity_key_serialization_version=3,
+            repo_path=Path(registry).parent if "://" not in registry else None)
+        return FeatureStore(config=config)
+
+    def pushed_before(self) -> bool:
+        """A local registry exists once something was pushed (S3: assumed so)."""
+        return "://" in self.location.registry or Path(self.location.registry).exists()
+
+    def warm(self) -> None:
+        """Opens the store and reads the view once (the service's start, off the request);
+        nothing to read yet, nothing opened: the first lookup opens it."""
+        if not self.pushed_before():
+            return
+        try:
+            self._feature_types()
+        except ImportError:
+            LOG.error("Feast is not installed (the [serve] extra): no online lookups")
+        except Exception as error:  # the lookups answer 404 until the view is there
+            from feast.errors import FeatureViewNotFoundException
+
+            if isinstance(error, FeatureViewNotFoundException | FileNotFoundError):
+                LOG.info("no feature view %r in project %r yet", VIEW, self.project)
+            else:
+                LOG.exception("the online feature store could not be opened")
+
+    def push(self, frames: Iterable[pd.DataFrame], drop: tuple[str, ...] = ()) -> int:
+        """Each customer's row (``drop`` left out: the target and the pipeline's columns) into
+        the online store, frame by frame (partitions stay apart); the first frame's columns
+        and types define the view (applied again each push, so a new column arrives too)."""
+        count, applied = 0, False
+        for frame in frames:
+            rows = frame.drop(columns=[c for c in drop if c in frame.columns])
+            if not applied:
+                if "://" not in self.location.registry:
+                    Path(self.location.registry).parent.mkdir(parents=True, exist_ok=True)
+                source = self.location.registry.rsplit("/", 1)[0] + f"/{VIEW}.parquet"
+                self.store.apply(feature_definitions(self.id_column, rows.dtypes, source))
+                applied = True
+            rows = push_frame(rows, self.id_column, datetime.now(UTC))
+            if len(rows):
+                self.store.write_to_online_store(VIEW, rows)
+            count += len(rows)
+        self._schema = None
         return count
 
+    def _feature_types(self) -> dict[str, Any]:
+        """The view's features and types, read again after the registry's cache time."""
+        if self._schema is None or time.monotonic() - self._schema[0] > REGISTRY_TTL_SECONDS:
+            view = self.store.get_feature_view(VIEW, allow_registry_cache=True)
+            self._schema = (time.monotonic(), {f.name: f.dtype for f in view.features})
+        return self._schema[1]
 
-def open_store(url: str | None = None) -> OnlineStore:
-    from churn_assets.serving.settings import state_dir
+    def get(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer's row (missing values None), or None for an id never pushed."""
+        if not self.pushed_before():
+            return None
+        from feast.errors import FeatureViewNotFoundException
 
-    url = url or os.environ.get(STORE_URL_ENV) or str(state_dir() / "online_features.db")
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisStore(url)
-    return SqliteStore(Path(url.removeprefix("sqlite:///")))
+        try:
+            names = list(self._feature_types())
+        except (FeatureViewNotFoundException, FileNotFoundError):
+            return None  # nothing pushed yet
+        found = self.store.get_online_features(
+            features=[f"{VIEW}:{name}" for name in names],
+            entity_rows=[{self.id_column: customer_id}]).to_dict(include_event_timestamps=True)
+        if not any(found[f"{name}__ts"][0] for name in names):
+            return None
+        return {self.id_column: customer_id, **{name: found[name][0] for name in names}}
+
+    def frame(self, row: dict[str, Any]) -> pd.DataFrame:
+        """One row as the model reads it: numbers stay numeric when a value is missing.
+        Built column by column (``DataFrame.astype`` with a dict cost ~10 ms a lookup)."""
+        from feast import types
+
+        kinds = {types.Float64: "float64", types.Int64: "int64", types.Bool: "bool"}
+        declared = self._feature_types()
+        columns: dict[str, Any] = {}
+        for name, value in row.items():
+            kind = kinds.get(declared.get(name))
+            if kind == "float64":
+                columns[name] = np.array([np.nan if value is None else value], dtype=kind)
+            elif kind is not None and value is not None:
+                columns[name] = np.array([value], dtype=kind)
+            else:
+                columns[name] = np.array([value], dtype=object)
+        return pd.DataFrame(columns)
 
 
-def push_snapshot(store: OnlineStore, frames: Iterable[pd.DataFrame], id_column: str,
-                  drop: tuple[str, ...] = ()) -> int:
-    """Each customer's row (the raw columns the model reads, ``drop`` left out: the target and
-    the pipeline's own columns) into the store, frame by frame (partitions stay apart)."""
-    count = 0
-    for frame in frames:
-        rows = frame.drop(columns=[c for c in drop if c in frame.columns])
-        count += store.put(row_records(rows, id_column))
-    return count
+def open_store(model_name: str, id_column: str, location: StoreLocation) -> CustomerFeatures:
+    return CustomerFeatures(model_name, id_column, location)

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from churn_assets.serving.log_tables import METADATA, TABLES
+from churn_assets.data.log_tables import METADATA, TABLES
 
 LOG = logging.getLogger(__name__)
 Rows = Callable[[], Iterable[dict[str, Any]]]  # made on the writer thread, not the request's

@@ -62,13 +62,14 @@ def test_usage_errors_exit_2(capsys) -> None:
 
 def test_an_empty_registry_says_so(workspace: ChurnWorkspace, capsys) -> None:
     workspace.write_config(workspace.write_data("customers.csv", generate_customers(50)))
-    assert main(["champion"]) == 1
+    assert main(["champion"], workspace.settings) == 1
     assert "no @champion for 'churn-test'" in capsys.readouterr().out
-    assert main(["report"]) == 1
+    assert main(["report"], workspace.settings) == 1
     assert "no @champion for 'churn-test'" in error_line(capsys, "report")
-    assert main(["score", str(workspace.root / "data" / "customers.csv")]) == 1
+    assert main(["score", str(workspace.root / "data" / "customers.csv")], workspace.settings) == 1
     assert "train first" in error_line(capsys, "score")
-    assert main(["rollback", "--reason", "bad", "--by", "me"]) == 1
+    assert main(["rollback", "--reason", "bad", "--by", "me"], workspace.settings) == 1
     assert "no @champion to roll back from" in error_line(capsys, "rollback")
-    assert main(["promote", "--version", "4", "--reason", "x", "--by", "me"]) == 1
+    assert main(["promote", "--version", "4", "--reason", "x", "--by", "me"],
+                workspace.settings) == 1
     assert "has no version 4" in error_line(capsys, "promote")

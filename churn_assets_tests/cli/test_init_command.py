@@ -103,7 +103,7 @@ def test_the_proposed_yaml_trains_a_champion(workspace: ChurnWorkspace) -> None:
     no_id_table(1500).to_csv(source, index=False)
     out = workspace.root / "dataset.yaml"  # the workspace's CHURN_DATASET_CONFIG
     assert main(["init", str(source), "--target", "Churn", "--out", str(out),
-                 "--model-name", "churn-test"]) == 0
+                 "--model-name", "churn-test"], workspace.settings) == 0
     raw = yaml.safe_load(out.read_text())
     out.write_text(yaml.safe_dump(raw | {"tuning": FAST_TUNING}))  # a test-sized search
     result = materialize_graph(workspace)

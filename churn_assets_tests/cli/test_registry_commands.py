@@ -55,45 +55,47 @@ def test_a_person_promotes_inspects_rolls_back_and_scores(workspace: ChurnWorksp
     client.update_model_version(NAME, first, description="# Model card\n\nversion one")
 
     assert main(["promote", "--version", first, "--reason", "first release",
-                 "--by", "alice"]) == 0
+                 "--by", "alice"], workspace.settings) == 0
     assert f"v{first} is @champion (was nobody); load check passed" in capsys.readouterr().out
-    assert main(["promote", "--version", second, "--reason", "A/B test won", "--by", "bob"]) == 0
+    assert main(["promote", "--version", second, "--reason", "A/B test won", "--by", "bob"],
+                workspace.settings) == 0
     assert current_champion_version(client, NAME) == second
     assert version_for_alias(client, NAME, PREVIOUS_CHAMPION) == first
     capsys.readouterr()
 
-    assert main(["champion"]) == 0
+    assert main(["champion"], workspace.settings) == 0
     shown = capsys.readouterr().out
     assert f"models:/{NAME}@{CHAMPION} = version {second}" in shown
     assert "promoted by hand by bob" in shown and "A/B test won" in shown
     assert f"@{PREVIOUS_CHAMPION}: version {first}" in shown
     assert "manual_promotion.from_version = " + first in shown
 
-    assert main(["promote", "--version", second, "--reason", "again", "--by", "bob"]) == 1
+    assert main(["promote", "--version", second, "--reason", "again", "--by", "bob"],
+                workspace.settings) == 1
     assert "already holds @champion" in capsys.readouterr().err
 
-    assert main(["rollback", "--reason", "complaints", "--by", "carol"]) == 0
+    assert main(["rollback", "--reason", "complaints", "--by", "carol"], workspace.settings) == 0
     assert f"rolled back from v{second} to v{first}" in capsys.readouterr().out
     assert current_champion_version(client, NAME) == first
     assert client.get_model_version(NAME, first).tags["rollback.requested_by"] == "carol"
-    assert main(["champion"]) == 0
+    assert main(["champion"], workspace.settings) == 0
     assert f"rolled back from v{second} by carol" in capsys.readouterr().out
 
-    assert main(["report"]) == 0
+    assert main(["report"], workspace.settings) == 0
     assert capsys.readouterr().out.startswith("# Model card\n\nversion one")
-    assert main(["report", "--version", second]) == 1
+    assert main(["report", "--version", second], workspace.settings) == 1
     assert "has no model card" in capsys.readouterr().err
 
     out = workspace.root / "scores.parquet"
-    assert main(["score", str(source), "--out", str(out)]) == 0
+    assert main(["score", str(source), "--out", str(out)], workspace.settings) == 0
     assert "wrote 200 scores" in capsys.readouterr().out
     scores = pd.read_parquet(out)
     assert list(scores.columns) == ["customerID", "churn_probability", "churn_prediction"]
     assert scores["customerID"].tolist() == customers["customerID"].tolist()
-    assert main(["score", str(source)]) == 0  # CSV on standard output
+    assert main(["score", str(source)], workspace.settings) == 0  # CSV on standard output
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "customerID,churn_probability,churn_prediction" and len(printed) == 201
 
     no_ids = workspace.write_data("no_ids.csv", customers.drop(columns=["customerID"]))
-    assert main(["score", str(no_ids)]) == 1
+    assert main(["score", str(no_ids)], workspace.settings) == 1
     assert "no id column 'customerID'" in capsys.readouterr().err

@@ -46,7 +46,7 @@ def test_targets_writes_the_best_contacts_with_reasons(workspace: ChurnWorkspace
     workspace.write_config(source, economics=ECONOMICS, decision=CAPACITY)
 
     everyone = workspace.root / "calls.csv"
-    assert main(["targets", "--out", str(everyone)]) == 0
+    assert main(["targets", "--out", str(everyone)], workspace.settings) == 0
     listed = pd.read_csv(everyone)
     assert 0 < len(listed) <= -(-len(customers) // 10)  # at most ceil(10%) of the list
     assert (listed["contact"] == 1).all() and (listed["expected_value"] > 0).all()
@@ -57,16 +57,16 @@ def test_targets_writes_the_best_contacts_with_reasons(workspace: ChurnWorkspace
         capsys.readouterr().out
 
     top = workspace.root / "top.parquet"
-    assert main(["targets", "--top", "5", "--out", str(top)]) == 0
+    assert main(["targets", "--top", "5", "--out", str(top)], workspace.settings) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(top), listed.head(5), check_dtype=False)
 
     scored = workspace.root / "scores.csv"
-    assert main(["score", str(source), "--reasons", "--out", str(scored)]) == 0
+    assert main(["score", str(source), "--reasons", "--out", str(scored)], workspace.settings) == 0
     assert list(pd.read_csv(scored).columns) == ["customerID", "churn_probability",
                                                  "churn_prediction", "reason_1", "reason_2",
                                                  "reason_3"]
-    assert main(["score", str(source), "--out", str(scored)]) == 0
+    assert main(["score", str(source), "--out", str(scored)], workspace.settings) == 0
     assert list(pd.read_csv(scored).columns) == ["customerID", "churn_probability",
                                                  "churn_prediction"]
-    assert main(["targets", "--out", str(workspace.root / "calls.xlsx")]) == 1
+    assert main(["targets", "--out", str(workspace.root / "calls.xlsx")], workspace.settings) == 1
     assert "--out must end in .csv or .parquet" in capsys.readouterr().err

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from dagster_aws.s3 import S3Resource
 
-from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.sensors import new_customer_data_sensor
 from churn_assets.registry.model_registry import current_champion_version
 from churn_assets_tests.helpers.services import running_postgres
@@ -46,7 +45,8 @@ def configure(workspace: ChurnWorkspace, port: int, table: str) -> None:
 def tick(workspace: ChurnWorkspace, cursor: str | None) -> dg.SensorExecutionData:
     context = dg.build_sensor_context(
         instance=workspace.instance, cursor=cursor,
-        resources={"dataset": DatasetResource(), "s3": S3Resource(max_attempts=1)})
+        resources={"dataset": workspace.definitions().resources["dataset"],
+                   "s3": S3Resource(max_attempts=1)})
     return new_customer_data_sensor.evaluate_tick(context)
 
 

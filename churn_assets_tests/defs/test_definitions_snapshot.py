@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from churn_assets.definitions import defs
+from churn_assets.definitions import build_definitions, defs
+from churn_assets.environment import Settings
 
 STAGES = {"ingestion", "validation", "features", "training", "registry", "scoring",
           "monitoring", "serving"}
@@ -22,7 +23,7 @@ def snapshot_json(snapshot):
 
 
 def describe_definitions() -> dict:
-    repository = defs().get_repository_def()
+    repository = build_definitions(Settings()).get_repository_def()  # the defaults
     graph = repository.asset_graph
     assets = {}
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
@@ -57,9 +58,7 @@ def describe_definitions() -> dict:
     }
 
 
-def test_definitions_match_the_snapshot(snapshot_json, monkeypatch):
-    for name in ("CHURN_DEPLOYMENT", "CHURN_RETRAIN_CRON", "CHURN_RETRAIN_TIMEZONE"):
-        monkeypatch.delenv(name, raising=False)
+def test_definitions_match_the_snapshot(snapshot_json):
     assert describe_definitions() == snapshot_json
 
 

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
-from churn_assets.definitions import defs
+from churn_assets.definitions import build_definitions
 from churn_assets.defs.sensors import drift_retraining_sensor, new_customer_data_sensor
+from churn_assets.environment import Settings
 from churn_assets.registry.model_registry import current_champion_version
 from churn_assets_tests.defs.operator import Operator, drift_metadata
 from churn_assets_tests.helpers.s3_server import MotoS3Server, s3_in_environment
@@ -114,9 +115,10 @@ def test_local_landing_folder_is_the_embedded_default(workspace: ChurnWorkspace)
 
 
 def test_weekly_schedule_retrains_on_validated_data():
-    schedule = defs().resolve_schedule_def("weekly_retraining_schedule")
+    definitions = build_definitions(Settings())
+    schedule = definitions.resolve_schedule_def("weekly_retraining_schedule")
     assert schedule.cron_schedule == "0 2 * * 0"
-    job = defs().resolve_job_def(schedule.job_name)
+    job = definitions.resolve_job_def(schedule.job_name)
     assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == {
         "customer_splits", "feature_preprocessor", "customer_features", "tuned_churn_model",
         "champion_model", "churn_scores"}
@@ -143,12 +145,12 @@ def test_retraining_refuses_a_snapshot_that_failed_validation(trained: ChurnWork
     bad = customers(seed=8)
     bad.loc[1, "customerID"] = bad.loc[0, "customerID"]
     snapshot = workspace.write_data("bad-snapshot.csv", bad)
-    intake = defs().resolve_job_def("snapshot_intake_job").execute_in_process(
+    intake = workspace.definitions().resolve_job_def("snapshot_intake_job").execute_in_process(
         run_config={"ops": {"raw_customers": {"config": {"source_uri": str(snapshot)}}}},
         instance=workspace.instance, raise_on_error=False)
     assert not intake.success
 
-    retraining = defs().resolve_job_def("churn_retraining_job").execute_in_process(
+    retraining = workspace.definitions().resolve_job_def("churn_retraining_job").execute_in_process(
         instance=workspace.instance, raise_on_error=False)
 
     assert not retraining.success
@@ -156,10 +158,9 @@ def test_retraining_refuses_a_snapshot_that_failed_validation(trained: ChurnWork
     assert current_champion_version(workspace.client(), "churn-test") == "1"
 
 
-def test_intermediate_data_can_live_in_s3(workspace: ChurnWorkspace, s3: MotoS3Server,
-                                          monkeypatch: pytest.MonkeyPatch):
+def test_intermediate_data_can_live_in_s3(workspace: ChurnWorkspace, s3: MotoS3Server):
     s3.client().create_bucket(Bucket="churn-assets-storage")
-    monkeypatch.setenv("CHURN_STORAGE_URI", "s3://churn-assets-storage/assets")
+    workspace.configure(storage_uri="s3://churn-assets-storage/assets")
     source = f"s3://{BUCKET}/seed/customers.parquet"
     buffer = io.BytesIO()
     customers().to_parquet(buffer, index=False)

@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from churn_assets.defs.alerts import WEBHOOK_ENV, run_failure_alert_sensor
+from churn_assets.environment import Settings
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, materialize_graph
 
 
@@ -48,19 +49,25 @@ def failed_run(workspace: ChurnWorkspace):
 
 
 def sensor_context(workspace: ChurnWorkspace, result) -> dg.RunFailureSensorContext:
+    """The sensor's context with the alerting resource the workspace's definitions hold."""
     run = workspace.instance.get_run_by_id(result.run_id)
     failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE"
                    or e.event_type_value == "RUN_FAILURE")
     return dg.build_run_status_sensor_context(
         sensor_name="run_failure_alert_sensor", dagster_event=failure,
-        dagster_instance=workspace.instance, dagster_run=run).for_run_failure()
+        dagster_instance=workspace.instance, dagster_run=run,
+        resources={"alerting": workspace.definitions().resources["alerting"]}
+    ).for_run_failure()
 
 
 def test_a_failed_run_posts_job_run_step_and_error(
     workspace: ChurnWorkspace, webhook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, received = webhook
+    # The URL is a secret: the deployment hands Dagster the variable's name (dg.EnvVar), and
+    # Dagster reads the value from the environment when the sensor runs.
     monkeypatch.setenv(WEBHOOK_ENV, url)
+    workspace.configure(alert_webhook=url)
     result, path = failed_run(workspace)
 
     run_failure_alert_sensor(sensor_context(workspace, result))
@@ -75,11 +82,10 @@ def test_a_failed_run_posts_job_run_step_and_error(
 
 
 def test_without_a_webhook_the_sensor_only_logs(
-    workspace: ChurnWorkspace, webhook, monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture,
+    workspace: ChurnWorkspace, webhook, capfd: pytest.CaptureFixture,
 ) -> None:
     _, received = webhook
-    monkeypatch.delenv(WEBHOOK_ENV, raising=False)
+    assert not workspace.settings.alert_webhook
     result, _ = failed_run(workspace)
 
     run_failure_alert_sensor(sensor_context(workspace, result))
@@ -91,7 +97,7 @@ def test_without_a_webhook_the_sensor_only_logs(
 
 
 def test_the_sensor_is_registered_and_running_by_default() -> None:
-    from churn_assets.definitions import defs
+    from churn_assets.definitions import build_definitions
 
-    sensor = defs().get_sensor_def("run_failure_alert_sensor")
+    sensor = build_definitions(Settings()).get_sensor_def("run_failure_alert_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

@@ -15,6 +15,7 @@ import mlflow
 import pytest
 
 from churn_assets.defs.retries import SERVICE_RETRIES, service_retry_policy
+from churn_assets.environment import Settings
 from churn_assets.registry.model_registry import current_champion_version
 from churn_assets_tests.helpers.services import MlflowServer
 from churn_assets_tests.helpers.workspace import (
@@ -91,13 +92,13 @@ def test_service_steps_retry_with_backoff_configured_by_environment_shorter_loca
                        "feature_drift"}  # S3 / MLflow; pure steps and checks never retry
     assert all(a.op.retry_policy == SERVICE_RETRIES for a in defs().assets
                if isinstance(a, dg.AssetsDefinition) and a.op.retry_policy)
-    local = service_retry_policy({})
-    prod = service_retry_policy({"CHURN_DEPLOYMENT": "prod"})
+    local = service_retry_policy(Settings())
+    prod = service_retry_policy(Settings(deployment="prod"))
     assert (local.max_retries, local.delay, prod.max_retries, prod.delay) == (3, 2.0, 3, 300.0)
     assert prod.backoff == dg.Backoff.LINEAR  # 5, 10, 15 minutes
     assert [prod.calculate_delay(n) for n in (1, 2, 3)] == [300.0, 600.0, 900.0]
-    tuned = service_retry_policy({"CHURN_RETRY_MAX_RETRIES": "1",
-                                  "CHURN_RETRY_DELAY_SECONDS": "30"})
+    tuned = service_retry_policy(Settings.from_environ({"CHURN_RETRY_MAX_RETRIES": "1",
+                                                        "CHURN_RETRY_DELAY_SECONDS": "30"}))
     assert (tuned.max_retries, tuned.delay) == (1, 30.0)
 
 

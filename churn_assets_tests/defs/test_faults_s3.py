@@ -11,7 +11,6 @@ import dagster as dg
 import pytest
 from dagster_aws.s3 import S3Resource
 
-from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.sensors import new_customer_data_sensor
 from churn_assets_tests.helpers.s3_server import MotoS3Server, s3_in_environment
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers, materialize_graph
@@ -61,7 +60,8 @@ def test_ingestion_fails_clearly_while_s3_is_down_and_reads_after_recovery(
 def tick(workspace: ChurnWorkspace, cursor: str | None) -> dg.SensorExecutionData:
     context = dg.build_sensor_context(
         instance=workspace.instance, cursor=cursor,
-        resources={"dataset": DatasetResource(), "s3": S3Resource(max_attempts=1)})
+        resources={"dataset": workspace.definitions().resources["dataset"],
+                   "s3": S3Resource(max_attempts=1)})
     data = new_customer_data_sensor.evaluate_tick(context)
     return data
 

@@ -50,14 +50,13 @@ def broken_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[P
                          indirect=["broken_storage"], ids=["read-only", "full"])
 def test_unwritable_storage_fails_with_the_folder_and_the_reason(
     workspace: ChurnWorkspace, broken_storage: Path, reason: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if os.geteuid() != 0:
         reason = "Permission denied"
     source = workspace.write_data("customers.csv", customers(n_rows=3000))
     before = file_fingerprint(source)
     workspace.write_config(source)
-    monkeypatch.setenv("CHURN_STORAGE_URI", str(broken_storage / "assets"))
+    workspace.configure(storage_uri=str(broken_storage / "assets"))
 
     result = materialize_graph(workspace, selection="raw_customers")
 

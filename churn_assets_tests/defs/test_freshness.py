@@ -9,13 +9,9 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from churn_assets.defs.alerts import WEBHOOK_ENV
-from churn_assets.defs.freshness import (
-    CHECK_NAME,
-    FRESHNESS_DAYS_ENV,
-    raw_customers_freshness,
-    raw_customers_freshness_sensor,
-)
+from churn_assets.defs.freshness import CHECK_NAME, freshness_sensor, raw_customers_freshness
+from churn_assets.defs.resources.alerting import Alerting
+from churn_assets.environment import Settings
 from churn_assets.monitoring.freshness import SnapshotRead, snapshot_freshness
 from churn_assets_tests.defs.test_faults_alerts import webhook  # noqa: F401 - a fixture
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers, materialize_graph
@@ -37,9 +33,10 @@ def test_the_age_counts_from_the_first_read_of_the_current_content() -> None:
     assert (never.fresh, never.text()) == (False, "no snapshot has been read yet")
 
 
-def check_evaluation(workspace: ChurnWorkspace) -> dg.AssetCheckEvaluation:
+def check_evaluation(workspace: ChurnWorkspace, alerting: Alerting) -> dg.AssetCheckEvaluation:
     result = dg.materialize([raw_customers_freshness], instance=workspace.instance,
-                            selection=dg.AssetSelection.checks(raw_customers_freshness))
+                            selection=dg.AssetSelection.checks(raw_customers_freshness),
+                            resources={"alerting": alerting})
     assert result.success  # a warning, not a failed run
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.check_name == CHECK_NAME
@@ -48,22 +45,19 @@ def check_evaluation(workspace: ChurnWorkspace) -> dg.AssetCheckEvaluation:
 
 def test_a_stale_source_warns_on_the_check_and_alerts_the_webhook(
     workspace: ChurnWorkspace, webhook: tuple[str, list[dict]],  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, received = webhook
-    monkeypatch.setenv(WEBHOOK_ENV, url)
     first = workspace.write_data("first.csv", customers(n_rows=300, seed=3))
     workspace.write_config(first)
     assert materialize_graph(workspace, selection="raw_customers").success
     read_at = workspace.instance.fetch_materializations(
         dg.AssetKey("raw_customers"), limit=1).records[0].timestamp
 
-    fresh = check_evaluation(workspace)  # default: 8 days
+    fresh = check_evaluation(workspace, Alerting(webhook_url=url))  # default: 8 days
     assert fresh.passed and not received
     assert materialize_graph(workspace, selection="raw_customers").success  # same content
-    monkeypatch.setenv(FRESHNESS_DAYS_ENV, "0")  # any snapshot is now too old
-
-    stale = check_evaluation(workspace)
+    # any snapshot is now too old
+    stale = check_evaluation(workspace, Alerting(webhook_url=url, max_age_days=0))
 
     assert not stale.passed and stale.severity == dg.AssetCheckSeverity.WARN
     assert stale.description.startswith("STALE: the newest snapshot arrived")
@@ -73,20 +67,22 @@ def test_a_stale_source_warns_on_the_check_and_alerts_the_webhook(
     assert alert["json"]["check"] == CHECK_NAME and alert["json"]["asset"] == "raw_customers"
     assert alert["json"]["error"] == f"raw_customers: {stale.description}"
 
-    monkeypatch.setenv(FRESHNESS_DAYS_ENV, "1")
     workspace.write_config(workspace.write_data("second.csv", customers(n_rows=300, seed=4)))
     assert materialize_graph(workspace, selection="raw_customers").success  # new content
-    assert check_evaluation(workspace).passed and len(received) == 1
+    assert check_evaluation(workspace, Alerting(webhook_url=url, max_age_days=1)).passed
+    assert len(received) == 1
 
 
 def test_the_sensor_runs_the_freshness_check_daily_and_is_on_by_default() -> None:
-    from churn_assets.definitions import defs
+    from churn_assets.definitions import build_definitions
 
-    definitions = defs()
+    definitions = build_definitions(Settings())
     sensor = definitions.get_sensor_def("raw_customers_freshness_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert sensor.minimum_interval_seconds == 86400
-    request = raw_customers_freshness_sensor(dg.build_sensor_context())
+    assert build_definitions(Settings(freshness_interval_seconds=600)).get_sensor_def(
+        "raw_customers_freshness_sensor").minimum_interval_seconds == 600
+    request = freshness_sensor()(dg.build_sensor_context())
     assert request.asset_check_keys == [dg.AssetCheckKey(dg.AssetKey("raw_customers"),
                                                          CHECK_NAME)]
     assert "fresh" in CHECK_NAME
@@ -105,7 +101,6 @@ def test_dagsters_freshness_policy_calls_a_weekly_re_read_fresh_where_the_check_
     from dagster._core.loader import LoadingContextForTest
     from dagster._core.test_utils import freeze_time
 
-    from churn_assets.definitions import defs
     from churn_assets.defs.assets.ingestion import raw_customers
 
     workspace.write_config(workspace.write_data("only.csv", customers(n_rows=300, seed=3)))
@@ -117,11 +112,12 @@ def test_dagsters_freshness_policy_calls_a_weekly_re_read_fresh_where_the_check_
     policy = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=8))
     with_policy = raw_customers.map_asset_specs(
         lambda spec: spec.replace_attributes(freshness_policy=policy))
-    graph = dg.Definitions(assets=[with_policy], resources=defs().resources).resolve_asset_graph()
+    graph = dg.Definitions(assets=[with_policy],
+                           resources=workspace.definitions().resources).resolve_asset_graph()
     node = graph.get(raw_customers.key)
     dagster_state = asyncio.run(TimeWindowFreshnessPolicyEvaluator().evaluate_freshness(
         LoadingContextForTest(workspace.instance), node))
 
-    ours = check_evaluation(workspace)
+    ours = check_evaluation(workspace, Alerting())
     assert dagster_state == FreshnessState.PASS  # the re-read a day ago counts as new data
     assert not ours.passed and ours.metadata["age_days"].value == pytest.approx(20, abs=0.1)

@@ -278,9 +278,7 @@ def log_broken_version(workspace: ChurnWorkspace, name: str) -> str:
 
 
 def rollback_run(workspace: ChurnWorkspace, **config):
-    from churn_assets.definitions import defs
-
-    job = defs().resolve_job_def("rollback_champion_job")
+    job = workspace.definitions().resolve_job_def("rollback_champion_job")
     return job.execute_in_process(
         run_config={"ops": {"rollback_champion": {"config": config}}},
         instance=workspace.instance, raise_on_error=False)
@@ -338,6 +336,7 @@ def test_identical_retrain_keeps_the_champion_explains_why_and_rollback_is_audit
 
     unlabeled = frame.drop(columns=["Churn"]).head(40)
     (output,) = churn_scores(context=dg.build_asset_context(), validated_customers=unlabeled,
-                             dataset=DatasetResource(), mlflow_tracking=MlflowTracking(),
+                             dataset=DatasetResource(config_path=workspace.settings.dataset_config),
+                             mlflow_tracking=MlflowTracking(tracking_uri=workspace.tracking_uri),
                              scores_database=ScoresDatabase(), dask_cluster=DaskCluster())
     assert len(output.value) == 40 and output.metadata["champion_version"].value == "1"

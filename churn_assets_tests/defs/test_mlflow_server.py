@@ -22,9 +22,9 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
 
 
 def test_graph_tracks_and_registers_through_an_mlflow_server(
-    workspace: ChurnWorkspace, mlflow_server: str, monkeypatch: pytest.MonkeyPatch
+    workspace: ChurnWorkspace, mlflow_server: str
 ):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    workspace.configure(tracking_uri=mlflow_server)
     source = workspace.write_data("customers.csv", customers())
     workspace.write_config(source)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from churn_assets.definitions import defs
 from churn_assets.defs.sensors import drift_retraining_sensor, new_customer_data_sensor
 from churn_assets.names import PREVIOUS_CHAMPION
 from churn_assets.registry.model_registry import current_champion_version
@@ -85,7 +84,8 @@ def test_unlabeled_snapshot_gets_estimates_and_never_trains(monitor: Monitor):
     assert (drift["retrain"], drift["retrain_rule"]) == (False, "unlabeled")
     assert "(unlabeled)" in monitor.operator.tick(drift_retraining_sensor).skip_message
     # The weekly retraining on the stored (unlabeled) validated rows is refused, clearly.
-    retraining = defs().resolve_job_def("churn_retraining_job").execute_in_process(
+    retraining = monitor.workspace.definitions().resolve_job_def(
+        "churn_retraining_job").execute_in_process(
         instance=monitor.workspace.instance, raise_on_error=False)
     assert not retraining.success
     failed = [e for e in retraining.get_asset_check_evaluations() if not e.passed]
@@ -133,7 +133,8 @@ def test_concept_shift_hurts_the_champion_and_the_retrained_model_replaces_it(
 
 def test_the_new_champion_is_healthy_on_the_concept_it_was_retrained_for(monitor: Monitor):
     """The same concept snapshot, monitored again: no decay, so no retraining loop."""
-    intake = defs().resolve_job_def("snapshot_intake_job").execute_in_process(
+    intake = monitor.workspace.definitions().resolve_job_def(
+        "snapshot_intake_job").execute_in_process(
         run_config={"ops": {"raw_customers": {"config": {
             "source_uri": str(monitor.landing / "concept.csv")}}}},
         instance=monitor.workspace.instance)
@@ -152,7 +153,8 @@ def test_forced_retrain_on_unlabeled_data_trains_on_the_latest_labeled_snapshot(
         monitor: Monitor):
     snapshot = monitor.workspace.write_data("unlabeled-2.csv",
                                             customers(500, seed=7).drop(columns=["Churn"]))
-    intake = defs().resolve_job_def("snapshot_intake_job").execute_in_process(
+    intake = monitor.workspace.definitions().resolve_job_def(
+        "snapshot_intake_job").execute_in_process(
         run_config={"ops": {"raw_customers": {"config": {"source_uri": str(snapshot)}},
                             "feature_drift": {"config": {"force_retrain": True}}}},
         instance=monitor.workspace.instance)
@@ -164,7 +166,8 @@ def test_forced_retrain_on_unlabeled_data_trains_on_the_latest_labeled_snapshot(
 
     assert request.run_config["ops"]["raw_customers"]["config"]["source_uri"] == \
         str(monitor.landing / "concept.csv")
-    history = defs().load_asset_value("monitoring_history", instance=monitor.workspace.instance)
+    history = monitor.workspace.definitions().load_asset_value(
+        "monitoring_history", instance=monitor.workspace.instance)
     assert list(history["snapshot_key"].str.rsplit("/", n=1).str[-1]) == [
         "seed.csv", "covariate.csv", "unlabeled.csv", "concept.csv", "concept.csv",
         "unlabeled-2.csv"]

@@ -12,10 +12,11 @@ import sqlalchemy as sa
 import yaml
 
 from churn_assets.defs.assets.scoring import churn_scores
-from churn_assets.defs.deployment import SCORES_DB_ENV, SCORES_TABLE_ENV, Deployment
+from churn_assets.defs.deployment import resources as deployment_resources
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.environment import SCORES_DB_ENV, SCORES_TABLE_ENV, Settings
 from churn_assets_tests.helpers.served_champion import register_champion
 from churn_assets_tests.helpers.services import running_postgres
 
@@ -42,9 +43,10 @@ def test_scores_replace_the_crm_table_with_version_and_time(
         engine = sa.create_engine(url)
         with engine.begin() as connection:
             connection.execute(sa.text("CREATE SCHEMA crm"))
+        # The URL holds a password: the deployment hands Dagster the variable (dg.EnvVar).
         monkeypatch.setenv(SCORES_DB_ENV, url)
-        monkeypatch.setenv(SCORES_TABLE_ENV, "crm.churn_scores")
-        resources = Deployment.from_environment().resources()
+        resources = deployment_resources(Settings.from_environ(
+            {SCORES_DB_ENV: url, SCORES_TABLE_ENV: "crm.churn_scores"}))
         result = dg.materialize_to_memory(
             [snapshot, churn_scores],
             resources={"dataset": DatasetResource(config_path=str(config)),

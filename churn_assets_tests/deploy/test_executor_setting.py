@@ -5,31 +5,28 @@ from __future__ import annotations
 
 import pytest
 
-from churn_assets.defs.deployment import Deployment
+from churn_assets.defs.deployment import executor
+from churn_assets.environment import Settings
 
 
 @pytest.mark.parametrize(("deployment", "setting", "expected"), [
     ("local", "", "in_process"), ("prod", "", "multiprocess"),
     ("prod", "in_process", "in_process"), ("local", "multiprocess", "multiprocess"),
     ("prod", "docker", "docker")])
-def test_executor_follows_the_setting(monkeypatch, deployment, setting, expected) -> None:
-    monkeypatch.setenv("CHURN_DEPLOYMENT", deployment)
-    monkeypatch.setenv("CHURN_EXECUTOR", setting)
-    assert Deployment.from_environment().executor().name == expected
+def test_executor_follows_the_setting(deployment, setting, expected) -> None:
+    env = {"CHURN_DEPLOYMENT": deployment, "CHURN_EXECUTOR": setting}
+    assert executor(Settings.from_environ(env)).name == expected
 
 
-def test_step_containers_get_their_limits(monkeypatch) -> None:
-    monkeypatch.setenv("CHURN_EXECUTOR", "docker")
-    monkeypatch.setenv("CHURN_STEP_MEMORY", "2g")
-    monkeypatch.setenv("CHURN_STEP_CPUS", "1.5")
-    resolved = Deployment.from_environment().executor().config_schema.resolve_config({})
+def test_step_containers_get_their_limits() -> None:
+    env = {"CHURN_EXECUTOR": "docker", "CHURN_STEP_MEMORY": "2g", "CHURN_STEP_CPUS": "1.5"}
+    resolved = executor(Settings.from_environ(env)).config_schema.resolve_config({})
     assert resolved.success
     assert resolved.value["config"]["container_kwargs"] == {"mem_limit": "2g",
                                                             "nano_cpus": 1_500_000_000}
 
 
-def test_unknown_executor_is_named(monkeypatch) -> None:
-    monkeypatch.setenv("CHURN_EXECUTOR", "kubernetes")
+def test_unknown_executor_is_named() -> None:
     with pytest.raises(ValueError, match="CHURN_EXECUTOR must be one of in_process, "
                                          "multiprocess, docker, got 'kubernetes'"):
-        Deployment.from_environment()
+        Settings.from_environ({"CHURN_EXECUTOR": "kubernetes"})

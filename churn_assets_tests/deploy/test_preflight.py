@@ -90,3 +90,38 @@ def test_build_without_network_says_what_to_do(preflight, monkeypatch) -> None:
                            r"for the first image build: connect to the network, or load a built "
                            r"image \(docker load -i churn-assets.tar\), then run make image"):
             preflight.network_for_build()
+
+
+def test_secret_with_url_characters_is_named(preflight, tmp_path: Path, monkeypatch) -> None:
+    env_file = tmp_path / "stack.env"
+    values = dict.fromkeys(preflight.env_keys(preflight.ENV_EXAMPLE), "abc123")
+    env_file.write_text("".join(f"{k}={'p@ss/word' if k == 'REDIS_PASSWORD' else v}\n"
+                                for k, v in values.items()))
+    monkeypatch.setattr(preflight, "ENV_FILE", env_file)
+    with pytest.raises(preflight.Refused, match=r"the value of REDIS_PASSWORD has characters "
+                       r"other than letters, digits and ._~- .*: change it"):
+        preflight.ensure_env_file()
+
+
+def test_extra_setting_in_env_file_is_accepted(preflight, tmp_path: Path, monkeypatch) -> None:
+    """A setting beside the secrets (the stack test's dataset YAML) may hold a path."""
+    env_file = tmp_path / "stack.env"
+    env_file.write_text("".join(f"{k}=abc123\n" for k in preflight.env_keys(preflight.ENV_EXAMPLE))
+                        + "CHURN_DATASET_CONFIG=/app/deploy/dataset.stack.quick.yaml\n")
+    monkeypatch.setattr(preflight, "ENV_FILE", env_file)
+    preflight.ensure_env_file()  # no Refused
+
+
+def test_make_up_without_daemon_starts_nothing(tmp_path: Path) -> None:
+    """Through the make target a user types: our one line, then make's own status line."""
+    if subprocess.run(["which", "docker"], capture_output=True).returncode != 0:
+        pytest.skip("no docker client here to ask an absent daemon")
+    done = subprocess.run(["make", "--no-print-directory", "up"], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/absent.sock",
+                               "CHURN_ENV_FILE": str(tmp_path / "never.env")})
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith(f"up: no Docker daemon answers at unix://{tmp_path}/absent.sock")
+    assert all(line.startswith("make: ***") for line in lines[1:]), lines
+    assert not (tmp_path / "never.env").exists()  # refused before the secrets file was written

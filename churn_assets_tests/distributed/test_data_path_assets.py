@@ -17,7 +17,8 @@ import pytest
 
 from churn_assets.data.splits import assign_splits
 from churn_assets.dataset_config import load_dataset_config
-from churn_assets.defs.deployment import Deployment
+from churn_assets.defs.deployment import resources
+from churn_assets.environment import Settings
 from churn_assets.registry.model_registry import current_champion_version
 from churn_assets_tests.helpers.data_path import (
     DATA_ASSETS,
@@ -44,9 +45,8 @@ WORKER_MEMORY = 768 * 2**20
 
 
 @pytest.fixture
-def cluster(workspace: ChurnWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    # Workers start after the workspace's environment is set: they inherit it.
-    with data_path_cluster(monkeypatch, memory_limit=WORKER_MEMORY) as scheduler:
+def cluster(workspace: ChurnWorkspace) -> Iterator[str]:
+    with data_path_cluster(workspace, memory_limit=WORKER_MEMORY) as scheduler:
         yield scheduler
 
 
@@ -83,9 +83,9 @@ def assert_scored_and_split_as_pandas(workspace: ChurnWorkspace, result, ids: pd
 
 @pytest.mark.slow
 def test_the_asset_graph_runs_as_partitions_on_the_cluster(
-        workspace: ChurnWorkspace, cluster: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        workspace: ChurnWorkspace, cluster: str) -> None:
     # The whole graph, training included, on a table cut into ~10 partitions.
-    monkeypatch.setenv("CHURN_DASK_BLOCKSIZE", "256KB")
+    workspace.configure(dask_blocksize="256KB")
     small = customers(SMALL_ROWS, seed=4)
     workspace.write_config(workspace.write_data("customers.csv", small),
                            tuning=FAST_TUNING | TUNING)
@@ -103,7 +103,7 @@ def test_the_asset_graph_runs_as_partitions_on_the_cluster(
     assert champion is not None
 
     # A snapshot larger than either worker may hold, through every data asset.
-    monkeypatch.setenv("CHURN_DASK_BLOCKSIZE", "4MB")
+    workspace.configure(dask_blocksize="4MB")
     source = workspace.write_data("customers.csv", customers(LARGE_ROWS, seed=5))
     as_read = pd.read_csv(source, dtype=str)
     assert as_read.memory_usage(deep=True).sum() > WORKER_MEMORY  # no worker could hold it
@@ -135,13 +135,12 @@ def test_the_asset_graph_runs_as_partitions_on_the_cluster(
     assert current_champion_version(client, "churn-test") == champion
 
 
-def test_the_data_path_is_off_unless_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHURN_DASK_SCHEDULER", "tcp://127.0.0.1:1")
-    monkeypatch.delenv("CHURN_DASK_DATA_PATH", raising=False)
-    tuning_only = Deployment.from_environment().resources()["dask_cluster"]
+def test_the_data_path_is_off_unless_switched_on() -> None:
+    env = {"CHURN_DASK_SCHEDULER": "tcp://127.0.0.1:1"}
+    tuning_only = resources(Settings.from_environ(env))["dask_cluster"]
     assert tuning_only.enabled and not tuning_only.runs_data_path
-    monkeypatch.setenv("CHURN_DASK_DATA_PATH", "1")
-    assert Deployment.from_environment().resources()["dask_cluster"].runs_data_path
+    switched_on = Settings.from_environ(env | {"CHURN_DASK_DATA_PATH": "1"})
+    assert resources(switched_on)["dask_cluster"].runs_data_path
 
 
 def test_an_excel_source_fails_with_one_line(workspace: ChurnWorkspace, cluster: str) -> None:

@@ -41,9 +41,9 @@ DATA_ONLY = ["raw_customers", "column_roles", "validated_customers", "customer_s
 @pytest.fixture
 def s3(workspace: ChurnWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoS3Server]:
     with s3_in_environment(monkeypatch, BUCKET) as server:
-        monkeypatch.setenv("CHURN_STORAGE_URI", f"s3://{BUCKET}/{PREFIX}")
+        workspace.configure(storage_uri=f"s3://{BUCKET}/{PREFIX}")
         # The workers start only now: they inherit the endpoint and credentials.
-        with data_path_cluster(monkeypatch):
+        with data_path_cluster(workspace):
             yield server
         server.reset()  # moto's state is process-wide
 
@@ -70,8 +70,8 @@ def read_stored(server: MotoS3Server, asset: str, **kwargs) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_the_data_path_keeps_every_table_on_s3(
-        workspace: ChurnWorkspace, s3: MotoS3Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHURN_DASK_BLOCKSIZE", "256KB")  # ~10 partitions
+        workspace: ChurnWorkspace, s3: MotoS3Server) -> None:
+    workspace.configure(dask_blocksize="256KB")  # ~10 partitions
     table = customers(ROWS, seed=4)
     put_source(s3, table)
     workspace.write_config(f"s3://{BUCKET}/{SOURCE}", tuning=FAST_TUNING | TUNING)

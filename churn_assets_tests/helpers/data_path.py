@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
+from churn_dev.workspace import ChurnWorkspace
 
 DATA_ASSETS = ("raw_customers", "validated_customers", "customer_splits", "customer_features",
                "churn_scores")
@@ -15,17 +15,17 @@ TUNING = {"sample_rows": 5_000, "fit_rows": 20_000, "max_estimators": 100}
 
 
 @contextmanager
-def data_path_cluster(monkeypatch: pytest.MonkeyPatch, memory_limit: int | str = "auto"
+def data_path_cluster(workspace: ChurnWorkspace, memory_limit: int | str = "auto"
                       ) -> Iterator[str]:
-    """Two one-thread workers; they inherit the environment as it is now, so set storage
-    (e.g. the S3 endpoint and credentials) before entering."""
+    """Two one-thread workers, the workspace's data path switched on to them. The workers
+    inherit the environment as it is now, so set the S3 endpoint and credentials (boto3's own
+    variables) before entering."""
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=memory_limit,
                       host="127.0.0.1", dashboard_address=None) as local:
-        monkeypatch.setenv("CHURN_DASK_SCHEDULER", local.scheduler_address)
-        monkeypatch.setenv("CHURN_DASK_DATA_PATH", "1")
-        monkeypatch.setenv("CHURN_DASK_FINAL_FIT_MIN_ROWS", "0")  # xgboost.dask on partitions
+        workspace.configure(dask_scheduler=local.scheduler_address, dask_data_path=True,
+                            dask_final_fit_min_rows=0)  # xgboost.dask on partitions
         yield local.scheduler_address
 
 

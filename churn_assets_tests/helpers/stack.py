@@ -37,6 +37,7 @@ class Stack:
     web_port: int
     mlflow_port: int
     s3_port: int
+    serving_port: int
     env_file: Path
     launched: list[str] = field(default_factory=list)
 
@@ -44,7 +45,7 @@ class Stack:
     def environment(self) -> dict[str, str]:
         return {**os.environ, "CHURN_STACK": self.name, "CHURN_WEB_PORT": str(self.web_port),
                 "CHURN_MLFLOW_PORT": str(self.mlflow_port), "CHURN_S3_PORT": str(self.s3_port),
-                "CHURN_ENV_FILE": str(self.env_file)}
+                "CHURN_SERVING_PORT": str(self.serving_port), "CHURN_ENV_FILE": str(self.env_file)}
 
     @property
     def mlflow_url(self) -> str:
@@ -121,6 +122,31 @@ class Stack:
             ids |= set(subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"label={label}"],
                                       capture_output=True, text=True, check=True).stdout.split())
         return sorted(ids)
+
+    def images(self) -> list[str]:
+        """The images the stack's containers run (the project's, PostgreSQL's, Redis's)."""
+        found = subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}}",
+                                *self.containers()], capture_output=True, text=True, check=True)
+        return sorted(set(found.stdout.split()))
+
+    def places_holding(self, value: str) -> list[str]:
+        """Where `value` shows outside the secrets file: `docker inspect` of every container
+        (run containers included), `docker history --no-trunc` of its images, every
+        container's logs."""
+        places = []
+        for container in self.containers():
+            inspect = subprocess.run(["docker", "inspect", container], capture_output=True,
+                                     text=True, check=True).stdout
+            logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True,
+                                  errors="replace")
+            places += [f"{where} {container}" for where, text in
+                       (("inspect", inspect), ("logs", logs.stdout + logs.stderr))
+                       if value in text]
+        for image in self.images():
+            history = subprocess.run(["docker", "history", "--no-trunc", image],
+                                     capture_output=True, text=True, check=True).stdout
+            places += [f"history {image}"] if value in history else []
+        return places
 
     def service(self, name: str) -> str:
         return f"{self.name}_{name}_1"

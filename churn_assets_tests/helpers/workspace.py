@@ -1,5 +1,6 @@
 """Test fixtures' workspace: the project itself lives in ``churn_dev.workspace``
-(the benchmarks use it too); here only what needs pytest's monkeypatch."""
+(the benchmarks use it too). The workspace's definitions are built from its own settings;
+nothing here sets the project's variables in the environment."""
 
 from __future__ import annotations
 
@@ -26,16 +27,28 @@ __all__ = ["FAST_TUNING", "SHARED_TELCO", "SMALL_EXPECTATIONS", "ChurnWorkspace"
            "file_fingerprint", "materialize_graph", "open_server_workspace", "open_workspace"]
 
 
+@contextmanager
+def _mlflow_pointed_at(uri: str) -> Iterator[None]:
+    """MLflow's process-global store (read by `mlflow.pyfunc.load_model("models:/...")` and
+    the fluent API in tests) is the workspace's while it is open; the previous one after."""
+    before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        while mlflow.active_run():
+            mlflow.end_run()
+        mlflow.set_tracking_uri(before[0])
+        mlflow.set_registry_uri(before[1])
+
+
 def open_workspace(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChurnWorkspace]:
-    monkeypatch.setenv("CHURN_STATE_DIR", str(root / "state"))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow' / 'mlflow.db'}")
-    monkeypatch.setenv("CHURN_DATASET_CONFIG", str(root / "dataset.yaml"))
-    monkeypatch.delenv("CHURN_STORAGE_URI", raising=False)
     monkeypatch.chdir(root)
     with dg.instance_for_test() as instance:
-        yield ChurnWorkspace(root, instance)
-    while mlflow.active_run():
-        mlflow.end_run()
+        workspace = ChurnWorkspace(root, instance)
+        with _mlflow_pointed_at(workspace.tracking_uri):
+            yield workspace
 
 
 @contextmanager
@@ -45,17 +58,16 @@ def open_server_workspace(root: Path, monkeypatch: pytest.MonkeyPatch, log_handl
     ``log_handler`` (a class path) sees every Dagster log record, to strike at a chosen step."""
     server = MlflowServer(root)
     server.start()
-    monkeypatch.setenv("CHURN_STATE_DIR", str(root / "state"))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # fail now, not after minutes
-    monkeypatch.setenv("CHURN_DATASET_CONFIG", str(root / "dataset.yaml"))
+    # MLflow's own client setting (not the project's): fail now, not after minutes of retries.
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.chdir(root)
     handler = {"handlers": {"fault": {"()": log_handler}}}
     try:
         with dg.instance_for_test(overrides={"python_logs": {
                 "dagster_handler_config": handler}}) as instance:
-            yield ChurnWorkspace(root, instance), server
+            workspace = ChurnWorkspace(root, instance)
+            workspace.configure(tracking_uri=server.url)
+            with _mlflow_pointed_at(server.url):
+                yield workspace, server
     finally:
         server.kill()
-        while mlflow.active_run():
-            mlflow.end_run()

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churn_assets.data.baselines import flag_everyone_f1
 from churn_assets.dataset_config import PromotionConfig
-from churn_assets.registry.first_model import flag_everyone_f1, logistic_comparison
+from churn_assets.registry.first_model import logistic_comparison
 from churn_assets.registry.promotion_rule import ScoredModel, decide_promotion
 
 DEFAULTS = PromotionConfig(resamples=200)

@@ -10,7 +10,9 @@ import mlflow
 import pytest
 import yaml
 
+from churn_assets.defs.resources.serving_stores import ServingStores
 from churn_assets.model.model_logging import log_candidate
+from churn_assets.serving.online_store import StoreLocation, store_location
 from churn_assets.serving.settings import ServiceEnvironment
 from churn_assets_tests.helpers.served_champion import ServedChampion, register_champion
 from churn_assets_tests.helpers.small_candidate import SmallCandidate
@@ -23,6 +25,15 @@ class ServingWorld:
     champion: ServedChampion
     config_path: Path
     environment: ServiceEnvironment
+
+    def stores(self) -> ServingStores:
+        """The resource the serving assets read: this service's log and online store."""
+        env = self.environment
+        return ServingStores(prediction_log_url=env.log_url,
+                             online_store_url=env.online_store_url, storage_uri=env.storage_uri)
+
+    def location(self) -> StoreLocation:
+        return store_location(self.environment.online_store_url, self.environment.storage_uri)
 
 
 def write_config(path: Path, model_name: str, **serving) -> Path:
@@ -51,9 +62,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedChampion]
 
 
 def world_for(champion: ServedChampion, folder: Path, log_url: str | None = None,
-              **serving) -> ServingWorld:
+              online_store_url: str | None = None, **serving) -> ServingWorld:
     config = write_config(folder / "dataset.yaml", champion.name, **serving)
     env = ServiceEnvironment(champion.tracking_uri,
                              log_url or f"sqlite:///{folder / 'log.db'}",
-                             folder / "spool.jsonl", API_KEY)
+                             folder / "spool.jsonl", API_KEY,
+                             online_store_url or str(folder / "online.db"),
+                             str(folder / "state" / "assets"))  # Feast's registry beside
     return ServingWorld(champion, config, env)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -25,9 +24,7 @@ def records(rows: pd.DataFrame) -> dict:
     return {"dataframe_records": json.loads(rows.to_json(orient="records"))}
 
 
-def test_shadow_then_a_sticky_share_without_restart(served, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHURN_ONLINE_STORE_URL", str(tmp_path / "online.db"))
+def test_shadow_then_a_sticky_share_without_restart(served, tmp_path: Path) -> None:
     challenger = register_version(served)
     mlflow.MlflowClient(served.tracking_uri).set_registered_model_alias(
         served.name, CHALLENGER, challenger)

@@ -14,14 +14,13 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from churn_assets.serving.app import create_app
-from churn_assets.serving.online_store import SqliteStore, row_records
+from churn_assets.serving.online_store import open_store
 from churn_assets.serving.service import build_service
 from churn_assets_tests.serving.conftest import API_KEY, world_for
 
 
 @pytest.fixture
-def world(served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("CHURN_ONLINE_STORE_URL", str(tmp_path / "online.db"))
+def world(served, tmp_path: Path):
     return world_for(served, tmp_path)
 
 
@@ -70,9 +69,8 @@ def test_predict_answers_the_models_contract_with_its_reasons(client, served) ->
     ({"dataframe_records": [{"customerID": "a", "tenure": 3}]}, "rows", "could not score"),
     ({"dataframe_rows": []}, "dataframe_rows", "Extra inputs are not permitted"),
 ])
-def test_bad_input_answers_422_naming_the_field(served, tmp_path, monkeypatch, body, field,
+def test_bad_input_answers_422_naming_the_field(served, tmp_path, body, field,
                                                 words) -> None:
-    monkeypatch.setenv("CHURN_ONLINE_STORE_URL", str(tmp_path / "online.db"))
     world = world_for(served, tmp_path, max_rows=50)
     with TestClient(create_app(build_service(str(world.config_path), world.environment))) as c:
         response = c.post("/predict", json=body)
@@ -90,8 +88,7 @@ def test_a_missing_column_is_named(client, served) -> None:
     assert "Contract" in response.json()["detail"][0]["msg"]
 
 
-def test_a_body_over_the_limit_is_refused_before_parsing(served, tmp_path, monkeypatch):
-    monkeypatch.setenv("CHURN_ONLINE_STORE_URL", str(tmp_path / "online.db"))
+def test_a_body_over_the_limit_is_refused_before_parsing(served, tmp_path):
     world = world_for(served, tmp_path, max_body_bytes=2000)
     rows = json.loads(served.raw_rows.head(20).to_json(orient="records"))
     body = json.dumps({"dataframe_records": rows}).encode()
@@ -116,9 +113,12 @@ def test_outcomes_need_the_api_key(client) -> None:
     assert ok.status_code == 200 and ok.json() == {"accepted": 1}
 
 
-def test_customer_lookup_equals_batch_scoring(client, served, tmp_path) -> None:
+def test_customer_lookup_equals_batch_scoring(client, served, world, tmp_path) -> None:
+    """Feast's embedded SQLite store (the `make dev` default)."""
     customers = served.raw_rows.head(30)
-    SqliteStore(tmp_path / "online.db").put(row_records(customers, "customerID"))
+    assert client.get("/customers/nobody").status_code == 404  # nothing pushed yet
+    assert open_store(served.name, "customerID", world.location()).push([customers]) == 30
+    assert (tmp_path / "online.db").exists()
     expected = local_answer(served, customers)
     for position in (0, 11, 29):
         customer = customers["customerID"].iloc[position]
@@ -132,8 +132,7 @@ def test_customer_lookup_equals_batch_scoring(client, served, tmp_path) -> None:
     assert missing.status_code == 404 and "nobody" in missing.json()["detail"]
 
 
-def test_every_answer_is_logged(served, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("CHURN_ONLINE_STORE_URL", str(tmp_path / "online.db"))
+def test_every_answer_is_logged(served, tmp_path) -> None:
     world = world_for(served, tmp_path)
     service = build_service(str(world.config_path), world.environment)
     sizes = [1, 5, 40, 3]

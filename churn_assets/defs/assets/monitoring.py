@@ -3,7 +3,8 @@
 `feature_drift` measures feature drift against the champion's training rows and the
 champion's performance on the snapshot rows it never trained on (realized with labels,
 estimated without), then applies the retraining policy to that and to the history of earlier
-snapshots, which it reads back from its own earlier materializations. `monitoring_history`
+snapshots, which it reads back from its own earlier materializations and from the prediction
+log's windows (`online_performance`, defs/history.py). `monitoring_history`
 is that history as a table a notebook can read.
 """
 
@@ -14,6 +15,12 @@ import pandas as pd
 from pydantic import Field
 
 from churn_assets.dataset_config import DriftConfig
+from churn_assets.defs.history import (
+    HISTORY_LIMIT,
+    HISTORY_METADATA_KEY,
+    last_scheduled_retraining,
+    read_history,
+)
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
@@ -39,10 +46,6 @@ from churn_assets.pipeline.monitoring import (
 )
 from churn_assets.registry.model_registry import load_champion_reference
 
-FEATURE_DRIFT = dg.AssetKey("feature_drift")
-HISTORY_METADATA_KEY = "history_record"
-HISTORY_LIMIT = 500  # the policy needs the latest streak and retraining, not all of the past
-SCHEDULE_NAME_TAG = "dagster/schedule_name"
 TAGS = {"stage": "monitoring"}
 
 
@@ -51,30 +54,6 @@ DriftThresholds = launchpad_config(
     {"force_retrain": (bool, Field(False, description="Retrain after this snapshot whatever "
                                    "the policy says, cooldown included."))},
     doc="Empty fields take the dataset YAML's `drift` section (else the documented default).")
-
-
-def read_history(instance: dg.DagsterInstance, limit: int | None = None) -> list[SnapshotRecord]:
-    """The records of earlier feature_drift materializations, newest first."""
-    records: list[SnapshotRecord] = []
-    cursor = None
-    while True:
-        page = instance.fetch_materializations(FEATURE_DRIFT, limit=100, cursor=cursor)
-        for event in page.records:
-            stored = event.asset_materialization.metadata.get(HISTORY_METADATA_KEY)
-            if stored is not None:
-                records.append(SnapshotRecord.from_dict(stored.value))
-        if not page.has_more or (limit is not None and len(records) >= limit):
-            return records[:limit]
-        cursor = page.cursor
-
-
-def _last_scheduled_retraining(instance: dg.DagsterInstance) -> datetime | None:
-    """Retrainings the drift sensor asked for are in the history; the schedule's are not."""
-    for event in instance.fetch_materializations(dg.AssetKey("champion_model"), limit=20).records:
-        run = instance.get_run_by_id(event.run_id)
-        if run is not None and SCHEDULE_NAME_TAG in run.tags:
-            return datetime.fromtimestamp(event.timestamp, UTC)
-    return None
 
 
 def _snapshot_uri(instance: dg.DagsterInstance) -> str:
@@ -113,7 +92,7 @@ def feature_drift(
         context.log.info(measured.performance.summary)
     facts = measured.facts(labeled, champion is not None)
     decision = decide_on_snapshot(facts, read_history(context.instance, HISTORY_LIMIT),
-                                  _last_scheduled_retraining(context.instance), now, knobs,
+                                  last_scheduled_retraining(context.instance), now, knobs,
                                   config.force_retrain)
     context.log.info(f"retrain={decision.retrain} ({decision.rule}): {decision.reason}")
     record = snapshot_record(_snapshot_uri(context.instance), now, current_rows, labeled, facts,

@@ -10,7 +10,8 @@ from churn_assets.experiment_config import apply_experiment_config
 
 
 class DatasetResource(dg.ConfigurableResource):
-    """The dataset YAML; empty path means $CHURN_DATASET_CONFIG, else the bundled one.
+    """The dataset YAML; empty path means the bundled one (the definitions pass
+    $CHURN_DATASET_CONFIG).
 
     A run started by `experiment_config_sensor` also carries the experiment config's text
     and where it came from: its run settings are laid over the YAML's for that run only."""

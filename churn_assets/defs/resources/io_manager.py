@@ -14,7 +14,7 @@ import pandas as pd
 from upath import UPath
 
 from churn_assets.distributed.local_views import is_partitioned
-from churn_assets.environment import storage_uri
+from churn_assets.environment import Settings
 from churn_assets.process_memory import (
     LARGE_PARQUET_BYTES,
     LARGE_TABLE_ROWS,
@@ -155,10 +155,11 @@ class ChurnIOManager(dg.UPathIOManager):
 
 
 class ChurnIOManagerFactory(dg.ConfigurableIOManagerFactory):
-    """``base_path`` empty: $CHURN_STORAGE_URI, else the local state folder."""
+    """``base_path`` empty: the repository's state folder (the definitions pass
+    $CHURN_STORAGE_URI, else $CHURN_STATE_DIR/assets)."""
 
     base_path: str = ""
 
     def create_io_manager(self, context) -> ChurnIOManager:
-        base = self.base_path or storage_uri()
+        base = self.base_path or Settings().storage_uri
         return ChurnIOManager(base_path=UPath(base))

@@ -26,7 +26,7 @@ from typing import Any
 
 import dagster as dg
 
-from churn_assets.environment import tracking_uri
+from churn_assets.environment import default_tracking_uri
 from churn_assets.registry.store_warmup import start_store_warmup
 from churn_assets.registry.tracking_store import point_at_store
 
@@ -49,12 +49,13 @@ def is_unreachable(error: BaseException) -> bool:
 
 
 class MlflowTracking(dg.ConfigurableResource):
-    """``tracking_uri`` empty: $MLFLOW_TRACKING_URI, else a SQLite store under ./mlruns."""
+    """``tracking_uri`` empty: a SQLite store under ./mlruns (the definitions pass
+    $MLFLOW_TRACKING_URI)."""
 
     tracking_uri: str = ""
 
     def resolved_uri(self) -> str:
-        return self.tracking_uri or tracking_uri()
+        return self.tracking_uri or default_tracking_uri()
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Once per run with the in-process executor: a new local store is created beside

@@ -3,19 +3,21 @@ with a Dask cluster configured, the trials run on its workers."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import optuna
 
 from churn_assets.defs.resources.dask_cluster import DaskCluster
-from churn_assets.environment import state_dir
+from churn_assets.environment import Settings
 from churn_assets.model.candidate import LocalTrials
 from churn_assets.model.tuning import study_storage
 
 
 class OptunaStorage(dg.ConfigurableResource):
-    """``url`` empty: a journal file under the local state folder (safe for parallel trials in
+    """``url`` empty: a journal file under the repository's state folder (the definitions pass
+    the deployment's: ``journal_url(state_dir)`` (safe for parallel trials in
     one machine); ``postgresql://...`` (set it from $CHURN_OPTUNA_STORAGE, it holds a password)
     for trials spread over several machines. ``dask_cluster`` with an address: the trials run
     on its workers (and large final fits through the family's distributed fit)."""
@@ -23,8 +25,12 @@ class OptunaStorage(dg.ConfigurableResource):
     url: str = ""
     dask_cluster: DaskCluster | None = None
 
+    @staticmethod
+    def journal_url(state_dir: Path) -> str:
+        return f"journal://{state_dir / 'optuna' / 'studies.journal'}"
+
     def resolved_url(self) -> str:
-        return self.url or f"journal://{state_dir() / 'optuna' / 'studies.journal'}"
+        return self.url or self.journal_url(Settings().state_dir)
 
     def trial_runner(self, feature_partitions: Any = None, partition_train_rows: int = 0
                      ) -> LocalTrials | Any:
