@@ -16,6 +16,10 @@ export DAGSTER_HOME ?= $(CURDIR)
 # handed out longest first (churn_assets_tests/conftest.py, --no-loadscope-reorder), and the
 # 25 slowest tests are printed at the end.
 TEST_WORKERS ?= auto
+# The tests' temporary files (Dagster's and MLflow's SQLite stores, PostgreSQL clusters, MLflow
+# artifacts) go to a folder on tmpfs when the machine has one, removed afterwards: on disk,
+# SQLite's fsync on every commit cost 3.5-4.4 s of a 24-41 s whole-graph test run (profiled).
+TEST_TMP_PARENT ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp})
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Lines of requirements.lock marked `# [serve]` belong to the optional serving extra: only
@@ -54,7 +58,9 @@ test: $(DEPS_STAMP) $(SERVE_STAMP) system-packages lint
 	@# changes without our code changing, and may be unreachable).
 	-@$(MAKE) --no-print-directory audit
 	$(VENV)/bin/dg check defs
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=25
+	@tmp=$$(mktemp -d $(TEST_TMP_PARENT)/churn-tests.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && \
+	echo "test files in $$tmp" && TMPDIR=$$tmp $(PY) -m pytest -n $(TEST_WORKERS) \
+		--dist loadscope --no-loadscope-reorder --durations=25
 
 ## Only the browser test of the Dagster and MLflow UIs (Debian's chromium, Playwright).
 test-ui: $(DEPS_STAMP) system-packages

@@ -20,7 +20,6 @@ REFERENCE_ARTIFACT = "reference/train_rows.parquet"  # what drift monitoring com
 CALIBRATOR_ARTIFACT = "reference/calibrator.json"  # probability calibration for CBPE
 
 # Tags.
-DAGSTER_RUN_TAG = "dagster_run_id"  # the tag dagster-mlflow links MLflow runs with
 SNAPSHOT_KEY_TAG = "churn/snapshot_key"
 SNAPSHOT_ETAG_TAG = "churn/snapshot_etag"
 RETRAIN_REASON_TAG = "churn/retrain_reason"

@@ -43,6 +43,20 @@ PUSHED_AT = "churn_pushed_at"  # Feast's event time: the newer push of a custome
 REGISTRY_TTL_SECONDS = 60  # a service sees a changed feature view within this
 NO_ID_COLUMN = ("the dataset YAML has no id_column: no online lookups (set id_column to "
                 "serve customers by id)")
+NO_FEAST = ("Feast is not installed: no online lookups (it comes with the scoring service's "
+            "[serve] extra: `make serve`, or pip install 'churn-assets[serve]')")
+
+
+def feast_missing() -> bool:
+    """True when Feast is not installed (``make train`` and ``make dev`` do not install the
+    serving extra)."""
+    try:
+        import feast  # noqa: F401 - the import is the check
+    except ModuleNotFoundError as error:
+        if error.name != "feast":
+            raise  # Feast is there but broken: say so, not that it is missing
+        return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""MLflow run linking (dagster-mlflow's tag convention, owned by MlflowTracking)."""
+"""MLflow run linking: dagster-mlflow's run per Dagster run, opened by MlflowTracking per step."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import mlflow
 import pytest
 
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
-from churn_assets.names import DAGSTER_RUN_TAG
 
 
 def step_context(run_id: str) -> SimpleNamespace:
     """What MlflowTracking.run reads from an asset's context."""
-    return SimpleNamespace(log=logging.getLogger("test"), run_id=run_id, job_name="job")
+    return SimpleNamespace(log=logging.getLogger("test"), instance=None,
+                           dagster_run=SimpleNamespace(run_id=run_id, job_name="job"))
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_each_dagster_run_gets_its_own_mlflow_run_and_steps_resume_it(tracking):
 
     assert first_step.info.run_id == second_step.info.run_id != other_run.info.run_id
     run = tracking.client().get_run(first_step.info.run_id)
-    assert run.data.tags[DAGSTER_RUN_TAG] == "run-b"
+    assert run.data.tags["dagster_run_id"] == "run-b"  # dagster-mlflow's link
     assert run.info.run_name == "job"  # named after the Dagster job
     assert set(run.data.metrics) == {"from_first_step", "from_second_step"}
     assert run.info.status == "FINISHED"  # every step ends what it opened

@@ -6,6 +6,7 @@ metadata. A dataset without an id column pushes nothing."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -23,6 +24,7 @@ from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.resources.serving_stores import ServingStores
 from churn_assets.serving.app import create_app
 from churn_assets.serving.online_store import (
+    NO_FEAST,
     open_store,
     redis_connection_string,
     store_location,
@@ -82,6 +84,20 @@ def test_without_an_id_column_nothing_is_pushed(served, tmp_path: Path) -> None:
     metadata = result.asset_materializations_for_node("online_features")[0].metadata
     assert metadata["pushed_rows"].value == 0 and metadata["online_lookups"].value is False
     assert not (tmp_path / "online.db").exists()
+
+
+def test_without_feast_installed_nothing_is_pushed_and_the_log_says_why(
+        served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "feast", None)  # import feast fails as if not installed
+    world = world_for(served, tmp_path)
+    result = dg.materialize_to_memory(
+        [snapshot_asset(served.small.customers.head(50)), online_features],
+        resources={"dataset": DatasetResource(config_path=str(world.config_path)),
+                   "serving_stores": world.stores()})
+    assert result.success  # `make train` without the [serve] extra still trains and scores
+    metadata = result.asset_materializations_for_node("online_features")[0].metadata
+    assert metadata["pushed_rows"].value == 0 and metadata["online_lookups"].value is False
+    assert metadata["why_no_lookups"].value == NO_FEAST
 
 
 @pytest.mark.skipif(redis_unavailable() is not None, reason=str(redis_unavailable()))

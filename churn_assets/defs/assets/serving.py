@@ -35,23 +35,27 @@ def online_features(context: dg.AssetExecutionContext, validated_customers: Tabl
     """Pushes every customer's raw row (target left out) of the newest validated snapshot
     through Feast to its online store (`CHURN_ONLINE_STORE_URL`: Redis, else Feast's SQLite
     store in the state folder), the feature view derived from the dataset YAML (entity = the
-    id column). A dataset without `id_column` has no online lookups: nothing is pushed."""
-    from churn_assets.serving.online_store import NO_ID_COLUMN, VIEW, open_store
+    id column). A dataset without `id_column`, or an install without Feast (the `[serve]`
+    extra), has no online lookups: nothing is pushed, and the log says why."""
+    from churn_assets.serving import online_store as online
 
     data = dataset.load()
-    if data.id_column_derived:
-        context.log.warning(NO_ID_COLUMN)
-        return dg.MaterializeResult(metadata={"pushed_rows": 0, "online_lookups": False})
+    why_not = (online.NO_ID_COLUMN if data.id_column_derived
+               else online.NO_FEAST if online.feast_missing() else None)
+    if why_not:
+        context.log.warning(why_not)
+        return dg.MaterializeResult(metadata={"pushed_rows": 0, "online_lookups": False,
+                                              "why_no_lookups": why_not})
     frames = (validated_customers.partitions[i].compute()
               for i in range(validated_customers.npartitions)) \
         if is_partitioned(validated_customers) else [validated_customers]
-    store = open_store(data.model_name, data.id_column, serving_stores.store_location())
+    store = online.open_store(data.model_name, data.id_column, serving_stores.store_location())
     pushed = store.push(frames, drop=(data.target, *META_COLUMNS))
     context.log.info(f"pushed {pushed} customers' rows to Feast's {store.location.kind} "
                      "online store")
     return dg.MaterializeResult(metadata={
         "pushed_rows": pushed, "online_lookups": True, "dagster/row_count": pushed,
-        "feast_project": store.project, "feast_feature_view": VIEW,
+        "feast_project": store.project, "feast_feature_view": online.VIEW,
         "feast_entity": data.id_column, "online_store": store.location.kind})
 
 

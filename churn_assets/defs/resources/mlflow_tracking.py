@@ -1,33 +1,34 @@
-"""MLflow tracking and registry, each Dagster run linked to one MLflow run.
+"""MLflow tracking and registry, each Dagster run linked to one MLflow run by dagster-mlflow.
 
-The linking is dagster-mlflow's convention, owned here in a few lines instead of through
-the package: the MLflow run tagged ``dagster_run_id`` with this Dagster run's id is resumed
-(or started, named after the job), and MLflow's atexit ``end_run`` is unregistered so a step
-process exiting does not close a run other steps still write to. dagster-mlflow's
-``mlflow_tracking`` resource needs an init context (we built a fake one), swallows "run is
-already active" and keeps logging into another Dagster run's MLflow run, its
-``end_mlflow_on_run_finished`` hook can close the run early (dagster issue #21872), and the
-package pins pandas < 3. Here every step ends what it opened; the next step of the same
-Dagster run finds the run again by its tag.
+dagster-mlflow's ``mlflow_tracking`` resource finds the MLflow run tagged ``dagster_run_id``
+with this Dagster run's id (or starts one named after the job), tags it, unregisters MLflow's
+atexit ``end_run`` (a step process exiting must not close a run other steps still write to),
+logs params in chunks of MLflow's cap and marks the run FAILED when a step fails. It is opened
+per tracking step, inside ``MlflowTracking.run``, because the experiment is the dataset YAML's
+(a run setting, read by the step) and because this resource stays a Pythonic one the assets
+take as a parameter (Dagster refuses ``required_resource_keys`` beside resource parameters).
+Guards where the package bites, each with its reason:
+- an MLflow run some earlier code left active is ended first: dagster-mlflow swallows "run is
+  already active" and would keep logging into it (another Dagster run's MLflow run);
+- the experiment is created first with its artifacts beside a local store (the package's
+  ``set_experiment`` would put them in the working directory);
+- every step ends the run it opened instead of the package's ``end_mlflow_on_run_finished``
+  hook, which ends it after the job's last node in topological order while other steps may
+  still be logging (dagster issue #21872); the next step resumes it by its tag.
 """
 
 from __future__ import annotations
 
-import atexit
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from churn_assets.environment import default_tracking_uri
-from churn_assets.names import DAGSTER_RUN_TAG
 from churn_assets.registry.store_warmup import start_store_warmup
 from churn_assets.registry.tracking_store import point_at_store
-
-PARAMS_PER_BATCH = 100  # MLflow's cap on params in one request
 
 
 def is_unreachable(error: BaseException) -> bool:
@@ -82,13 +83,14 @@ class MlflowTracking(dg.ConfigurableResource):
 
     @contextmanager
     def run(self, context: dg.AssetExecutionContext, experiment_name: str) -> Iterator[Any]:
-        """This Dagster run's MLflow run, started or resumed; ended on exit (FAILED on error)."""
+        """This Dagster run's MLflow run, started or resumed by dagster-mlflow; ended on exit
+        (FAILED on error)."""
         mlflow, uri = self._point_at_store()
         try:
             self._ensure_experiment(mlflow, uri, experiment_name)
-            while mlflow.active_run():  # never write into a run another caller left open
+            while mlflow.active_run():  # dagster-mlflow would log into a run left open here
                 mlflow.end_run()
-            self._start_or_resume(mlflow, experiment_name, context)
+            linked = self._start_or_resume(mlflow, experiment_name, context)
         except Exception as error:
             if is_unreachable(error):
                 raise self.unreachable(error) from None
@@ -96,26 +98,23 @@ class MlflowTracking(dg.ConfigurableResource):
         try:
             yield mlflow.active_run()
         except BaseException as error:
-            self._end_failed_run(mlflow)
+            self._end_failed_run(linked)
             if isinstance(error, Exception) and is_unreachable(error):
                 raise self.unreachable(error) from None
             raise
-        mlflow.end_run()
+        mlflow.end_run()  # this step's end, not the job's last node's (dagster #21872)
 
     @staticmethod
-    def _start_or_resume(mlflow: Any, experiment_name: str, context: Any) -> None:
-        experiment = mlflow.set_experiment(experiment_name)
-        found = mlflow.search_runs(
-            experiment_ids=[experiment.experiment_id], max_results=1, output_format="list",
-            filter_string=f"tags.{DAGSTER_RUN_TAG} = '{context.run_id}'")
-        if found:
-            mlflow.start_run(run_id=found[0].info.run_id)
-        else:
-            mlflow.start_run(run_name=context.job_name, tags={DAGSTER_RUN_TAG: context.run_id})
-        context.log.info(f"MLflow run {mlflow.active_run().info.run_id} in experiment "
-                         f"{experiment_name}")
-        # A step process exiting must not end the run the next steps resume.
-        atexit.unregister(mlflow.end_run)
+    def _start_or_resume(mlflow: Any, experiment_name: str, context: Any) -> Any:
+        from dagster_mlflow import mlflow_tracking
+
+        init = dg.InitResourceContext(
+            resource_config={"experiment_name": experiment_name,
+                             "mlflow_tracking_uri": mlflow.get_tracking_uri()},
+            resources=None, resource_def=mlflow_tracking, all_resource_defs={},
+            instance=getattr(context, "instance", None), dagster_run=context.dagster_run,
+            log_manager=context.log)
+        return next(mlflow_tracking.resource_fn(init))  # dagster-mlflow's MlFlow object
 
     def unreachable(self, error: BaseException) -> dg.Failure:
         """A one-line failure naming the tracking URI; a retry may succeed once it is back."""
@@ -126,17 +125,15 @@ class MlflowTracking(dg.ConfigurableResource):
             allow_retries=True)
 
     @staticmethod
-    def _end_failed_run(mlflow: Any) -> None:
+    def _end_failed_run(linked: Any) -> None:
         # end_run forgets the run locally before it tells the server, so when the server is
         # gone the run is still closed here (the server shows it RUNNING until closed there).
         with suppress(Exception):  # the original error is the one to report
-            mlflow.end_run(status="FAILED")
+            linked.cleanup_on_error()  # FAILED (KILLED on Ctrl-C), as dagster-mlflow does
 
     @staticmethod
     def log_params(params: dict[str, Any]) -> None:
-        """Into the active run, in batches of MLflow's cap."""
-        import mlflow
+        """Into the active run, in chunks of MLflow's cap (dagster-mlflow's ``log_params``)."""
+        from dagster_mlflow.resources import MlFlow
 
-        keys = iter(params)
-        for _ in range(0, len(params), PARAMS_PER_BATCH):
-            mlflow.log_params({key: params[key] for key in islice(keys, PARAMS_PER_BATCH)})
+        MlFlow.log_params(params)
