@@ -17,7 +17,8 @@ export DAGSTER_HOME ?= $(CURDIR)
 # 25 slowest tests are printed at the end.
 TEST_WORKERS ?= auto
 # The tests' temporary files (Dagster's and MLflow's SQLite stores, PostgreSQL clusters, MLflow
-# artifacts) go to a folder on tmpfs when the machine has one, removed afterwards: on disk,
+# artifacts) go to a folder on tmpfs when the machine has one, removed afterwards (mode 1777 as
+# /tmp: the PostgreSQL clusters run as user postgres inside it); on disk,
 # SQLite's fsync on every commit cost 3.5-4.4 s of a 24-41 s whole-graph test run (profiled).
 TEST_TMP_PARENT ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp})
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -59,6 +60,7 @@ test: $(DEPS_STAMP) $(SERVE_STAMP) system-packages lint
 	-@$(MAKE) --no-print-directory audit
 	$(VENV)/bin/dg check defs
 	@tmp=$$(mktemp -d $(TEST_TMP_PARENT)/churn-tests.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && \
+	chmod 1777 "$$tmp" && \
 	echo "test files in $$tmp" && TMPDIR=$$tmp $(PY) -m pytest -n $(TEST_WORKERS) \
 		--dist loadscope --no-loadscope-reorder --durations=25
 

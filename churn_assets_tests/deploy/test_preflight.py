@@ -112,13 +112,20 @@ def test_extra_setting_in_env_file_is_accepted(preflight, tmp_path: Path, monkey
     preflight.ensure_env_file()  # no Refused
 
 
+def user_shell_environment() -> dict[str, str]:
+    """This environment as a user's shell has it: under `make test`, make's own variables would
+    make the nested make print `make[1]: ***` instead of `make: ***`."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+
+
 def test_make_up_without_daemon_starts_nothing(tmp_path: Path) -> None:
     """Through the make target a user types: our one line, then make's own status line."""
     if subprocess.run(["which", "docker"], capture_output=True).returncode != 0:
         pytest.skip("no docker client here to ask an absent daemon")
     done = subprocess.run(["make", "--no-print-directory", "up"], cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/absent.sock",
+                          env={**user_shell_environment(),
+                               "DOCKER_HOST": f"unix://{tmp_path}/absent.sock",
                                "CHURN_ENV_FILE": str(tmp_path / "never.env")})
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
