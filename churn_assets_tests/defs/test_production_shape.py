@@ -59,7 +59,10 @@ def production(workspace: ChurnWorkspace, monkeypatch: pytest.MonkeyPatch, tmp_p
                 "AWS_ENDPOINT_URL_S3": s3.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
                 "CHURN_STORAGE_URI": f"s3://{BUCKET}/assets", "CHURN_DEPLOYMENT": "prod",
-                "CHURN_DASK_FINAL_FIT_MIN_ROWS": "0"}.items():
+                "CHURN_DASK_FINAL_FIT_MIN_ROWS": "0",
+                # each step process rebuilds the definitions from its environment, as deployed
+                "CHURN_DATASET_CONFIG": workspace.settings.dataset_config,
+                "CHURN_STATE_DIR": str(workspace.settings.state_dir)}.items():
             monkeypatch.setenv(key, value)
         home = tmp_path / "dagster_home"
         home.mkdir()
