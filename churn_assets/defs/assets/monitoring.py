@@ -35,11 +35,11 @@ from churn_assets.defs.settings import (
 )
 from churn_assets.monitoring.history import SnapshotRecord, records_to_frame
 from churn_assets.monitoring.retraining_policy import RetrainDecision, SnapshotFacts
+from churn_assets.monitoring.snapshot_performance import champion_figures
 from churn_assets.names import REFERENCE_ARTIFACT
 from churn_assets.pipeline.monitoring import (
     LOCAL_SNAPSHOT_ROWS,
     SnapshotMeasurement,
-    champion_figures,
     decide_on_snapshot,
     measure_snapshot,
     snapshot_record,

@@ -4,7 +4,6 @@ pyfunc over raw rows."""
 import dagster as dg
 import pandas as pd
 
-from churn_assets.dataset_config import ModelConfig, TuningConfig
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
@@ -20,6 +19,7 @@ from churn_assets.defs.settings import (
 )
 from churn_assets.model.families import DEFAULT_FAMILY
 from churn_assets.model.retention import retention_metadata
+from churn_assets.model.sections import ModelConfig, TuningConfig
 from churn_assets.pipeline.training import Tracking, TrainingResult, TrainingRows, train_and_log
 from churn_assets.process_memory import LARGE_TABLE_ROWS
 
