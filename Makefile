@@ -82,7 +82,7 @@ bench: $(DEPS_STAMP) $(SERVE_STAMP)
 
 ## The MLflow UI over the local store on http://127.0.0.1:5000.
 mlflow-ui: $(DEPS_STAMP)
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
 
 ## The scoring service on http://127.0.0.1:8000 (POST /predict, GET /customers/ID, /docs);
 ## it follows @champion without a restart (docs/serving.md).

@@ -17,8 +17,13 @@ from pathlib import Path
 
 import yaml
 
-from churn_assets_tests.helpers.services import free_port
-from churn_assets_tests.helpers.workspace import FAST_TUNING, SMALL_EXPECTATIONS, customers
+from churn_assets_tests.helpers.workspace import (
+    FAST_TUNING,
+    SMALL_EXPECTATIONS,
+    customers,
+    seed_mlflow_store,
+)
+from churn_dev.services import MLFLOW_SERVER_ENV, free_port
 
 MODEL_NAME = "churn-ui"
 
@@ -50,10 +55,12 @@ def make_project(root: Path, rows: int = 1500, **yaml_overrides) -> UiProject:
         "expectations": SMALL_EXPECTATIONS,
     } | yaml_overrides))
     tracking_uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+    seed_mlflow_store(root / "mlflow" / "mlflow.db", root)
     env = dict(os.environ) | {
         "DAGSTER_HOME": str(home), "MLFLOW_TRACKING_URI": tracking_uri,
         "CHURN_STATE_DIR": str(root / "state"),
         "CHURN_DATASET_CONFIG": str(root / "dataset.yaml"),
+        **MLFLOW_SERVER_ENV,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2]),
                                                     os.environ.get("PYTHONPATH")])),
     }
