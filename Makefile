@@ -9,7 +9,7 @@ DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.lock pyproject.toml | sha1s
 # (a path relative to the root, where every recipe runs; bare `dg`/`dagster` read it too).
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui \
+.PHONY: train test dev bench bench-serve lint audit mlflow-ui data lock clean system-packages test-ui \
 	screenshots serve image up down
 # pytest-xdist workers for `make test` (auto: one per core). Whole test modules stay on one
 # worker (--dist loadscope), so a module-scoped trained workspace is built once; they are
@@ -79,6 +79,10 @@ dev: $(DEPS_STAMP)
 ## Speed and memory figures, measured side by side.
 bench: $(DEPS_STAMP) $(SERVE_STAMP)
 	$(PY) -m benchmarks.bench
+
+## The scoring service against `mlflow models serve`, side by side (docs/serving.md).
+bench-serve: $(DEPS_STAMP) $(SERVE_STAMP) system-packages
+	$(PY) -m benchmarks.serve_bench
 
 ## The MLflow UI over the local store on http://127.0.0.1:5000.
 mlflow-ui: $(DEPS_STAMP)

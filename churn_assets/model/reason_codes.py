@@ -19,6 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+if __package__:  # the installed package; inside a logged model these files are top-level
+    from .small_frames import SMALL_FRAME_ROWS, plain_values, texts
+else:
+    from small_frames import SMALL_FRAME_ROWS, plain_values, texts
+
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
 
 
@@ -48,8 +53,28 @@ def raw_sources(preprocessor: Any) -> list[str]:
 
 def by_raw_column(contribution: pd.DataFrame, sources: list[str]) -> pd.DataFrame:
     """Contributions summed per raw column (one-hot pieces add up), columns in first-seen order."""
+    if len(contribution) <= SMALL_FRAME_ROWS:
+        return _summed_few(contribution, sources)
     summed = contribution.T.groupby(np.asarray(sources), sort=False).sum().T
     return summed[list(dict.fromkeys(sources))]
+
+
+def _summed_few(contribution: pd.DataFrame, sources: list[str]) -> pd.DataFrame:
+    """``by_raw_column`` for a few rows without the transpose and groupby (most of a one-row
+    answer's reasons): the same sums as pandas' groupby, which adds in order with Kahan
+    compensation, so the reasons of a row are the same online and in batch."""
+    values = contribution.to_numpy(float)
+    names = list(dict.fromkeys(sources))
+    place = {name: k for k, name in enumerate(names)}
+    total = np.zeros((len(values), len(names)))
+    compensation = np.zeros_like(total)
+    for j, source in enumerate(sources):
+        k = place[source]
+        y = values[:, j] - compensation[:, k]
+        t = total[:, k] + y
+        compensation[:, k] = np.nan_to_num(t - total[:, k] - y, nan=0.0)  # inf: as pandas
+        total[:, k] = t
+    return pd.DataFrame(total, columns=names, index=contribution.index)
 
 
 def _shown_values(rows: pd.DataFrame, features: pd.DataFrame, sources: list[str],
@@ -61,10 +86,16 @@ def _shown_values(rows: pd.DataFrame, features: pd.DataFrame, sources: list[str]
             values = features[names[source]]
         else:
             values = rows[source]
+        if len(values) <= SMALL_FRAME_ROWS:  # a few rows: value by value, same text
+            plain = plain_values(values)
+            text = None if plain is None else texts(plain, "missing")
+            if text is not None:
+                shown[source] = np.asarray(text, dtype=object)
+                continue
         # Each distinct value formatted once, then spread back to the rows.
         codes, distinct = pd.factorize(values.astype("string"), use_na_sentinel=True)
-        texts = pd.Series(distinct, dtype="string").str.strip().fillna("missing")
-        shown[source] = np.append(texts.astype(str).to_numpy(object), "missing")[codes]
+        text = pd.Series(distinct, dtype="string").str.strip().fillna("missing")
+        shown[source] = np.append(text.astype(str).to_numpy(object), "missing")[codes]
     return pd.DataFrame(shown, index=rows.index)
 
 
