@@ -9,7 +9,7 @@ DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.lock pyproject.toml | sha1s
 # (a path relative to the root, where every recipe runs; bare `dg`/`dagster` read it too).
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: train test dev bench lint audit mlflow-ui data lock clean system-packages test-ui \
+.PHONY: train test dev bench bench-serve lint audit mlflow-ui data lock clean system-packages test-ui \
 	screenshots serve image up down
 # pytest-xdist workers for `make test` (auto: one per core). Whole test modules stay on one
 # worker (--dist loadscope), so a module-scoped trained workspace is built once; they are
@@ -80,9 +80,13 @@ dev: $(DEPS_STAMP)
 bench: $(DEPS_STAMP) $(SERVE_STAMP)
 	$(PY) -m benchmarks.bench
 
+## The scoring service against `mlflow models serve`, side by side (docs/serving.md).
+bench-serve: $(DEPS_STAMP) $(SERVE_STAMP) system-packages
+	$(PY) -m benchmarks.serve_bench
+
 ## The MLflow UI over the local store on http://127.0.0.1:5000.
 mlflow-ui: $(DEPS_STAMP)
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
 
 ## The scoring service on http://127.0.0.1:8000 (POST /predict, GET /customers/ID, /docs);
 ## it follows @champion without a restart (docs/serving.md).

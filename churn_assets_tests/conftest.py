@@ -18,7 +18,8 @@ from churn_assets_tests.helpers.workspace import ChurnWorkspace, open_workspace
 # Ranked by what each runs (whole-graph runs, services, browser); test_graph measured longest.
 LONGEST_FIRST = (
     "deploy/test_stack_week.py",  # the container stack (minutes; skipped without dockerd)
-    "defs/test_graph.py", "ui/test_dagster_ui.py", "distributed/test_data_path_assets.py",
+    "defs/test_graph.py", "ui/test_dagster_ui.py", "ui/test_challenger_ui.py",
+    "distributed/test_data_path_assets.py",
     "defs/test_production_shape.py", "defs/test_challenger_trial.py",
     "test_bare_commands.py", "defs/test_faults_processes.py",
     "defs/test_performance_monitoring.py", "defs/test_event_driven.py",

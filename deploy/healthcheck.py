@@ -1,10 +1,12 @@
 """Health checks of the stack's containers, light enough to run every few seconds on a small
 machine (no dagster or mlflow import): `http URL` answers 2xx/3xx, `grpc PORT` is Dagster's
-code server answering the gRPC health service, `serving URL` is the scoring service answering
-/health (503 "no_model" counts: it serves and follows the registry, which has no champion
-before the first training run), `daemon` is every daemon the stack's instance needs having
-written a heartbeat since this container started (run through the entrypoint, which supplies
-the database password).
+code server answering the gRPC health service, `webserver URL` is the Dagster webserver
+answering with every code location loaded (it starts beside the code server and loads the
+location once that answers: before, a launch through it would fail), `serving URL` is the
+scoring service answering /health (503 "no_model" counts: it serves and follows the registry,
+which has no champion before the first training run), `daemon` is every daemon the stack's
+instance needs having written a heartbeat since this container started (run through the
+entrypoint, which supplies the database password).
 
 `dagster-daemon liveness-check` asks the same question but imports all of Dagster: 24 s per
 check on the loaded 2-core machine, most of `make up`'s wait for the daemon, and a core kept
@@ -55,6 +57,23 @@ def daemon_beats() -> None:
                          f"UTC from {', '.join(silent)}")
 
 
+def locations_loaded(url: str) -> None:
+    query = ("{ workspaceOrError { __typename ... on Workspace { locationEntries { name "
+             "locationOrLoadError { __typename } } } } }")
+    request = urllib.request.Request(f"{url}/graphql", data=json.dumps({"query": query}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=4) as response:
+        workspace = json.load(response)["data"]["workspaceOrError"]
+    entries = workspace.get("locationEntries")
+    if not entries:
+        raise SystemExit(f"no code location in the webserver's workspace: {workspace}")
+    waiting = sorted(entry["name"] for entry in entries
+                     if (entry["locationOrLoadError"] or {}).get("__typename")
+                     != "RepositoryLocation")
+    if waiting:
+        raise SystemExit(f"code location not loaded yet: {', '.join(waiting)}")
+
+
 def main(kind: str, target: str) -> None:
     if kind == "http":
         urllib.request.urlopen(target, timeout=4).close()
@@ -65,6 +84,9 @@ def main(kind: str, target: str) -> None:
         except urllib.error.HTTPError as error:
             if error.code != 503 or json.load(error).get("status") != "no_model":
                 raise
+        return
+    if kind == "webserver":
+        locations_loaded(target)
         return
     if kind == "daemon":
         daemon_beats()

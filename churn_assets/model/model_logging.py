@@ -19,6 +19,7 @@ from churn_assets.model import (
     preprocessing,
     reason_codes,
     served_model,
+    small_frames,
 )
 from churn_assets.model.candidate import Candidate
 from churn_assets.model.families import get_family, save_fitted
@@ -81,7 +82,8 @@ def log_candidate(
             name=MODEL_NAME_IN_RUN,
             python_model=served_model.__file__,
             code_paths=[preprocessing.__file__, economics.__file__, decision_policy.__file__,
-                        reason_codes.__file__, str(Path(families.__file__).parent)],
+                        reason_codes.__file__, small_frames.__file__,
+                        str(Path(families.__file__).parent)],
             artifacts={
                 ARTIFACT_PREPROCESSOR: str(folder / "preprocessor.json"),
                 ARTIFACT_MODEL: str(folder / ARTIFACT_MODEL),

@@ -15,6 +15,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+if __package__:  # the installed package; inside a logged model these files are top-level
+    from .small_frames import SMALL_FRAME_ROWS, numbers, plain_texts, plain_values, texts
+else:
+    from small_frames import SMALL_FRAME_ROWS, numbers, plain_texts, plain_values, texts
+
 RARE = "__rare__"
 MISSING = "__missing__"
 MAX_NAMED_COLUMNS = 10
@@ -85,6 +90,30 @@ def _mapping(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.Series:
 
 
 _COMPUTE = {"tenure_band": _band, "ratio": _ratio, "mapping": _mapping}
+
+
+def _few_engineered(spec: dict[str, Any], parsed: dict[str, list[float]],
+                    values: dict[str, list]) -> Any:
+    """One engineered feature of a few rows, as ``_COMPUTE`` gives it (None: unsure)."""
+    inputs = spec["inputs"]
+    if spec["kind"] not in _COMPUTE:
+        return None
+    if spec["kind"] == "mapping":
+        text = plain_texts(values[inputs[0]])
+        table = {str(k).strip().casefold(): float(v) for k, v in spec["mapping"].items()}
+        return None if text is None else [table.get(t, np.nan) for t in text]
+    x = np.asarray(parsed[inputs[0]], dtype=float)
+    if spec["kind"] == "tenure_band":  # pd.cut(right=False, labels=False)
+        edges = np.asarray([*map(float, spec["edges"]), np.inf])
+        band = np.searchsorted(edges, x, side="right") - 1
+        inside = (band >= 0) & (band < len(edges) - 1) & ~np.isnan(x)
+        return np.where(inside, band, np.nan)
+    below = np.asarray(parsed[inputs[1]], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = x / np.where(below > 0, below, np.nan)
+    if len(inputs) > 2:
+        ratio = np.where(np.isnan(ratio), np.asarray(parsed[inputs[2]], dtype=float), ratio)
+    return ratio
 
 
 def churn_features(frame: pd.DataFrame, declarations: list[dict[str, Any]]) -> pd.DataFrame:
@@ -216,6 +245,8 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
         return pd.DataFrame(matrix, columns=self.feature_names_, index=frame.index, copy=False)
 
     def _transform_rows(self, frame: pd.DataFrame) -> np.ndarray:
+        if len(frame) <= SMALL_FRAME_ROWS and (small := self._transform_few(frame)) is not None:
+            return small
         blocks: list[np.ndarray] = [
             np.column_stack([_as_number(frame[c]).to_numpy(float) for c in self.numeric])
             if self.numeric else np.empty((len(frame), 0)),
@@ -233,6 +264,40 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
             rare = ~known.any(axis=1)
             blocks.append(np.column_stack([known, rare]).astype(float))
         return np.hstack(blocks)
+
+    def _transform_few(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """``_transform_rows`` value by value (``small_frames``: equal results, no per-column
+        pandas calls); None when a column holds values it does not handle."""
+        values = {c: plain_values(frame[c]) for c in self.required_columns()}
+        if any(v is None for v in values.values()):
+            return None
+        as_numbers = set(self.numeric) | {c for spec in self.engineered_
+                                          if spec["kind"] != "mapping" for c in spec["inputs"]}
+        parsed = numbers({c: values[c] for c in as_numbers}, {c: frame[c].dtype
+                                                               for c in as_numbers})
+        if parsed is None:
+            return None
+        columns: list[Any] = [parsed[c] for c in self.numeric]
+        for spec in self.engineered_:
+            column = _few_engineered(spec, parsed, values)
+            if column is None:
+                return None
+            columns.append(column)
+        for column, encoding in self.encodings_.items():
+            text = texts(values[column], MISSING)
+            if text is None:
+                return None
+            table, default = encoding["levels"], encoding["default"]
+            columns.append([default if (v := table.get(t)) is None or v != v else v
+                            for t in text])
+        for column, levels in self.levels_.items():
+            text = texts(values[column], MISSING)
+            if text is None:
+                return None
+            columns += [[float(t == level) for t in text] for level in levels]
+            known = set(levels)
+            columns.append([float(t not in known) for t in text])
+        return np.array(columns, dtype=float).reshape(len(columns), len(frame)).T
 
     def out_of_fold_encodings(self, frame: pd.DataFrame, y: Any) -> pd.DataFrame:
         """For the rows ``fit`` was given (same rows, order and labels): each target-encoded

@@ -19,6 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+if __package__:  # the installed package; inside a logged model these files are top-level
+    from .small_frames import SMALL_FRAME_ROWS, plain_values, texts
+else:
+    from small_frames import SMALL_FRAME_ROWS, plain_values, texts
+
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
 
 
@@ -61,10 +66,16 @@ def _shown_values(rows: pd.DataFrame, features: pd.DataFrame, sources: list[str]
             values = features[names[source]]
         else:
             values = rows[source]
+        if len(values) <= SMALL_FRAME_ROWS:  # a few rows: value by value, same text
+            plain = plain_values(values)
+            text = None if plain is None else texts(plain, "missing")
+            if text is not None:
+                shown[source] = np.asarray(text, dtype=object)
+                continue
         # Each distinct value formatted once, then spread back to the rows.
         codes, distinct = pd.factorize(values.astype("string"), use_na_sentinel=True)
-        texts = pd.Series(distinct, dtype="string").str.strip().fillna("missing")
-        shown[source] = np.append(texts.astype(str).to_numpy(object), "missing")[codes]
+        text = pd.Series(distinct, dtype="string").str.strip().fillna("missing")
+        shown[source] = np.append(text.astype(str).to_numpy(object), "missing")[codes]
     return pd.DataFrame(shown, index=rows.index)
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from churn_assets.model.model_logging import log_candidate
 from churn_assets.names import CHAMPION
 from churn_assets_tests.helpers.small_candidate import SmallCandidate, train_small_candidate
+from churn_assets_tests.helpers.workspace import seed_mlflow_store
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ServedChampion:
 def register_champion(folder: Path, name: str = "churn-served") -> ServedChampion:
     folder.mkdir(parents=True, exist_ok=True)
     tracking_uri = f"sqlite:///{folder / 'mlflow.db'}"
+    seed_mlflow_store(folder / "mlflow.db", folder)
     small = train_small_candidate(folder)
     raw_rows = small.customers.drop(columns=["Churn"])
     client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)

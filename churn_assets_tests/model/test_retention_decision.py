@@ -25,6 +25,7 @@ from churn_assets.model.reason_codes import (
 from churn_assets.model.retention import train_retention
 from churn_assets.names import LABEL, SPLIT
 from churn_assets_tests.helpers.small_candidate import train_small_candidate
+from churn_assets_tests.helpers.workspace import seed_mlflow_store
 
 ECONOMICS = EconomicsConfig(contact_cost=5, incentive_cost=20, retention_rate=0.3,
                             customer_value="MonthlyCharges * 12")
@@ -109,6 +110,7 @@ def test_predict_keeps_two_columns_by_default_and_adds_the_contact_list_on_reque
         small, tmp_path):
     retention = _retention(small, small.features, tmp_path / "pictures",
                            DecisionConfig(policy="capacity", capacity=0.2))
+    seed_mlflow_store(tmp_path / "mlflow.db", tmp_path)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = mlflow.create_experiment("served", artifact_location=(tmp_path / "a").as_uri())
     with mlflow.start_run(experiment_id=experiment):

@@ -15,6 +15,7 @@ from churn_assets.model.families import FAMILY_NAMES, get_family
 from churn_assets.model.model_logging import log_candidate
 from churn_assets.model.tuning import open_study
 from churn_assets_tests.helpers.small_candidate import CONFIG, train_small_candidate
+from churn_assets_tests.helpers.workspace import seed_mlflow_store
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +29,7 @@ def test_every_family_is_served_with_its_own_probabilities(small, family, tmp_pa
     candidate = train_candidate(small.features, tuning, lambda name: open_study(
         optuna.storages.InMemoryStorage(), name, tuning.seed), families=(family,))
     previous = mlflow.get_tracking_uri()
+    seed_mlflow_store(tmp_path / "mlflow.db", tmp_path)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
         experiment = mlflow.create_experiment("families",

@@ -23,6 +23,7 @@ from churn_assets.model.model_logging import log_candidate
 from churn_assets.model.preprocessing import ChurnPreprocessor
 from churn_assets.model.tuning import open_study
 from churn_assets.names import LABEL, ROW_ID, SPLIT
+from churn_assets_tests.helpers.workspace import seed_mlflow_store
 
 CONFIG = DatasetConfig(
     source="x.csv", target="Churn", positive_label="Yes", id_column="customerID",
@@ -43,6 +44,7 @@ def served(raw_rows: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
     """A candidate trained and logged to a temporary MLflow store, loaded back as pyfunc."""
     root = tmp_path_factory.mktemp("mlflow")
     previous = mlflow.get_tracking_uri()
+    seed_mlflow_store(root / "mlflow.db", root)
     mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
     try:
         split = assign_splits(raw_rows["customerID"], CONFIG.split)

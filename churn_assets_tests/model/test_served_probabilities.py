@@ -9,6 +9,7 @@ from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.model.candidate import split_matrix
 from churn_assets.model.model_logging import log_candidate
 from churn_assets_tests.helpers.small_candidate import train_small_candidate
+from churn_assets_tests.helpers.workspace import seed_mlflow_store
 
 
 def test_served_probabilities_equal_the_candidates_predict_proba(tmp_path):
@@ -16,6 +17,7 @@ def test_served_probabilities_equal_the_candidates_predict_proba(tmp_path):
     booster = small.candidate.model.classifier.get_booster()
     best = int(booster.attributes()["best_iteration"])
     assert booster.num_boosted_rounds() > best + 1, "early stopping left no extra rounds"
+    seed_mlflow_store(tmp_path / "mlflow.db", tmp_path)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = mlflow.create_experiment("served", artifact_location=(tmp_path / "a").as_uri())
     with mlflow.start_run(experiment_id=experiment):

@@ -100,3 +100,34 @@ def dismiss_community_dialog(page, seconds: float = 15) -> bool:
     page.get_by_role("button", name="Skip").click()
     dialog.wait_for(state="hidden")
     return True
+
+
+def metadata_row(page, key: str):
+    # By its key cell: a value may equal another key ("decision" holds "promoted").
+    return page.locator("tr").filter(
+        has=page.locator("td:first-child").get_by_text(key, exact=True)).first
+
+
+def metadata_value(page, key: str) -> str:
+    return metadata_row(page, key).locator("td").last.inner_text().strip()
+
+
+def open_markdown(page, key: str):
+    """A long markdown value is a "[Show Markdown]" link in its row; it opens a dialog."""
+    keys = page.get_by_placeholder("Filter metadata keys")
+    keys.fill(key)
+    metadata_row(page, key).get_by_text("[Show Markdown]").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    # It fades in: a picture taken earlier shows the page through it.
+    page.wait_for_function(
+        "d => !document.getAnimations().some(a => a.playState === 'running' && "
+        "a.effect && a.effect.target && (a.effect.target.contains(d) || d.contains("
+        "a.effect.target)))", arg=dialog.element_handle())
+    return dialog
+
+
+def close_dialog(page) -> None:
+    page.keyboard.press("Escape")
+    page.get_by_role("dialog").wait_for(state="hidden")
+    page.get_by_placeholder("Filter metadata keys").fill("")

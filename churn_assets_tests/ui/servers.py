@@ -17,10 +17,16 @@ from pathlib import Path
 
 import yaml
 
-from churn_assets_tests.helpers.services import free_port
-from churn_assets_tests.helpers.workspace import FAST_TUNING, SMALL_EXPECTATIONS, customers
+from churn_assets_tests.helpers.workspace import (
+    FAST_TUNING,
+    SMALL_EXPECTATIONS,
+    customers,
+    seed_mlflow_store,
+)
+from churn_dev.services import MLFLOW_SERVER_ENV, free_port
 
 MODEL_NAME = "churn-ui"
+RUN_SECONDS = 1800  # an upper bound for a small graph on a busy machine, not a target
 
 
 @dataclass(frozen=True)
@@ -50,10 +56,12 @@ def make_project(root: Path, rows: int = 1500, **yaml_overrides) -> UiProject:
         "expectations": SMALL_EXPECTATIONS,
     } | yaml_overrides))
     tracking_uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+    seed_mlflow_store(root / "mlflow" / "mlflow.db", root)
     env = dict(os.environ) | {
         "DAGSTER_HOME": str(home), "MLFLOW_TRACKING_URI": tracking_uri,
         "CHURN_STATE_DIR": str(root / "state"),
         "CHURN_DATASET_CONFIG": str(root / "dataset.yaml"),
+        **MLFLOW_SERVER_ENV,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2]),
                                                     os.environ.get("PYTHONPATH")])),
     }
@@ -168,3 +176,45 @@ def first_run_of(base_url: str, job: str, seconds: float) -> str | None:
         if runs or time.monotonic() > deadline:
             return runs[-1]["runId"] if runs else None
         time.sleep(POLL_SECONDS)
+
+
+def mlflow_client(project: UiProject):
+    import mlflow
+
+    return mlflow.MlflowClient(tracking_uri=project.tracking_uri,
+                               registry_uri=project.tracking_uri)
+
+
+def alias_version(project: UiProject, alias: str) -> str | None:
+    from churn_assets.registry.model_registry import version_for_alias
+
+    return version_for_alias(mlflow_client(project), MODEL_NAME, alias)
+
+
+def champion_versions(project: UiProject) -> tuple[str, str | None]:
+    """The versions holding @champion and @previous_champion (None when unset)."""
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow_client(project)
+    found = []
+    for alias in ("champion", "previous_champion"):
+        try:
+            found.append(str(client.get_model_version_by_alias(MODEL_NAME, alias).version))
+        except MlflowException:
+            found.append(None)
+    return found[0], found[1]
+
+
+def materialize_with_cli(project: UiProject, name: str, selection: str,
+                         config: dict | None = None) -> None:
+    """`dagster asset materialize` against the same Dagster home and MLflow store the UI uses
+    (the UI lists its run like any other); the log goes to ``<name>.log``."""
+    log = project.root / f"{name}.log"
+    command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "churn_assets",
+               "--select", selection]
+    with log.open("w") as out:
+        done = subprocess.run(
+            command + (["--config-json", json.dumps(config)] if config else []),
+            env=project.env, cwd=project.root, stdout=out, stderr=subprocess.STDOUT,
+            timeout=RUN_SECONDS, check=False)
+    assert done.returncode == 0, f"the CLI run {name} failed:\n{log.read_text()[-3000:]}"

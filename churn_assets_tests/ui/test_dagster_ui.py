@@ -6,40 +6,39 @@ lineage and catalog, clicks "Materialize all", reads the champion's decision fro
 metadata and opens its evaluation pictures and model card, checks the sensors and the
 schedule are running; then a second version becomes champion (the CLI, as a scheduled
 retrain would), the person rolls it back from the rollback job's launchpad, and MLflow
-shows @champion back on version 1 with who asked and why. A second test puts a candidate
-on trial (@challenger) with two CLI runs, lands a labeled snapshot for the running sensor,
-and reads the trial's decision, `looks` table and evidence picture on challenger_trial's
-page. Screenshots go to .ui-screenshots/ (a failing step leaves its page text there too);
-four of them are the README's pictures in docs/images/.
+shows @champion back on version 1 with who asked and why (the challenger trial's page:
+test_challenger_ui.py). Screenshots go to .ui-screenshots/ (a failing step leaves its page
+text there too); three of them are the README's pictures in docs/images/.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from churn_assets.names import CHALLENGER
-from churn_assets_tests.helpers.workspace import customers
 from churn_assets_tests.ui.browser import (
     CHROMIUM,
     README_IMAGE_LIMIT,
     Steps,
     chromium_page,
+    close_dialog,
     dismiss_community_dialog,
+    metadata_value,
+    open_markdown,
     readme_images_folder,
     save_readme_image,
 )
 from churn_assets_tests.ui.servers import (
     MODEL_NAME,
+    RUN_SECONDS,
     UiProject,
-    first_run_of,
+    champion_versions,
     make_project,
+    materialize_with_cli,
+    mlflow_client,
     running_dagster_dev,
     running_mlflow_ui,
     wait_for_run,
@@ -54,18 +53,8 @@ pytestmark = [
 SENSORS_AND_SCHEDULES = ("new_customer_data_sensor", "drift_retraining_sensor",
                          "weekly_retraining_schedule")
 ROLLBACK_JOB = "rollback_champion_job"
-RUN_SECONDS = 1800  # an upper bound for a small graph on a busy machine, not a target
 ROLLBACK = {"requested_by": "ui-test on-call", "reason": "INC-42: v2 flags loyal customers"}
-# A challenger on trial, as in churn_assets_tests/defs/test_challenger_trial.py: the champion
-# is trained without its strongest column; the candidate with it is better, but 5 % of 3,000
-# rows under a strict immediate rule cannot show it, so it goes on trial.
-TRIAL_ROWS = 3000
-HANDICAP = ["Contract"]
-SMALL_TEST_SPLIT = {"valid_fraction": 0.15, "test_fraction": 0.05}
-STRICT = {"level": 0.995}
-INTAKE_JOB = "snapshot_intake_job"
 GRAPH_WINDOW = {"width": 2000, "height": 1100}
-SENSOR_SECONDS = 300  # the landing sensor ticks every 30 s; the daemon may be slow to start
 
 
 def graph_contents() -> tuple[dict[str, str], set[str]]:
@@ -102,16 +91,6 @@ def missing_from_lineage(page, asset_groups: dict[str, str], tries: int = 30) ->
             break
         page.keyboard.press("Alt+e")
     return missing
-
-
-def metadata_row(page, key: str):
-    # By its key cell: a value may equal another key ("decision" holds "promoted").
-    return page.locator("tr").filter(
-        has=page.locator("td:first-child").get_by_text(key, exact=True)).first
-
-
-def metadata_value(page, key: str) -> str:
-    return metadata_row(page, key).locator("td").last.inner_text().strip()
 
 
 def graph_clip(page, names: set[str], margin: int = 30) -> dict:
@@ -273,112 +252,6 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
         assert size < README_IMAGE_LIMIT, f"{readme_folder / name} is {size} bytes"
 
 
-def test_a_person_sees_the_challenger_trials_evidence(tmp_path: Path) -> None:
-    """A candidate on trial (`@challenger`), one labeled snapshot landed and picked up by the
-    running sensor, and the trial's accumulated evidence on challenger_trial's page."""
-    project = make_project(tmp_path, rows=TRIAL_ROWS, drop=HANDICAP, split=SMALL_TEST_SPLIT,
-                           promotion=STRICT)
-    readme_folder = readme_images_folder(tmp_path / "readme-images")
-    materialize_with_cli(project, "champion-without-contract", "*")
-    dataset_yaml = project.root / "dataset.yaml"
-    dataset_yaml.write_text(yaml.safe_dump(
-        {k: v for k, v in yaml.safe_load(dataset_yaml.read_text()).items() if k != "drop"}))
-    materialize_with_cli(project, "candidate-with-contract", "*")
-    assert champion_versions(project) == ("1", None)
-    assert alias_version(project, CHALLENGER) == "2", "the candidate was not put on trial"
-
-    with running_dagster_dev(project) as dagster, chromium_page() as page:
-        steps = Steps(page, clear=False)
-
-        with steps("trial-snapshot"):
-            page.goto(f"{dagster}/automation")
-            dismiss_community_dialog(page)
-            customers(TRIAL_ROWS, seed=4).to_csv(project.root / "landing" / "week-1.csv",
-                                                 index=False)
-            run_id = first_run_of(dagster, INTAKE_JOB, SENSOR_SECONDS)
-            assert run_id, f"new_customer_data_sensor launched no {INTAKE_JOB}"
-            status = wait_for_run(dagster, run_id, RUN_SECONDS)
-            steps.note(f"week-1.csv landed: the sensor's {INTAKE_JOB} run {run_id} ended "
-                       f"{status}")
-            assert status == "SUCCESS", f"{INTAKE_JOB} run {run_id} ended {status}"
-
-        with steps("challenger-evidence"):
-            page.goto(f"{dagster}/assets/challenger_trial")
-            page.get_by_text("challenger_decision", exact=True).first.wait_for()
-            decision = metadata_value(page, "challenger_decision")
-            reason = metadata_value(page, "reason")
-            delta = metadata_value(page, "challenger_delta")
-            steps.note(f"challenger_trial: {decision}: {reason}; delta {delta}")
-            assert decision == "promoted" and reason, reason
-            page.get_by_placeholder("Filter metadata keys").fill("looks")
-            looks = metadata_row(page, "looks")  # a short markdown table renders in its row
-            looks.locator("tbody tr").first.wait_for()  # the filtered table renders anew
-            header = {cell.strip() for cell in looks.locator("th").all_inner_texts()}
-            rows = looks.locator("tbody tr").all_inner_texts()
-            assert {"look", "snapshot", "accumulated_gain", "always_valid_p"} <= header, header
-            assert len(rows) == 1 and "week-1.csv" in rows[0], rows
-            dialog = open_markdown(page, "evidence")
-            picture = dialog.locator("img").first
-            picture.wait_for()
-            assert picture.evaluate("i => i.complete && i.naturalWidth > 0"), \
-                "the evidence picture is not rendered"
-            steps.note("challenger_trial evidence: looks table and picture rendered")
-            save_readme_image(page, "challenger_evidence.png", readme_folder,
-                              clip=dialog.bounding_box())
-
-    assert champion_versions(project) == ("2", "1")
-    size = (readme_folder / "challenger_evidence.png").stat().st_size
-    assert size < README_IMAGE_LIMIT, f"{readme_folder / 'challenger_evidence.png'} is {size}"
-
-
-def open_markdown(page, key: str):
-    """A long markdown value is a "[Show Markdown]" link in its row; it opens a dialog."""
-    keys = page.get_by_placeholder("Filter metadata keys")
-    keys.fill(key)
-    metadata_row(page, key).get_by_text("[Show Markdown]").click()
-    dialog = page.get_by_role("dialog")
-    dialog.wait_for()
-    # It fades in: a picture taken earlier shows the page through it.
-    page.wait_for_function(
-        "d => !document.getAnimations().some(a => a.playState === 'running' && "
-        "a.effect && a.effect.target && (a.effect.target.contains(d) || d.contains("
-        "a.effect.target)))", arg=dialog.element_handle())
-    return dialog
-
-
-def close_dialog(page) -> None:
-    page.keyboard.press("Escape")
-    page.get_by_role("dialog").wait_for(state="hidden")
-    page.get_by_placeholder("Filter metadata keys").fill("")
-
-
-def mlflow_client(project: UiProject):
-    import mlflow
-
-    return mlflow.MlflowClient(tracking_uri=project.tracking_uri,
-                               registry_uri=project.tracking_uri)
-
-
-def alias_version(project: UiProject, alias: str) -> str | None:
-    from churn_assets.registry.model_registry import version_for_alias
-
-    return version_for_alias(mlflow_client(project), MODEL_NAME, alias)
-
-
-def champion_versions(project: UiProject) -> tuple[str, str | None]:
-    """The versions holding @champion and @previous_champion (None when unset)."""
-    from mlflow.exceptions import MlflowException
-
-    client = mlflow_client(project)
-    found = []
-    for alias in ("champion", "previous_champion"):
-        try:
-            found.append(str(client.get_model_version_by_alias(MODEL_NAME, alias).version))
-        except MlflowException:
-            found.append(None)
-    return found[0], found[1]
-
-
 def promote_a_second_version(project: UiProject) -> None:
     """Retrain with another seed and promote it whatever its F1 (min_delta -1 and a full
     ROC-AUC margin: any interval's lower bound is above -1)."""
@@ -387,21 +260,6 @@ def promote_a_second_version(project: UiProject) -> None:
             "tuned_churn_model": {"config": {"seed": 7}},
             "champion_model": {"config": {"min_delta": -1.0, "roc_auc_margin": 1.0}},
         }})
-
-
-def materialize_with_cli(project: UiProject, name: str, selection: str,
-                         config: dict | None = None) -> None:
-    """`dagster asset materialize` against the same Dagster home and MLflow store the UI uses
-    (the UI lists its run like any other); the log goes to ``<name>.log``."""
-    log = project.root / f"{name}.log"
-    command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "churn_assets",
-               "--select", selection]
-    with log.open("w") as out:
-        done = subprocess.run(
-            command + (["--config-json", json.dumps(config)] if config else []),
-            env=project.env, cwd=project.root, stdout=out, stderr=subprocess.STDOUT,
-            timeout=RUN_SECONDS, check=False)
-    assert done.returncode == 0, f"the CLI run {name} failed:\n{log.read_text()[-3000:]}"
 
 
 def launch_from_launchpad(page, dagster: str, job: str, config: dict, steps: Steps) -> None:
