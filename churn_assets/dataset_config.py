@@ -7,8 +7,9 @@ from any working directory.
 
 The optional ``tuning``, ``promotion`` and ``drift`` sections are the dataset's defaults for
 run-level settings; a run can override them from the launchpad (see ``defs/assets``).
-Here: the top-level keys and the loader; the sections are ``dataset_sections``, the error
-wording ``config_errors``, SQL URL recognition ``sql_urls``.
+Here: the top-level keys and the loader; the sections are ``dataset_sections`` and, those the
+model layer owns, ``model.sections``; the error wording ``config_errors``, SQL URL recognition
+``sql_urls``.
 """
 
 from __future__ import annotations
@@ -21,22 +22,19 @@ import yaml
 from pydantic import Field, Strict, ValidationError, model_validator
 
 from churn_assets.config_errors import ConfigError, describe_error
+from churn_assets.config_section import Section
 from churn_assets.dataset_sections import (
     Columns,
-    DecisionConfig,
     DriftConfig,
-    EconomicsConfig,
     EngineeredFeature,
     ExpectationsConfig,
     LeakageConfig,
-    ModelConfig,
     PromotionConfig,
     ServingConfig,
     SplitConfig,
-    TuningConfig,
-    _Section,
 )
 from churn_assets.environment import PROJECT_ROOT
+from churn_assets.model.sections import DecisionConfig, EconomicsConfig, ModelConfig, TuningConfig
 from churn_assets.sql_urls import is_sql_url
 
 if TYPE_CHECKING:
@@ -49,7 +47,7 @@ REQUIRED_KEYS = ("source", "target", "positive_label", "model_name")
 DERIVED_ID_COLUMN = "row_key"
 
 
-class DatasetConfig(_Section):
+class DatasetConfig(Section):
     source: str = Field(description="Local path or s3://bucket/key (.csv, .csv.gz, .parquet, "
                         ".xlsx), or an SQLAlchemy URL such as postgresql://host/db.")
     target: str = Field(description="The target column.")

@@ -1,18 +1,18 @@
-"""The sections of the dataset YAML (``split``, ``tuning``, ``model``, ``promotion``,
-``drift``, ``expectations``, ``economics``, ``decision``, ``engineered``): one pydantic class
-each, strict, unknown keys refused. ``dataset_config.DatasetConfig`` holds them; the
-launchpad's run settings are derived from the same fields (``defs/settings.py``)."""
+"""The sections of the dataset YAML (``split``, ``promotion``, ``drift``, ``leakage``,
+``expectations``, ``engineered``, ``serving``; the model layer owns ``tuning``, ``model``,
+``economics`` and ``decision``: ``model.sections``): one pydantic class each, strict, unknown
+keys refused. ``dataset_config.DatasetConfig`` holds them; the launchpad's run settings are
+derived from the same fields (``defs/settings.py``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import Field, Strict, field_validator, model_validator
 
-from churn_assets.model.decision_policy import POLICIES as DECISION_POLICIES
-from churn_assets.model.families import DEFAULT_FAMILY, FAMILY_NAMES
+from churn_assets.config_section import Section
+from churn_assets.model.metric_registry import FLOOR_METRICS, METRICS, PROMOTION_METRICS
 
-DEFAULT_FAMILIES = (DEFAULT_FAMILY,)
 RETRAIN_POLICIES = ("on_drift", "always")
 
 # YAML lists become tuples; lax parsing only for these (a list is not a tuple to strict mode).
@@ -20,11 +20,7 @@ Columns = Annotated[tuple[str, ...], Strict(False)]
 Bound = Annotated[tuple[float | None, float | None], Strict(False)]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class SplitConfig(_Section):
+class SplitConfig(Section):
     valid_fraction: float = Field(0.15, description="Share of customers in the valid split.")
     test_fraction: float = Field(0.15, description="Share of customers in the test split.")
     salt: str = Field("churn-split-v1", description="Salt of the id hash that assigns splits; "
@@ -39,87 +35,7 @@ class SplitConfig(_Section):
         return self
 
 
-class TuningConfig(_Section):
-    n_trials: int = Field(50, ge=1, description="Finished trials the studies must hold, shared "
-                          "by the model families; a re-run on the same data resumes them.")
-    timeout_seconds: float | None = Field(600.0, description="Stop tuning after this many "
-                                          "seconds (shared by the families); 0 or empty: no "
-                                          "limit.")
-    seed: int = Field(42, description="Sampler and model seed.")
-    early_stopping_rounds: int = Field(50, ge=1, description="Rounds without a better valid "
-                                       "log-loss before boosting stops.")
-    max_estimators: int = Field(2000, ge=1, description="Most boosting rounds (or trees).")
-    n_jobs: int = Field(2, description="Threads of the training step.")
-    # Trials fitted at once, each with n_jobs // parallel_trials threads: the libraries'
-    # threads scale poorly on small tables, whole trials side by side do not.
-    parallel_trials: int = Field(2, ge=1, description="Trials fitted side by side, sharing "
-                                 "n_jobs.")
-    sample_rows: int | None = Field(50_000, ge=1000, description="Tune on a stratified sample "
-                                    "of this many train (and valid) rows above it.")
-    # The final fit's time grows with its rows (1,432 rounds on 700k rows: 229 s of a 1M-row
-    # run); past a few hundred thousand rows the test ROC-AUC hardly moves (see issue 19).
-    fit_rows: int | None = Field(250_000, ge=1000, description="Fit the chosen parameters on "
-                                 "a stratified sample of this many train rows (early stopping "
-                                 "on as many valid rows) above it; empty: all rows. Threshold "
-                                 "and metrics still use every valid and test row.")
-    # Off: on train/valid-only evidence it did not help (see issue 7).
-    refit_on_train_valid: bool = Field(False, description="Refit the chosen parameters on "
-                                       "train + valid (rounds scaled from early stopping) "
-                                       "before the test scoring.")
-    # The final fit, early stopping and threshold still use train and valid.
-    cv_folds: int | None = Field(None, ge=2, le=20, description="Small tables: score each "
-                                 "trial by stratified k-fold CV over train + valid (mean "
-                                 "out-of-fold log-loss) instead of the valid split alone.")
-    # auto by measurement: F1 on fresh rows higher out of fold on small generated tables
-    # (docs/trust.md, benchmarks/threshold_bench.py); churn_assets.model.threshold_choice.
-    threshold_from: str = Field(
-        "auto", description="Where the F1-optimal threshold is chosen: the valid split, out "
-        "of fold over train + valid (cv_folds or 5 folds, the chosen parameters refitted), "
-        "or auto: out of fold below 200 valid churners.")
-
-    @field_validator("threshold_from")
-    @classmethod
-    def _known_threshold_source(cls, value: str) -> str:
-        if value not in ("auto", "valid", "out_of_fold"):
-            raise ValueError(f"unknown threshold_from '{value}': use auto, valid or out_of_fold")
-        return value
-
-
-class ModelConfig(_Section):
-    """Which model families compete for the candidate (``churn_assets.model.families``)."""
-
-    # Each family gets an equal share of the tuning budget (trials and timeout), in its own
-    # study; the candidate is the family whose best model has the lowest valid log-loss.
-    families: Annotated[tuple[str, ...], Strict(False)] = Field(
-        DEFAULT_FAMILIES, min_length=1,
-        description="Families that compete: " + ", ".join(FAMILY_NAMES) + "; each gets an "
-        "equal share of the tuning budget, the lowest valid log-loss wins.")
-    # Per family, per parameter: [low, high] for a range, a list for choices, e.g.
-    # {xgboost: {max_depth: [2, 8]}}. Checked against the family's space when tuning starts.
-    search_space: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-family search-space overrides.")
-
-    @field_validator("families")
-    @classmethod
-    def _known_families(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [name for name in value if name not in FAMILY_NAMES]
-        if unknown:
-            raise ValueError(f"unknown family '{unknown[0]}' (known: {', '.join(FAMILY_NAMES)})")
-        if len(set(value)) != len(value):
-            raise ValueError("lists a family twice")
-        return value
-
-    @field_validator("search_space")
-    @classmethod
-    def _families_named(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        unknown = [name for name in value if name not in FAMILY_NAMES]
-        if unknown:
-            raise ValueError(f"names unknown family '{unknown[0]}' "
-                             f"(known: {', '.join(FAMILY_NAMES)})")
-        return value
-
-
-class SegmentSpec(_Section):
+class SegmentSpec(Section):
     """A numeric column cut into left-closed bands, e.g. tenure [0, 12, 24, 48, .inf]."""
 
     column: str = Field(description="A column of the raw rows.")
@@ -127,23 +43,20 @@ class SegmentSpec(_Section):
         (), description="Band edges of a numeric column; empty for a categorical one.")
 
 
-FLOOR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
-
-
-class PromotionConfig(_Section):
+class PromotionConfig(Section):
     """The champion/challenger rule (``registry.promotion_rule``); defaults as documented.
     The launchpad's ``PromotionSettings`` and ``TrialSettings`` are derived from these fields."""
 
     metric: str = Field("roc_auc", description="Metric the candidate must beat the champion "
-                        "on: f1, roc_auc, pr_auc, log_loss, expected_profit (per customer, needs "
-                        "'economics'; registry.promotion_metrics).")
+                        "on: " + ", ".join(PROMOTION_METRICS) + " (expected_profit: per "
+                        "customer, needs 'economics'; model.metric_registry).")
     # Opt-in: absolute floors fit one table's base rate (F1 of flagging everyone is
     # 2p/(1+p)); by default the table's own baselines judge a first model (`baselines`).
     min_f1: float | None = Field(None, description="Floor on test F1; empty: none.")
     min_roc_auc: float | None = Field(None, description="Floor on test ROC-AUC; empty: none.")
     floors: dict[str, float] = Field(default_factory=dict, description="Floors on test "
-                                     "accuracy, precision, recall, f1, roc_auc, pr_auc; "
-                                     "min_f1 and min_roc_auc are floors too.")
+                                     + ", ".join(FLOOR_METRICS) + "; min_f1 and min_roc_auc "
+                                     "are floors too.")
     baselines: bool = Field(True, description="A first model must beat the test rows' own "
                             "baselines: ROC-AUC interval above 0.5, F1 above flagging "
                             "everyone, not clearly worse than a logistic regression "
@@ -195,10 +108,8 @@ class PromotionConfig(_Section):
     @field_validator("metric", "segment_metric")
     @classmethod
     def _known_metric(cls, value: str | None) -> str | None:
-        from churn_assets.registry.promotion_metrics import METRICS  # the one list of them
-
-        if value is not None and value not in METRICS:
-            raise ValueError(f"must be one of {', '.join(METRICS)}, not '{value}'")
+        if value is not None and value not in PROMOTION_METRICS:
+            raise ValueError(f"must be one of {', '.join(PROMOTION_METRICS)}, not '{value}'")
         return value
 
     @field_validator("floors")
@@ -211,11 +122,9 @@ class PromotionConfig(_Section):
 
     def at_once_bar(self) -> float:
         """What the gain's lower bound must exceed for an immediate promotion."""
-        from churn_assets.registry.promotion_metrics import promotion_metric
-
         margin = self.at_once_margin
         if margin is None:
-            margin = promotion_metric(self.metric).typical_gain / 2
+            margin = METRICS[self.metric].typical_gain / 2
         return self.min_delta + margin
 
     def effective_floors(self) -> dict[str, float]:
@@ -224,7 +133,7 @@ class PromotionConfig(_Section):
         return {k: v for k, v in named.items() if v is not None} | dict(self.floors)
 
 
-class DriftConfig(_Section):
+class DriftConfig(Section):
     drifted_share: float = Field(0.5, description="Share of drifted features that counts as "
                                  "dataset drift.")
     wasserstein_threshold: float = Field(0.1, description="Normed Wasserstein distance above "
@@ -259,7 +168,7 @@ class DriftConfig(_Section):
         return value
 
 
-class LeakageConfig(_Section):
+class LeakageConfig(Section):
     """The check for columns written after the outcome (``data.leakage``), on train rows
     before tuning; the limits were chosen on train rows of generated tables and Telco
     (docs/trust.md)."""
@@ -284,7 +193,7 @@ class LeakageConfig(_Section):
         return value
 
 
-class ExpectationsConfig(_Section):
+class ExpectationsConfig(Section):
     min_rows: int = Field(200, description="Fewest rows a snapshot may have.")
     ranges: dict[str, Bound] = Field(default_factory=dict, description="Per column [low, "
                                      "high] (null: open), e.g. {tenure: [0, null]}.")
@@ -293,50 +202,12 @@ class ExpectationsConfig(_Section):
         "[Month-to-month, One year, Two year]}.")
 
 
-class EconomicsConfig(_Section):
-    """Campaign economics (optional; see ``model.economics`` for the profit formula)."""
-
-    contact_cost: float = Field(ge=0, description="Cost of one contact.")
-    incentive_cost: float = Field(ge=0, description="The offer, paid by every contacted "
-                                  "customer who accepts it.")
-    retention_rate: float = Field(gt=0, le=1, description="Share of contacted churners the "
-                                  "offer keeps.")
-    customer_value: float | str = Field(description="A number, or + - * / over columns and "
-                                        "numbers, e.g. MonthlyCharges * 12.")
-
-    @field_validator("customer_value")
-    @classmethod
-    def _arithmetic_only(cls, value: float | str) -> float | str:
-        from churn_assets.model.economics import expression_columns
-
-        expression_columns(value)  # refuses anything but + - * / over numbers and columns
-        return value
-
-
-class DecisionConfig(_Section):
-    """Whom to contact (``model.decision_policy``): f1 (default), expected_profit, capacity."""
-
-    policy: str = Field("f1", description="Whom to contact: f1 (the F1 threshold), "
-                        "expected_profit (expected value > 0), capacity (the best N by "
-                        "expected value); the last two need 'economics'.")
-    capacity: float | None = Field(None, gt=0, description="The capacity policy's size: a "
-                                   "count (>= 1) or a share of the list (< 1).")
-
-    @model_validator(mode="after")
-    def _complete(self) -> DecisionConfig:
-        if self.policy not in DECISION_POLICIES:
-            raise ValueError(f"'decision.policy' must be one of {', '.join(DECISION_POLICIES)}")
-        if self.policy == "capacity" and self.capacity is None:
-            raise ValueError("'decision.capacity' is required by the capacity policy")
-        return self
-
-
 # Each engineered kind and how many input columns it reads (the shipped preprocessor computes
 # them: model.preprocessing).
 ENGINEERED_INPUTS = {"tenure_band": (1,), "ratio": (2, 3), "mapping": (1,)}
 
 
-class EngineeredFeature(_Section):
+class EngineeredFeature(Section):
     """One engineered feature. ``tenure_band``: the band index of ``inputs[0]`` by the lower
     ``edges``; ``ratio``: ``inputs[0] / inputs[1]`` where the divisor is positive, else
     ``inputs[2]`` if given; ``mapping``: ``inputs[0]``'s text (trimmed, any case) looked up
@@ -375,7 +246,7 @@ class EngineeredFeature(_Section):
                 **({"mapping": dict(self.mapping)} if self.mapping else {})}
 
 
-class ServingConfig(_Section):
+class ServingConfig(Section):
     """YAML ``serving``: read at start and again every poll, so a change needs no restart."""
 
     poll_seconds: float = Field(30.0, gt=0, description="How often the registry is asked "

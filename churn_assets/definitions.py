@@ -25,6 +25,7 @@ from churn_assets.defs.assets import (
     validation,
 )
 from churn_assets.defs.experiment_sensor import experiment_config_sensor
+from churn_assets.defs.retries import service_retry_policy
 from churn_assets.defs.schedules import (
     DEFAULT_CRON,
     DEFAULT_TIMEZONE,
@@ -43,12 +44,17 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 ASSET_MODULES = (ingestion, validation, features, training, registry, scoring,
                  monitoring, challenger, serving)
+# The assets that talk to S3, MLflow or a database, built with the deployment's retries.
+SERVICE_ASSETS = (ingestion.raw_customers_asset, training.tuned_churn_model_asset,
+                  registry.champion_model_asset, scoring.churn_scores_asset,
+                  monitoring.feature_drift_asset)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything, wired for ``settings`` (tests and benchmarks pass their own)."""
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(ASSET_MODULES),
+        assets=[*dg.load_assets_from_modules(ASSET_MODULES),
+                *(build(service_retry_policy(settings)) for build in SERVICE_ASSETS)],
         asset_checks=[*dg.load_asset_checks_from_modules(ASSET_MODULES),
                       freshness.raw_customers_freshness],
         jobs=[jobs.churn_training_job, jobs.churn_retraining_job, jobs.snapshot_intake_job,

@@ -9,7 +9,8 @@ import re
 import pytest
 from pydantic import BaseModel, Field
 
-from churn_assets.dataset_config import PROJECT_ROOT, DatasetConfig, TuningConfig
+from churn_assets.dataset_config import PROJECT_ROOT, DatasetConfig
+from churn_assets.model.sections import TuningConfig
 from tools.config_docs import DOC, UndocumentedField, field_table, render, yaml_reference
 
 

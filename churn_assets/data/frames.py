@@ -35,3 +35,8 @@ def content_digest(frame: pd.DataFrame, rows: np.ndarray | None = None,
         chunk = frame.iloc[positions[start:start + chunk_rows], picked]
         digest.update(pd.util.hash_pandas_object(chunk, index=False).to_numpy())
     return digest
+
+
+def features_version(features: pd.DataFrame) -> str:
+    """A content hash of the feature table (in row chunks: no copy of it at once)."""
+    return content_digest(features).hexdigest()

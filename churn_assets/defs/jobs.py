@@ -9,24 +9,21 @@ from churn_assets.defs.assets.features import (
     customer_splits,
     feature_preprocessor,
 )
-from churn_assets.defs.assets.ingestion import raw_customers
-from churn_assets.defs.assets.monitoring import feature_drift, monitoring_history
-from churn_assets.defs.assets.registry import champion_model
-from churn_assets.defs.assets.scoring import churn_scores
+from churn_assets.defs.assets.monitoring import monitoring_history
 from churn_assets.defs.assets.serving import online_features
-from churn_assets.defs.assets.training import tuned_churn_model
 from churn_assets.defs.assets.validation import column_roles, validated_customers
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.registry.model_registry import RollbackRefused, rollback
 
 # online_features: the service's online store follows each validated snapshot.
-INTAKE_ASSETS = dg.AssetSelection.assets(raw_customers, column_roles, validated_customers,
+INTAKE_ASSETS = dg.AssetSelection.assets("raw_customers", column_roles, validated_customers,
                                          online_features)
 TRAINING_ASSETS = dg.AssetSelection.assets(
-    customer_splits, feature_preprocessor, customer_features, tuned_churn_model, champion_model
+    customer_splits, feature_preprocessor, customer_features, "tuned_churn_model",
+    "champion_model"
 )
-SCORING_ASSETS = dg.AssetSelection.assets(churn_scores)  # after the champion or the snapshot
+SCORING_ASSETS = dg.AssetSelection.assets("churn_scores")  # after the champion or the snapshot
 
 churn_training_job = dg.define_asset_job(
     "churn_training_job",
@@ -48,7 +45,7 @@ churn_retraining_job = dg.define_asset_job(
 snapshot_intake_job = dg.define_asset_job(
     "snapshot_intake_job",
     selection=INTAKE_ASSETS | SCORING_ASSETS
-    | dg.AssetSelection.assets(feature_drift, monitoring_history, challenger_trial),
+    | dg.AssetSelection.assets("feature_drift", monitoring_history, challenger_trial),
     description="One landed snapshot: ingest, validate (blocking checks), score with the "
     "champion, measure drift and the champion's performance, decide on retraining, append "
     "to the monitoring history, and judge the @challenger on trial (labeled snapshots).",

@@ -4,8 +4,10 @@ Dagster ``RetryPolicy``; pure steps and asset checks get none.
 The seeds' pipeline retried 3 times, 5 minutes apart. Here: ``CHURN_RETRY_MAX_RETRIES``
 (default 3) retries, the first after ``CHURN_RETRY_DELAY_SECONDS`` (default 300 with
 ``CHURN_DEPLOYMENT=prod``, 2 locally, where a developer waits for the answer), each next one
-waiting one delay longer (linear backoff: 5, 10, 15 minutes in production). Read when the
-definitions load.
+waiting one delay longer (linear backoff: 5, 10, 15 minutes in production), from the
+``Settings`` that ``build_definitions`` gets: the assets that retry are built there
+(``<asset>_asset(retries)`` in their modules), as Dagster fixes an op's retry policy when its
+decorator runs.
 
 What a retry cannot fix never retries: a failed validation is a failed blocking asset check
 (the downstream steps are skipped, nothing raises), a refused promotion is a successful step
@@ -17,16 +19,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from churn_assets.environment import Settings, current
+from churn_assets.environment import Settings
 
 
 def service_retry_policy(settings: Settings) -> dg.RetryPolicy:
     return dg.RetryPolicy(max_retries=settings.retry_max_retries,
                           delay=settings.retry_delay_seconds, backoff=dg.Backoff.LINEAR)
-
-
-# Dagster fixes an op's retry policy when its decorator runs: these modules are imported only
-# when the definitions load (churn_assets/__init__.py is lazy and no plain module imports
-# defs/), so the environment is read then; the one setting not taken from the Settings that
-# build_definitions gets.
-SERVICE_RETRIES = service_retry_policy(current())

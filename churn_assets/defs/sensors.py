@@ -15,8 +15,6 @@ from churn_assets.data.source_errors import SourceError
 from churn_assets.data.sql_watermark import WatermarkCursor, is_newer, read_watermark
 from churn_assets.dataset_config import ConfigError, DatasetConfig
 from churn_assets.defs.assets.ingestion import RawCustomersConfig
-from churn_assets.defs.assets.monitoring import feature_drift
-from churn_assets.defs.assets.registry import champion_model
 from churn_assets.defs.assets.serving import online_performance
 from churn_assets.defs.history import HISTORY_LIMIT, read_history
 from churn_assets.defs.jobs import churn_training_job, snapshot_intake_job
@@ -112,7 +110,7 @@ def _latest_labeled_uri(instance: dg.DagsterInstance) -> str:
 
 
 @dg.asset_sensor(
-    asset_key=feature_drift.key,
+    asset_key=dg.AssetKey("feature_drift"),
     job=churn_training_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Retrains when a feature_drift materialization says `retrain` (performance "
@@ -146,7 +144,8 @@ def _retraining_request(context: dg.SensorEvaluationContext, asset_event: dg.Eve
     rule = str(metadata.get("retrain_rule", "unknown rule"))
     reason = str(metadata.get("retrain_reason", "no decision recorded"))
     run = asset_event.run_id[:8]
-    latest_champion = context.instance.get_latest_materialization_event(champion_model.key)
+    latest_champion = context.instance.get_latest_materialization_event(
+        dg.AssetKey("champion_model"))
     if latest_champion and latest_champion.run_id == asset_event.run_id:
         return dg.SkipReason(f"run {run} already trained a candidate")
     if not metadata.get("retrain"):

@@ -14,7 +14,7 @@ import pandas as pd
 
 from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.expectations import ExpectationOutcome
-from churn_assets.dataset_config import DatasetConfig, TuningConfig
+from churn_assets.dataset_config import DatasetConfig
 from churn_assets.distributed import steps
 from churn_assets.distributed.checks import validate_partitions
 from churn_assets.distributed.local_views import LOCAL_ROWS, local_rows, local_split_rows
@@ -22,6 +22,7 @@ from churn_assets.distributed.tables import head_rows, prepare_partitions
 from churn_assets.distributed.training_rows import sampled_training_rows
 from churn_assets.model.contact_list import SCORE_PARAMS, served_decision
 from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.model.sections import TuningConfig
 from churn_assets.names import PREDICTION, PROBABILITY, SPLIT, SPLITS
 from churn_assets.pipeline.scoring import HISTOGRAM_BINS, ScoreFigures
 from churn_assets.pipeline.training import TrainingRows

@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from churn_assets.dataset_config import TuningConfig
 from churn_assets.distributed.local_views import LOCAL_ROWS, local_split_rows, partitions_digest
+from churn_assets.model.sections import TuningConfig
 from churn_assets.pipeline.training import TrainingRows
 
 

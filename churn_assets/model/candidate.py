@@ -15,11 +15,10 @@ import optuna
 import pandas as pd
 from sklearn.metrics import log_loss
 
-from churn_assets.data.frames import content_digest
-from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.families import DEFAULT_FAMILY, FittedModel, ModelFamily, get_family
 from churn_assets.model.families.base import narrowed
 from churn_assets.model.metrics import best_f1_threshold, classification_metrics
+from churn_assets.model.sections import TuningConfig
 from churn_assets.model.threshold_choice import ThresholdChoice, choose_threshold
 from churn_assets.model.tuning import SEARCH_SPACE_VERSION, TuningResult, tune
 from churn_assets.model.tuning import open_study as open_local_study
@@ -106,11 +105,6 @@ def study_name_for(model_name: str, tuning: TuningConfig, data_version: str,
     digest = hashlib.sha256(repr(settings).encode() + data_version.encode()).hexdigest()[:16]
     prefix = model_name if family == DEFAULT_FAMILY else f"{model_name}-{family}"
     return f"{prefix}-{SEARCH_SPACE_VERSION}-{digest}"
-
-
-def features_version(features: pd.DataFrame) -> str:
-    """A content hash of the feature table (in row chunks: no copy of it at once)."""
-    return content_digest(features).hexdigest()
 
 
 def final_fit_config(tuning: TuningConfig, train_rows: int) -> TuningConfig:

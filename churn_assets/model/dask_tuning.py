@@ -27,9 +27,9 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.candidate import fit_here
 from churn_assets.model.families import FittedModel, ModelFamily
+from churn_assets.model.sections import TuningConfig
 from churn_assets.model.tuning import (
     make_pruner,
     make_sampler,

@@ -132,8 +132,8 @@ class BootstrapMetric:
     draws: Callable[[_Scored, np.ndarray], np.ndarray]
 
 
-# The one list of bootstrap metrics: a new one is one entry here (and one ``register`` line in
-# registry.promotion_metrics to decide promotions on it).
+# How each bootstrapped metric is computed, by its name in ``model.metric_registry`` (which
+# says what each metric is used for: monitored, online, a promotion metric).
 METRICS: dict[str, BootstrapMetric] = {
     "f1": BootstrapMetric(lambda y, _p, yhat: float(f1_score(y, yhat, zero_division=0)),
                           _f1_draws),

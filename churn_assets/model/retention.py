@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churn_assets.dataset_config import DecisionConfig, EconomicsConfig
 from churn_assets.model.calibration import (
     CalibrationChoice,
     brier,
@@ -26,6 +25,7 @@ from churn_assets.model.campaign_metrics import lift_at
 from churn_assets.model.campaign_plots import write_campaign_plots
 from churn_assets.model.decision_policy import POLICIES, RetentionDecision
 from churn_assets.model.economics import Economics, customer_values, expected_profit
+from churn_assets.model.sections import DecisionConfig, EconomicsConfig
 from churn_assets.names import LABEL, SPLIT
 
 

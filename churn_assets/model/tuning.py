@@ -19,8 +19,8 @@ from optuna.storages.journal import JournalFileBackend
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.families import DEFAULT_FAMILY, ModelFamily, get_family
+from churn_assets.model.sections import TuningConfig
 
 # Validation log-loss is the objective, the early-stopping metric and the pruning signal of
 # every family: one figure everywhere (pruning compares intermediate values in the study's

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from churn_assets.model.intervals import metric_intervals
+from churn_assets.model.metric_registry import ONLINE_METRICS
 from churn_assets.names import PREDICTION, PROBABILITY
 
 CHURNED = "churned"
 ONLINE_LOOK_PREFIX = "prediction_log until "  # a trial look's `snapshot` from the log
-METRICS = ("f1", "roc_auc")
 
 
 def read_log(url: str, since: datetime | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -77,7 +77,7 @@ def realized_by_arm(joined: pd.DataFrame, resamples: int = 1000, seed: int = 0
         row = {"arm": arm, "model_version": version, "rows": len(group),
                "churned": int(labels.sum())}
         if np.unique(labels).size == 2:
-            intervals = metric_intervals(METRICS, labels, group[PROBABILITY].to_numpy(float),
+            intervals = metric_intervals(ONLINE_METRICS, labels, group[PROBABILITY].to_numpy(float),
                                          float(group["threshold"].iloc[0]), resamples, seed)
             for name, interval in intervals.items():
                 row |= {name: interval.estimate, f"{name}_low": interval.low,

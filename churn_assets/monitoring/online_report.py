@@ -11,6 +11,7 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from churn_assets.dataset_config import DatasetConfig
+from churn_assets.model.metric_registry import ONLINE_METRICS
 from churn_assets.monitoring.drift import (
     DRIFT_SAMPLE_ROWS,
     DriftReport,
@@ -20,16 +21,15 @@ from churn_assets.monitoring.drift import (
 from churn_assets.monitoring.log_window import LogWindow, champion_window, window_performance
 from churn_assets.monitoring.online_performance import (
     CHURNED,
-    METRICS,
     join_outcomes,
     known_outcomes,
     prediction_summary,
     read_log,
     realized_by_arm,
 )
-from churn_assets.monitoring.snapshot_performance import SnapshotPerformance
+from churn_assets.monitoring.online_trial import OnlineLook, take_online_look
+from churn_assets.monitoring.snapshot_performance import SnapshotPerformance, champion_figures
 from churn_assets.names import REFERENCE_ARTIFACT
-from churn_assets.registry.online_trial import OnlineLook, take_online_look
 
 MIN_DRIFT_ROWS = 50
 
@@ -53,7 +53,7 @@ class OnlineReport:
             "traffic": self.summary.to_markdown(index=False, floatfmt=".4f"),
             "realized": self.realized.to_markdown(index=False, floatfmt=".4f")}
         for row in self.realized.to_dict(orient="records"):
-            for metric in METRICS:
+            for metric in ONLINE_METRICS:
                 if pd.notna(row.get(metric)):
                     meta[f"realized_{metric}_{row['arm']}_v{row['model_version']}"] = \
                         round(float(row[metric]), 4)
@@ -110,7 +110,6 @@ def logged_monitoring(client: MlflowClient, data: DatasetConfig, log: pd.DataFra
     from churn_assets.data.splits import assign_splits
     from churn_assets.monitoring.performance import DecayRule
     from churn_assets.monitoring.snapshot_performance import unseen_rows
-    from churn_assets.pipeline.monitoring import champion_figures
     from churn_assets.registry.model_registry import (
         current_champion_version,
         load_version_reference,

@@ -27,15 +27,11 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from churn_assets.model.intervals import Interval, metric_intervals
+from churn_assets.model.metric_registry import MONITORED_METRICS, label
 
-# What a decay is judged on: metrics where higher is better and the champion's test figure is
-# the reference (log-loss, which the promotion rule can also use, is neither).
-# The champion figures monitoring watches (realized on labeled snapshots; the reference is the
-# champion's test figure of each).
-MONITORED_METRICS = ("f1", "roc_auc", "pr_auc")
-
+# A decay is judged on the registry's monitored metrics (model.metric_registry): higher is
+# better and the champion's test figure of each is the reference.
 UNSEEN_SPLITS = ("valid", "test")
-METRIC_LABELS = {"f1": "F1", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +68,7 @@ class MetricCheck:
         return self.reference is not None and self.interval.high < self.reference - self.margin
 
     def text(self) -> str:
-        name = METRIC_LABELS.get(self.metric, self.metric)
+        name = label(self.metric)
         i = self.interval
         figure = f"{name} {i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]"
         if self.reference is None:

@@ -32,6 +32,7 @@ from scipy.stats import rankdata
 
 from churn_assets.model.calibration import Calibrator
 from churn_assets.model.intervals import Interval
+from churn_assets.model.metric_registry import ESTIMATED_METRICS
 from churn_assets.monitoring.performance import (
     DEFAULT_RULE,
     DecayRule,
@@ -39,8 +40,6 @@ from churn_assets.monitoring.performance import (
     check_deciding,
     checks_against,
 )
-
-ESTIMATED_METRICS = ("f1", "roc_auc")
 
 
 def expected_confusion(

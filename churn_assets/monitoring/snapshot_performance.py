@@ -2,7 +2,8 @@
 
 Glue between the validated rows of a snapshot and ``performance`` / ``performance_estimation``:
 which rows the champion never trained on, and which of the two evaluations applies. Plain
-parameters only, so the Dagster asset just loads things and calls ``snapshot_performance``.
+parameters only, so the Dagster asset just loads things and calls ``snapshot_performance``;
+``champion_figures`` is the one reader of the registry, the champion's figures as logged.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from numpy.typing import ArrayLike
 
 from churn_assets.data.splits import binary_target
 from churn_assets.model.calibration import Calibrator
+from churn_assets.model.metric_registry import ESTIMATED_METRICS, MONITORED_METRICS
 from churn_assets.monitoring.performance import (
-    MONITORED_METRICS,
     DecayRule,
     PerformanceReport,
     realized_performance,
     rows_unseen_by_champion,
     why_not_evaluable,
 )
-from churn_assets.monitoring.performance_estimation import ESTIMATED_METRICS, estimated_performance
+from churn_assets.monitoring.performance_estimation import estimated_performance
+from churn_assets.names import CALIBRATOR_ARTIFACT
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,20 @@ class ChampionFigures:
         reference = {m: float(metrics[f"test_{m}"]) for m in MONITORED_METRICS
                      if f"test_{m}" in metrics}
         return cls(float(metrics["decision_threshold"]), reference, calibrator)
+
+
+def champion_figures(client, name: str, version: str) -> ChampionFigures:
+    """The figures and calibrator logged with a registered version's run."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    run_id = client.get_model_version(name, version).run_id
+    try:
+        calibrator = Calibrator.from_dict(
+            mlflow.artifacts.load_dict(f"runs:/{run_id}/{CALIBRATOR_ARTIFACT}"))
+    except (MlflowException, OSError):  # a champion trained before calibrators were logged
+        calibrator = None
+    return ChampionFigures.from_run_metrics(client.get_run(run_id).data.metrics, calibrator)
 
 
 @dataclass(frozen=True)

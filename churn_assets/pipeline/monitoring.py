@@ -13,12 +13,10 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-from mlflow.exceptions import MlflowException
 
 from churn_assets.data.splits import assign_splits
 from churn_assets.dataset_config import DatasetConfig, DriftConfig
 from churn_assets.model.batch_scoring import predict_in_batches
-from churn_assets.model.calibration import Calibrator
 from churn_assets.monitoring.drift import DRIFT_SAMPLE_ROWS, DriftReport, detect_drift, sample_rows
 from churn_assets.monitoring.drift_report import write_drift_report
 from churn_assets.monitoring.history import SnapshotRecord, feature_statistics
@@ -36,7 +34,7 @@ from churn_assets.monitoring.snapshot_performance import (
     snapshot_performance,
     unseen_rows,
 )
-from churn_assets.names import CALIBRATOR_ARTIFACT, PROBABILITY
+from churn_assets.names import PROBABILITY
 from churn_assets.registry.model_registry import ChampionReference
 
 EVALUATION_SAMPLE_ROWS = 50_000  # bootstrap cost grows with rows; intervals stay honest
@@ -85,16 +83,6 @@ def snapshot_record(snapshot_uri: str, now: datetime, rows: int, labeled: bool,
         snapshot_uri, now, rows, labeled, facts.drifted_share, facts.drift_detected,
         decision.rule, decision.reason, decision.retrain, champion_version, measured.figures,
         feature_statistics(measured.report) if measured.report else {})
-
-
-def champion_figures(client, name: str, version: str) -> ChampionFigures:
-    run_id = client.get_model_version(name, version).run_id
-    try:
-        calibrator = Calibrator.from_dict(
-            mlflow.artifacts.load_dict(f"runs:/{run_id}/{CALIBRATOR_ARTIFACT}"))
-    except (MlflowException, OSError):  # a champion trained before calibrators were logged
-        calibrator = None
-    return ChampionFigures.from_run_metrics(client.get_run(run_id).data.metrics, calibrator)
 
 
 def measure_snapshot(rows: pd.DataFrame, champion: ChampionReference, figures: ChampionFigures,

@@ -15,8 +15,9 @@ from churn_assets.data.column_roles import ColumnRoles
 from churn_assets.data.expectations import ExpectationOutcome, run_expectations
 from churn_assets.data.preparation import prepare_customers
 from churn_assets.data.splits import assign_splits, binary_target, split_summary
-from churn_assets.dataset_config import DatasetConfig, TuningConfig
+from churn_assets.dataset_config import DatasetConfig
 from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.model.sections import TuningConfig
 from churn_assets.names import LABEL, ROW_ID, SPLIT
 from churn_assets.pipeline.training import TrainingRows
 

@@ -25,14 +25,13 @@ import optuna
 import pandas as pd
 
 from churn_assets.data.column_roles import ColumnRoles
-from churn_assets.data.frames import columns_view, content_digest
+from churn_assets.data.frames import columns_view, content_digest, features_version
 from churn_assets.data.leakage import card_rows
 from churn_assets.data.splits import split_summary
-from churn_assets.dataset_config import DatasetConfig, TuningConfig
+from churn_assets.dataset_config import DatasetConfig
 from churn_assets.model.calibration import fit_calibrator
 from churn_assets.model.candidate import (
     Candidate,
-    features_version,
     split_matrix,
     study_name_for,
     train_candidate,
@@ -53,6 +52,7 @@ from churn_assets.model.retention import (
     retention_summary,
     train_retention,
 )
+from churn_assets.model.sections import TuningConfig
 from churn_assets.monitoring.drift import sample_positions
 from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, SPLIT
 from churn_assets.process_memory import LARGE_TABLE_ROWS, release_freed_memory

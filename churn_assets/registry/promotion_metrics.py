@@ -1,10 +1,12 @@
-"""The metrics a promotion can be decided on: one entry per metric, nothing else names them.
+"""How a promotion metric's gain is computed: the metrics a promotion can be decided on are
+the entries of ``model.metric_registry`` with a ``typical_gain``; this module gives each one
+its gain function and names none itself.
 
 A ``PromotionMetric`` says how to compute the paired per-resample *gain* of a candidate over
 the champion on the same rows, oriented so that a positive gain always means "the candidate
 is better" (for log-loss, lower is better, so the gain is champion minus candidate). The
-rule, the challenger trial and the tags only ever see gains; adding a metric is one more
-``register(...)`` call.
+rule, the challenger trial and the tags only ever see gains; a metric is bootstrapped from
+``model.intervals`` unless it needs the economics.
 
 A metric that needs more than labels and probabilities sets ``needs_context``: its gain
 function then also receives ``context=GainContext(rows, economics)``, the raw rows being
@@ -35,6 +37,8 @@ from numpy.typing import ArrayLike
 
 from churn_assets.model.economics import Economics, customer_values, realized_value
 from churn_assets.model.intervals import paired_delta_draws, stratified_counts
+from churn_assets.model.metric_registry import METRICS as REGISTRY
+from churn_assets.model.metric_registry import PROMOTION_METRICS, Metric
 
 # (labels, candidate probabilities, candidate threshold, champion probabilities, champion
 # threshold, resamples, seed) -> (gain on all rows, gain on every paired resample); a metric
@@ -117,20 +121,19 @@ def _profit_gain(labels, candidate, candidate_threshold, champion, champion_thre
     return float(difference.mean()), draws
 
 
-METRICS: dict[str, PromotionMetric] = {}
+# The gains that are not a bootstrapped ``model.intervals`` metric.
+_OWN_GAINS: dict[str, GainFunction] = {"expected_profit": _profit_gain}
 
 
-def register(metric: PromotionMetric) -> PromotionMetric:
-    METRICS[metric.name] = metric
-    return metric
+def _from_registry(entry: Metric) -> PromotionMetric:
+    gain = _OWN_GAINS.get(entry.name) or _bootstrapped(entry.name,
+                                                       1.0 if entry.higher_is_better else -1.0)
+    return PromotionMetric(entry.name, entry.label, entry.higher_is_better, gain,
+                           float(entry.typical_gain), needs_context=entry.needs_economics)
 
 
-register(PromotionMetric("f1", "F1", True, _bootstrapped("f1", 1.0), 0.03))
-register(PromotionMetric("roc_auc", "ROC-AUC", True, _bootstrapped("roc_auc", 1.0), 0.01))
-register(PromotionMetric("pr_auc", "PR-AUC", True, _bootstrapped("pr_auc", 1.0), 0.02))
-register(PromotionMetric("log_loss", "log-loss", False, _bootstrapped("log_loss", -1.0), 0.01))
-register(PromotionMetric("expected_profit", "expected profit", True, _profit_gain, 1.0,
-                         needs_context=True))
+METRICS: dict[str, PromotionMetric] = {name: _from_registry(REGISTRY[name])
+                                       for name in PROMOTION_METRICS}
 
 
 def promotion_metric(name: str) -> PromotionMetric:

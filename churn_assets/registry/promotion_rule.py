@@ -43,10 +43,10 @@ from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.campaign_metrics import brier_delta_interval, calibration_refusal
 from churn_assets.model.economics import Economics
 from churn_assets.model.intervals import Interval, paired_delta_interval
+from churn_assets.model.metric_registry import label
 from churn_assets.model.metrics import classification_metrics
 from churn_assets.registry.first_model import baseline_failure
 from churn_assets.registry.promotion_metrics import (
-    METRICS,
     Gain,
     GainContext,
     PromotionMetric,
@@ -330,8 +330,7 @@ def decide_promotion(
 def _floor_failure(figures: dict[str, float], settings: PromotionConfig) -> str | None:
     for metric, floor in settings.effective_floors().items():
         if figures[metric] < floor:
-            name = METRICS[metric].label if metric in METRICS else metric  # e.g. accuracy
-            return (f"not promoted: test {name} {figures[metric]:.4f} "
+            return (f"not promoted: test {label(metric)} {figures[metric]:.4f} "
                     f"below floor {floor:g}")
     return None
 

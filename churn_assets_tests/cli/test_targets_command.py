@@ -7,10 +7,10 @@ import mlflow
 import pandas as pd
 
 from churn_assets.cli.main import main
-from churn_assets.dataset_config import DecisionConfig, EconomicsConfig
 from churn_assets.model.candidate import split_matrix
 from churn_assets.model.model_logging import log_candidate
 from churn_assets.model.retention import train_retention
+from churn_assets.model.sections import DecisionConfig, EconomicsConfig
 from churn_assets.names import CHAMPION
 from churn_assets.registry.model_registry import register_candidate
 from churn_assets_tests.helpers.small_candidate import train_small_candidate

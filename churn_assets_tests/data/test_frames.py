@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_assets.data.frames import columns_view, content_digest
-from churn_assets.model.candidate import features_version
+from churn_assets.data.frames import columns_view, content_digest, features_version
 from churn_assets.monitoring.drift import sample_positions, sample_rows
 
 

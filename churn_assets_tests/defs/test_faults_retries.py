@@ -14,7 +14,8 @@ import dagster as dg
 import mlflow
 import pytest
 
-from churn_assets.defs.retries import SERVICE_RETRIES, service_retry_policy
+from churn_assets.definitions import build_definitions
+from churn_assets.defs.retries import service_retry_policy
 from churn_assets.environment import Settings
 from churn_assets.registry.model_registry import current_champion_version
 from churn_assets_tests.helpers.services import MlflowServer
@@ -83,23 +84,22 @@ def test_a_tracking_server_outage_is_absorbed_by_a_retry_and_nothing_is_register
 
 
 def test_service_steps_retry_with_backoff_configured_by_environment_shorter_locally() -> None:
-    from churn_assets.definitions import defs
-
-    retried = {key.to_user_string() for assets in defs().assets
-               if isinstance(assets, dg.AssetsDefinition) and assets.op.retry_policy
-               for key in assets.keys}
-    assert retried == {"raw_customers", "tuned_churn_model", "champion_model", "churn_scores",
-                       "feature_drift"}  # S3 / MLflow; pure steps and checks never retry
-    assert all(a.op.retry_policy == SERVICE_RETRIES for a in defs().assets
-               if isinstance(a, dg.AssetsDefinition) and a.op.retry_policy)
+    # The definitions take the policy from the Settings they are built from, not from this
+    # process's environment at import.
+    settings = Settings.from_environ({"CHURN_RETRY_MAX_RETRIES": "1",
+                                      "CHURN_RETRY_DELAY_SECONDS": "30"})
+    policies = {key.to_user_string(): assets.op.retry_policy
+                for assets in build_definitions(settings).assets
+                if isinstance(assets, dg.AssetsDefinition) and assets.op.retry_policy
+                for key in assets.keys}
+    assert set(policies) == {"raw_customers", "tuned_churn_model", "champion_model",
+                             "churn_scores", "feature_drift"}  # S3 / MLflow; pure steps never
+    assert {(p.max_retries, p.delay) for p in policies.values()} == {(1, 30.0)}
     local = service_retry_policy(Settings())
     prod = service_retry_policy(Settings(deployment="prod"))
     assert (local.max_retries, local.delay, prod.max_retries, prod.delay) == (3, 2.0, 3, 300.0)
     assert prod.backoff == dg.Backoff.LINEAR  # 5, 10, 15 minutes
     assert [prod.calculate_delay(n) for n in (1, 2, 3)] == [300.0, 600.0, 900.0]
-    tuned = service_retry_policy(Settings.from_environ({"CHURN_RETRY_MAX_RETRIES": "1",
-                                                        "CHURN_RETRY_DELAY_SECONDS": "30"}))
-    assert (tuned.max_retries, tuned.delay) == (1, 30.0)
 
 
 def test_a_bad_dataset_yaml_fails_the_first_step_once_naming_the_key(

@@ -101,8 +101,6 @@ def test_dagsters_freshness_policy_calls_a_weekly_re_read_fresh_where_the_check_
     from dagster._core.loader import LoadingContextForTest
     from dagster._core.test_utils import freeze_time
 
-    from churn_assets.defs.assets.ingestion import raw_customers
-
     workspace.write_config(workspace.write_data("only.csv", customers(n_rows=300, seed=3)))
     now = datetime.now(UTC)
     for days_ago in (20, 13, 6, 1):  # one snapshot, then the weekly retraining re-reads it
@@ -110,6 +108,7 @@ def test_dagsters_freshness_policy_calls_a_weekly_re_read_fresh_where_the_check_
             assert materialize_graph(workspace, selection="raw_customers").success
 
     policy = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=8))
+    raw_customers = workspace.definitions().get_assets_def("raw_customers")
     with_policy = raw_customers.map_asset_specs(
         lambda spec: spec.replace_attributes(freshness_policy=policy))
     graph = dg.Definitions(assets=[with_policy],

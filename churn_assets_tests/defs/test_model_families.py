@@ -50,7 +50,8 @@ def test_the_launchpad_narrows_the_families_and_the_best_on_valid_is_served(
 
 
 def test_launchpad_configs_are_derived_from_the_yaml_schema() -> None:
-    from churn_assets.dataset_config import DriftConfig, ModelConfig, TuningConfig
+    from churn_assets.dataset_config import DriftConfig
+    from churn_assets.model.sections import ModelConfig, TuningConfig
 
     tuning_fields = TuningBudget.model_fields
     assert set(TuningConfig.model_fields) | {"families"} == set(tuning_fields)

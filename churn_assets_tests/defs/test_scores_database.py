@@ -11,11 +11,12 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from churn_assets.defs.assets.scoring import churn_scores
+from churn_assets.defs.assets.scoring import churn_scores_asset
 from churn_assets.defs.deployment import resources as deployment_resources
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
+from churn_assets.defs.retries import service_retry_policy
 from churn_assets.environment import SCORES_DB_ENV, SCORES_TABLE_ENV, Settings
 from churn_assets_tests.helpers.served_champion import register_champion
 from churn_assets_tests.helpers.services import running_postgres
@@ -48,7 +49,7 @@ def test_scores_replace_the_crm_table_with_version_and_time(
         resources = deployment_resources(Settings.from_environ(
             {SCORES_DB_ENV: url, SCORES_TABLE_ENV: "crm.churn_scores"}))
         result = dg.materialize_to_memory(
-            [snapshot, churn_scores],
+            [snapshot, churn_scores_asset(service_retry_policy(Settings()))],
             resources={"dataset": DatasetResource(config_path=str(config)),
                        "mlflow_tracking": MlflowTracking(tracking_uri=champion.tracking_uri),
                        "scores_database": resources["scores_database"],

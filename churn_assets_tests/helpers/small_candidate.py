@@ -14,12 +14,12 @@ from churn_assets.data.splits import assign_splits, binary_target
 from churn_assets.dataset_config import (
     DEFAULT_CONFIG_PATH,
     DatasetConfig,
-    TuningConfig,
     load_dataset_config,
 )
 from churn_assets.generator import generate_customers
 from churn_assets.model.candidate import Candidate, train_candidate
 from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.model.sections import TuningConfig
 from churn_assets.model.tuning import open_study, study_storage
 from churn_assets.names import LABEL, ROW_ID, SPLIT
 

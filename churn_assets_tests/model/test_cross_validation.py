@@ -8,9 +8,9 @@ import pandas as pd
 from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
 
-from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.candidate import study_name_for
 from churn_assets.model.families.xgboost_family import fit_classifier as fit_on_train
+from churn_assets.model.sections import TuningConfig
 from churn_assets.model.tuning import cross_validated_logloss, open_study, tune
 
 PARAMS = {"learning_rate": 0.1, "max_depth": 2, "min_child_weight": 2.0, "subsample": 0.9,

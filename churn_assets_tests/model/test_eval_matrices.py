@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import xgboost as xgb
 
-from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.families.xgboost_family import (
     PlainEvalSetClassifier,
     classifier_settings,
 )
 from churn_assets.model.families.xgboost_family import fit_classifier as fit_on_train
+from churn_assets.model.sections import TuningConfig
 
 PARAMS = {"learning_rate": 0.1, "max_depth": 3, "min_child_weight": 2.0, "subsample": 0.8,
           "colsample_bytree": 0.7, "reg_lambda": 0.1, "reg_alpha": 0.01, "gamma": 0.01}

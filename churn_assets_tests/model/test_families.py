@@ -13,7 +13,6 @@ import pytest
 import xgboost as xgb
 from sklearn.metrics import log_loss
 
-from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.candidate import family_budget, split_matrix, train_candidate
 from churn_assets.model.families import (
     DEFAULT_FAMILY,
@@ -24,6 +23,7 @@ from churn_assets.model.families import (
 )
 from churn_assets.model.families.base import logit
 from churn_assets.model.families.xgboost_family import classifier_settings
+from churn_assets.model.sections import TuningConfig
 from churn_assets.model.tuning import open_study, tune
 
 TUNING = TuningConfig(n_trials=4, max_estimators=150, early_stopping_rounds=15,

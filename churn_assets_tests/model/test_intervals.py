@@ -110,7 +110,7 @@ def test_intervals_from_shared_resamples_equal_one_bootstrap_per_metric(scored, 
     """One set of draw counts for all metrics (the training step's f1 + roc_auc, monitoring's
     four) gives exactly the intervals of separate calls, with or without the subsample."""
     labels, probabilities = scored
-    names = ("f1", "roc_auc", "pr_auc", "log_loss")
+    names = tuple(METRICS)  # every bootstrapped metric
     shared = metric_intervals(names, labels, probabilities, 0.4, resamples=150, seed=9,
                               max_rows=max_rows)
     assert list(shared) == list(names)

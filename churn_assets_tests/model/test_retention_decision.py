@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from scipy.special import logit
 
-from churn_assets.dataset_config import DecisionConfig, EconomicsConfig
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.model.candidate import split_matrix
 from churn_assets.model.contact_list import SCORE_PARAMS, contact_list, served_decision
@@ -23,6 +22,7 @@ from churn_assets.model.reason_codes import (
     top_reasons,
 )
 from churn_assets.model.retention import train_retention
+from churn_assets.model.sections import DecisionConfig, EconomicsConfig
 from churn_assets.names import LABEL, SPLIT
 from churn_assets_tests.helpers.small_candidate import train_small_candidate
 from churn_assets_tests.helpers.workspace import seed_mlflow_store

@@ -14,13 +14,13 @@ from churn_assets.data.splits import assign_splits, binary_target
 from churn_assets.dataset_config import (
     DEFAULT_CONFIG_PATH,
     DatasetConfig,
-    TuningConfig,
     load_dataset_config,
 )
 from churn_assets.generator import generate_customers
 from churn_assets.model.candidate import train_candidate
 from churn_assets.model.model_logging import log_candidate
 from churn_assets.model.preprocessing import ChurnPreprocessor
+from churn_assets.model.sections import TuningConfig
 from churn_assets.model.tuning import open_study
 from churn_assets.names import LABEL, ROW_ID, SPLIT
 from churn_assets_tests.helpers.workspace import seed_mlflow_store

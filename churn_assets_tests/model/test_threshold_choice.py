@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from churn_assets.dataset_config import TuningConfig
 from churn_assets.model.candidate import Candidate, split_matrix, train_candidate
 from churn_assets.model.metrics import best_f1_threshold
+from churn_assets.model.sections import TuningConfig
 from churn_assets.model.threshold_choice import OUT_OF_FOLD_POSITIVES
 from churn_assets.model.tuning import open_study
 from churn_assets.names import LABEL, ROW_ID, SPLIT

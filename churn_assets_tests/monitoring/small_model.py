@@ -9,6 +9,7 @@ import pandas as pd
 import xgboost as xgb
 
 from churn_assets.generator import DistributionShift, generate_customers
+from churn_assets.model.metric_registry import MONITORED_METRICS
 from churn_assets.model.metrics import best_f1_threshold, classification_metrics
 from churn_assets.model.preprocessing import ChurnPreprocessor
 
@@ -45,7 +46,7 @@ def train_small_champion(seed: int = 11) -> SmallChampion:
     champion = SmallChampion(preprocessor, model, 0.5, tuple(train["customerID"]), valid, {})
     threshold = best_f1_threshold(labels(valid), champion.probabilities(valid))
     metrics = classification_metrics(labels(test), champion.probabilities(test), threshold)
-    reference = {k: metrics[k] for k in ("f1", "roc_auc", "pr_auc")}
+    reference = {k: metrics[k] for k in MONITORED_METRICS}
     return SmallChampion(preprocessor, model, threshold, champion.train_ids, valid, reference)
 
 

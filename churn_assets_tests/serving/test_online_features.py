@@ -15,13 +15,15 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from churn_assets.defs.assets.scoring import churn_scores
+from churn_assets.defs.assets.scoring import churn_scores_asset
 from churn_assets.defs.assets.serving import online_features
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.resources.serving_stores import ServingStores
+from churn_assets.defs.retries import service_retry_policy
+from churn_assets.environment import Settings
 from churn_assets.serving.app import create_app
 from churn_assets.serving.online_store import (
     NO_FEAST,
@@ -49,7 +51,8 @@ def test_online_answers_equal_batch_scores(served, tmp_path: Path) -> None:
     with running_redis() as redis_url:
         world = world_for(served, tmp_path, online_store_url=redis_url)
         result = dg.materialize_to_memory(
-            [snapshot_asset(rows), online_features, churn_scores],
+            [snapshot_asset(rows), online_features,
+             churn_scores_asset(service_retry_policy(Settings()))],
             resources={"dataset": DatasetResource(config_path=str(world.config_path)),
                        "mlflow_tracking": MlflowTracking(tracking_uri=served.tracking_uri),
                        "scores_database": ScoresDatabase(), "dask_cluster": DaskCluster(),

@@ -32,20 +32,25 @@ def test_a_database_that_never_answers_does_not_slow_submit(tmp_path: Path) -> N
     port = silent.getsockname()[1]
     log = PredictionLog(f"postgresql+psycopg2://u@127.0.0.1:{port}/db", tmp_path / "spool.jsonl",
                         batch_rows=50, flush_seconds=0.05).start()
+    accepted = None
     try:
-        time.sleep(0.2)  # the writer is now stuck connecting
+        log.submit("prediction_log", rows(200, 1))  # the writer takes it and connects
+        silent.settimeout(30)
+        accepted, _ = silent.accept()  # the writer is now stuck connecting: nothing answers
         start = time.perf_counter()
         for i in range(200):
             log.submit("prediction_log", rows(i, 1))
         assert time.perf_counter() - start < 0.5  # 200 submits while the database hangs
         deadline = time.monotonic() + 30
-        while log.stats()["spooled"] < 200 and time.monotonic() < deadline:
+        while log.stats()["spooled"] < 201 and time.monotonic() < deadline:
             time.sleep(0.2)
         stats = log.stats()
-        assert stats["spooled"] == 200 and stats["written"] == 0
+        assert stats["spooled"] == 201 and stats["written"] == 0
         assert stats["write_failures"] >= 1 and "timeout" in stats["last_error"].lower()
     finally:
         threading.Thread(target=log.stop, daemon=True).start()
+        if accepted is not None:
+            accepted.close()
         silent.close()
 
 

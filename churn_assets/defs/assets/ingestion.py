@@ -10,7 +10,6 @@ from churn_assets.data.sources import SourceError, SourceUnavailable, read_sourc
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
-from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import OWNERS
 
 
@@ -30,8 +29,14 @@ def table_schema(dtypes: pd.Series) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
-@dg.asset(group_name="ingestion", kinds={"pandas", "s3"}, owners=OWNERS,
-          tags={"stage": "ingestion"}, code_version="1", retry_policy=SERVICE_RETRIES)
+def raw_customers_asset(retries: dg.RetryPolicy) -> dg.AssetsDefinition:
+    """``raw_customers`` with the deployment's service retries (it reads S3 or a database)."""
+    return dg.asset(
+        group_name="ingestion", kinds={"pandas", "s3"}, owners=OWNERS,
+        tags={"stage": "ingestion"}, code_version="1", retry_policy=retries,
+    )(raw_customers)
+
+
 def raw_customers(
     context: dg.AssetExecutionContext, config: RawCustomersConfig, dataset: DatasetResource,
     s3: S3Resource, dask_cluster: DaskCluster,

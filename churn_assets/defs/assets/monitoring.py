@@ -25,7 +25,6 @@ from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
-from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import (
     OWNERS,
     as_metadata,
@@ -35,11 +34,11 @@ from churn_assets.defs.settings import (
 )
 from churn_assets.monitoring.history import SnapshotRecord, records_to_frame
 from churn_assets.monitoring.retraining_policy import RetrainDecision, SnapshotFacts
+from churn_assets.monitoring.snapshot_performance import champion_figures
 from churn_assets.names import REFERENCE_ARTIFACT
 from churn_assets.pipeline.monitoring import (
     LOCAL_SNAPSHOT_ROWS,
     SnapshotMeasurement,
-    champion_figures,
     decide_on_snapshot,
     measure_snapshot,
     snapshot_record,
@@ -62,8 +61,14 @@ def _snapshot_uri(instance: dg.DagsterInstance) -> str:
     return str(stored.value) if stored is not None else "unknown"
 
 
-@dg.asset(group_name="monitoring", kinds={"scipy", "mlflow"}, owners=OWNERS, tags=TAGS,
-          code_version="2", deps=["champion_model"], retry_policy=SERVICE_RETRIES)
+def feature_drift_asset(retries: dg.RetryPolicy) -> dg.AssetsDefinition:
+    """``feature_drift`` with the deployment's service retries (it talks to MLflow)."""
+    return dg.asset(
+        group_name="monitoring", kinds={"scipy", "mlflow"}, owners=OWNERS, tags=TAGS,
+        code_version="2", deps=["champion_model"], retry_policy=retries,
+    )(feature_drift)
+
+
 def feature_drift(
     context: dg.AssetExecutionContext, config: DriftThresholds,
     validated_customers: Table, dataset: DatasetResource, mlflow_tracking: MlflowTracking,
@@ -133,7 +138,7 @@ def _metadata(facts: SnapshotFacts, measured: SnapshotMeasurement, decision: Ret
 
 
 @dg.asset(group_name="monitoring", kinds={"pandas"}, owners=OWNERS, tags=TAGS,
-          code_version="1", deps=[feature_drift])
+          code_version="1", deps=["feature_drift"])
 def monitoring_history(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
     """Every monitored snapshot, oldest first: drift share, realized/estimated metrics with
     intervals, the rule that fired and the decision (one column per figure; per-feature

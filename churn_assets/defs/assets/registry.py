@@ -10,7 +10,6 @@ from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
-from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import (
     OWNERS,
     as_metadata,
@@ -55,12 +54,18 @@ def _segment_table(segments: list[dict]) -> str:
         else "no segments configured (YAML promotion.segments)"
 
 
-@dg.asset(group_name="registry", kinds={"mlflow"}, owners=OWNERS, tags={"stage": "registry"},
-          code_version="2", pool="churn_registry", retry_policy=SERVICE_RETRIES,
-          check_specs=[dg.AssetCheckSpec(
-              LOAD_CHECK, asset="champion_model", blocking=True,
-              description="The registered candidate loads by its registry URI in a new Python "
-                          "process and answers the serving contract; else no alias moves.")])
+def champion_model_asset(retries: dg.RetryPolicy) -> dg.AssetsDefinition:
+    """``champion_model`` with the deployment's service retries (it talks to MLflow)."""
+    return dg.asset(
+        group_name="registry", kinds={"mlflow"}, owners=OWNERS, tags={"stage": "registry"},
+        code_version="2", pool="churn_registry", retry_policy=retries,
+        check_specs=[dg.AssetCheckSpec(
+            LOAD_CHECK, asset="champion_model", blocking=True,
+            description="The registered candidate loads by its registry URI in a new Python "
+                        "process and answers the serving contract; else no alias moves.")],
+    )(champion_model)
+
+
 def champion_model(
     context: dg.AssetExecutionContext, config: PromotionSettings, tuned_churn_model: dict,
     customer_splits: Table, dataset: DatasetResource, mlflow_tracking: MlflowTracking,

@@ -21,7 +21,6 @@ from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.scores_database import ScoresDatabase
-from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import OWNERS
 from churn_assets.model.contact_list import (
     campaign_figures,
@@ -43,9 +42,15 @@ def score_histogram(counts: np.ndarray) -> str:
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
-@dg.asset(group_name="scoring", kinds={"mlflow", "pandas"}, owners=OWNERS,
-          tags={"stage": "scoring"}, code_version="2", deps=["champion_model"],
-          output_required=False, retry_policy=SERVICE_RETRIES)
+def churn_scores_asset(retries: dg.RetryPolicy) -> dg.AssetsDefinition:
+    """``churn_scores`` with the deployment's service retries (MLflow, S3, the CRM database)."""
+    return dg.asset(
+        group_name="scoring", kinds={"mlflow", "pandas"}, owners=OWNERS,
+        tags={"stage": "scoring"}, code_version="2", deps=["champion_model"],
+        output_required=False, retry_policy=retries,
+    )(churn_scores)
+
+
 def churn_scores(
     context: dg.AssetExecutionContext, validated_customers: Table,
     dataset: DatasetResource, mlflow_tracking: MlflowTracking, scores_database: ScoresDatabase,

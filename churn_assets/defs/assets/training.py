@@ -4,13 +4,11 @@ pyfunc over raw rows."""
 import dagster as dg
 import pandas as pd
 
-from churn_assets.dataset_config import ModelConfig, TuningConfig
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.optuna_storage import OptunaStorage
-from churn_assets.defs.retries import SERVICE_RETRIES
 from churn_assets.defs.settings import (
     OWNERS,
     as_metadata,
@@ -20,6 +18,7 @@ from churn_assets.defs.settings import (
 )
 from churn_assets.model.families import DEFAULT_FAMILY
 from churn_assets.model.retention import retention_metadata
+from churn_assets.model.sections import ModelConfig, TuningConfig
 from churn_assets.pipeline.training import Tracking, TrainingResult, TrainingRows, train_and_log
 from churn_assets.process_memory import LARGE_TABLE_ROWS
 
@@ -53,9 +52,15 @@ def _leaderboard_metadata(board: pd.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
 
 
-@dg.asset(group_name="training", kinds={DEFAULT_FAMILY, "optuna", "mlflow"}, owners=OWNERS,
-          tags={"stage": "training"}, code_version="2", pool="churn_training",
-          retry_policy=SERVICE_RETRIES)
+def tuned_churn_model_asset(retries: dg.RetryPolicy) -> dg.AssetsDefinition:
+    """``tuned_churn_model`` with the deployment's service retries (it talks to MLflow)."""
+    return dg.asset(
+        group_name="training", kinds={DEFAULT_FAMILY, "optuna", "mlflow"}, owners=OWNERS,
+        tags={"stage": "training"}, code_version="2", pool="churn_training",
+        retry_policy=retries,
+    )(tuned_churn_model)
+
+
 def tuned_churn_model(
     context: dg.AssetExecutionContext, config: TuningBudget, customer_features: Table,
     customer_splits: Table, feature_preprocessor: dict, column_roles: dict,
