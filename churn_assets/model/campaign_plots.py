@@ -18,7 +18,7 @@ from churn_assets.model.calibration import brier
 from churn_assets.model.campaign_metrics import cumulative_gains
 from churn_assets.model.decision_policy import RetentionDecision, ranks
 from churn_assets.model.economics import customer_values, realized_value
-from churn_assets.model.evaluation_plots import DPI, SIZE
+from churn_assets.model.evaluation_plots import DPI, SIZE, fixed_figure
 
 
 def _figure() -> tuple[Figure, object]:
@@ -28,7 +28,7 @@ def _figure() -> tuple[Figure, object]:
 
 def gains_figure(labels: np.ndarray, probabilities: np.ndarray) -> Figure:
     contacted, reached = cumulative_gains(labels, probabilities)
-    figure, ax = _figure()
+    figure, ax = fixed_figure()
     ax.plot(contacted, reached, label="model")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8, label="random list")
     ax.set(xlabel="share of customers contacted (highest score first)",
@@ -42,7 +42,7 @@ def lift_figure(labels: np.ndarray, probabilities: np.ndarray, deciles: int = 10
     order = np.argsort(-np.asarray(probabilities, dtype=float), kind="stable")
     groups = np.array_split(y[order], deciles)
     lift = [group.mean() / y.mean() for group in groups]
-    figure, ax = _figure()
+    figure, ax = fixed_figure()
     ax.bar(np.arange(1, deciles + 1), lift)
     ax.axhline(1, color="grey", linestyle="--", linewidth=0.8)
     ax.set(xlabel="decile (1 = highest churn scores)", ylabel="lift (churn rate / overall)",
@@ -78,7 +78,7 @@ def profit_curve_figure(decision: RetentionDecision, labels: np.ndarray,
 
 def reliability_figure(labels: np.ndarray, raw: np.ndarray, calibrated: np.ndarray,
                        method: str, bins: int = 10) -> Figure:
-    figure, ax = _figure()
+    figure, ax = fixed_figure()
     for name, values in (("raw", raw), (f"calibrated ({method})", calibrated)):
         observed, predicted = calibration_curve(labels, values, n_bins=bins, strategy="quantile")
         ax.plot(predicted, observed, marker="o",

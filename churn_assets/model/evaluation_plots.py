@@ -52,8 +52,21 @@ def _figure() -> tuple[Figure, object]:
     return figure, figure.subplots()
 
 
+# The constrained layout was 35-40 % of a picture's cost (ROC curve 0.17 -> 0.11 CPU s,
+# calibration 0.16 -> 0.09). Pictures whose furniture is known in advance (axes of shares,
+# tick labels of a few characters, a one-line title) take these fixed margins instead; those
+# with text labels of any length (feature, parameter, family names) keep the layout.
+FIXED_MARGINS = {"left": 0.15, "right": 0.97, "bottom": 0.14, "top": 0.91}
+
+
+def fixed_figure() -> tuple[Figure, object]:
+    figure = Figure(figsize=SIZE)
+    figure.subplots_adjust(**FIXED_MARGINS)
+    return figure, figure.subplots()
+
+
 def roc_figure(labels: np.ndarray, probabilities: np.ndarray) -> Figure:
-    figure, ax = _figure()
+    figure, ax = fixed_figure()
     fpr, tpr, _ = roc_curve(labels, probabilities)
     ax.plot(fpr, tpr, label=f"ROC-AUC {roc_auc_score(labels, probabilities):.4f}")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
@@ -63,7 +76,7 @@ def roc_figure(labels: np.ndarray, probabilities: np.ndarray) -> Figure:
 
 
 def pr_figure(labels: np.ndarray, probabilities: np.ndarray) -> Figure:
-    figure, ax = _figure()
+    figure, ax = fixed_figure()
     precision, recall, _ = precision_recall_curve(labels, probabilities)
     ax.plot(recall, precision,
             label=f"PR-AUC {average_precision_score(labels, probabilities):.4f}")
@@ -94,7 +107,7 @@ def calibration_figure(
     brier = float(brier_score_loss(labels, probabilities))
     observed, predicted = calibration_curve(labels, probabilities, n_bins=bins,
                                             strategy="quantile")
-    figure, ax = _figure()
+    figure, ax = fixed_figure()
     ax.plot(predicted, observed, marker="o", label=f"model (Brier {brier:.4f})")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8, label="perfect")
     ax.set(xlabel="mean predicted probability", ylabel="observed churn rate",

@@ -53,8 +53,28 @@ def raw_sources(preprocessor: Any) -> list[str]:
 
 def by_raw_column(contribution: pd.DataFrame, sources: list[str]) -> pd.DataFrame:
     """Contributions summed per raw column (one-hot pieces add up), columns in first-seen order."""
+    if len(contribution) <= SMALL_FRAME_ROWS:
+        return _summed_few(contribution, sources)
     summed = contribution.T.groupby(np.asarray(sources), sort=False).sum().T
     return summed[list(dict.fromkeys(sources))]
+
+
+def _summed_few(contribution: pd.DataFrame, sources: list[str]) -> pd.DataFrame:
+    """``by_raw_column`` for a few rows without the transpose and groupby (most of a one-row
+    answer's reasons): the same sums as pandas' groupby, which adds in order with Kahan
+    compensation, so the reasons of a row are the same online and in batch."""
+    values = contribution.to_numpy(float)
+    names = list(dict.fromkeys(sources))
+    place = {name: k for k, name in enumerate(names)}
+    total = np.zeros((len(values), len(names)))
+    compensation = np.zeros_like(total)
+    for j, source in enumerate(sources):
+        k = place[source]
+        y = values[:, j] - compensation[:, k]
+        t = total[:, k] + y
+        compensation[:, k] = np.nan_to_num(t - total[:, k] - y, nan=0.0)  # inf: as pandas
+        total[:, k] = t
+    return pd.DataFrame(total, columns=names, index=contribution.index)
 
 
 def _shown_values(rows: pd.DataFrame, features: pd.DataFrame, sources: list[str],

@@ -14,7 +14,7 @@ from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
 from churn_assets.generator import generate_customers
 from churn_assets.model.families.xgboost_family import XGBoostModel
 from churn_assets.model.preprocessing import ChurnPreprocessor
-from churn_assets.model.reason_codes import _shown_values, raw_sources
+from churn_assets.model.reason_codes import _shown_values, by_raw_column, raw_sources
 from churn_assets.model.small_frames import SMALL_FRAME_ROWS
 from churn_assets_tests.helpers.small_candidate import CONFIG
 
@@ -80,6 +80,18 @@ def test_the_reasons_show_the_same_values(fitted) -> None:
         few = rows.iloc[start:start + 3]
         pd.testing.assert_frame_equal(
             _shown_values(few, features.loc[few.index], sources, fitted), many.loc[few.index])
+
+
+def test_reason_sums_of_a_few_rows_are_pandas_sums(fitted) -> None:
+    sources = raw_sources(fitted)
+    rng = np.random.default_rng(6)
+    for draw in range(50):  # magnitudes apart, so the compensation matters
+        values = rng.normal(0, 1, (5, len(sources))) * 10.0 ** rng.integers(-8, 8, len(sources))
+        contribution = pd.DataFrame(values, columns=fitted.feature_names_)
+        expected = contribution.T.groupby(np.asarray(sources), sort=False).sum().T[
+            list(dict.fromkeys(sources))]
+        pd.testing.assert_frame_equal(by_raw_column(contribution, sources), expected,
+                                      check_exact=True, obj=f"draw {draw}")
 
 
 def test_values_of_other_types_take_the_pandas_path(fitted) -> None:

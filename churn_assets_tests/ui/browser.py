@@ -43,9 +43,10 @@ class Steps:
     def __init__(self, page, folder: Path = SCREENSHOTS, clear: bool = True):
         self.page, self.folder = page, folder
         folder.mkdir(parents=True, exist_ok=True)
-        if clear:  # a fresh run's evidence only
+        if clear:  # a fresh run's evidence only (a subfolder is another test's)
             for old in folder.glob("*"):
-                old.unlink()
+                if old.is_file():
+                    old.unlink()
         self.count = len(list(folder.glob("*.png")))
 
     def note(self, text: str) -> None:

@@ -18,6 +18,7 @@ from churn_assets_tests.helpers.workspace import customers
 from churn_assets_tests.ui.browser import (
     CHROMIUM,
     README_IMAGE_LIMIT,
+    SCREENSHOTS,
     Steps,
     chromium_page,
     dismiss_community_dialog,
@@ -70,7 +71,8 @@ def test_a_person_sees_the_challenger_trials_evidence(tmp_path: Path) -> None:
     assert alias_version(project, CHALLENGER) == "2", "the candidate was not put on trial"
 
     with running_dagster_dev(project) as dagster, chromium_page() as page:
-        steps = Steps(page, clear=False)
+        # Its own folder: the other browser test may be clearing .ui-screenshots/ meanwhile.
+        steps = Steps(page, folder=SCREENSHOTS / "challenger-trial")
 
         with steps("trial-snapshot"):
             page.goto(f"{dagster}/automation")
