@@ -112,12 +112,6 @@ def _shown(rows: pd.DataFrame, features: pd.DataFrame, names: list[str],
     return shown
 
 
-def _shown_values(rows: pd.DataFrame, features: pd.DataFrame, sources: list[str],
-                  preprocessor: Any) -> pd.DataFrame:
-    return pd.DataFrame(_shown(rows, features, list(dict.fromkeys(sources)), preprocessor),
-                        index=rows.index)
-
-
 def top_reasons(rows: pd.DataFrame, features: pd.DataFrame, contribution: pd.DataFrame,
                 preprocessor: Any, top: int = len(REASON_COLUMNS)) -> pd.DataFrame:
     """``reason_1..top`` per row, like ``Contract=Month-to-month (+0.21)``. ``rows``: the raw
