@@ -9,7 +9,7 @@ __getattr__
 __dir__
 
 # pydantic: settings and validators are read by the model machinery.
-model_config  # dataset_config: pydantic model settings
+model_config  # config_section.Section: pydantic model settings
 _leaves_room_for_training  # @model_validator / @field_validator methods, called by pydantic
 _known_families
 _families_named
@@ -32,7 +32,6 @@ max_peak_memory_mb
 wasserstein_threshold  # drift thresholds, looked up by name in monitoring.drift
 stattest_p_value
 jensen_shannon_threshold
-higher_is_better  # PromotionMetric's direction, part of each registry entry's description
 
 # Dagster: assets, checks and resource/IO-manager hooks are called by the framework.
 customer_expectations  # @dg.multi_asset_check, collected by the definitions
@@ -50,13 +49,11 @@ gc_after_trial  # DaskStudy.optimize keeps optuna.Study.optimize's signature
 show_progress_bar
 
 # Record fields written out whole (dataclasses.asdict / metadata) and read by tests and people.
-challenger_version  # challenger_trial.TrialStep
 reference_size  # drift.FeatureDrift
 current_size
 
 # Public functions the development package (churn_dev), the benchmarks and the tests call.
 generate_customers  # generator: the one-frame form of generate_chunks
-metric_interval  # intervals: the one-metric form of metric_intervals
 excludes_zero  # intervals.Interval
 
 # The scoring service (churn_assets/serving): FastAPI routes and middleware are called by the

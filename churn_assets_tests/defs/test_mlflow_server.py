@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def test_graph_tracks_and_registers_through_an_mlflow_server(
     workspace: ChurnWorkspace, mlflow_server: str
 ):
     workspace.configure(tracking_uri=mlflow_server)
+    shutil.rmtree(workspace.root / "mlflow")  # the workspace's own seeded store, unused here
     source = workspace.write_data("customers.csv", customers())
     workspace.write_config(source)
 

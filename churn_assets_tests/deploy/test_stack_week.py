@@ -61,6 +61,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         up = stack.make("up")
         stack.up_seconds, stack.up_output = time.monotonic() - started, up.stdout
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        # make up's own `make image` builds nothing when nothing changed (deploy/build_images.sh)
+        assert "up to date" in up.stdout, up.stdout[-3000:]
         yield stack
     finally:
         stack.remove()
@@ -126,7 +128,7 @@ def test_training_run_through_graphql_in_its_own_container(stack: Stack) -> None
         "print(e.connect().execute(sa.text('select distinct model_version from churn_scores'))"
         ".scalars().all())"))
     assert held.strip() == f"['{version}']"
-    print(f"GraphQL-launched run {run_id}: champion v{version}")
+    print(f"GraphQL-launched run {run_id}: champion v{version}; {stack.timings(run_id)}")
 
 
 def test_shifted_snapshot_moves_champion_with_nobody_at_the_ui(stack: Stack) -> None:
@@ -153,7 +155,8 @@ def test_shifted_snapshot_moves_champion_with_nobody_at_the_ui(stack: Stack) -> 
     client = mlflow.MlflowClient(tracking_uri=stack.mlflow_url, registry_uri=stack.mlflow_url)
     aliases = {a for v in client.search_model_versions(f"name='{MODEL}'") for a in v.aliases}
     print(f"sensor runs: intake {intake['runId']}, retraining {retrain['runId']}; champion "
-          f"v{before} -> v{after}, aliases {sorted(aliases)}")
+          f"v{before} -> v{after}, aliases {sorted(aliases)}; intake "
+          f"{stack.timings(intake['runId'])}; retraining {stack.timings(retrain['runId'])}")
     assert after != before or "challenger" in aliases
 
 
@@ -203,7 +206,8 @@ def test_daemon_killed_mid_training_loses_no_run(stack: Stack) -> None:
     mover = stack.run(moved_by.removeprefix("dagster run "))
     assert mover["status"] == "SUCCESS", (moved_by, mover)
     print(f"daemon killed while {run_id} trained, back by make up: run {run['status']}; "
-          f"champion v{champion_version(stack)} moved by {moved_by}")
+          f"champion v{champion_version(stack)} moved by {moved_by}; {stack.timings(run_id)}\n"
+          f"{back.stdout}")
 
 
 def test_planted_secret_is_nowhere_an_operator_looks(stack: Stack) -> None:

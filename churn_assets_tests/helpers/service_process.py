@@ -104,3 +104,16 @@ def steady_load(url: str, bodies: list[dict], threads: int, until: Callable[[], 
     for worker in workers:
         worker.join()
     return result
+
+
+def log_counts_when(url: str, condition: Callable[[dict], bool], seconds: float = 120) -> dict:
+    """The prediction log's counts from ``/health`` once ``condition`` holds for them: the
+    tests wait for what they need to have happened, not for a guessed time."""
+    deadline = time.monotonic() + seconds
+    while True:
+        counts = httpx.get(f"{url}/health").json()["prediction_log"]
+        if condition(counts):
+            return counts
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the prediction log never got there: {counts}")
+        time.sleep(0.2)

@@ -90,6 +90,17 @@ class Stack:
         return self.graphql(f"""query($id: ID!) {{ runOrError(runId: $id) {{
             __typename ... on Run {{ {RUN_FIELDS} }} }} }}""", id=run_id)["runOrError"]
 
+    def timings(self, run_id: str) -> str:
+        """The run's wall time and its steps' (a bench figure for the test's output)."""
+        data = self.graphql("""query($id: ID!) { runOrError(runId: $id) { ... on Run {
+            startTime endTime stepStats { stepKey startTime endTime } } } }""", id=run_id)
+        run = data["runOrError"]
+        steps = sorted((s for s in run["stepStats"] if s["startTime"] and s["endTime"]),
+                       key=lambda s: s["startTime"])
+        spans = ", ".join(f"{s['stepKey']} {s['endTime'] - s['startTime']:.0f}" for s in steps)
+        total = (run["endTime"] or time.time()) - (run["startTime"] or time.time())
+        return f"run {total:.0f} s (steps, s: {spans})"
+
     def runs(self, tag: tuple[str, str] | None = None) -> list[dict]:
         run_filter = {"tags": [{"key": tag[0], "value": tag[1]}]} if tag else {}
         data = self.graphql(f"""query($filter: RunsFilter) {{ runsOrError(filter: $filter) {{
@@ -104,9 +115,9 @@ class Stack:
             if run.get("status") in until:
                 return run
             assert time.monotonic() < deadline, f"run {run_id} still {run.get('status')}"
-            time.sleep(3)
+            time.sleep(1)
 
-    def wait_for(self, predicate, timeout: float, what: str, every: float = 3):
+    def wait_for(self, predicate, timeout: float, what: str, every: float = 1):
         deadline = time.monotonic() + timeout
         while True:
             value = predicate()

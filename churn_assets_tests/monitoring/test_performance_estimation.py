@@ -10,6 +10,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import f1_score, roc_auc_score
 
 from churn_assets.model.calibration import Calibrator, fit_calibrator
+from churn_assets.model.metric_registry import ESTIMATED_METRICS
 from churn_assets.monitoring.performance import DecayRule, realized_performance
 from churn_assets.monitoring.performance_estimation import (
     estimate_f1,
@@ -89,7 +90,7 @@ def test_estimate_falls_inside_the_realized_interval(small_champion: SmallChampi
                                     small_champion.reference, FAST)
     estimated = estimated_performance(p, small_champion.threshold, calibrator,
                                       small_champion.reference, FAST)
-    for metric in ("f1", "roc_auc"):
+    for metric in ESTIMATED_METRICS:
         truth, guess = realized.check(metric).interval, estimated.check(metric).interval
         assert truth.low <= guess.estimate <= truth.high, (metric, truth, guess)
     assert not estimated.decayed

@@ -17,7 +17,11 @@ import pytest
 import sqlalchemy as sa
 
 from churn_assets.names import CHAMPION
-from churn_assets_tests.helpers.service_process import running_service, steady_load
+from churn_assets_tests.helpers.service_process import (
+    log_counts_when,
+    running_service,
+    steady_load,
+)
 from churn_assets_tests.serving.conftest import register_version, write_config
 
 pytestmark = pytest.mark.slow
@@ -34,7 +38,7 @@ def test_a_promotion_under_load_swaps_with_no_failed_or_mixed_answer(served, tmp
         swapped_at: list[float] = []
 
         def promote_then_watch() -> None:
-            time.sleep(2)  # some answers from the first version
+            log_counts_when(url, lambda counts: counts["submitted"] > 0)  # v1 answered
             version = register_version(served)
             mlflow.MlflowClient(served.tracking_uri).set_registered_model_alias(
                 served.name, CHAMPION, version)

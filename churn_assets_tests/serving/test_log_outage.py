@@ -14,7 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from churn_assets_tests.helpers.postgres_cluster import postgres_cluster
-from churn_assets_tests.helpers.service_process import running_service, steady_load
+from churn_assets_tests.helpers.service_process import (
+    log_counts_when,
+    running_service,
+    steady_load,
+)
 from churn_assets_tests.serving.conftest import write_config
 from churn_dev.services import create_database
 
@@ -34,14 +38,18 @@ def test_a_database_outage_fails_no_request_and_loses_no_row(served, tmp_path) -
             done, seen = threading.Event(), {}
 
             def outage() -> None:
-                time.sleep(2)
-                cluster.stop()
-                time.sleep(OUTAGE_SECONDS / 2)
-                seen["during"] = httpx.get(f"{service}/health").json()["prediction_log"]
-                time.sleep(OUTAGE_SECONDS / 2)
-                cluster.start()
-                time.sleep(3)
-                done.set()
+                try:
+                    log_counts_when(service, lambda counts: counts["written"] > 0)
+                    cluster.stop()
+                    stopped = time.monotonic()
+                    seen["during"] = log_counts_when(  # answers keep coming, into the spool
+                        service, lambda counts: counts["spooled"] > 0
+                        and counts["write_failures"] > 0)
+                    time.sleep(max(0.0, stopped + OUTAGE_SECONDS - time.monotonic()))
+                    cluster.start()
+                    log_counts_when(service, lambda counts: counts["replayed"] > 0)
+                finally:  # a wait that failed ends the load; the assertions below say why
+                    done.set()
 
             outages = threading.Thread(target=outage)
             outages.start()

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from churn_assets.dataset_config import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -21,6 +23,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 README_IMAGE_LIMIT = 200_000  # bytes: the pictures are committed
+BROWSER_TEST_MARKS = [  # every browser test module's pytestmark
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (make test "
+                       "installs Debian's chromium package with apt)"),
+]
 
 
 @contextmanager

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 
 from churn_assets.names import CHALLENGER
 from churn_assets_tests.helpers.workspace import customers
 from churn_assets_tests.ui.browser import (
-    CHROMIUM,
+    BROWSER_TEST_MARKS,
     README_IMAGE_LIMIT,
     SCREENSHOTS,
     Steps,
@@ -39,11 +38,7 @@ from churn_assets_tests.ui.servers import (
     wait_for_run,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (make test "
-                       "installs Debian's chromium package with apt)"),
-]
+pytestmark = BROWSER_TEST_MARKS
 
 # A challenger on trial, as in churn_assets_tests/defs/test_challenger_trial.py: the champion
 # is trained without its strongest column; the candidate with it is better, but 5 % of 3,000

@@ -17,10 +17,8 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from churn_assets_tests.ui.browser import (
-    CHROMIUM,
+    BROWSER_TEST_MARKS,
     README_IMAGE_LIMIT,
     Steps,
     chromium_page,
@@ -44,11 +42,7 @@ from churn_assets_tests.ui.servers import (
     wait_for_run,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (make test "
-                       "installs Debian's chromium package with apt)"),
-]
+pytestmark = BROWSER_TEST_MARKS
 
 SENSORS_AND_SCHEDULES = ("new_customer_data_sensor", "drift_retraining_sensor",
                          "weekly_retraining_schedule")
