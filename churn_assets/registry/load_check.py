@@ -11,6 +11,7 @@ import atexit
 import importlib.util
 import json
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -20,7 +21,6 @@ import pandas as pd
 
 from churn_assets.environment import child_environment
 from churn_assets.names import OUTPUT_COLUMNS
-from churn_assets.registry.check_template import fork_check
 
 LATENCY_ROWS = 1_000  # predict's latency is reported per this many raw rows
 LATENCY_REPEATS = 20  # timed calls after one warm-up call; the p95 is over these
@@ -153,22 +153,19 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "the check process failed without a message"
 
 
-_TRACKING_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-
-
 class _CheckProcess:
-    """A fresh process importing MLflow in its own temporary folder, waiting for a model URI;
-    it never shares memory with the process that trained the model: a fork of a clean
-    template interpreter (``check_template``) that imported only what the child imports, in
-    this same environment (the imports are paid once per caller process, not per check)."""
+    """A fresh interpreter importing MLflow in its own temporary folder, waiting for a model
+    URI; it never shares memory with the process that trained the model."""
 
     def __init__(self, tracking_uri: str, preload: Sequence[str] = ()):
         self.tracking_uri = tracking_uri
         self.folder = tempfile.TemporaryDirectory(prefix="churn-load-check-")
         env = child_environment(MLFLOW_TRACKING_URI=tracking_uri,
                                 MLFLOW_REGISTRY_URI=tracking_uri)
-        template_env = {k: v for k, v in env.items() if k not in _TRACKING_VARIABLES}
-        self.child = fork_check(_CHILD, preload, self.folder.name, env, template_env)
+        self.child = subprocess.Popen([sys.executable, "-c", _CHILD, *preload], env=env,
+                                      cwd=self.folder.name, stdin=subprocess.PIPE,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      text=True)
 
     def usable_for(self, tracking_uri: str) -> bool:
         return self.tracking_uri == tracking_uri and self.child.poll() is None
