@@ -154,7 +154,7 @@ class CustomerFeatures:
         self.location = location
         self._store: FeatureStore | None = None
         self._lock = threading.Lock()
-        self._schema: tuple[float, dict[str, Any]] | None = None  # (read at, name -> type)
+        self._schema: tuple[float, Any, dict[str, Any]] | None = None  # (at, view, types)
 
     @property
     def store(self) -> FeatureStore:
@@ -225,29 +225,47 @@ class CustomerFeatures:
         self._schema = None
         return count
 
-    def _feature_types(self) -> dict[str, Any]:
-        """The view's features and types, read again after the registry's cache time."""
+    def _view(self) -> tuple[Any, dict[str, Any]]:
+        """The view and its features' types, read again after the registry's cache time."""
         if self._schema is None or time.monotonic() - self._schema[0] > REGISTRY_TTL_SECONDS:
             view = self.store.get_feature_view(VIEW, allow_registry_cache=True)
-            self._schema = (time.monotonic(), {f.name: f.dtype for f in view.features})
-        return self._schema[1]
+            self._schema = (time.monotonic(), view, {f.name: f.dtype for f in view.features})
+        return self._schema[1], self._schema[2]
+
+    def _feature_types(self) -> dict[str, Any]:
+        return self._view()[1]
 
     def get(self, customer_id: str) -> dict[str, Any] | None:
-        """The customer's row (missing values None), or None for an id never pushed."""
+        """The customer's row (missing values None), or None for an id never pushed.
+
+        Read through the provider's ``online_read`` (Feast's own key serialization and
+        client, the same call ``get_online_features`` ends in) and converted by Feast's
+        ``feast_value_type_to_python_type`` as its ``to_dict`` does: the same values, without
+        ``get_online_features``' request planning and response building (most of a lookup)."""
         if not self.pushed_before():
             return None
         from feast.errors import FeatureViewNotFoundException
+        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+        from feast.protos.feast.types.Value_pb2 import Value
+        from feast.type_map import feast_value_type_to_python_type
 
         try:
-            names = list(self._feature_types())
+            view, declared = self._view()
         except (FeatureViewNotFoundException, FileNotFoundError):
             return None  # nothing pushed yet
-        found = self.store.get_online_features(
-            features=[f"{VIEW}:{name}" for name in names],
-            entity_rows=[{self.id_column: customer_id}]).to_dict(include_event_timestamps=True)
-        if not any(found[f"{name}__ts"][0] for name in names):
+        store = self.store
+        key = EntityKey(join_keys=[self.id_column],
+                        entity_values=[Value(string_val=str(customer_id))])
+        names = list(declared)
+        # A copy of the names: Feast's Redis store appends its timestamp key to the list.
+        [(pushed_at, values)] = store._get_provider().online_read(
+            store.config, view, [key], list(names))
+        if pushed_at is None or not values or not any(
+                values[n].WhichOneof("val") for n in names) or pushed_at.timestamp() == 0:
             return None
-        return {self.id_column: customer_id, **{name: found[name][0] for name in names}}
+        return {self.id_column: customer_id,
+                **{n: feast_value_type_to_python_type(values[n], declared[n].to_value_type())
+                   for n in names}}
 
     def frame(self, row: dict[str, Any]) -> pd.DataFrame:
         """One row as the model reads it: numbers stay numeric when a value is missing.

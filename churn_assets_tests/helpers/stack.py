@@ -15,6 +15,8 @@ from pathlib import Path
 
 from churn_assets.dataset_config import PROJECT_ROOT
 
+# Seconds `make up` may wait for the health checks (make() allows 900 s in all).
+UP_TIMEOUT = 780
 RUN_FIELDS = "runId status jobName tags { key value } stepStats { stepKey status }"
 
 
@@ -43,9 +45,14 @@ class Stack:
 
     @property
     def environment(self) -> dict[str, str]:
+        # `make up` gives up after CHURN_UP_TIMEOUT (300 s by default); on the shared 2 cores
+        # under `nice -n 19` beside a test suite the first start took longer (the stack is
+        # taken down again, every test after it errors). The test checks behaviour, not time:
+        # it waits up to UP_TIMEOUT, under make()'s own timeout so a failed start still cleans up.
         return {**os.environ, "CHURN_STACK": self.name, "CHURN_WEB_PORT": str(self.web_port),
                 "CHURN_MLFLOW_PORT": str(self.mlflow_port), "CHURN_S3_PORT": str(self.s3_port),
-                "CHURN_SERVING_PORT": str(self.serving_port), "CHURN_ENV_FILE": str(self.env_file)}
+                "CHURN_SERVING_PORT": str(self.serving_port), "CHURN_ENV_FILE": str(self.env_file),
+                "CHURN_UP_TIMEOUT": os.environ.get("CHURN_UP_TIMEOUT", str(UP_TIMEOUT))}
 
     @property
     def mlflow_url(self) -> str:
