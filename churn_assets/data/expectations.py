@@ -304,11 +304,14 @@ def run_expectations(frame: pd.DataFrame, config: DatasetConfig, numeric_columns
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     asset = context.data_sources.add_pandas("churn_frame").add_dataframe_asset("frame")
     batch = asset.add_batch_definition_whole_dataframe("whole_frame")
-    suite = context.suites.add(gx.ExpectationSuite(name="churn_expectations"))
     for index, (check_name, expectation) in enumerate(plan):
         # GX does not keep suite order in results, so carry the plan position in meta.
         expectation.meta = {"check": check_name, "index": index}
-        suite.add_expectation(expectation)
+    # The whole suite in one store write: ``suite.add_expectation`` on a stored suite writes
+    # (serializes) the suite again after each one, which was half of this function's CPU
+    # on Telco (29 expectations: 3.5 of 6.6 s).
+    suite = context.suites.add(gx.ExpectationSuite(
+        name="churn_expectations", expectations=[expectation for _, expectation in plan]))
     validation = context.validation_definitions.add(
         gx.ValidationDefinition(name="churn_validation", data=batch, suite=suite))
     try:
