@@ -11,6 +11,10 @@ import sys
 from churn_assets.dataset_config import PROJECT_ROOT
 
 HEAVY = ("dagster", "mlflow", "churn_assets.definitions")
+# What only a step needs (training, scoring, drawing, validating): a process that loads the
+# definitions and runs none (code server, sensor tick, `dg check defs`) never imports them.
+STEP_ONLY = ("mlflow", "sklearn", "scipy", "optuna", "matplotlib", "xgboost", "lightgbm",
+             "great_expectations", "shap", "dask")
 
 
 def in_fresh_python(code: str) -> dict:
@@ -20,8 +24,10 @@ def in_fresh_python(code: str) -> dict:
 
 
 def test_a_plain_module_loads_neither_dagster_nor_mlflow() -> None:
+    """The command line's parser too: `generate`, `init` and `--help` open no registry."""
     loaded = in_fresh_python(
         "import json, sys; import churn_assets.model.metrics, churn_assets.data.splits; "
+        "import churn_assets.cli.main; "
         f"print(json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))")
     assert loaded == dict.fromkeys(HEAVY, False)
 
@@ -41,3 +47,13 @@ def test_dagster_module_loading_finds_the_definitions() -> None:
         "                  'assets': len(list(defs.resolve_all_asset_keys()))}))")
     assert found["before"] is False and found["attribute"] == "defs" and found["same"]
     assert found["assets"] >= 10
+
+
+def test_building_the_definitions_imports_no_step_library() -> None:
+    loaded = in_fresh_python(
+        "import json, sys\n"
+        "from churn_assets.definitions import defs\n"
+        "built = defs()\n"
+        "assert built.resolve_job_def('churn_training_job') is not None\n"
+        f"print(json.dumps({{m: m in sys.modules for m in {STEP_ONLY!r}}}))")
+    assert [name for name, present in loaded.items() if present] == []

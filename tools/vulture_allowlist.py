@@ -55,10 +55,12 @@ current_size
 # Public functions the development package (churn_dev), the benchmarks and the tests call.
 generate_customers  # generator: the one-frame form of generate_chunks
 excludes_zero  # intervals.Interval
+top_reasons  # reason_codes: the one-frame form of reason_texts (the served model uses that)
+by_raw_column  # reason_codes: the one-frame form of _summed
 
 # The scoring service (churn_assets/serving): FastAPI routes and middleware are called by the
 # framework, request validators by pydantic, the app factory by gunicorn (by name).
-body_limit
+media_type  # app.Json: Starlette's Response reads the class attribute
 customer
 health
 _rows_match_columns

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from mlflow.exceptions import MlflowException
-
 from churn_assets.cli.champion_summary import champion_lines, no_champion_line
 from churn_assets.cli.errors import CliError
 from churn_assets.cli.store import open_store
 from churn_assets.names import CHAMPION
 from churn_assets.registry.manual import promote_version
 from churn_assets.registry.model_registry import current_champion_version, rollback
+
+# mlflow is imported where it is used: `python -m churn_assets generate`, `init` and
+# `--help` never open the registry.
 
 
 def _user() -> str:
@@ -92,6 +93,8 @@ def roll_back(args: argparse.Namespace) -> int:
 
 
 def print_report(args: argparse.Namespace) -> int:
+    from mlflow.exceptions import MlflowException
+
     store = open_store(args.config, args.settings)
     version = args.version or current_champion_version(store.client, store.model_name)
     if version is None:

@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
-from sklearn.tree import DecisionTreeClassifier
 
 from churn_assets.dataset_config import DatasetConfig
+
+# sklearn is imported where it is used: the definitions import this module, and
+# loading them (code server, sensor, `dg check defs`) fits no probe.
 
 SAMPLE_ROWS = 50_000  # train rows looked at: enough to see a leak, seconds on any table
 FOLDS = 5
@@ -143,12 +143,16 @@ Folds = list[tuple[np.ndarray, np.ndarray]]
 def fold_rows(y: np.ndarray, seed: int) -> Folds:
     """The (fit, held-out) row positions of the out-of-fold scores: they depend on the labels
     only, so one report computes them once for all its columns."""
+    from sklearn.model_selection import StratifiedKFold
+
     folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
     return list(folds.split(np.zeros(len(y)), y))
 
 
 def _out_of_fold(x: pd.Series, y: np.ndarray, numeric: bool, seed: int,
                  folds: Folds | None = None) -> np.ndarray:
+    from sklearn.tree import DecisionTreeClassifier
+
     scores = np.zeros(len(y))
     leaf = max(10, len(y) // 200)
     values = x.to_numpy()
@@ -172,6 +176,8 @@ def _out_of_fold(x: pd.Series, y: np.ndarray, numeric: bool, seed: int,
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(y, score)) if np.unique(score).size > 1 else 0.5
 
 
@@ -190,6 +196,8 @@ def _churners_only(groups: pd.Series, y: np.ndarray) -> tuple[float, str]:
 
 def _leaf_names(x: pd.Series, y: np.ndarray, seed: int) -> pd.Series:
     """Each row's leaf of one depth-limited tree on the column, named by its value range."""
+    from sklearn.tree import DecisionTreeClassifier
+
     tree = DecisionTreeClassifier(max_depth=TREE_DEPTH, min_samples_leaf=MIN_LEVEL_ROWS,
                                   random_state=seed).fit(x.to_numpy().reshape(-1, 1), y)
     leaves = tree.apply(x.to_numpy().reshape(-1, 1))

@@ -52,9 +52,14 @@ from churn_assets.environment import (
 # the forkserver the steps are forked from (Dagster's `start_method: forkserver`): spawned
 # fresh, each step paid about 8 CPU s for these imports before doing anything. The steps
 # still run in processes of their own; the server has only imported modules (no threads,
-# no connections, nothing read), so each child starts from the same clean state.
+# no connections, nothing read), so each child starts from the same clean state. Loading the
+# definitions imports none of the step libraries (a code server or sensor never uses them):
+# they are named here, down to the submodules the steps import inside their functions.
 STEP_PRELOAD = ("churn_assets.definitions", "pandas", "pyarrow.parquet", "scipy.stats",
-                "sklearn.metrics", "xgboost", "optuna", "mlflow.pyfunc", "great_expectations")
+                "scipy.spatial.distance", "sklearn.metrics", "sklearn.model_selection",
+                "sklearn.calibration", "sklearn.isotonic", "sklearn.linear_model",
+                "sklearn.tree", "xgboost", "optuna", "mlflow.pyfunc", "matplotlib.figure",
+                "churn_assets.model.served_model", "great_expectations")
 
 
 def executor(settings: Settings) -> dg.ExecutorDefinition:

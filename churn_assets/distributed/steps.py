@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask.dataframe as dd
 import numpy as np
@@ -23,8 +23,12 @@ from churn_assets.distributed.local_views import sample_partitions
 from churn_assets.distributed.tables import object_strings
 from churn_assets.model.batch_scoring import predict_in_batches
 from churn_assets.model.contact_list import contact_list
-from churn_assets.model.preprocessing import ChurnPreprocessor
 from churn_assets.names import LABEL, PROBABILITY, ROW_ID, SPLIT
+
+# The preprocessor (a scikit-learn estimator) is imported by the steps that build one: a
+# worker running a typing, split or scoring partition never loads scikit-learn for it.
+if TYPE_CHECKING:
+    from churn_assets.model.preprocessing import ChurnPreprocessor
 
 FIT_SAMPLE_ROWS = 250_000  # train rows the preprocessor is fitted on (levels, encodings)
 
@@ -55,6 +59,8 @@ def fit_preprocessor(splits: dd.DataFrame, numeric: Sequence[str], categorical: 
                      max_rows: int = FIT_SAMPLE_ROWS) -> ChurnPreprocessor:
     """The preprocessor fitted on train rows only, as ``feature_preprocessor`` fits it (on
     the columns its fit reads: the categoricals' levels and encodings, and the label)."""
+    from churn_assets.model.preprocessing import ChurnPreprocessor
+
     train = splits[splits[SPLIT] == "train"][[*categorical, LABEL]]
     train = sample_partitions(train, max_rows)
     return ChurnPreprocessor(tuple(numeric), tuple(categorical),
@@ -65,6 +71,8 @@ def feature_rows(part: pd.DataFrame, state: dict, id_column: str) -> pd.DataFram
     """One partition's (or a local sample's) feature rows. Target-encoded columns of its
     train rows are out-of-fold encodings within these rows, as ``customer_features`` makes
     them within the whole train split: no row sees its own label."""
+    from churn_assets.model.preprocessing import ChurnPreprocessor
+
     preprocessor = ChurnPreprocessor.from_state(state)
     matrix = preprocessor.transform(part.drop(columns=[SPLIT, LABEL]))
     train = part[part[SPLIT] == "train"]

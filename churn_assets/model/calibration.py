@@ -17,11 +17,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss
-from sklearn.model_selection import StratifiedKFold
 
+# sklearn is imported in the functions that fit: applying a stored Calibrator needs numpy
+# only, and a process that only loads the definitions never fits one.
 METHODS = ("identity", "isotonic", "platt")
 ECE_BINS = 10
 _CLIP = 1e-6  # keeps logits finite for probabilities of exactly 0 or 1
@@ -78,10 +76,14 @@ def fit_calibrator(
     if method == "identity":
         return Calibrator("identity")
     if method == "isotonic":
+        from sklearn.isotonic import IsotonicRegression
+
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
         return Calibrator("isotonic", tuple(map(float, iso.X_thresholds_)),
                           tuple(map(float, iso.y_thresholds_)))
     if method == "platt":
+        from sklearn.linear_model import LogisticRegression
+
         fit = LogisticRegression(C=1e6).fit(_logit(p).reshape(-1, 1), y)
         return Calibrator("platt", slope=float(fit.coef_[0, 0]),
                           intercept=float(fit.intercept_[0]))
@@ -103,6 +105,8 @@ def expected_calibration_error(labels: ArrayLike, probabilities: ArrayLike,
 
 
 def brier(labels: ArrayLike, probabilities: ArrayLike) -> float:
+    from sklearn.metrics import brier_score_loss
+
     return float(brier_score_loss(np.asarray(labels).astype(int), probabilities))
 
 
@@ -124,6 +128,8 @@ def choose_calibrator(labels: ArrayLike, probabilities: ArrayLike, folds: int = 
     if y.shape != p.shape or np.unique(y).size < 2:
         raise ValueError("calibration needs labels of both classes, one per probability")
     folds = max(2, min(folds, int(np.bincount(y).min())))
+    from sklearn.model_selection import StratifiedKFold
+
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     out_of_fold = {method: np.empty(p.size) for method in METHODS}
     for fit_rows, held_rows in splitter.split(p.reshape(-1, 1), y):

@@ -8,11 +8,10 @@ embed in Dagster metadata, drawn from test rows with the decision fixed on valid
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from sklearn.calibration import calibration_curve
 
 from churn_assets.model.calibration import brier
 from churn_assets.model.campaign_metrics import cumulative_gains
@@ -20,8 +19,15 @@ from churn_assets.model.decision_policy import RetentionDecision, ranks
 from churn_assets.model.economics import customer_values, realized_value
 from churn_assets.model.evaluation_plots import DPI, SIZE, fixed_figure
 
+# matplotlib and sklearn are imported by the functions that draw: the definitions import
+# this module, and loading them (code server, sensor, `dg check defs`) draws nothing.
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 
 def _figure() -> tuple[Figure, object]:
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=SIZE, layout="constrained")
     return figure, figure.subplots()
 
@@ -78,6 +84,8 @@ def profit_curve_figure(decision: RetentionDecision, labels: np.ndarray,
 
 def reliability_figure(labels: np.ndarray, raw: np.ndarray, calibrated: np.ndarray,
                        method: str, bins: int = 10) -> Figure:
+    from sklearn.calibration import calibration_curve
+
     figure, ax = fixed_figure()
     for name, values in (("raw", raw), (f"calibrated ({method})", calibrated)):
         observed, predicted = calibration_curve(labels, values, n_bins=bins, strategy="quantile")

@@ -8,12 +8,10 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import optuna
 import pandas as pd
-from sklearn.metrics import log_loss
 
 from churn_assets.model.families import DEFAULT_FAMILY, FittedModel, ModelFamily, get_family
 from churn_assets.model.families.base import narrowed
@@ -23,6 +21,9 @@ from churn_assets.model.threshold_choice import ThresholdChoice, choose_threshol
 from churn_assets.model.tuning import SEARCH_SPACE_VERSION, TuningResult, tune
 from churn_assets.model.tuning import open_study as open_local_study
 from churn_assets.names import LABEL, META_COLUMNS, SPLIT
+
+if TYPE_CHECKING:
+    import optuna
 
 # A small table's fit gains little from a second thread and loses much when the machine is
 # busy: OpenMP's threads wait for each other every round. Telco's final fit (4,996 rows, 289
@@ -168,6 +169,8 @@ def _best_of_family(
     tuning_rows: tuple, fit_rows: tuple, x_valid: pd.DataFrame, y_valid: np.ndarray,
     on_trial: Callable | None, fit_final: FinalFit,
 ) -> FamilyResult:
+    from sklearn.metrics import log_loss  # heavy: paid by training, not at code-location load
+
     result = tune(study, tuning, *tuning_rows, on_trial, family=family,
                   space_overrides=overrides)
     started = time.monotonic()

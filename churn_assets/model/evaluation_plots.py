@@ -17,22 +17,18 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import optuna
 import pandas as pd
-from matplotlib.figure import Figure
-from sklearn.calibration import calibration_curve
-from sklearn.metrics import (
-    average_precision_score,
-    brier_score_loss,
-    confusion_matrix,
-    precision_recall_curve,
-    roc_auc_score,
-    roc_curve,
-)
 
 from churn_assets.model.families import FittedModel, get_family
+
+# matplotlib, sklearn and optuna are imported by the functions that draw: the definitions
+# import this module, and loading them (code server, sensor, `dg check defs`) draws nothing.
+if TYPE_CHECKING:
+    import optuna
+    from matplotlib.figure import Figure
 
 DPI = 80
 SIZE = (4.8, 3.6)
@@ -48,6 +44,8 @@ class EvaluationPictures:
 
 
 def _figure() -> tuple[Figure, object]:
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=SIZE, layout="constrained")
     return figure, figure.subplots()
 
@@ -60,12 +58,16 @@ FIXED_MARGINS = {"left": 0.15, "right": 0.97, "bottom": 0.14, "top": 0.91}
 
 
 def fixed_figure() -> tuple[Figure, object]:
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=SIZE)
     figure.subplots_adjust(**FIXED_MARGINS)
     return figure, figure.subplots()
 
 
 def roc_figure(labels: np.ndarray, probabilities: np.ndarray) -> Figure:
+    from sklearn.metrics import roc_auc_score, roc_curve
+
     figure, ax = fixed_figure()
     fpr, tpr, _ = roc_curve(labels, probabilities)
     ax.plot(fpr, tpr, label=f"ROC-AUC {roc_auc_score(labels, probabilities):.4f}")
@@ -76,6 +78,8 @@ def roc_figure(labels: np.ndarray, probabilities: np.ndarray) -> Figure:
 
 
 def pr_figure(labels: np.ndarray, probabilities: np.ndarray) -> Figure:
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
     figure, ax = fixed_figure()
     precision, recall, _ = precision_recall_curve(labels, probabilities)
     ax.plot(recall, precision,
@@ -88,6 +92,8 @@ def pr_figure(labels: np.ndarray, probabilities: np.ndarray) -> Figure:
 
 
 def confusion_figure(labels: np.ndarray, probabilities: np.ndarray, threshold: float) -> Figure:
+    from sklearn.metrics import confusion_matrix
+
     figure, ax = _figure()
     counts = confusion_matrix(labels, (probabilities >= threshold).astype(int), labels=[0, 1])
     ax.imshow(counts, cmap="Blues")
@@ -104,6 +110,9 @@ def calibration_figure(
     labels: np.ndarray, probabilities: np.ndarray, bins: int = 10
 ) -> tuple[Figure, float]:
     """Reliability curve (quantile bins) and the Brier score."""
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import brier_score_loss
+
     brier = float(brier_score_loss(labels, probabilities))
     observed, predicted = calibration_curve(labels, probabilities, n_bins=bins,
                                             strategy="quantile")
@@ -170,6 +179,8 @@ def shap_figure(model: FittedModel, features: pd.DataFrame, top: int = TOP_FEATU
 
 
 def optimisation_history_figure(study: optuna.Study) -> Figure:
+    import optuna
+
     trials = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     values = np.array([t.value for t in trials])
     best = np.minimum.accumulate(values) if study.direction.name == "MINIMIZE" \
@@ -183,6 +194,8 @@ def optimisation_history_figure(study: optuna.Study) -> Figure:
 
 
 def parameter_importance_figure(study: optuna.Study, seed: int = 0) -> Figure:
+    import optuna
+
     importances = optuna.importance.get_param_importances(
         study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=seed))
     series = pd.Series(importances).sort_values()
@@ -202,6 +215,8 @@ def write_evaluation_plots(
     (for SHAP); ``study``: the tuning study. Pictures whose inputs are absent are left out;
     the tuning pictures need at least two completed trials (the
     parameter importance two different objective values)."""
+    import optuna
+
     folder.mkdir(parents=True, exist_ok=True)
     labels = np.asarray(labels).astype(int)
     probabilities = np.asarray(probabilities, dtype=float)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.metrics import average_precision_score, f1_score, log_loss, roc_auc_score
 
 PROBABILITY_CLIP = 1e-15  # log-loss of a 0/1 answer that is wrong is finite, as in sklearn
 
@@ -132,15 +132,24 @@ class BootstrapMetric:
     draws: Callable[[_Scored, np.ndarray], np.ndarray]
 
 
+def _sklearn() -> ModuleType:
+    """sklearn.metrics, imported when a metric is computed: the definitions import this
+    module, and a process that only loads them never computes one."""
+    import sklearn.metrics
+
+    return sklearn.metrics
+
+
 # How each bootstrapped metric is computed, by its name in ``model.metric_registry`` (which
 # says what each metric is used for: monitored, online, a promotion metric).
 METRICS: dict[str, BootstrapMetric] = {
-    "f1": BootstrapMetric(lambda y, _p, yhat: float(f1_score(y, yhat, zero_division=0)),
-                          _f1_draws),
-    "roc_auc": BootstrapMetric(lambda y, p, _yhat: float(roc_auc_score(y, p)), _roc_auc_draws),
-    "pr_auc": BootstrapMetric(lambda y, p, _yhat: float(average_precision_score(y, p)),
-                              _pr_auc_draws),
-    "log_loss": BootstrapMetric(lambda y, p, _yhat: float(log_loss(
+    "f1": BootstrapMetric(
+        lambda y, _p, yhat: float(_sklearn().f1_score(y, yhat, zero_division=0)), _f1_draws),
+    "roc_auc": BootstrapMetric(lambda y, p, _yhat: float(_sklearn().roc_auc_score(y, p)),
+                               _roc_auc_draws),
+    "pr_auc": BootstrapMetric(
+        lambda y, p, _yhat: float(_sklearn().average_precision_score(y, p)), _pr_auc_draws),
+    "log_loss": BootstrapMetric(lambda y, p, _yhat: float(_sklearn().log_loss(
         y, np.clip(p, PROBABILITY_CLIP, 1 - PROBABILITY_CLIP), labels=[0, 1])),
         _log_loss_draws),
 }

@@ -6,30 +6,19 @@ import json
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mlflow
 import pandas as pd
-from mlflow.models import ModelSignature
-from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
-from churn_assets.model import (
-    decision_policy,
-    economics,
-    families,
-    preprocessing,
-    reason_codes,
-    served_model,
-    small_frames,
-)
+from churn_assets.model import decision_policy, economics, families, reason_codes, small_frames
 from churn_assets.model.candidate import Candidate
 from churn_assets.model.families import get_family, save_fitted
-from churn_assets.model.served_model import (
-    ARTIFACT_DECISION,
-    ARTIFACT_MODEL,
-    ARTIFACT_PREPROCESSOR,
-    PARAM_ECONOMICS,
-    PARAM_REASONS,
-)
+
+# mlflow and the served model (mlflow.pyfunc, sklearn) are imported by the functions that
+# log: the definitions import this module for its URLs, and loading them logs nothing.
+if TYPE_CHECKING:
+    import mlflow
+    from mlflow.models import ModelSignature
 
 MODEL_NAME_IN_RUN = "model"
 EVALUATION_FOLDER = "evaluation"  # the PNGs, in the run's artifacts
@@ -43,6 +32,11 @@ def served_signature() -> ModelSignature:
     enforces such a schema by calling a Python function for every cell: 25 s of a 33 s
     prediction on 1M rows, for no check. The served model checks the columns it reads itself
     and names the missing ones in one line; the logged input example shows the raw columns."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
+
+    from churn_assets.model.served_model import PARAM_ECONOMICS, PARAM_REASONS
+
     outputs = Schema([ColSpec("double", "churn_probability"), ColSpec("long", "churn_prediction")])
     # Off by default: the extra columns (expected_value, rank, contact; reason_1..3) only
     # when a caller asks for them.
@@ -60,6 +54,8 @@ def pip_requirements(family: str) -> list[str]:
 def log_evaluation(pictures: Mapping[str, Path], model_card: str) -> None:
     """The evaluation PNGs under ``evaluation/`` and the card as ``model_card.md``, into the
     active run."""
+    import mlflow
+
     for path in pictures.values():
         mlflow.log_artifact(str(path), artifact_path=EVALUATION_FOLDER)
     mlflow.log_text(model_card, MODEL_CARD_ARTIFACT)
@@ -71,6 +67,15 @@ def log_candidate(
 ) -> mlflow.models.model.ModelInfo:
     """Log the model into the active MLflow run. ``raw_rows``: source columns, no target;
     ``decision``: a ``RetentionDecision.to_dict()`` (default: the candidate's threshold)."""
+    import mlflow
+
+    from churn_assets.model import preprocessing, served_model
+    from churn_assets.model.served_model import (
+        ARTIFACT_DECISION,
+        ARTIFACT_MODEL,
+        ARTIFACT_PREPROCESSOR,
+    )
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "preprocessor.json").write_text(json.dumps(preprocessor_state))

@@ -16,9 +16,23 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 if __package__:  # the installed package; inside a logged model these files are top-level
-    from .small_frames import SMALL_FRAME_ROWS, numbers, plain_texts, plain_values, texts
+    from .small_frames import (
+        SMALL_FRAME_ROWS,
+        column_texts,
+        numbers,
+        plain_texts,
+        plain_values,
+        texts,
+    )
 else:
-    from small_frames import SMALL_FRAME_ROWS, numbers, plain_texts, plain_values, texts
+    from small_frames import (
+        SMALL_FRAME_ROWS,
+        column_texts,
+        numbers,
+        plain_texts,
+        plain_values,
+        texts,
+    )
 
 RARE = "__rare__"
 MISSING = "__missing__"
@@ -64,6 +78,13 @@ def _deduplicated(names: list[str]) -> list[str]:
 
 
 def _as_number(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuf":
+        return values  # already numbers: the blank-text replace and the parse change nothing
+    if values.dtype == object:  # blank text -> NaN, as the regex r"^\s*$" (one test a value)
+        blank = np.fromiter((isinstance(v, str) and (not v or v.isspace()) for v in values),
+                            dtype=bool, count=len(values))
+        return pd.to_numeric(values.mask(blank, np.nan) if blank.any() else values,
+                             errors="coerce")
     return pd.to_numeric(values.replace(r"^\s*$", np.nan, regex=True), errors="coerce")
 
 
@@ -219,10 +240,7 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
     def _categorical_text(values: pd.Series) -> pd.Series:
         # Each distinct value converted once (a category column of 1M rows holds a handful),
         # then spread back to the rows; missing values become MISSING as before.
-        codes, distinct = pd.factorize(values.astype("string"), use_na_sentinel=True)
-        texts = pd.Series(distinct, dtype="string").str.strip().fillna(MISSING)
-        spread = np.append(texts.astype(str).to_numpy(object), MISSING)[codes]
-        return pd.Series(spread, index=values.index, dtype=object)
+        return pd.Series(column_texts(values, MISSING), index=values.index, dtype=object)
 
     def required_columns(self) -> list[str]:
         """Raw columns the fitted preprocessor reads; any other column may be absent."""

@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 
 if __package__:  # the installed package; inside a logged model these files are top-level
-    from .small_frames import SMALL_FRAME_ROWS, plain_values, texts
+    from .small_frames import SMALL_FRAME_ROWS, column_texts, plain_values, texts
 else:
-    from small_frames import SMALL_FRAME_ROWS, plain_values, texts
+    from small_frames import SMALL_FRAME_ROWS, column_texts, plain_values, texts
 
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
+_INF, _LARGEST = float("inf"), float(np.finfo(float).max)
 
 
 def contributions(model: Any, features: pd.DataFrame) -> pd.DataFrame:
@@ -53,37 +54,52 @@ def raw_sources(preprocessor: Any) -> list[str]:
 
 def by_raw_column(contribution: pd.DataFrame, sources: list[str]) -> pd.DataFrame:
     """Contributions summed per raw column (one-hot pieces add up), columns in first-seen order."""
-    if len(contribution) <= SMALL_FRAME_ROWS:
-        return _summed_few(contribution, sources)
-    summed = contribution.T.groupby(np.asarray(sources), sort=False).sum().T
-    return summed[list(dict.fromkeys(sources))]
-
-
-def _summed_few(contribution: pd.DataFrame, sources: list[str]) -> pd.DataFrame:
-    """``by_raw_column`` for a few rows without the transpose and groupby (most of a one-row
-    answer's reasons): the same sums as pandas' groupby, which adds in order with Kahan
-    compensation, so the reasons of a row are the same online and in batch."""
-    values = contribution.to_numpy(float)
     names = list(dict.fromkeys(sources))
-    place = {name: k for k, name in enumerate(names)}
+    return pd.DataFrame(_summed(contribution.to_numpy(float), sources, names), columns=names,
+                        index=contribution.index)
+
+
+def _summed(values: np.ndarray, sources: list[str], names: list[str]) -> np.ndarray:
+    """``by_raw_column`` on arrays, for any number of rows, without pandas' transpose and
+    groupby: the same sums as the groupby, which adds in order with Kahan compensation, so a
+    row's reasons are the same online and in batch."""
+    column = {name: k for k, name in enumerate(names)}
+    place = [column[source] for source in sources]
+    if len(values) <= SMALL_FRAME_ROWS:  # a few rows: Python floats (the same IEEE doubles)
+        return np.array([_kahan_row(row, place, len(names)) for row in values.tolist()],
+                        dtype=float).reshape(len(values), len(names))
     total = np.zeros((len(values), len(names)))
     compensation = np.zeros_like(total)
-    for j, source in enumerate(sources):
-        k = place[source]
+    for j, k in enumerate(place):
         y = values[:, j] - compensation[:, k]
         t = total[:, k] + y
         compensation[:, k] = np.nan_to_num(t - total[:, k] - y, nan=0.0)  # inf: as pandas
         total[:, k] = t
-    return pd.DataFrame(total, columns=names, index=contribution.index)
+    return total
 
 
-def _shown_values(rows: pd.DataFrame, features: pd.DataFrame, sources: list[str],
-                  preprocessor: Any) -> pd.DataFrame:
-    names = {spec["name"]: f"eng__{spec['name']}" for spec in preprocessor.engineered_}
+def _kahan_row(row: list[float], place: list[int], size: int) -> list[float]:
+    total, compensation = [0.0] * size, [0.0] * size
+    for value, k in zip(row, place, strict=True):
+        y = value - compensation[k]
+        t = total[k] + y
+        c = t - total[k] - y
+        if c != c:  # np.nan_to_num(c, nan=0.0): NaN -> 0, +-inf -> the largest finite double
+            c = 0.0
+        elif c in (_INF, -_INF):
+            c = _LARGEST if c > 0 else -_LARGEST
+        compensation[k], total[k] = c, t
+    return total
+
+
+def _shown(rows: pd.DataFrame, features: pd.DataFrame, names: list[str],
+           preprocessor: Any) -> dict[str, np.ndarray]:
+    """Each raw column's values as the reasons show them (an object array per column)."""
+    engineered = {spec["name"]: f"eng__{spec['name']}" for spec in preprocessor.engineered_}
     shown = {}
-    for source in dict.fromkeys(sources):
-        if source not in rows and names.get(source) in features:  # a ratio: its value
-            values = features[names[source]]
+    for source in names:
+        if source not in rows and engineered.get(source) in features:  # a ratio: its value
+            values = features[engineered[source]]
         else:
             values = rows[source]
         if len(values) <= SMALL_FRAME_ROWS:  # a few rows: value by value, same text
@@ -92,28 +108,33 @@ def _shown_values(rows: pd.DataFrame, features: pd.DataFrame, sources: list[str]
             if text is not None:
                 shown[source] = np.asarray(text, dtype=object)
                 continue
-        # Each distinct value formatted once, then spread back to the rows.
-        codes, distinct = pd.factorize(values.astype("string"), use_na_sentinel=True)
-        text = pd.Series(distinct, dtype="string").str.strip().fillna("missing")
-        shown[source] = np.append(text.astype(str).to_numpy(object), "missing")[codes]
-    return pd.DataFrame(shown, index=rows.index)
+        shown[source] = column_texts(values, "missing")  # each distinct value once
+    return shown
 
 
 def top_reasons(rows: pd.DataFrame, features: pd.DataFrame, contribution: pd.DataFrame,
                 preprocessor: Any, top: int = len(REASON_COLUMNS)) -> pd.DataFrame:
     """``reason_1..top`` per row, like ``Contract=Month-to-month (+0.21)``. ``rows``: the raw
     rows, ``features``: their model matrix, ``contribution``: ``contributions(...)`` of it."""
+    return pd.DataFrame(reason_texts(rows, features, contribution, preprocessor, top),
+                        index=rows.index)
+
+
+def reason_texts(rows: pd.DataFrame, features: pd.DataFrame, contribution: Any,
+                 preprocessor: Any, top: int = len(REASON_COLUMNS)) -> dict[str, list[str]]:
+    """``top_reasons`` as lists, ``reason_1..top``; ``contribution``: rows x features (a
+    frame or an array, bias dropped)."""
     sources = raw_sources(preprocessor)
-    summed = by_raw_column(contribution, sources)
-    shown = _shown_values(rows, features, sources, preprocessor)[summed.columns].to_numpy(object)
-    values = summed.to_numpy(float)
+    names = list(dict.fromkeys(sources))
+    values = _summed(np.asarray(contribution, dtype=float), sources, names)
+    shown = _shown(rows, features, names, preprocessor)
     order = np.argsort(-values, axis=1, kind="stable")[:, :top]
-    names = summed.columns.to_numpy(object)
+    amounts = np.take_along_axis(values, order, axis=1)
+    columns = [shown[name] for name in names]
     result = {}
     for k in range(order.shape[1]):
-        picked = order[:, k]
-        amount = np.take_along_axis(values, picked[:, None], axis=1)[:, 0]
-        value = np.take_along_axis(shown, picked[:, None], axis=1)[:, 0]
-        result[f"reason_{k + 1}"] = [f"{n}={v} ({a:+.2f})" for n, v, a in
-                                     zip(names[picked], value, amount, strict=True)]
-    return pd.DataFrame(result, index=rows.index)
+        picked = order[:, k].tolist()
+        result[f"reason_{k + 1}"] = [
+            f"{names[j]}={columns[j][i]} ({a:+.2f})"
+            for i, (j, a) in enumerate(zip(picked, amounts[:, k].tolist(), strict=True))]
+    return result

@@ -33,12 +33,12 @@ try:  # inside a logged model, code_paths puts preprocessing.py and families/ on
         del sys.modules[_name]
     from decision_policy import RetentionDecision, ranks
     from families import load_fitted
-    from reason_codes import contributions, top_reasons
+    from reason_codes import reason_texts
 except ImportError:  # imported from the installed package
     from churn_assets.model.decision_policy import RetentionDecision, ranks
     from churn_assets.model.families import load_fitted
     from churn_assets.model.preprocessing import ChurnPreprocessor
-    from churn_assets.model.reason_codes import contributions, top_reasons
+    from churn_assets.model.reason_codes import reason_texts
 
 ARTIFACT_PREPROCESSOR = "preprocessor"
 ARTIFACT_MODEL = "family_model"
@@ -61,25 +61,21 @@ class ChurnClassifier(PythonModel):
         rows = pd.DataFrame(model_input)
         features = self.preprocessor.transform(rows)
         probability = self.model.predict_proba(features)
-        answer = pd.DataFrame(
-            {
-                "churn_probability": probability,
-                "churn_prediction": (probability >= self.threshold).astype(np.int64),
-            },
-            index=rows.index,
-        )
+        prediction = (probability >= self.threshold).astype(np.int64)
+        # Built as one frame at the end: each column added or concatenated to a pandas frame
+        # costs more than the arithmetic for the few rows of an online request.
+        answer = {"churn_probability": probability, "churn_prediction": prediction}
         params = params or {}
         if params.get(PARAM_ECONOMICS) and self.decision.economics is not None:
             # The policy ranks the rows of this call: pass the whole contact list at once.
             value = self.decision.expected_values(rows, probability)
             answer["expected_value"] = value
             answer["rank"] = ranks(value)
-            answer["contact"] = self.decision.contact(answer["churn_prediction"], value)
+            answer["contact"] = self.decision.contact(prediction, value)
         if params.get(PARAM_REASONS):
-            reasons = top_reasons(rows, features, contributions(self.model, features),
-                                  self.preprocessor)
-            answer = pd.concat([answer, reasons], axis=1)
-        return answer
+            contribution = np.asarray(self.model.contributions(features))[:, :-1]  # no bias
+            answer.update(reason_texts(rows, features, contribution, self.preprocessor))
+        return pd.DataFrame(answer, index=rows.index)
 
 
 mlflow.models.set_model(ChurnClassifier())

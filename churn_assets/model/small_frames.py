@@ -95,3 +95,29 @@ def numbers(columns: dict[str, list], dtypes: dict[str, Any]) -> dict[str, list[
         for (floats, position, _), value in zip(pending, np.asarray(parsed, float), strict=True):
             floats[position] = float(value)
     return out
+
+
+def _negative_zero(numbers: np.ndarray) -> bool:
+    return bool(np.any((numbers == 0) & np.signbit(numbers)))
+
+
+def column_texts(values: pd.Series, missing: str) -> np.ndarray:
+    """``values.astype("string").str.strip().fillna(missing)`` as an object array, each
+    distinct value converted once. Columns whose equal values always print alike are
+    factorized as they are, skipping ``astype("string")`` over every row (most of the time
+    for many rows): text (and missing values), integers, and float64 without a negative zero
+    (equal to ``0.0``, printed ``-0.0``). Anything else is factorized after
+    ``astype("string")``: ``1``, ``1.0`` and ``True`` are equal keys that print differently."""
+    dtype = values.dtype
+    kind = dtype.kind if isinstance(dtype, np.dtype) else ""
+    if kind == "O" and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        shown = [text.strip() for text in distinct]
+    elif kind in ("i", "u") or (dtype == np.float64 and not _negative_zero(values.to_numpy())):
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        shown = [str(number) for number in np.asarray(distinct).tolist()]  # as pandas prints
+    else:
+        codes, distinct = pd.factorize(values.astype("string"), use_na_sentinel=True)
+        shown = pd.Series(distinct, dtype="string").str.strip().fillna(missing).astype(str)
+        shown = shown.tolist()
+    return np.array([*shown, missing], dtype=object)[codes]

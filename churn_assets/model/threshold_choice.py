@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 
 from churn_assets.model.families import FittedModel, ModelFamily
 from churn_assets.model.metrics import best_f1_threshold
@@ -51,6 +50,8 @@ def out_of_fold_probability(
     fitted_rows: int, x: pd.DataFrame, y: np.ndarray, folds: int,
 ) -> np.ndarray:
     """Each row's probability from the chosen parameters refitted on the other folds."""
+    from sklearn.model_selection import StratifiedKFold  # heavy: not at code-location load
+
     splitter = StratifiedKFold(folds, shuffle=True, random_state=tuning.seed)
     probability = np.empty(len(y))
     for fit_rows, held_rows in splitter.split(x, y):

@@ -9,18 +9,20 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import optuna
 import pandas as pd
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
-from sklearn.metrics import log_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
 from churn_assets.model.families import DEFAULT_FAMILY, ModelFamily, get_family
 from churn_assets.model.sections import TuningConfig
+
+# optuna and sklearn are imported where a study runs: a process that only loads the
+# definitions (code server, sensor, `dg check defs`) never pays for them.
+if TYPE_CHECKING:
+    import optuna
+
+    TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 # Validation log-loss is the objective, the early-stopping metric and the pruning signal of
 # every family: one figure everywhere (pruning compares intermediate values in the study's
@@ -51,6 +53,10 @@ def trial_config(config: TuningConfig) -> TuningConfig:
 def study_storage(url: str) -> optuna.storages.BaseStorage:
     """``journal:///path/file.journal`` (local default) or an RDB URL such as
     ``postgresql://...`` that trials on several machines share."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
     if url.startswith("journal://"):
         # A journal file tolerates concurrent writers, unlike SQLite (Optuna 5 advice).
         path = Path(url.removeprefix("journal://"))
@@ -60,23 +66,26 @@ def study_storage(url: str) -> optuna.storages.BaseStorage:
 
 
 def make_sampler(seed: int) -> optuna.samplers.BaseSampler:
+    import optuna
+
     return optuna.samplers.TPESampler(seed=seed)
 
 
 def make_pruner() -> optuna.pruners.BasePruner:
     # Slow learners look worse in early rounds; a long warm-up stops pruning from
     # favouring high learning rates, which generalise worse.
+    import optuna
+
     return optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=150)
 
 
 def open_study(storage: optuna.storages.BaseStorage, study_name: str, seed: int) -> optuna.Study:
+    import optuna
+
     return optuna.create_study(
         study_name=study_name, storage=storage, direction="minimize", load_if_exists=True,
         sampler=make_sampler(seed), pruner=make_pruner(),
     )
-
-
-TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 
 def optimize_in_batches(
@@ -90,6 +99,8 @@ def optimize_in_batches(
     in threads (the model libraries release the GIL), and the trials are told in order once
     the whole batch is done, so pruning compares a trial only with trials told before its
     batch. ``suggest``: the family's (default: the default family's)."""
+    import optuna
+
     suggest = suggest or get_family(DEFAULT_FAMILY).suggest
     deadline = time.monotonic() + timeout if timeout else None
     done, told = 0, []
@@ -137,6 +148,9 @@ def cross_validated_logloss(
     """Mean out-of-fold log-loss of ``config.cv_folds`` stratified folds of train + valid,
     each fold early-stopped on its held-out rows. Not pruned: MedianPruner's steps are
     rounds or trees, and a fold is not one."""
+    from sklearn.metrics import log_loss, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
     family = family or get_family(DEFAULT_FAMILY)
     x = pd.concat([x_train, x_valid], ignore_index=True)
     y = np.concatenate([y_train, y_valid])
@@ -161,6 +175,9 @@ def tune(
 ) -> TuningResult:
     """Run trials of ``family`` until the study holds ``n_trials`` finished ones (so a crash
     resumes), ``config.parallel_trials`` at a time."""
+    import optuna
+    from sklearn.metrics import log_loss, roc_auc_score
+
     family = family or get_family(DEFAULT_FAMILY)
     fit_config = trial_config(config)
     # Trials in this process share what the family prepares once per set of rows; trials

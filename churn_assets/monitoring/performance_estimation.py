@@ -28,7 +28,6 @@ from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import rankdata
 
 from churn_assets.model.calibration import Calibrator
 from churn_assets.model.intervals import Interval
@@ -40,6 +39,8 @@ from churn_assets.monitoring.performance import (
     check_deciding,
     checks_against,
 )
+
+# scipy is imported where it is used: loading the definitions estimates nothing.
 
 
 def expected_confusion(
@@ -76,6 +77,8 @@ def _simulated_intervals(
 ) -> dict[str, Interval]:
     """Percentile intervals of F1 and ROC-AUC over labels drawn from the calibrated
     probabilities (vectorised: F1 from counts, ROC-AUC from the Mann-Whitney rank sum)."""
+    from scipy.stats import rankdata
+
     rng = np.random.default_rng(rule.seed)
     labels = rng.random((rule.resamples, calibrated.size)) < calibrated  # (draws, rows)
     positives = labels.sum(axis=1).astype(float)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 
@@ -21,6 +20,9 @@ from churn_assets.registry.challenger_trial import TrialOutcome, load_source_ids
 from churn_assets.registry.model_registry import load_version_reference
 from churn_assets.registry.promotion_metrics import promotion_metric
 from churn_assets.registry.trial_plot import evidence_plot, evidence_table
+
+# mlflow is imported where it is used: the definitions import this module, and loading
+# them (code server, sensor, `dg check defs`) talks to no tracking server.
 
 
 def unseen_by_both(client, name: str, versions: tuple[str, str], rows: pd.DataFrame,
@@ -55,6 +57,8 @@ def log_trial_evidence(outcome: TrialOutcome, settings: PromotionConfig
                        ) -> tuple[pd.DataFrame, str]:
     """Every look's gain and interval as metric steps, the evidence picture and the looks
     table, into the active MLflow run; returns the table and the picture as markdown."""
+    import mlflow
+
     table = evidence_table(outcome.looks, outcome.path(settings))
     label = promotion_metric(settings.metric).label
     with tempfile.TemporaryDirectory() as tmp:

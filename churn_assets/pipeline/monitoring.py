@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
 
 from churn_assets.data.splits import assign_splits
@@ -36,6 +35,9 @@ from churn_assets.monitoring.snapshot_performance import (
 )
 from churn_assets.names import PROBABILITY
 from churn_assets.registry.model_registry import ChampionReference
+
+# mlflow is imported where it is used: the definitions import this module, and loading
+# them (code server, sensor, `dg check defs`) talks to no tracking server.
 
 EVALUATION_SAMPLE_ROWS = 50_000  # bootstrap cost grows with rows; intervals stay honest
 # Rows a partitioned snapshot is sampled down to: as many as the pandas path compares and
@@ -89,6 +91,8 @@ def measure_snapshot(rows: pd.DataFrame, champion: ChampionReference, figures: C
                      data: DatasetConfig, knobs: DriftConfig) -> SnapshotMeasurement:
     """Feature drift on seeded samples, and performance on the rows the champion never saw,
     inside the active MLflow run: the drift report (HTML) and the figures are logged to it."""
+    import mlflow
+
     model = mlflow.pyfunc.load_model(champion.model_uri)
     preprocessor = model.unwrap_python_model().preprocessor  # the columns the champion reads
 

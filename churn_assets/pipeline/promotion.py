@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
 
 from churn_assets.dataset_config import DatasetConfig, PromotionConfig
@@ -26,6 +25,9 @@ from churn_assets.registry.model_registry import (
     promote_candidate,
     register_candidate,
 )
+
+# mlflow is imported where it is used: the definitions import this module, and loading
+# them (code server, sensor, `dg check defs`) talks to no tracking server.
 
 SERVING_LIMITS = ("max_model_mb", "max_p95_latency_ms_per_1000", "max_peak_memory_mb")
 
@@ -42,6 +44,8 @@ class PromotionRun:
 
 def pictures_markdown(run_id: str) -> str:
     """The candidate run's evaluation PNGs, embedded (the UI shows them with the decision)."""
+    import mlflow
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path=EVALUATION_FOLDER, dst_path=tmp))
@@ -76,6 +80,8 @@ def register_and_decide(client: Any, tracking_uri: str, data: DatasetConfig,
 
 def log_registry_metrics(run: PromotionRun) -> None:
     """The candidate's test figures as the registry saw them, into the active MLflow run."""
+    import mlflow
+
     decision = run.outcome.decision
     mlflow.log_metrics({k: v for k, v in {
         "registry_candidate_test_f1": decision.candidate_f1,

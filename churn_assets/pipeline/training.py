@@ -17,11 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mlflow
 import numpy as np
-import optuna
 import pandas as pd
 
 from churn_assets.data.column_roles import ColumnRoles
@@ -58,6 +56,11 @@ from churn_assets.names import CALIBRATOR_ARTIFACT, LABEL, REFERENCE_ARTIFACT, S
 from churn_assets.process_memory import LARGE_TABLE_ROWS, release_freed_memory
 from churn_assets.registry.first_model import logistic_comparison
 from churn_assets.registry.load_check import prestart_load_check, requirement_modules
+
+# mlflow and optuna are imported where they are used: the definitions import this module,
+# and loading them (code server, sensor, `dg check defs`) runs no training.
+if TYPE_CHECKING:
+    import optuna
 
 SCHEMA_ROWS = 1_000
 METRICS_PER_BATCH = 1_000  # MLflow's cap on metrics in one log_batch request
@@ -206,6 +209,8 @@ def _evaluate_and_log(rows: TrainingRows, data: DatasetConfig, column_roles: dic
                       seed: int) -> TrainingResult:
     """Test figures and pictures (at the threshold fixed on valid), retention, the model
     card and the pyfunc, all into the active run."""
+    import mlflow
+
     splits, features = rows.splits, rows.features
     board = candidate.leaderboard()
     _log_family_runs(candidate)
@@ -251,6 +256,8 @@ def _log_inputs_and_reference(customer_splits: pd.DataFrame, columns: list[str],
                               train: np.ndarray, source: str, target: str) -> None:
     """The train rows (positions ``train``, ``columns``) as the run's input and the drift
     reference, copying only what is logged: at 10M rows a copy of the train rows was 2 GB."""
+    import mlflow
+
     # A digest of every row and the schema of a slice: MLflow's PandasDataset infers its
     # schema from all rows on every use (27 CPU s for 700k rows), for the same schema.
     from mlflow.data.meta_dataset import MetaDataset
@@ -309,6 +316,8 @@ def _card_facts(
 def _log_calibrator(candidate: Candidate, customer_features: pd.DataFrame) -> None:
     # Monitoring estimates the champion's performance on unlabeled snapshots (CBPE) from
     # probabilities calibrated on rows it never trained on: the valid split.
+    import mlflow
+
     x_valid, y_valid = split_matrix(customer_features, "valid")
     calibrator = fit_calibrator(y_valid, candidate.model.predict_proba(x_valid))
     mlflow.log_dict(calibrator.to_dict(), CALIBRATOR_ARTIFACT)
@@ -316,6 +325,8 @@ def _log_calibrator(candidate: Candidate, customer_features: pd.DataFrame) -> No
 
 def _log_family_runs(candidate: Candidate) -> None:
     """Each family's best trial as a nested run: its parameters and valid figures."""
+    import mlflow
+
     for result in candidate.families:
         with mlflow.start_run(run_name=f"family {result.family}", nested=True):
             mlflow.log_params({"model_family": result.family,

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from mlflow import MlflowClient
 
 from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.economics import Economics
@@ -52,6 +52,11 @@ from churn_assets.registry.sequential_evidence import (
     looks_from_json,
     looks_to_json,
 )
+
+# mlflow is imported where it is used: the definitions import this module, and loading
+# them (code server, sensor, `dg check defs`) talks to no tracking server.
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 LOOKS_TAG = "challenger.looks"
 # The ids of every row a candidate's own data held (train, valid and test): its test rows

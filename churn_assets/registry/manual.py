@@ -11,15 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from churn_assets.names import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from churn_assets.registry.load_check import LoadCheck, check_model_loads
 from churn_assets.registry.model_registry import current_champion_version, version_for_alias
 from churn_assets.registry.registry_lock import registry_lock
+
+# mlflow is imported where it is used: `python -m churn_assets generate`, `init` and
+# `--help` never open the registry.
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 
 class PromotionRefused(ValueError):
@@ -42,6 +46,8 @@ def promote_version(
     a promoted @challenger loses that alias. Raises PromotionRefused, aliases unchanged,
     when the audit is missing, the version does not exist, already is champion, or fails
     the load check."""
+    from mlflow.exceptions import MlflowException
+
     version = str(version)
     if not requested_by.strip() or not reason.strip():
         raise PromotionRefused("a manual promotion needs requested_by and reason: they are "

@@ -12,12 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mlflow
 import numpy as np
 import pandas as pd
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.batch_scoring import predict_in_batches
@@ -47,6 +45,11 @@ from churn_assets.registry.promotion_rule import (
 )
 from churn_assets.registry.registry_lock import registry_lock
 from churn_assets.registry.sequential_evidence import split_fingerprint
+
+# mlflow is imported where it is used: the definitions import this module, and loading
+# them (code server, sensor, `dg check defs`) talks to no registry.
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 FINGERPRINT_TAG = "promotion.test_fingerprint"
 TRIAL_STATUS_TAG = "challenger.status"
@@ -82,6 +85,8 @@ def _now() -> str:
 
 
 def version_for_alias(client: MlflowClient, name: str, alias: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
     try:
         return str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException as error:
@@ -100,6 +105,8 @@ def score_version(name: str, version: str, rows: pd.DataFrame) -> ScoredModel:
     The served model does not publish its threshold; the smallest probability it calls
     positive reproduces its 0/1 answers exactly on these rows, which is all the bootstrap
     needs (it resamples these rows)."""
+    import mlflow
+
     predictions = predict_in_batches(mlflow.pyfunc.load_model(f"models:/{name}/{version}"), rows)
     if list(predictions.columns) != list(OUTPUT_COLUMNS):
         raise ValueError(f"{name} v{version} returned columns {list(predictions.columns)}")
@@ -112,6 +119,9 @@ def score_version(name: str, version: str, rows: pd.DataFrame) -> ScoredModel:
 def register_candidate(name: str, model_uri: str, run_id: str) -> str:
     """Idempotent per training run: a retried step (its first attempt registered the version,
     then the tracking server went away) gets that version back instead of a second one."""
+    import mlflow
+    from mlflow import MlflowClient
+
     earlier = [v for v in MlflowClient().search_model_versions(f"name='{name}'")
                if v.run_id == run_id or (v.tags or {}).get("source_run_id") == run_id]
     if earlier:
@@ -298,6 +308,8 @@ def rollback(
     The displaced champion becomes @previous_champion; both versions record who and why.
     Raises RollbackRefused, aliases unchanged, when the target is missing, already
     champion, or fails the load check."""
+    from mlflow.exceptions import MlflowException
+
     if not requested_by.strip() or not reason.strip():
         raise RollbackRefused("a rollback needs requested_by and reason: they are the audit")
     with registry_lock(tracking_uri, name, lock_dir):
@@ -354,6 +366,8 @@ def load_version_reference(
     client: MlflowClient, name: str, version: str, artifact_path: str
 ) -> ChampionReference:
     """A version and the rows it was trained on (its run's ``artifact_path``)."""
+    import mlflow
+
     run_id = client.get_model_version(name, version).run_id
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(

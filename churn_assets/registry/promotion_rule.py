@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score, roc_auc_score
 
 from churn_assets.dataset_config import PromotionConfig
 from churn_assets.model.campaign_metrics import brier_delta_interval, calibration_refusal
@@ -58,6 +57,8 @@ from churn_assets.registry.sequential_evidence import (
     look_error,
     normal_quantile,
 )
+
+# sklearn is imported where it is used: loading the definitions decides no promotion.
 
 PROMOTED, CHALLENGER, REJECTED = "promoted", "challenger", "rejected"
 
@@ -200,6 +201,8 @@ class PromotionDecision:
 
 
 def _f1(labels: np.ndarray, predictions: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
     return float(f1_score(labels, predictions, zero_division=0))
 
 
@@ -272,6 +275,8 @@ def decide_promotion(
     (``looks_at``); ``economics``: the dataset YAML's section, for ``expected_profit``;
     ``logistic``: a first model's comparison with a logistic regression
     (``first_model.logistic_comparison``)."""
+    from sklearn.metrics import roc_auc_score
+
     labels = np.asarray(labels).astype(int)
     if len(rows) != labels.size or len(candidate.probabilities) != labels.size or (
             champion is not None and len(champion.probabilities) != labels.size):

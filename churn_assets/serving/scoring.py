@@ -48,18 +48,24 @@ def _ids(rows: pd.DataFrame, id_column: str | None) -> pd.Series | None:
     return rows[id_column] if id_column and id_column in rows else None
 
 
+def _answer_columns(scored: pd.DataFrame) -> pd.DataFrame:
+    """The model's frame (a new one each call: ours to extend) with the answer's columns."""
+    wanted = [PROBABILITY, PREDICTION, *REASON_COLUMNS]
+    return scored if list(scored.columns) == wanted else scored[wanted].copy()
+
+
 def answer(models: ModelSet, rows: pd.DataFrame, id_column: str | None) -> Answered:
     if models.champion is None:
         raise NoModel("no @champion model is loaded yet")
     received, start = datetime.now(UTC), time.perf_counter()
-    rows = rows.reset_index(drop=True)
+    if not rows.index.equals(pd.RangeIndex(len(rows))):
+        rows = rows.reset_index(drop=True)
     arms = np.asarray(arms_for(_ids(rows, id_column), models, len(rows)), dtype=object)
     parts, used = [], {}
     for arm in dict.fromkeys(arms):
         model = models.champion if arm == CHAMPION_ARM else models.challenger
         mask = arms == arm
-        scored = model.score(rows[mask] if len(set(arms)) > 1 else rows)
-        scored = scored[[PROBABILITY, PREDICTION, *REASON_COLUMNS]].copy()
+        scored = _answer_columns(model.score(rows[mask] if len(set(arms)) > 1 else rows))
         scored["model_version"], scored["arm"] = model.version, arm
         parts.append(scored)
         used[arm] = model
@@ -74,8 +80,7 @@ def shadow(models: ModelSet, answered: Answered) -> Answered | None:
     if models.challenger is None or models.serving.challenger_share > 0:
         return None
     start = time.perf_counter()
-    scored = models.challenger.score(answered.rows)
-    scored = scored[[PROBABILITY, PREDICTION, *REASON_COLUMNS]].copy()
+    scored = _answer_columns(models.challenger.score(answered.rows))
     scored["model_version"], scored["arm"] = models.challenger.version, SHADOW_ARM
     result = Answered(answered.request_id, answered.rows, scored,
                       {SHADOW_ARM: models.challenger}, answered.received_at)
@@ -88,19 +93,21 @@ def log_rows(answered: Answered, id_column: str | None) -> Callable[[], Iterable
 
     def make() -> Iterable[dict]:
         ids = _ids(answered.rows, id_column)
+        ids = None if ids is None else ids.tolist()
         inputs = json.loads(answered.rows.to_json(orient="records", date_format="iso"))
         scores = answered.scores
-        for position, (probability, prediction, arm, reasons) in enumerate(zip(
-                scores[PROBABILITY], scores[PREDICTION], scores["arm"],
-                scores[list(REASON_COLUMNS)].to_numpy(object).tolist(), strict=True)):
+        reasons = zip(*(scores[column].tolist() for column in REASON_COLUMNS), strict=True)
+        for position, (probability, prediction, arm, reason) in enumerate(zip(
+                scores[PROBABILITY].tolist(), scores[PREDICTION].tolist(),
+                scores["arm"].tolist(), reasons, strict=True)):
             model = answered.models[arm]
             yield {"log_id": f"{answered.request_id}:{position}:{arm}",
                    "request_id": answered.request_id, "logged_at": answered.received_at,
-                   "customer_id": None if ids is None else str(ids.iloc[position]),
+                   "customer_id": None if ids is None else str(ids[position]),
                    "model_name": model.name, "model_version": model.version, "arm": arm,
                    "churn_probability": float(probability),
                    "churn_prediction": int(prediction), "threshold": model.threshold,
-                   "reasons": json.dumps(reasons), "latency_ms": answered.latency_ms,
+                   "reasons": json.dumps(list(reason)), "latency_ms": answered.latency_ms,
                    "input_row": json.dumps(inputs[position])}
 
     return make

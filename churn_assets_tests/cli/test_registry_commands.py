@@ -6,7 +6,6 @@ promotion and rollback runs the fresh-process load check, hence ``slow`` (second
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -22,11 +21,11 @@ from churn_assets.registry.model_registry import (
     register_candidate,
     version_for_alias,
 )
+from churn_assets_tests.helpers.lookup_model import LOOKUP_MODEL, LOOKUP_REQUIREMENTS
 from churn_assets_tests.helpers.workspace import ChurnWorkspace
 
 pytestmark = pytest.mark.slow
 
-LOOKUP_MODEL = Path(__file__).parents[1] / "registry" / "lookup_model.py"
 NAME = "churn-test"  # the workspace YAML's model_name
 
 
@@ -38,6 +37,7 @@ def log_lookup_model(workspace: ChurnWorkspace, rows: pd.DataFrame, seed: int) -
     mlflow.set_experiment("cli-tests")
     with mlflow.start_run() as run:
         info = mlflow.pyfunc.log_model(name="model", python_model=str(LOOKUP_MODEL),
+                                       pip_requirements=LOOKUP_REQUIREMENTS,
                                        artifacts={"state": str(state)},
                                        signature=served_signature(),
                                        input_example=rows.head(3))

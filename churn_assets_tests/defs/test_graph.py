@@ -19,6 +19,7 @@ from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.names import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from churn_assets.registry.model_registry import current_champion_version, version_for_alias
+from churn_assets_tests.helpers.lookup_model import LOOKUP_MODEL, LOOKUP_REQUIREMENTS
 from churn_assets_tests.helpers.workspace import (
     ChurnWorkspace,
     customers,
@@ -28,7 +29,6 @@ from churn_assets_tests.helpers.workspace import (
 
 pytestmark = pytest.mark.slow  # the whole asset graph, in process
 
-LOOKUP_MODEL = Path(__file__).parents[1] / "registry" / "lookup_model.py"
 
 CONTRACT_METRICS = ("valid_f1", "valid_roc_auc", "test_f1", "test_roc_auc")
 DOWNSTREAM_OF_VALIDATION = ("customer_splits", "customer_features", "tuned_churn_model",
@@ -273,6 +273,7 @@ def log_broken_version(workspace: ChurnWorkspace, name: str) -> str:
     mlflow.set_experiment("broken")
     with mlflow.start_run():
         info = mlflow.pyfunc.log_model(name="model", python_model=str(LOOKUP_MODEL),
+                                       pip_requirements=LOOKUP_REQUIREMENTS,
                                        artifacts={"state": str(folder / "state.json")})
     return str(mlflow.register_model(info.model_uri, name).version)
 

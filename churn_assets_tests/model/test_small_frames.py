@@ -14,7 +14,7 @@ from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
 from churn_assets.generator import generate_customers
 from churn_assets.model.families.xgboost_family import XGBoostModel
 from churn_assets.model.preprocessing import ChurnPreprocessor
-from churn_assets.model.reason_codes import _shown_values, by_raw_column, raw_sources
+from churn_assets.model.reason_codes import _shown, by_raw_column, raw_sources
 from churn_assets.model.small_frames import SMALL_FRAME_ROWS
 from churn_assets_tests.helpers.small_candidate import CONFIG
 
@@ -69,6 +69,12 @@ def test_a_few_rows_get_the_matrix_many_rows_get(fitted, make) -> None:
         assert fitted._transform_few(few) is not None
         np.testing.assert_array_equal(fitted.transform(few).to_numpy(),
                                       many.loc[few.index].to_numpy())
+
+
+def _shown_values(rows: pd.DataFrame, features: pd.DataFrame, sources: list[str],
+                  fitted: ChurnPreprocessor) -> pd.DataFrame:
+    shown = _shown(rows, features, list(dict.fromkeys(sources)), fitted)
+    return pd.DataFrame(shown, index=rows.index)
 
 
 def test_the_reasons_show_the_same_values(fitted) -> None:

@@ -30,11 +30,11 @@ from churn_assets.registry.model_registry import (
     version_for_alias,
 )
 from churn_assets.registry.promotion_rule import rule_text
+from churn_assets_tests.helpers.lookup_model import LOOKUP_MODEL, LOOKUP_REQUIREMENTS
 from churn_assets_tests.helpers.workspace import ChurnWorkspace
 
 pytestmark = pytest.mark.slow
 
-LOOKUP_MODEL = Path(__file__).with_name("lookup_model.py")
 # Floors only: the lookup models' fixed 0.5 threshold makes the weak first champion's F1
 # fall below flagging everyone (the first-model baselines are tested in test_first_model).
 RULES = PromotionConfig(min_f1=0.3, min_roc_auc=0.6, resamples=100, seed=3,
@@ -92,7 +92,7 @@ class Models:
         (folder / "state.json").write_text(json.dumps(state))
         with mlflow.start_run(run_name=kind):
             info = mlflow.pyfunc.log_model(
-                name="model", python_model=str(LOOKUP_MODEL),
+                name="model", python_model=str(LOOKUP_MODEL), pip_requirements=LOOKUP_REQUIREMENTS,
                 artifacts={"state": str(folder / "state.json")},
                 input_example=self.rows.head(3))
         return info.model_uri

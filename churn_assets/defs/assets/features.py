@@ -8,7 +8,6 @@ from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import Table
 from churn_assets.defs.settings import OWNERS
-from churn_assets.model.preprocessing import ChurnPreprocessor
 from churn_assets.names import META_COLUMNS
 
 TAGS = {"stage": "features"}
@@ -83,6 +82,10 @@ def customer_features(
     """Model matrix for every split, made by the train-fitted preprocessor; target-encoded
     columns of the train rows are their out-of-fold encodings (no row sees its own label;
     on the Dask data path out-of-fold within each partition)."""
+    # Here, not at the top: it subclasses sklearn's estimator, which loading the definitions
+    # (code servers, sensors, `dg check defs`) does not need.
+    from churn_assets.model.preprocessing import ChurnPreprocessor
+
     config = dataset.load()
     preprocessor = ChurnPreprocessor.from_state(feature_preprocessor)
     table = dask_cluster.tables_for(customer_splits).features(customer_splits, preprocessor,

@@ -12,7 +12,6 @@ outside the asset graph: materialize `churn_scores` after it.)
 from datetime import UTC, datetime
 
 import dagster as dg
-import mlflow
 import numpy as np
 import pandas as pd
 
@@ -68,6 +67,8 @@ def churn_scores(
     if version is None:
         context.log.warning(f"{data.model_name} has no @champion yet: nothing to score")
         return
+    import mlflow.pyfunc  # heavy: paid by this step, not by every load of the definitions
+
     model = mlflow.pyfunc.load_model(f"models:/{data.model_name}/{version}")
     scores, figures, note = dask_cluster.tables_for(validated_customers).score(
         model, validated_customers, lambda: mlflow_tracking.client()

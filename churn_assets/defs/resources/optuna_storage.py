@@ -4,15 +4,17 @@ with a Dask cluster configured, the trials run on its workers."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import optuna
 
 from churn_assets.defs.resources.dask_cluster import DaskCluster
 from churn_assets.environment import Settings
 from churn_assets.model.candidate import LocalTrials
 from churn_assets.model.tuning import study_storage
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class OptunaStorage(dg.ConfigurableResource):
