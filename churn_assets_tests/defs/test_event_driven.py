@@ -124,41 +124,8 @@ def test_weekly_schedule_retrains_on_validated_data():
         "champion_model", "churn_scores"}
 
 
-@pytest.fixture(scope="module")
-def trained(module_workspace: ChurnWorkspace) -> ChurnWorkspace:
-    """One whole-graph training for the two tests below; the first only ticks a sensor, the
-    second leaves the champion where it was."""
-    module_workspace.write_config(module_workspace.write_data("seed.csv", customers()))
-    assert materialize_graph(module_workspace).success  # '*' includes feature_drift
-    return module_workspace
-
-
-def test_a_full_graph_run_does_not_trigger_a_second_training(trained: ChurnWorkspace):
-    tick = Operator(trained).tick(drift_retraining_sensor)
-
-    assert not tick.run_requests
-    assert "already trained a candidate" in tick.skip_message
-
-
-def test_retraining_refuses_a_snapshot_that_failed_validation(trained: ChurnWorkspace):
-    workspace = trained
-    bad = customers(seed=8)
-    bad.loc[1, "customerID"] = bad.loc[0, "customerID"]
-    snapshot = workspace.write_data("bad-snapshot.csv", bad)
-    intake = workspace.definitions().resolve_job_def("snapshot_intake_job").execute_in_process(
-        run_config={"ops": {"raw_customers": {"config": {"source_uri": str(snapshot)}}}},
-        instance=workspace.instance, raise_on_error=False)
-    assert not intake.success
-
-    retraining = workspace.definitions().resolve_job_def("churn_retraining_job").execute_in_process(
-        instance=workspace.instance, raise_on_error=False)
-
-    assert not retraining.success
-    assert not retraining.get_asset_materialization_events()
-    assert current_champion_version(workspace.client(), "churn-test") == "1"
-
-
-def test_intermediate_data_can_live_in_s3(workspace: ChurnWorkspace, s3: MotoS3Server):
+def test_intermediate_data_can_live_in_s3_and_a_trained_graph_is_not_retrained_needlessly(
+        workspace: ChurnWorkspace, s3: MotoS3Server):
     s3.client().create_bucket(Bucket="churn-assets-storage")
     workspace.configure(storage_uri="s3://churn-assets-storage/assets")
     source = f"s3://{BUCKET}/seed/customers.parquet"
@@ -178,3 +145,33 @@ def test_intermediate_data_can_live_in_s3(workspace: ChurnWorkspace, s3: MotoS3S
     preprocessor = json.loads(s3.client().get_object(
         Bucket="churn-assets-storage", Key="assets/feature_preprocessor.json")["Body"].read())
     assert preprocessor["levels"] and preprocessor["numeric"]  # fitted state, as JSON
+
+    # The same trained workspace (one whole-graph training, not two): a full graph run does
+    # not trigger a second training, and a snapshot that failed validation is not retrained on.
+    assert_a_full_graph_run_does_not_trigger_a_second_training(workspace)
+    assert_retraining_refuses_a_snapshot_that_failed_validation(workspace)
+
+
+def assert_a_full_graph_run_does_not_trigger_a_second_training(trained: ChurnWorkspace):
+    tick = Operator(trained).tick(drift_retraining_sensor)
+
+    assert not tick.run_requests
+    assert "already trained a candidate" in tick.skip_message
+
+
+def assert_retraining_refuses_a_snapshot_that_failed_validation(trained: ChurnWorkspace):
+    workspace = trained
+    bad = customers(seed=8)
+    bad.loc[1, "customerID"] = bad.loc[0, "customerID"]
+    snapshot = workspace.write_data("bad-snapshot.csv", bad)
+    intake = workspace.definitions().resolve_job_def("snapshot_intake_job").execute_in_process(
+        run_config={"ops": {"raw_customers": {"config": {"source_uri": str(snapshot)}}}},
+        instance=workspace.instance, raise_on_error=False)
+    assert not intake.success
+
+    retraining = workspace.definitions().resolve_job_def("churn_retraining_job").execute_in_process(
+        instance=workspace.instance, raise_on_error=False)
+
+    assert not retraining.success
+    assert not retraining.get_asset_materialization_events()
+    assert current_champion_version(workspace.client(), "churn-test") == "1"

@@ -103,32 +103,11 @@ def assert_every_alias_holder_is_complete(client: mlflow.MlflowClient) -> None:
         assert found[version].status == "READY", (alias, found[version].status)
 
 
-def test_a_run_killed_during_tuning_leaves_the_registry_whole_and_the_next_run_works(
+def test_two_runs_at_once_end_with_one_champion_and_a_run_killed_after_leaves_it_whole(
     tmp_path: Path,
 ) -> None:
-    tracking_uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
-    operator = Deployment(tmp_path / "op", tracking_uri)
-    operator.configure(seed=3, n_trials=2)
-    finish(operator.start(tmp_path / "first.log"), tmp_path / "first.log")
-    client = registry(tracking_uri)
-    assert aliases(client) == {CHAMPION: "1"}
-
-    operator.configure(seed=4, n_trials=40)
-    killed = kill_when(operator.start(), "trial 1 (", tmp_path / "killed.log")
-
-    assert killed, (tmp_path / "killed.log").read_text()[-3000:]
-    assert list(versions(client)) == ["1"]  # nothing registered by the killed run
-    assert aliases(client) == {CHAMPION: "1"}
-    assert_every_alias_holder_is_complete(client)
-
-    operator.configure(seed=4, n_trials=4)  # same data: the killed run's study resumes
-    finish(operator.start(tmp_path / "next.log"), tmp_path / "next.log")
-    assert sorted(versions(client)) == ["1", "2"]
-    assert aliases(client)[CHAMPION] in ("1", "2")
-    assert_every_alias_holder_is_complete(client)
-
-
-def test_two_training_runs_at_once_end_with_one_consistent_champion(tmp_path: Path) -> None:
+    """One scenario (each whole-graph run is a fresh process importing everything): two runs
+    at once, then a run killed during tuning on the registry they left, then the next run."""
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
     left = Deployment(tmp_path / "left", tracking_uri)
     right = Deployment(tmp_path / "right", tracking_uri)
@@ -158,4 +137,21 @@ def test_two_training_runs_at_once_end_with_one_consistent_champion(tmp_path: Pa
         assert champion_tags["promotion.previous_champion_version"] == other
         assert held[PREVIOUS_CHAMPION] == other
         assert other_tags["champion.replaced_by_version"] == champion
+    assert_every_alias_holder_is_complete(client)
+
+    # A run SIGKILLed during tuning (new data: a new study, so trial 1 is its second trial)
+    # registers nothing and moves no alias; the next run on the same data resumes its study.
+    before = aliases(client)
+    left.configure(seed=5, n_trials=40)
+    killed = kill_when(left.start(), "trial 1 (", tmp_path / "killed.log")
+
+    assert killed, (tmp_path / "killed.log").read_text()[-3000:]
+    assert sorted(versions(client)) == ["1", "2"]  # nothing registered by the killed run
+    assert aliases(client) == before
+    assert_every_alias_holder_is_complete(client)
+
+    left.configure(seed=5, n_trials=4)  # same data: the killed run's study resumes
+    finish(left.start(tmp_path / "next.log"), tmp_path / "next.log")
+    assert sorted(versions(client)) == ["1", "2", "3"]
+    assert aliases(client)[CHAMPION] in ("1", "2", "3")
     assert_every_alias_holder_is_complete(client)

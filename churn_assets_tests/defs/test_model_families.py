@@ -13,17 +13,55 @@ from churn_assets_tests.defs.test_graph import metadata_of
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers, materialize_graph
 
 
+def test_launchpad_configs_are_derived_from_the_yaml_schema() -> None:
+    from churn_assets.dataset_config import DriftConfig
+    from churn_assets.model.sections import ModelConfig, TuningConfig
+
+    tuning_fields = TuningBudget.model_fields
+    assert set(TuningConfig.model_fields) | {"families"} == set(tuning_fields)
+    assert set(DriftConfig.model_fields) | {"force_retrain"} == set(DriftThresholds.model_fields)
+    for name, field in tuning_fields.items():
+        assert field.default is None, name  # empty: the YAML's value
+    assert "YAML tuning.n_trials, 50" in tuning_fields["n_trials"].description
+    assert tuning_fields["n_trials"].description.startswith(
+        TuningConfig.model_fields["n_trials"].description.rstrip("."))
+    assert "YAML model.families, ['xgboost']" in tuning_fields["families"].description
+    assert ModelConfig.model_fields["families"].description.rstrip(".") in \
+        tuning_fields["families"].description
+    assert DriftThresholds().force_retrain is False
+
+
 @pytest.mark.slow
-def test_the_launchpad_narrows_the_families_and_the_best_on_valid_is_served(
-    workspace: ChurnWorkspace,
-):
+def test_a_forest_champion_then_the_launchpad_narrows_the_families(workspace: ChurnWorkspace):
+    """The family with no rounds and a skops export, through promotion and scoring; then, on
+    the same workspace's features (one whole-graph run, not two), the tuning step alone with
+    three families in the YAML, narrowed to two by the launchpad: the best of them on valid
+    is the candidate and is served like any other."""
+    import pandas as pd
+
     rows = customers()
+    workspace.write_config(workspace.write_data("customers.csv", rows),
+                           model={"families": ["random_forest"]})
+
+    result = materialize_graph(workspace)
+
+    assert result.success
+    tuned = metadata_of(result, "tuned_churn_model")
+    assert tuned["model_family"] == "random_forest"
+    assert "**Feature importance**" in tuned["evaluation"]
+    assert "**Shap summary**" in tuned["evaluation"]
+    assert "| model_family | random_forest |" in tuned["model_card"]
+    champion = metadata_of(result, "champion_model")
+    assert champion["promoted"] and champion["champion_version"] == "1"
+    scores = pd.read_parquet(workspace.root / "state" / "assets" / "churn_scores.parquet")
+    assert len(scores) == len(rows) and scores["churn_probability"].between(0, 1).all()
+
     workspace.write_config(workspace.write_data("customers.csv", rows),
                            model={"families": ["xgboost", "lightgbm", "logistic_regression"]})
     run_config = {"ops": {"tuned_churn_model": {"config": {
         "families": ["lightgbm", "logistic_regression"], "n_trials": 4}}}}
 
-    result = materialize_graph(workspace, run_config=run_config)
+    result = materialize_graph(workspace, selection="tuned_churn_model", run_config=run_config)
 
     assert result.success
     tuned = metadata_of(result, "tuned_churn_model")
@@ -47,44 +85,3 @@ def test_the_launchpad_narrows_the_families_and_the_best_on_valid_is_served(
     served = mlflow.pyfunc.load_model(tuned["model_uri"])
     answer = served.predict(rows.drop(columns="Churn").head(50))
     assert np.isfinite(answer["churn_probability"]).all()
-
-
-def test_launchpad_configs_are_derived_from_the_yaml_schema() -> None:
-    from churn_assets.dataset_config import DriftConfig
-    from churn_assets.model.sections import ModelConfig, TuningConfig
-
-    tuning_fields = TuningBudget.model_fields
-    assert set(TuningConfig.model_fields) | {"families"} == set(tuning_fields)
-    assert set(DriftConfig.model_fields) | {"force_retrain"} == set(DriftThresholds.model_fields)
-    for name, field in tuning_fields.items():
-        assert field.default is None, name  # empty: the YAML's value
-    assert "YAML tuning.n_trials, 50" in tuning_fields["n_trials"].description
-    assert tuning_fields["n_trials"].description.startswith(
-        TuningConfig.model_fields["n_trials"].description.rstrip("."))
-    assert "YAML model.families, ['xgboost']" in tuning_fields["families"].description
-    assert ModelConfig.model_fields["families"].description.rstrip(".") in \
-        tuning_fields["families"].description
-    assert DriftThresholds().force_retrain is False
-
-
-@pytest.mark.slow
-def test_a_forest_champion_gets_its_card_pictures_and_scores(workspace: ChurnWorkspace):
-    """The family with no rounds and a skops export, through promotion and scoring."""
-    import pandas as pd
-
-    rows = customers()
-    workspace.write_config(workspace.write_data("customers.csv", rows),
-                           model={"families": ["random_forest"]})
-
-    result = materialize_graph(workspace)
-
-    assert result.success
-    tuned = metadata_of(result, "tuned_churn_model")
-    assert tuned["model_family"] == "random_forest"
-    assert "**Feature importance**" in tuned["evaluation"]
-    assert "**Shap summary**" in tuned["evaluation"]
-    assert "| model_family | random_forest |" in tuned["model_card"]
-    champion = metadata_of(result, "champion_model")
-    assert champion["promoted"] and champion["champion_version"] == "1"
-    scores = pd.read_parquet(workspace.root / "state" / "assets" / "churn_scores.parquet")
-    assert len(scores) == len(rows) and scores["churn_probability"].between(0, 1).all()

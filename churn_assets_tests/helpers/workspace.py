@@ -29,11 +29,12 @@ from churn_dev.workspace import (
 )
 
 __all__ = ["FAST_TUNING", "SHARED_TELCO", "SMALL_EXPECTATIONS", "ChurnWorkspace", "customers",
-           "file_fingerprint", "materialize_graph", "open_server_workspace", "open_workspace"]
+           "file_fingerprint", "materialize_graph", "mlflow_pointed_at", "open_server_workspace",
+           "open_workspace"]
 
 
 @contextmanager
-def _mlflow_pointed_at(uri: str) -> Iterator[None]:
+def mlflow_pointed_at(uri: str) -> Iterator[None]:
     """MLflow's process-global store (read by `mlflow.pyfunc.load_model("models:/...")` and
     the fluent API in tests) is the workspace's while it is open; the previous one after."""
     before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
@@ -78,7 +79,7 @@ def open_workspace(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chur
     with dg.instance_for_test() as instance:
         workspace = ChurnWorkspace(root, instance)
         seed_mlflow_store(Path(workspace.tracking_uri.removeprefix("sqlite:///")), root)
-        with _mlflow_pointed_at(workspace.tracking_uri):
+        with mlflow_pointed_at(workspace.tracking_uri):
             yield workspace
 
 
@@ -99,7 +100,7 @@ def open_server_workspace(root: Path, monkeypatch: pytest.MonkeyPatch, log_handl
                 "dagster_handler_config": handler}}) as instance:
             workspace = ChurnWorkspace(root, instance)
             workspace.configure(tracking_uri=server.url)
-            with _mlflow_pointed_at(server.url):
+            with mlflow_pointed_at(server.url):
                 yield workspace, server
     finally:
         server.kill()

@@ -10,8 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator, Sequence
+from contextlib import chdir, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from churn_assets_tests.helpers.workspace import (
     FAST_TUNING,
     SMALL_EXPECTATIONS,
     customers,
+    mlflow_pointed_at,
     seed_mlflow_store,
 )
 from churn_dev.services import MLFLOW_SERVER_ENV, free_port
@@ -205,16 +206,22 @@ def champion_versions(project: UiProject) -> tuple[str, str | None]:
     return found[0], found[1]
 
 
-def materialize_with_cli(project: UiProject, name: str, selection: str,
-                         config: dict | None = None) -> None:
-    """`dagster asset materialize` against the same Dagster home and MLflow store the UI uses
-    (the UI lists its run like any other); the log goes to ``<name>.log``."""
-    log = project.root / f"{name}.log"
-    command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "churn_assets",
-               "--select", selection]
-    with log.open("w") as out:
-        done = subprocess.run(
-            command + (["--config-json", json.dumps(config)] if config else []),
-            env=project.env, cwd=project.root, stdout=out, stderr=subprocess.STDOUT,
-            timeout=RUN_SECONDS, check=False)
-    assert done.returncode == 0, f"the CLI run {name} failed:\n{log.read_text()[-3000:]}"
+def materialize_in_this_process(project: UiProject, selection: str | Sequence[str],
+                                config: dict | None = None) -> None:
+    """What `dagster asset materialize -m churn_assets --select ...` run in the project's folder
+    does (the definitions built from the project's environment, the run recorded in its
+    Dagster home, so the UI lists it), in the test's own process: for a run that only sets the
+    scene, a new process would import Dagster, MLflow, Great Expectations and Feast again. The
+    CLI itself is tested in test_bare_commands.py and defs/test_faults_processes.py."""
+    import dagster as dg
+
+    from churn_assets.definitions import build_definitions
+    from churn_assets.environment import Settings
+
+    definitions = build_definitions(Settings.from_environ(project.env))
+    with chdir(project.root), mlflow_pointed_at(project.tracking_uri), \
+            dg.DagsterInstance.from_config(project.env["DAGSTER_HOME"]) as instance:
+        result = dg.materialize([*definitions.assets, *definitions.asset_checks],
+                                resources=definitions.resources, instance=instance,
+                                selection=selection, run_config=config, raise_on_error=False)
+    assert result.success, [event.message for event in result.all_events if event.is_failure]

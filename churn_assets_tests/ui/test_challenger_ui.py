@@ -1,6 +1,7 @@
 """The challenger trial in the Dagster UI, used in a real browser the way a person uses it.
 
-Two CLI runs put a candidate on trial (`@challenger`); `dagster dev` runs with its daemon,
+Two runs (in the test's process, against the project's Dagster home and MLflow store) put a
+candidate on trial (`@challenger`); `dagster dev` runs with its daemon,
 a labeled snapshot lands for the running sensor, and the person reads the trial's decision,
 `looks` table and evidence picture on challenger_trial's page (one of the README's
 pictures). Its own module so that pytest-xdist can run it beside test_dagster_ui.py.
@@ -33,7 +34,7 @@ from churn_assets_tests.ui.servers import (
     champion_versions,
     first_run_of,
     make_project,
-    materialize_with_cli,
+    materialize_in_this_process,
     running_dagster_dev,
     wait_for_run,
 )
@@ -57,11 +58,11 @@ def test_a_person_sees_the_challenger_trials_evidence(tmp_path: Path) -> None:
     project = make_project(tmp_path, rows=TRIAL_ROWS, drop=HANDICAP, split=SMALL_TEST_SPLIT,
                            promotion=STRICT)
     readme_folder = readme_images_folder(tmp_path / "readme-images")
-    materialize_with_cli(project, "champion-without-contract", "*")
+    materialize_in_this_process(project, "*")  # the champion, without Contract
     dataset_yaml = project.root / "dataset.yaml"
     dataset_yaml.write_text(yaml.safe_dump(
         {k: v for k, v in yaml.safe_load(dataset_yaml.read_text()).items() if k != "drop"}))
-    materialize_with_cli(project, "candidate-with-contract", "*")
+    materialize_in_this_process(project, "*")  # the candidate, with it
     assert champion_versions(project) == ("1", None)
     assert alias_version(project, CHALLENGER) == "2", "the candidate was not put on trial"
 

@@ -4,11 +4,12 @@
 store and small generated dataset; Debian's Chromium (driven by Playwright) opens the asset
 lineage and catalog, clicks "Materialize all", reads the champion's decision from its
 metadata and opens its evaluation pictures and model card, checks the sensors and the
-schedule are running; then a second version becomes champion (the CLI, as a scheduled
-retrain would), the person rolls it back from the rollback job's launchpad, and MLflow
-shows @champion back on version 1 with who asked and why (the challenger trial's page:
-test_challenger_ui.py). Screenshots go to .ui-screenshots/ (a failing step leaves its page
-text there too); three of them are the README's pictures in docs/images/.
+schedule are running; then a second version becomes champion (a retrain run in the test's
+process against the same stores), the person rolls it back from the rollback job's
+launchpad, and MLflow shows @champion back on version 1 with who asked and why (the
+challenger trial's page: test_challenger_ui.py). Screenshots go to .ui-screenshots/ (a
+failing step leaves its page text there too); three of them are the README's pictures in
+docs/images/.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from churn_assets_tests.ui.servers import (
     UiProject,
     champion_versions,
     make_project,
-    materialize_with_cli,
+    materialize_in_this_process,
     mlflow_client,
     running_dagster_dev,
     running_mlflow_ui,
@@ -211,7 +212,7 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
         with steps("second-champion"):
             promote_a_second_version(project)
             versions = champion_versions(project)
-            steps.note(f"CLI retrain: @champion v{versions[0]}, @previous_champion "
+            steps.note(f"retrain: @champion v{versions[0]}, @previous_champion "
                        f"v{versions[1]}")
             assert versions == ("2", "1"), versions
 
@@ -249,7 +250,7 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
 def promote_a_second_version(project: UiProject) -> None:
     """Retrain with another seed and promote it whatever its F1 (min_delta -1 and a full
     ROC-AUC margin: any interval's lower bound is above -1)."""
-    materialize_with_cli(project, "second-champion", "tuned_churn_model,champion_model", {
+    materialize_in_this_process(project, ["tuned_churn_model", "champion_model"], {
         "ops": {
             "tuned_churn_model": {"config": {"seed": 7}},
             "champion_model": {"config": {"min_delta": -1.0, "roc_auc_margin": 1.0}},
