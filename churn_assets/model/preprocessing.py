@@ -16,23 +16,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 if __package__:  # the installed package; inside a logged model these files are top-level
-    from .small_frames import (
-        SMALL_FRAME_ROWS,
-        column_texts,
-        numbers,
-        plain_texts,
-        plain_values,
-        texts,
-    )
+    from . import small_frames
 else:
-    from small_frames import (
-        SMALL_FRAME_ROWS,
-        column_texts,
-        numbers,
-        plain_texts,
-        plain_values,
-        texts,
-    )
+    import small_frames
 
 RARE = "__rare__"
 MISSING = "__missing__"
@@ -120,7 +106,7 @@ def _few_engineered(spec: dict[str, Any], parsed: dict[str, list[float]],
     if spec["kind"] not in _COMPUTE:
         return None
     if spec["kind"] == "mapping":
-        text = plain_texts(values[inputs[0]])
+        text = small_frames.plain_texts(values[inputs[0]])
         table = {str(k).strip().casefold(): float(v) for k, v in spec["mapping"].items()}
         return None if text is None else [table.get(t, np.nan) for t in text]
     x = np.asarray(parsed[inputs[0]], dtype=float)
@@ -240,7 +226,8 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
     def _categorical_text(values: pd.Series) -> pd.Series:
         # Each distinct value converted once (a category column of 1M rows holds a handful),
         # then spread back to the rows; missing values become MISSING as before.
-        return pd.Series(column_texts(values, MISSING), index=values.index, dtype=object)
+        return pd.Series(small_frames.column_texts(values, MISSING), index=values.index,
+                         dtype=object)
 
     def required_columns(self) -> list[str]:
         """Raw columns the fitted preprocessor reads; any other column may be absent."""
@@ -263,7 +250,9 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
         return pd.DataFrame(matrix, columns=self.feature_names_, index=frame.index, copy=False)
 
     def _transform_rows(self, frame: pd.DataFrame) -> np.ndarray:
-        if len(frame) <= SMALL_FRAME_ROWS and (small := self._transform_few(frame)) is not None:
+        small = (self._transform_few(frame) if len(frame) <= small_frames.SMALL_FRAME_ROWS
+                 else None)
+        if small is not None:
             return small
         blocks: list[np.ndarray] = [
             np.column_stack([_as_number(frame[c]).to_numpy(float) for c in self.numeric])
@@ -286,13 +275,13 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
     def _transform_few(self, frame: pd.DataFrame) -> np.ndarray | None:
         """``_transform_rows`` value by value (``small_frames``: equal results, no per-column
         pandas calls); None when a column holds values it does not handle."""
-        values = {c: plain_values(frame[c]) for c in self.required_columns()}
+        values = {c: small_frames.plain_values(frame[c]) for c in self.required_columns()}
         if any(v is None for v in values.values()):
             return None
         as_numbers = set(self.numeric) | {c for spec in self.engineered_
                                           if spec["kind"] != "mapping" for c in spec["inputs"]}
-        parsed = numbers({c: values[c] for c in as_numbers}, {c: frame[c].dtype
-                                                               for c in as_numbers})
+        parsed = small_frames.numbers({c: values[c] for c in as_numbers},
+                                      {c: frame[c].dtype for c in as_numbers})
         if parsed is None:
             return None
         columns: list[Any] = [parsed[c] for c in self.numeric]
@@ -302,14 +291,14 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
                 return None
             columns.append(column)
         for column, encoding in self.encodings_.items():
-            text = texts(values[column], MISSING)
+            text = small_frames.texts(values[column], MISSING)
             if text is None:
                 return None
             table, default = encoding["levels"], encoding["default"]
             columns.append([default if (v := table.get(t)) is None or v != v else v
                             for t in text])
         for column, levels in self.levels_.items():
-            text = texts(values[column], MISSING)
+            text = small_frames.texts(values[column], MISSING)
             if text is None:
                 return None
             columns += [[float(t == level) for t in text] for level in levels]
