@@ -255,6 +255,14 @@ class CustomerFeatures:
         self._schema = None
         return count
 
+    @property
+    def ready(self) -> bool:
+        """Open, with the view's definition read within the registry's cache time: a lookup
+        now waits on no registry read (the service then answers it on its event loop)."""
+        schema = self._schema
+        return (self._store is not None and schema is not None
+                and time.monotonic() - schema[0] <= REGISTRY_TTL_SECONDS)
+
     def _view(self) -> tuple[Any, dict[str, Any]]:
         """The view and its features' types, read again after the registry's cache time."""
         if self._schema is None or time.monotonic() - self._schema[0] > REGISTRY_TTL_SECONDS:
