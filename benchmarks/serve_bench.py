@@ -59,12 +59,12 @@ JSON = {"Content-Type": "application/json"}
 
 
 @contextmanager
-def server(command: list[str], env: dict[str, str], health: str,
-           log: Path) -> Iterator[subprocess.Popen]:
+def server(command: list[str], env: dict[str, str], health: str, log: Path,
+           cwd: str | None = None) -> Iterator[subprocess.Popen]:
     with log.open("w") as out:
         process = subprocess.Popen(command, env=os.environ | env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True,
-                                   cwd=log.parent)
+                                   cwd=cwd or log.parent)
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -262,8 +262,10 @@ class Bench:
 
 
 @contextmanager
-def bench_servers() -> Iterator[Bench]:
-    """A small real champion, its customers in Redis through Feast, and the three servers."""
+def bench_servers(baseline: Path | None = None) -> Iterator[Bench]:
+    """A small real champion, its customers in Redis through Feast, and the three servers;
+    with ``baseline`` (another checkout of this project) a fourth, ``base``: that code's
+    service, log on, for a before/after in the same minutes."""
     sys.path.insert(0, str(PROJECT_ROOT))
     from churn_assets_tests.helpers.served_champion import register_champion
 
@@ -295,6 +297,16 @@ def bench_servers() -> Iterator[Bench]:
             servers[key] = ([sys.executable, "-m", "churn_assets", "--config", str(config),
                              "serve", "--host", "127.0.0.1", "--port", str(port)],
                             f"{urls[key]}/health", folder / f"ours-{key}.log")
+        overrides = {}
+        if baseline is not None:
+            port = free_port()
+            urls["base"] = f"http://127.0.0.1:{port}"
+            servers["base"] = ([sys.executable, "-m", "churn_assets", "--config",
+                                str(folder / "dataset-on.yaml"), "serve", "--host", "127.0.0.1",
+                                "--port", str(port)], f"{urls['base']}/health",
+                               folder / "base-on.log")
+            overrides["base"] = {"PYTHONPATH": str(baseline),  # and its folder as cwd
+                                 "CHURN_PREDICTION_LOG_URL": f"sqlite:///{folder / 'base.db'}"}
         port = free_port()
         urls["mlflow"] = f"http://127.0.0.1:{port}"
         servers["mlflow"] = ([sys.executable, "-m", "mlflow", "models", "serve", "-m",
@@ -302,10 +314,12 @@ def bench_servers() -> Iterator[Bench]:
                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                              f"{urls['mlflow']}/ping", folder / "mlflow-serve.log")
         with ExitStack() as running:
-            processes = {key: running.enter_context(server(command, env, health, log))
-                         for key, (command, health, log) in servers.items()}
-            wait_for_lookups(urls["on"], ids[0])
-            wait_for_lookups(urls["off"], ids[0])
+            processes = {key: running.enter_context(server(
+                command, env | overrides.get(key, {}), health, log, cwd=overrides.get(
+                    key, {}).get("PYTHONPATH"))) for key, (command, health, log) in servers.items()}
+            for key in ("on", "off", "base"):
+                if key in urls:
+                    wait_for_lookups(urls[key], ids[0])
             yield Bench(urls, processes, ids, singles, thousand)
 
 

@@ -17,6 +17,7 @@ import argparse
 import os
 import statistics
 import time
+from pathlib import Path
 
 import httpx
 import psutil
@@ -63,10 +64,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--requests", type=int, default=300, help="per small-request phase")
     parser.add_argument("--thousands", type=int, default=20, help="1,000-row POSTs per phase")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, help="another checkout of this project: its "
+                        "service (log on) measured beside this one, column 'base'")
     args = parser.parse_args(argv)
     print(f"serve cpu: {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
     results: dict[str, list[tuple[float, float, float]]] = {}
-    with bench_servers() as bench:
+    with bench_servers(args.baseline) as bench:
         urls, pids = bench.urls, {k: p.pid for k, p in bench.processes.items()}
         ids, singles = bench.ids, bench.singles
 
@@ -78,12 +81,12 @@ def main(argv: list[str] | None = None) -> dict:
             return lambda c, i: c.post(f"{urls[key]}{path}", content=bodies[i % len(bodies)],
                                        headers=JSON)
 
-        phases = [("GET /customers/{id}", key, lookup(key), args.requests)
-                  for key in ("on", "off")]
+        ours = [key for key in ("base", "on", "off") if key in urls]
+        phases = [("GET /customers/{id}", key, lookup(key), args.requests) for key in ours]
         phases += [("POST 1 row", key, post(key, singles), args.requests)
-                   for key in ("on", "off", "mlflow")]
+                   for key in (*ours, "mlflow")]
         phases += [("POST 1,000 rows", key, post(key, [bench.thousand]), args.thousands)
-                   for key in ("on", "off", "mlflow")]
+                   for key in (*ours, "mlflow")]
         with httpx.Client(timeout=60) as client:
             for round_ in range(args.rounds):
                 print(f"  round {round_ + 1} of {args.rounds}", flush=True)
@@ -108,7 +111,8 @@ def report(results: dict[str, list[tuple[float, float, float]]]) -> None:
           "|---|---|---|---|---|")
     for label, values in results.items():
         name, key = label.split("|")
-        server = {"on": "ours, log on", "off": "ours, log off", "mlflow": "mlflow"}[key]
+        server = {"on": "ours, log on", "off": "ours, log off", "mlflow": "mlflow",
+                  "base": "baseline code, log on"}[key]
         loads = [v[2] for v in values]
         print(f"| {name} | {server} | {_median(values, 0)} | {_median(values, 1)} | "
               f"{min(loads):.1f}-{max(loads):.1f} |")
