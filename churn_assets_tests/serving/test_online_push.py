@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from churn_assets.serving import online_store as online
+from churn_assets.serving import sqlite_rows
 
 pytest.importorskip("feast")
 
@@ -35,37 +36,57 @@ def customers(n: int) -> pd.DataFrame:
     return pd.concat([frame, repeat], ignore_index=True)
 
 
-def stored(location: online.StoreLocation, project: str) -> list[tuple]:
+def stored(location: online.StoreLocation, with_times: bool = False) -> list[tuple]:
+    times = ", event_ts" if with_times else ""
     with sqlite3.connect(location.online) as connection:
         return connection.execute(
-            "SELECT entity_key, feature_name, value, value_text, vector_value, created_ts "
-            f"FROM {project}_{online.VIEW} ORDER BY entity_key, feature_name").fetchall()
+            "SELECT entity_key, feature_name, value, value_text, vector_value, created_ts"
+            f"{times} FROM churn_{online.VIEW} ORDER BY entity_key, feature_name").fetchall()
 
 
-def event_times(location: online.StoreLocation, project: str) -> set[int]:
+def event_times(location: online.StoreLocation) -> set[int]:
     with sqlite3.connect(location.online) as connection:
         return {row[0] for row in connection.execute(
-            f"SELECT DISTINCT event_ts FROM {project}_{online.VIEW}")}
+            f"SELECT DISTINCT event_ts FROM churn_{online.VIEW}")}
 
 
-def test_the_push_writes_slices_no_larger_than_the_bound(
+def next_month(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same customers a month on: half of them changed, one gone, a new one."""
+    newer = frame.iloc[1:].copy()
+    newer.loc[newer.index[::2], "tenure"] += 1
+    newer.loc[newer.index[::3], "Contract"] = None
+    newer.loc[newer.index[::5], "MonthlyCharges"] = 99.5
+    new = frame.iloc[[0]].assign(customerID="9999-NEWER")
+    return pd.concat([newer, new], ignore_index=True)
+
+
+def sqlite_store(folder: Path) -> online.CustomerFeatures:
+    return online.open_store("churn", "customerID",
+                             online.store_location(str(folder / "online.db"), str(folder)))
+
+
+def test_the_push_converts_and_writes_slices_no_larger_than_the_bound(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from feast.infra.passthrough_provider import PassthroughProvider
 
-    written: list[int] = []
-    write = PassthroughProvider.online_write_batch
+    converted: list[int] = []
+    convert, write = online.convert, PassthroughProvider.online_write_batch
 
-    def counted(self, config, table, data, progress):  # the real write, its size recorded
-        written.append(len(data))
+    def counted(rows, view):  # the real conversion, its size recorded
+        converted.append(len(rows))
+        return convert(rows, view)
+
+    def refused(self, config, table, data, progress):
+        assert len(data) <= 40
         return write(self, config, table, data, progress)
 
-    monkeypatch.setattr(PassthroughProvider, "online_write_batch", counted)
+    monkeypatch.setattr(online, "convert", counted)
+    monkeypatch.setattr(PassthroughProvider, "online_write_batch", refused)
     frame = customers(130)
-    location = online.store_location(str(tmp_path / "online.db"), str(tmp_path))
-    store = online.open_store("churn", "customerID", location)
+    store = sqlite_store(tmp_path)
     assert store.push([frame], drop=("Churn",), slice_rows=40) == 130  # 131 rows, one repeat
-    assert written == [40, 40, 40, 10]
-    reader = online.open_store("churn", "customerID", location)
+    assert converted == [40, 40, 40, 10]
+    reader = sqlite_store(tmp_path)
     assert reader.get("0007-ABCDE")["tenure"] == 99  # the later row of the repeated id
     assert reader.get("0129-ABCDE")["Contract"] == frame.loc[129, "Contract"]
     with pytest.raises(ValueError, match="at least 1 row"):
@@ -73,21 +94,42 @@ def test_the_push_writes_slices_no_larger_than_the_bound(
 
 
 def test_the_rows_stored_equal_feasts_own_write(tmp_path: Path) -> None:
-    frame = customers(300).drop(columns="Churn")
-    ours = online.store_location(str(tmp_path / "ours.db"), str(tmp_path / "ours"))
-    started = int(datetime.now(UTC).timestamp())
-    assert online.open_store("churn", "customerID", ours).push([frame], slice_rows=64) == 300
-    finished = int(datetime.now(UTC).timestamp())
+    ours, feasts = sqlite_store(tmp_path / "ours"), sqlite_store(tmp_path / "feast")
+    Path(feasts.location.registry).parent.mkdir(parents=True)
+    first = customers(300).drop(columns="Churn")
+    for frame in (first, next_month(first)):
+        started = int(datetime.now(UTC).timestamp())
+        assert ours.push([frame], slice_rows=64) == 300
+        finished = int(datetime.now(UTC).timestamp())
+        feasts.store.apply(online.feature_definitions("customerID", frame.dtypes,
+                                                      str(tmp_path / "unused.parquet")))
+        feasts.store.write_to_online_store(
+            online.VIEW, online.push_frame(frame, "customerID", datetime.now(UTC)))
+        assert stored(ours.location) == stored(feasts.location)
+        assert started <= max(event_times(ours.location)) <= finished
+    assert len(stored(ours.location)) == 301 * 5
 
-    feasts = online.store_location(str(tmp_path / "feast.db"), str(tmp_path / "feast"))
-    reference = online.open_store("churn", "customerID", feasts)
-    Path(feasts.registry).parent.mkdir(parents=True)
-    reference.store.apply(online.feature_definitions("customerID", frame.dtypes,
-                                                     str(tmp_path / "unused.parquet")))
-    reference.store.write_to_online_store(
-        online.VIEW, online.push_frame(frame, "customerID", datetime.now(UTC)))
 
-    assert len(stored(ours, "churn")) == 300 * 5
-    assert stored(ours, "churn") == stored(feasts, "churn")
-    [pushed_at] = event_times(ours, "churn")
-    assert started <= pushed_at <= finished
+def test_the_sqlite_writer_stores_what_feasts_writer_stores(tmp_path: Path) -> None:
+    """The same converted rows through ``sqlite_rows.write`` and through Feast's
+    ``online_write_batch``: the same table, event times included, after an update too."""
+    stores = [sqlite_store(tmp_path / name) for name in ("ours", "feast")]
+    first = customers(200).drop(columns="Churn")
+    for frame, at in ((first, datetime(2026, 1, 5, 9, 30, tzinfo=UTC)),
+                      (next_month(first), datetime(2026, 2, 5, 9, 30, tzinfo=UTC))):
+        rows = online.push_frame(frame, "customerID", at)
+        for store in stores:
+            Path(store.location.registry).parent.mkdir(parents=True, exist_ok=True)
+            store.store.apply(online.feature_definitions("customerID", frame.dtypes,
+                                                         str(tmp_path / "unused.parquet")))
+        ours, feasts = stores
+        view = ours.store.get_feature_view(online.VIEW)
+        assert sqlite_rows.fast_path(ours.store.config)
+        sqlite_rows.write(ours.store._get_provider().online_store._get_conn(ours.store.config),
+                          ours.store.config, view, online.convert(rows, view))
+        feasts.store._get_provider().online_write_batch(
+            feasts.store.config, view, online.convert(rows, view).rows(), progress=None)
+        assert stored(ours.location, with_times=True) == stored(feasts.location, True)
+    # The customer absent from the newer snapshot keeps the older row (as in Feast).
+    assert event_times(ours.location) == {int(datetime(2026, month, 5, 9, 30).timestamp())
+                                          for month in (1, 2)}
