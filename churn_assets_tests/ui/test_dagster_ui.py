@@ -27,6 +27,7 @@ from churn_assets_tests.ui.browser import (
     dismiss_community_dialog,
     metadata_value,
     open_markdown,
+    parked,
     readme_images_folder,
     save_readme_image,
 )
@@ -171,7 +172,8 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
             page.get_by_role("button", name="Materialize all").click()
             run_id = launched_run_id(page)
             steps.note(f"launched run {run_id}")
-            status = wait_for_run(dagster, run_id, RUN_SECONDS)
+            with parked(page):
+                status = wait_for_run(dagster, run_id, RUN_SECONDS)
             page.goto(f"{dagster}/runs/{run_id}")
             page.get_by_text("Success").first.wait_for()
             assert status == "SUCCESS", f"run {run_id} ended {status}"
@@ -210,7 +212,9 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
             steps.note(f"running: {', '.join(SENSORS_AND_SCHEDULES)}")
 
         with steps("second-champion"):
-            promote_a_second_version(project)
+            with parked(page):
+                promote_a_second_version(project)
+            page.goto(f"{dagster}/runs")  # the step's screenshot: the retrain run listed
             versions = champion_versions(project)
             steps.note(f"retrain: @champion v{versions[0]}, @previous_champion "
                        f"v{versions[1]}")
@@ -275,9 +279,11 @@ def launch_from_launchpad(page, dagster: str, job: str, config: dict, steps: Ste
         "b.innerText) && !b.disabled)")
     launch.click()
     page.wait_for_url(re.compile(r"/runs/"))
-    run_id = page.url.rsplit("/runs/", 1)[1].split("?")[0]
-    status = wait_for_run(dagster, run_id, RUN_SECONDS)
-    page.reload()
+    run_page = page.url
+    run_id = run_page.rsplit("/runs/", 1)[1].split("?")[0]
+    with parked(page):
+        status = wait_for_run(dagster, run_id, RUN_SECONDS)
+    page.goto(run_page)
     page.get_by_text("Success").first.wait_for()
     steps.note(f"{job} run {run_id} ended {status} (config typed in the launchpad: "
                f"{', '.join(config)})")
