@@ -265,6 +265,14 @@ class CustomerFeatures:
         self._schema = None
         return count
 
+    @property
+    def ready(self) -> bool:
+        """Open, with the view's definition read within the registry's cache time: a lookup
+        now waits on no registry read (the service then answers it on its event loop)."""
+        schema = self._schema
+        return (self._store is not None and schema is not None
+                and time.monotonic() - schema[0] <= REGISTRY_TTL_SECONDS)
+
     def _write(self, view: Any, rows: pd.DataFrame) -> None:
         """One slice, as Feast's provider writes it (``online_write_batch``, the call Feast's
         ``write_to_online_store`` ends in after converting its whole frame at once); to its
