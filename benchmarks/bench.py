@@ -14,6 +14,7 @@ is compared against, then kept as ``.bench/previous.json``).
     python -m benchmarks.bench --no-plain --sizes 100k # the graph only
     python -m benchmarks.bench --sensor 12345          # also the sensor/drift/executor figures
     python -m benchmarks.bench --dask                  # also Dask tuning, 1 vs 2 workers
+    python -m benchmarks.bench --snapshot --sizes 1m   # ... then a landed 1M snapshot to scores
     python -m benchmarks.bench --no-plain --init --sizes bundled,telco,noid,wide
                      # YAMLs written by `init`; noid = generated rows without an id column,
                      # wide = the same plus a 51-level region that carries signal
@@ -181,8 +182,8 @@ def write_dataset_yaml(source: Path, telco: bool, work: Path) -> Path:
 
 def _step_times(dagster_home: Path) -> tuple[dict[str, float], str,
                                             dict[str, tuple[float, float]]]:
-    """Seconds per step (STEP_START to STEP_SUCCESS/FAILURE) of the one run in this instance,
-    the run's status, and each step's (start, end) unix times."""
+    """Seconds per step (STEP_START to STEP_SUCCESS/FAILURE) of the newest run in this
+    instance, the run's status, and each step's (start, end) unix times."""
     import dagster as dg
 
     kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
@@ -229,18 +230,28 @@ def _mlflow_figures(tracking_uri: str) -> tuple[dict[str, float], int | None]:
     return {}, None
 
 
-def run_graph(csv: Path, telco: bool, work: Path, init: bool = False) -> SideResult:
-    home, state = work / "dagster_home", work / "state"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    tracking_uri = f"sqlite:///{work / 'mlflow' / 'mlflow.db'}"
+def graph_env(work: Path) -> dict[str, str]:
+    """The environment of every Dagster process on ``work``'s stores (fresh on first use)."""
     env = base_env() | {
-        "DAGSTER_HOME": str(home), "MLFLOW_TRACKING_URI": tracking_uri,
-        "CHURN_STATE_DIR": str(state), "TMPDIR": str(work),
-        "CHURN_DATASET_CONFIG": str(write_init_yaml(csv, work) if init
-                                    else write_dataset_yaml(csv, telco, work)),
+        "DAGSTER_HOME": str(work / "dagster_home"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow' / 'mlflow.db'}",
+        "CHURN_STATE_DIR": str(work / "state"), "TMPDIR": str(work),
+        "CHURN_DATASET_CONFIG": str(work / "dataset.yaml"),
     }
     env.pop("CHURN_DEPLOYMENT", None)
+    return env
+
+
+def run_graph(csv: Path, telco: bool, work: Path, init: bool = False) -> SideResult:
+    home = work / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    if init:
+        write_init_yaml(csv, work)
+    else:
+        write_dataset_yaml(csv, telco, work)
+    env = graph_env(work)
+    tracking_uri = env["MLFLOW_TRACKING_URI"]
     log = work / "graph.log"
     figures = run_measured([sys.executable, "-m", "dagster", "asset", "materialize", "-m",
                             "churn_assets", "--select", "*"], env, log)
@@ -302,8 +313,8 @@ def _as_entry(result: SideResult) -> dict[str, Any]:
     return entry
 
 
-def bench_size(name: str, plain_max_rows: int, keep: Path | None, init: bool = False
-               ) -> dict[str, Any] | None:
+def bench_size(name: str, plain_max_rows: int, keep: Path | None, init: bool = False,
+               snapshot: bool = False) -> dict[str, Any] | None:
     rows = parse_size(name)
     plain = (rows or 0) <= plain_max_rows and not name.startswith(("noid", "wide"))
     if name == "telco" and not SHARED_TELCO.is_file():
@@ -324,9 +335,15 @@ def bench_size(name: str, plain_max_rows: int, keep: Path | None, init: bool = F
 
         print(f"[{name}] strong reference ...", flush=True)
         entry["reference"] = strong_reference(work / "state")
+        if snapshot:
+            from benchmarks.snapshot_bench import run_snapshot
+
+            print(f"[{name}] snapshot to scores ...", flush=True)
+            entry["snapshot"] = _as_entry(run_snapshot(work, csv if rows is None else None,
+                                                       rows))
     if init:
         entry["init_yaml"] = (work / "dataset.yaml").read_text()
-    for side in ("plain", "graph"):
+    for side in ("plain", "graph", "snapshot"):
         if entry.get(side, {}).get("error"):
             print(f"[{name}] {side}: {entry[side]['error']}", flush=True)
     if keep is None:
@@ -406,6 +423,11 @@ def report(entries: list[dict[str, Any]]) -> None:
                     [[e["size"], *(f"{e['reference'][n][k]:.4f}" for n in names
                                    for k in ("valid_roc_auc", "test_f1"))]
                      for e in referenced])
+    snapshots = [e for e in entries if e.get("snapshot")]
+    if snapshots:
+        from benchmarks.snapshot_bench import snapshot_table
+
+        print_table(*snapshot_table(snapshots))
     by_size = {e["size"]: e for e in entries}
     if "100k" in by_size and "1m" in by_size:
         print("\ngrowth 100k -> 1M, graph wall: " + _ratio(
@@ -464,6 +486,11 @@ def main(argv: list[str] | None = None) -> None:
                         default=bool(os.environ.get("BENCH_SERVE")),
                         help="also run benchmarks.serve_bench: the scoring service against "
                         "`mlflow models serve`, side by side ($BENCH_SERVE)")
+    parser.add_argument("--snapshot", action="store_true",
+                        default=bool(os.environ.get("BENCH_SNAPSHOT")),
+                        help="after each size's graph run, land a new labeled snapshot of the "
+                        "same size and time snapshot_intake_job on it in a fresh process "
+                        "($BENCH_SNAPSHOT)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
@@ -476,7 +503,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     plain_max_rows = -1 if args.no_plain else args.plain_max_rows
-    entries = [e for e in (bench_size(s, plain_max_rows, args.keep, args.init) for s in sizes) if e]
+    entries = [e for e in (bench_size(s, plain_max_rows, args.keep, args.init, args.snapshot)
+                           for s in sizes) if e]
     if entries:
         report(entries)
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -58,11 +59,12 @@ JSON = {"Content-Type": "application/json"}
 
 
 @contextmanager
-def server(command: list[str], env: dict[str, str], health: str, log: Path) -> Iterator[None]:
+def server(command: list[str], env: dict[str, str], health: str, log: Path,
+           cwd: str | None = None) -> Iterator[subprocess.Popen]:
     with log.open("w") as out:
         process = subprocess.Popen(command, env=os.environ | env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True,
-                                   cwd=log.parent)
+                                   cwd=cwd or log.parent)
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -74,7 +76,7 @@ def server(command: list[str], env: dict[str, str], health: str, log: Path) -> I
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{command[:4]} did not start: {log.read_text()[-2000:]}")
             time.sleep(0.3)
-        yield
+        yield process
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -248,17 +250,25 @@ def one_repeat(urls: dict[str, str], ids: list[str], singles: list[bytes], thous
     return r
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-sustained", action="store_true",
-                        help="skip the sustained-rate search (the longest part)")
-    args = parser.parse_args(argv)
+@dataclass
+class Bench:
+    """The three servers running and what is sent to them."""
+
+    urls: dict[str, str]  # "on", "off" (ours, log on / off), "mlflow"
+    processes: dict[str, subprocess.Popen]
+    ids: list[str]
+    singles: list[bytes]  # 1-row POST bodies
+    thousand: bytes  # one 1,000-row POST body
+
+
+@contextmanager
+def bench_servers(baseline: Path | None = None) -> Iterator[Bench]:
+    """A small real champion, its customers in Redis through Feast, and the three servers;
+    with ``baseline`` (another checkout of this project) a fourth, ``base``: that code's
+    service, log on, for a before/after in the same minutes."""
     sys.path.insert(0, str(PROJECT_ROOT))
     from churn_assets_tests.helpers.served_champion import register_champion
 
-    print(f"serve bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
-          flush=True)
     with tempfile.TemporaryDirectory(prefix="churn-serve-bench-") as tmp, running_redis() as redis:
         folder = Path(tmp)
         champion = register_champion(folder / "mlflow", name="churn-bench")
@@ -275,7 +285,7 @@ def main(argv: list[str] | None = None) -> dict:
                "CHURN_STATE_DIR": str(folder / "state"), "PYTHONPATH": str(PROJECT_ROOT),
                "MLFLOW_REGISTRY_URI": champion.tracking_uri,
                "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
-        urls, servers = {}, []
+        urls, servers = {}, {}
         for key, logging_on in (("on", True), ("off", False)):
             config = folder / f"dataset-{key}.yaml"
             config.write_text(yaml.safe_dump({
@@ -284,27 +294,51 @@ def main(argv: list[str] | None = None) -> dict:
                 "serving": {"log_predictions": logging_on, "poll_seconds": 300}}))
             port = free_port()
             urls[key] = f"http://127.0.0.1:{port}"
-            servers.append(([sys.executable, "-m", "churn_assets", "--config", str(config),
+            servers[key] = ([sys.executable, "-m", "churn_assets", "--config", str(config),
                              "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            f"{urls[key]}/health", folder / f"ours-{key}.log"))
+                            f"{urls[key]}/health", folder / f"ours-{key}.log")
+        overrides = {}
+        if baseline is not None:
+            port = free_port()
+            urls["base"] = f"http://127.0.0.1:{port}"
+            servers["base"] = ([sys.executable, "-m", "churn_assets", "--config",
+                                str(folder / "dataset-on.yaml"), "serve", "--host", "127.0.0.1",
+                                "--port", str(port)], f"{urls['base']}/health",
+                               folder / "base-on.log")
+            overrides["base"] = {"PYTHONPATH": str(baseline),  # and its folder as cwd
+                                 "CHURN_PREDICTION_LOG_URL": f"sqlite:///{folder / 'base.db'}"}
         port = free_port()
         urls["mlflow"] = f"http://127.0.0.1:{port}"
-        servers.append(([sys.executable, "-m", "mlflow", "models", "serve", "-m",
-                         f"models:/{champion.name}@champion", "--env-manager", "local",
-                         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                        f"{urls['mlflow']}/ping", folder / "mlflow-serve.log"))
+        servers["mlflow"] = ([sys.executable, "-m", "mlflow", "models", "serve", "-m",
+                              f"models:/{champion.name}@champion", "--env-manager", "local",
+                              "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                             f"{urls['mlflow']}/ping", folder / "mlflow-serve.log")
         with ExitStack() as running:
-            for command, health, log in servers:
-                running.enter_context(server(command, env, health, log))
-            wait_for_lookups(urls["on"], ids[0])
-            wait_for_lookups(urls["off"], ids[0])
-            repeats = []
-            for repeat in range(args.repeats):
-                print(f"  repeat {repeat + 1} of {args.repeats} "
-                      f"(load average {os.getloadavg()[0]:.1f}):", flush=True)
-                repeats.append(one_repeat(urls, ids, singles, thousand,
-                                          not args.no_sustained))
-            health = httpx.get(f"{urls['on']}/health").json()["prediction_log"]
+            processes = {key: running.enter_context(server(
+                command, env | overrides.get(key, {}), health, log, cwd=overrides.get(
+                    key, {}).get("PYTHONPATH"))) for key, (command, health, log) in servers.items()}
+            for key in ("on", "off", "base"):
+                if key in urls:
+                    wait_for_lookups(urls[key], ids[0])
+            yield Bench(urls, processes, ids, singles, thousand)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-sustained", action="store_true",
+                        help="skip the sustained-rate search (the longest part)")
+    args = parser.parse_args(argv)
+    print(f"serve bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
+          flush=True)
+    with bench_servers() as bench:
+        repeats = []
+        for repeat in range(args.repeats):
+            print(f"  repeat {repeat + 1} of {args.repeats} "
+                  f"(load average {os.getloadavg()[0]:.1f}):", flush=True)
+            repeats.append(one_repeat(bench.urls, bench.ids, bench.singles, bench.thousand,
+                                      not args.no_sustained))
+        health = httpx.get(f"{bench.urls['on']}/health").json()["prediction_log"]
     print(f"  prediction log of the logging server at the end: {health}")
     report(repeats)
     return {"repeats": repeats, "log": health}

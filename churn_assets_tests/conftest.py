@@ -23,7 +23,7 @@ LONGEST_FIRST = (
     "defs/test_production_shape.py", "defs/test_challenger_trial.py",
     "test_bare_commands.py", "defs/test_faults_processes.py",
     "defs/test_performance_monitoring.py", "defs/test_event_driven.py",
-    "defs/test_faults_bad_input.py", "distributed/test_data_path_s3.py", "defs/test_telco.py",
+    "defs/test_faults_bad_input.py", "defs/test_telco.py",
 )
 
 

@@ -239,19 +239,24 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
         """Each engineered feature the model uses, with the raw columns it reads."""
         return {spec["name"]: list(spec["inputs"]) for spec in self.engineered_}
 
-    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def transform(self, frame: pd.DataFrame,
+                  columns: dict[Any, pd.Series] | None = None) -> pd.DataFrame:
+        """The model matrix of ``frame``; ``columns``: ``small_frames.columns_of(frame)``,
+        its columns already taken out (a few rows), or None."""
         missing = [c for c in self.required_columns() if c not in frame]
         if missing:
             raise MissingColumnsError(missing)
         matrix = np.empty((len(frame), len(self.feature_names_)), dtype="float32")
         for start in range(0, len(frame), TRANSFORM_CHUNK_ROWS):
             rows = frame.iloc[start:start + TRANSFORM_CHUNK_ROWS]
-            matrix[start:start + len(rows)] = self._transform_rows(rows)
+            matrix[start:start + len(rows)] = self._transform_rows(
+                rows, columns if len(rows) == len(frame) else None)
         return pd.DataFrame(matrix, columns=self.feature_names_, index=frame.index, copy=False)
 
-    def _transform_rows(self, frame: pd.DataFrame) -> np.ndarray:
-        small = (self._transform_few(frame) if len(frame) <= small_frames.SMALL_FRAME_ROWS
-                 else None)
+    def _transform_rows(self, frame: pd.DataFrame,
+                        columns: dict[Any, pd.Series] | None = None) -> np.ndarray:
+        small = (self._transform_few(frame, columns)
+                 if len(frame) <= small_frames.SMALL_FRAME_ROWS else None)
         if small is not None:
             return small
         blocks: list[np.ndarray] = [
@@ -272,16 +277,19 @@ class ChurnPreprocessor(TransformerMixin, BaseEstimator):
             blocks.append(np.column_stack([known, rare]).astype(float))
         return np.hstack(blocks)
 
-    def _transform_few(self, frame: pd.DataFrame) -> np.ndarray | None:
+    def _transform_few(self, frame: pd.DataFrame,
+                       columns: dict[Any, pd.Series] | None = None) -> np.ndarray | None:
         """``_transform_rows`` value by value (``small_frames``: equal results, no per-column
         pandas calls); None when a column holds values it does not handle."""
-        values = {c: small_frames.plain_values(frame[c]) for c in self.required_columns()}
+        if columns is None:
+            columns = {c: frame[c] for c in self.required_columns()}
+        values = {c: small_frames.plain_values(columns[c]) for c in self.required_columns()}
         if any(v is None for v in values.values()):
             return None
         as_numbers = set(self.numeric) | {c for spec in self.engineered_
                                           if spec["kind"] != "mapping" for c in spec["inputs"]}
         parsed = small_frames.numbers({c: values[c] for c in as_numbers},
-                                      {c: frame[c].dtype for c in as_numbers})
+                                      {c: columns[c].dtype for c in as_numbers})
         if parsed is None:
             return None
         columns: list[Any] = [parsed[c] for c in self.numeric]

@@ -93,15 +93,17 @@ def _kahan_row(row: list[float], place: list[int], size: int) -> list[float]:
 
 
 def _shown(rows: pd.DataFrame, features: pd.DataFrame, names: list[str],
-           preprocessor: Any) -> dict[str, np.ndarray]:
-    """Each raw column's values as the reasons show them (an object array per column)."""
+           preprocessor: Any, columns: dict[Any, pd.Series] | None = None
+           ) -> dict[str, np.ndarray]:
+    """Each raw column's values as the reasons show them (an object array per column);
+    ``columns``: ``small_frames.columns_of(rows)`` or None."""
     engineered = {spec["name"]: f"eng__{spec['name']}" for spec in preprocessor.engineered_}
     shown = {}
     for source in names:
         if source not in rows and engineered.get(source) in features:  # a ratio: its value
             values = features[engineered[source]]
         else:
-            values = rows[source]
+            values = rows[source] if columns is None else columns[source]
         if len(values) <= SMALL_FRAME_ROWS:  # a few rows: value by value, same text
             plain = plain_values(values)
             text = None if plain is None else texts(plain, "missing")
@@ -121,13 +123,14 @@ def top_reasons(rows: pd.DataFrame, features: pd.DataFrame, contribution: pd.Dat
 
 
 def reason_texts(rows: pd.DataFrame, features: pd.DataFrame, contribution: Any,
-                 preprocessor: Any, top: int = len(REASON_COLUMNS)) -> dict[str, list[str]]:
+                 preprocessor: Any, top: int = len(REASON_COLUMNS),
+                 columns: dict[Any, pd.Series] | None = None) -> dict[str, list[str]]:
     """``top_reasons`` as lists, ``reason_1..top``; ``contribution``: rows x features (a
-    frame or an array, bias dropped)."""
+    frame or an array, bias dropped); ``columns``: ``small_frames.columns_of(rows)``."""
     sources = raw_sources(preprocessor)
     names = list(dict.fromkeys(sources))
     values = _summed(np.asarray(contribution, dtype=float), sources, names)
-    shown = _shown(rows, features, names, preprocessor)
+    shown = _shown(rows, features, names, preprocessor, columns)
     order = np.argsort(-values, axis=1, kind="stable")[:, :top]
     amounts = np.take_along_axis(values, order, axis=1)
     columns = [shown[name] for name in names]

@@ -34,11 +34,13 @@ try:  # inside a logged model, code_paths puts preprocessing.py and families/ on
     from decision_policy import RetentionDecision, ranks
     from families import load_fitted
     from reason_codes import reason_texts
+    from small_frames import columns_of
 except ImportError:  # imported from the installed package
     from churn_assets.model.decision_policy import RetentionDecision, ranks
     from churn_assets.model.families import load_fitted
     from churn_assets.model.preprocessing import ChurnPreprocessor
     from churn_assets.model.reason_codes import reason_texts
+    from churn_assets.model.small_frames import columns_of
 
 ARTIFACT_PREPROCESSOR = "preprocessor"
 ARTIFACT_MODEL = "family_model"
@@ -59,7 +61,8 @@ class ChurnClassifier(PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         rows = pd.DataFrame(model_input)
-        features = self.preprocessor.transform(rows)
+        columns = columns_of(rows)  # a few rows: taken out once for both readers below
+        features = self.preprocessor.transform(rows, columns)
         probability = self.model.predict_proba(features)
         prediction = (probability >= self.threshold).astype(np.int64)
         # Built as one frame at the end: each column added or concatenated to a pandas frame
@@ -74,7 +77,8 @@ class ChurnClassifier(PythonModel):
             answer["contact"] = self.decision.contact(prediction, value)
         if params.get(PARAM_REASONS):
             contribution = np.asarray(self.model.contributions(features))[:, :-1]  # no bias
-            answer.update(reason_texts(rows, features, contribution, self.preprocessor))
+            answer.update(reason_texts(rows, features, contribution, self.preprocessor,
+                                       columns=columns))
         return pd.DataFrame(answer, index=rows.index)
 
 

@@ -113,16 +113,26 @@ class PredictionLog:
                 self._write({})  # idle: a good moment to replay the spool
 
     def _collect(self) -> dict[str, list[dict]]:
+        """What arrived: the writer waits for a first submission, lets more arrive for
+        ``flush_seconds``, then takes them all at once. Not woken per submission: a thread
+        switch and a queue wake-up per request cost more CPU than making its row (measured:
+        0.33 ms per one-row request, most of what logging cost). The database calls still
+        carry at most ``batch_rows`` rows (``_insert``)."""
         batch: dict[str, list[dict]] = {}
-        size, deadline = 0, time.monotonic() + self.flush_seconds
-        while size < self.batch_rows:
+        try:
+            first = self._queue.get(timeout=self.flush_seconds)
+        except queue.Empty:
+            return batch
+        self._stop.wait(self.flush_seconds)  # returns at once when stopping
+        items = [first]
+        while True:
             try:
-                table, rows = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                items.append(self._queue.get_nowait())
             except queue.Empty:
                 break
+        for table, rows in items:
             made = list(rows() if callable(rows) else rows)
             batch.setdefault(table, []).extend(made)
-            size += len(made)
             if table == "prediction_log":
                 self.counts["submitted"] += len(made)
         return batch

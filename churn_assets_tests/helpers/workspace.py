@@ -74,9 +74,30 @@ def seed_mlflow_store(store: Path, working_dir: Path) -> None:
     database.close()
 
 
+@functools.cache
+def _empty_instance_folder() -> Path:
+    """An empty Dagster instance's folder (SQLite run, event-log index and schedule storage,
+    schema created), made once per test process: creating one costs about 0.36 CPU s, a
+    copy opened in its place 0.06."""
+    folder = Path(tempfile.mkdtemp(prefix="churn-dagster-template-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    with dg.instance_for_test(temp_dir=str(folder)) as instance:
+        instance.get_runs(limit=1)
+    return folder
+
+
+@contextmanager
+def fresh_instance(overrides: dict | None = None) -> Iterator[dg.DagsterInstance]:
+    """``dg.instance_for_test`` on a copy of the empty instance folder, removed afterwards."""
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
+        shutil.copytree(_empty_instance_folder(), folder, dirs_exist_ok=True)
+        with dg.instance_for_test(overrides=overrides, temp_dir=folder) as instance:
+            yield instance
+
+
 def open_workspace(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChurnWorkspace]:
     monkeypatch.chdir(root)
-    with dg.instance_for_test() as instance:
+    with fresh_instance() as instance:
         workspace = ChurnWorkspace(root, instance)
         seed_mlflow_store(Path(workspace.tracking_uri.removeprefix("sqlite:///")), root)
         with mlflow_pointed_at(workspace.tracking_uri):
@@ -96,7 +117,7 @@ def open_server_workspace(root: Path, monkeypatch: pytest.MonkeyPatch, log_handl
     monkeypatch.chdir(root)
     handler = {"handlers": {"fault": {"()": log_handler}}}
     try:
-        with dg.instance_for_test(overrides={"python_logs": {
+        with fresh_instance(overrides={"python_logs": {
                 "dagster_handler_config": handler}}) as instance:
             workspace = ChurnWorkspace(root, instance)
             workspace.configure(tracking_uri=server.url)

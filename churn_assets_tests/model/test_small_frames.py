@@ -14,8 +14,8 @@ from churn_assets.dataset_config import DEFAULT_CONFIG_PATH, load_dataset_config
 from churn_assets.generator import generate_customers
 from churn_assets.model.families.xgboost_family import XGBoostModel
 from churn_assets.model.preprocessing import ChurnPreprocessor
-from churn_assets.model.reason_codes import _shown, by_raw_column, raw_sources
-from churn_assets.model.small_frames import SMALL_FRAME_ROWS
+from churn_assets.model.reason_codes import _shown, by_raw_column, raw_sources, reason_texts
+from churn_assets.model.small_frames import SMALL_FRAME_ROWS, columns_of
 from churn_assets_tests.helpers.small_candidate import CONFIG
 
 
@@ -131,3 +131,25 @@ def test_a_loaded_booster_scores_as_a_dmatrix_does(fitted) -> None:
     np.testing.assert_array_equal(loaded.predict_proba(matrix.iloc[:1]), expected[:1])
     with pytest.raises(ValueError, match="expects the columns"):
         loaded.predict_proba(matrix.iloc[:, ::-1])
+
+
+def test_columns_taken_out_once_give_what_indexing_gives(fitted) -> None:
+    """``columns_of`` (the served model's one pass over a few rows' columns, shared by the
+    preprocessor and the reasons) answers what each reader's own ``frame[name]`` answered."""
+    rows = awkward(generate_customers(200, seed=14), 6)
+    sources = raw_sources(fitted)
+    names = list(dict.fromkeys(sources))
+    for start in range(0, len(rows), 5):
+        few = rows.iloc[start:start + 1 + start % 5]
+        columns = columns_of(few)
+        assert columns is not None
+        shared = fitted.transform(few, columns)
+        np.testing.assert_array_equal(shared.to_numpy(), fitted.transform(few).to_numpy())
+        contribution = np.random.default_rng(start).normal(size=shared.shape)
+        assert reason_texts(few, shared, contribution, fitted, columns=columns) == \
+            reason_texts(few, shared, contribution, fitted)
+        assert _shown(few, shared, names, fitted, columns).keys() == set(names)
+    assert columns_of(rows) is None  # many rows: the pandas path indexes the frame itself
+    twice = rows.head(3).copy()
+    twice.columns = [*twice.columns[:-1], twice.columns[0]]
+    assert columns_of(twice) is None  # repeated names: indexing decides, as before
