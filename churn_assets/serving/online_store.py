@@ -63,8 +63,8 @@ def import_feast() -> None:
     REST call from whichever thread makes it. The service's Feast warm-up thread and its
     registry poll then imported Feast at once, and one of them got the other's partially
     initialised ``feast.data_source`` ("circular import"): no online lookups ("Feast is not
-    installed"), or no plugin (in the stack, 1 start in 3). Imported here in this order, in
-    one thread, the registry finds Feast complete.
+    installed"), or no plugin (1 of 9 starts of the stack's scoring container). Imported
+    here in this order, in one thread, the registry finds Feast complete.
 
     Feast is imported with typeguard's ``@typechecked`` as a no-op, as it is under ``python
     -O`` (typeguard's documented behaviour): Feast decorates its classes with it, and typeguard

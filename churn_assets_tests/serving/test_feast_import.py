@@ -1,9 +1,9 @@
 """Feast registers a request-header plugin with MLflow, which MLflow imports (all of Feast) on
 its first REST call. In the scoring container the service's Feast warm-up thread and the alias
-follower's first registry call imported Feast at once: one start in three, one of them got the
-other's partially initialised `feast.data_source` ("circular import"), and the service logged
-"Feast is not installed" and answered no `GET /customers/{id}`. The service's start now
-imports Feast and MLflow's registry, in that order, before any of its threads runs."""
+follower's first registry call imported Feast at once (1 of 9 starts) and one of them got the
+other's partially initialised `feast.data_source` ("circular import"): the service logged
+"Feast is not installed: no online lookups" and MLflow dropped Feast's plugin. The service's
+start now imports Feast and MLflow's registry, in that order, before any of its threads."""
 
 from __future__ import annotations
 
