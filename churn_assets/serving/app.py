@@ -139,7 +139,8 @@ def create_app(service: Service) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         service.log.start()
-        if service.store is not None:  # Feast's import and registry read, off the requests
+        if service.store is not None:  # Feast's registry read, off the requests
+            service.store.import_library()  # before the threads: each would import Feast
             threading.Thread(target=service.store.warm, daemon=True).start()
         if service.follower is not None:
             service.follower.start()

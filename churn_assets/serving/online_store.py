@@ -18,6 +18,7 @@ The URL may carry the Redis password: it goes to Feast only, never to a log or m
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 VIEW = "customers"
+NO_OFFLINE_STORE = "churn_assets.serving.no_offline_store.NoOfflineStore"
 PUSHED_AT = "churn_pushed_at"  # Feast's event time: the newer push of a customer wins
 REGISTRY_TTL_SECONDS = 60  # a service sees a changed feature view within this
 NO_ID_COLUMN = ("the dataset YAML has no id_column: no online lookups (set id_column to "
@@ -55,14 +57,28 @@ def _unchecked(target=None, **_options):
 
 
 def import_feast() -> None:
-    """Import Feast with typeguard's ``@typechecked`` as a no-op, as it is under ``python -O``
-    (typeguard's documented behaviour). Feast decorates its classes with it, and typeguard
+    """Import Feast, then MLflow's request-header registry; call it before starting threads.
+
+    Feast registers an MLflow request-header plugin (entry point
+    ``feast.infra.data_sources.mlflow.auth``) that MLflow loads, importing Feast, on its first
+    REST call from whichever thread makes it. The service's Feast warm-up thread and its
+    registry poll then imported Feast at once, and one of them got the other's partially
+    initialised ``feast.data_source`` ("circular import"): no online lookups ("Feast is not
+    installed"), or no plugin (1 of 9 starts of the stack's scoring container). Imported
+    here in this order, in one thread, the registry finds Feast complete.
+
+    Feast is imported with typeguard's ``@typechecked`` as a no-op, as it is under ``python
+    -O`` (typeguard's documented behaviour): Feast decorates its classes with it, and typeguard
     re-parses and compiles each one at import: ``import feast`` took 4.7-4.9 CPU s, 1.5 s
-    this way (measured), paid by every run that pushes online features and every service
-    start. Only Feast's own modules imported here see the no-op; the original is put back."""
-    if "feast" in sys.modules:  # imported already (or marked absent: None)
-        import feast  # noqa: F401
-        return
+    this way (measured). Only Feast's own modules imported here see the no-op; the original
+    is put back."""
+    if "feast" not in sys.modules:  # else imported already (or marked absent: None)
+        _import_unchecked()
+    import feast  # noqa: F401 - raises when absent
+    import mlflow.tracking.request_header.registry  # noqa: F401 - loads Feast's plugin
+
+
+def _import_unchecked() -> None:
     try:
         import typeguard
     except ModuleNotFoundError:
@@ -211,6 +227,7 @@ class CustomerFeatures:
         registry = self.location.registry
         config = RepoConfig(
             project=self.project, provider="local", online_store=online,
+            offline_store={"type": NO_OFFLINE_STORE},  # not Feast's dask: no_offline_store.py
             registry=RegistryConfig(path=registry, cache_ttl_seconds=REGISTRY_TTL_SECONDS),
             entity_key_serialization_version=3,
             repo_path=Path(registry).parent if "://" not in registry else None)
@@ -220,6 +237,13 @@ class CustomerFeatures:
         """A local registry exists once something was pushed (S3: assumed so)."""
         return "://" in self.location.registry or Path(self.location.registry).exists()
 
+    @staticmethod
+    def import_library() -> None:
+        """``import_feast`` in the caller's thread, before the service starts its others; a
+        failure is left to ``warm`` and the lookups to report."""
+        with contextlib.suppress(ImportError):
+            import_feast()
+
     def warm(self) -> None:
         """Opens the store and reads the view once (the service's start, off the request);
         nothing to read yet, nothing opened: the first lookup opens it."""
@@ -227,9 +251,13 @@ class CustomerFeatures:
             return
         try:
             self._feature_types()
-        except ImportError:
-            LOG.error("Feast is not installed (the [serve] extra): no online lookups")
         except Exception as error:  # the lookups answer 404 until the view is there
+            if isinstance(error, ModuleNotFoundError) and error.name == "feast":
+                LOG.error("Feast is not installed (the [serve] extra): no online lookups")
+                return
+            if isinstance(error, ImportError):  # installed but broken: not "not installed"
+                LOG.exception("Feast could not be imported: no online lookups")
+                return
             from feast.errors import FeatureViewNotFoundException
 
             if isinstance(error, FeatureViewNotFoundException | FileNotFoundError):
@@ -254,11 +282,11 @@ class CustomerFeatures:
                 source = self.location.registry.rsplit("/", 1)[0] + f"/{VIEW}.parquet"
                 self.store.apply(feature_definitions(self.id_column, rows.dtypes, source))
                 view = self.store.get_feature_view(VIEW)
-            rows = push_frame(rows, self.id_column, datetime.now(UTC))
+            rows, pushed_at = rows.drop_duplicates(self.id_column, keep="last"), datetime.now(UTC)
             # In id order: SQLite's key index then grows at its end (20 % less CPU, measured).
-            order = np.argsort(rows[self.id_column].to_numpy(), kind="stable")
-            for part in slices(order, slice_rows):
-                self._write(view, rows.iloc[part])
+            order = np.argsort(rows[self.id_column].astype(str).to_numpy(), kind="stable")
+            for part in slices(order, slice_rows):  # a slice's copy as Feast reads it, not all
+                self._write(view, push_frame(rows.iloc[part], self.id_column, pushed_at))
             count += len(rows)
         self._schema = None
         return count

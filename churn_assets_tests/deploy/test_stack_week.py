@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 import boto3
 import mlflow
+import pandas as pd
 import pytest
 import yaml
 
@@ -92,6 +93,27 @@ def scores_held(stack: Stack) -> str:
         "group by 1 order by 1')).all())")).strip()
 
 
+# What the scoring service logged when Feast's import failed in its container (a race of its
+# threads, churn_assets/serving/online_store.py import_feast): lookups off.
+FEAST_BROKEN = ("Feast is not installed", "Feast could not be imported", "circular import",
+                'register request header provider "feast"')
+
+
+def lookup_from_online_store(stack: Stack, version: str) -> dict:
+    """The first bundled customer through `GET /customers/{id}`: its row from the online store
+    (pushed by the training run's `online_features`), scored by champion `version`."""
+    first = pd.read_csv(PROJECT_ROOT / "data" / "customers.csv", nrows=1).iloc[0]
+    answer = stack.customer(str(first["customerID"]), version)
+    features = answer["features"]
+    assert {k: features[k] for k in ("customerID", "tenure", "Contract")} == \
+        {"customerID": first["customerID"], "tenure": first["tenure"],
+         "Contract": first["Contract"]}, features
+    assert 0 <= answer["predictions"][0]["churn_probability"] <= 1
+    logged = stack.logs("scoring")
+    assert not [line for line in logged.splitlines() if any(s in line for s in FEAST_BROKEN)]
+    return answer
+
+
 def test_quick_dataset_is_the_stacks_but_for_tuning() -> None:
     stack_file, quick = (yaml.safe_load((PROJECT_ROOT / name).read_text())
                          for name in ("deploy/dataset.stack.yaml", QUICK_CONFIG))
@@ -130,7 +152,10 @@ def test_training_run_through_graphql_in_its_own_container(stack: Stack) -> None
         "print(e.connect().execute(sa.text('select distinct model_version from churn_scores'))"
         ".scalars().all())"))
     assert held.strip() == f"['{version}']"
-    print(f"GraphQL-launched run {run_id}: champion v{version}; {stack.timings(run_id)}")
+    answer = lookup_from_online_store(stack, version)
+    print(f"GraphQL-launched run {run_id}: champion v{version}; {stack.timings(run_id)}; "
+          f"GET /customers/{answer['features']['customerID']} -> "
+          f"{answer['predictions'][0]['churn_probability']:.3f} from the online store")
 
 
 def test_shifted_snapshot_moves_champion_with_nobody_at_the_ui(stack: Stack) -> None:
@@ -245,6 +270,9 @@ def test_history_survives_down_and_up(stack: Stack, monkeypatch) -> None:
     assert {k: runs_after.get(k) for k in runs_before} == runs_before
     assert champion_version(stack) == champion
     assert scores_held(stack) == scores
+    # A fresh scoring container (the start where Feast's import once failed) answers from the
+    # online store kept in its volume.
+    lookup_from_online_store(stack, champion)
     # The champion's files come back from the S3 store (replayed by deploy/s3_server.py). A
     # client outside the stack's network fetches them through the server: MLflow 3 otherwise
     # hands out presigned URLs on the stack-internal http://s3:9000 (docs/deploy.md).

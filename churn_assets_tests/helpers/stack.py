@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +138,32 @@ class Stack:
                 return value
             assert time.monotonic() < deadline, f"timed out waiting for {what}"
             time.sleep(every)
+
+    def customer(self, customer_id: str, version: str, timeout: float = 120) -> dict:
+        """`GET /customers/{id}` on the stack's scoring service (the row from its online store,
+        scored), once it serves `version` as @champion (it follows the registry by polling)."""
+        url = f"http://127.0.0.1:{self.serving_port}/customers/{customer_id}"
+        last: list = []
+
+        def answered() -> dict | None:
+            try:
+                with urllib.request.urlopen(url, timeout=60) as response:
+                    body = json.load(response)
+            except urllib.error.HTTPError as error:
+                last[:] = [error.code, error.read()[:500]]
+                return None
+            last[:] = [200, body["model"]]
+            return body if body["model"]["version"] == version else None
+
+        try:
+            return self.wait_for(answered, timeout, f"{url} from champion v{version}", every=2)
+        except AssertionError as error:
+            raise AssertionError(f"{error}; last answer {last}") from None
+
+    def logs(self, service: str) -> str:
+        done = subprocess.run(["docker", "logs", self.service(service)], capture_output=True,
+                              text=True, errors="replace")
+        return done.stdout + done.stderr
 
     def containers(self) -> list[str]:
         """Every container of the stack: compose's services and the run containers."""

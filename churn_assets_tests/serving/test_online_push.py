@@ -5,6 +5,8 @@ Feast's own ``write_to_online_store`` stores for the same rows."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,3 +135,33 @@ def test_the_sqlite_writer_stores_what_feasts_writer_stores(tmp_path: Path) -> N
     # The customer absent from the newer snapshot keeps the older row (as in Feast).
     assert event_times(ours.location) == {int(datetime(2026, month, 5, 9, 30).timestamp())
                                           for month in (1, 2)}
+
+
+def test_no_offline_store_is_loaded_and_offline_reads_say_why(tmp_path: Path) -> None:
+    """Feast's default offline store imports dask and scipy (0.8 CPU s) for nothing: batch
+    scoring reads the snapshot itself. Checked in a fresh interpreter, where nothing else
+    imported them."""
+    script = (
+        "import sys, pandas as pd\n"
+        "from churn_assets.serving import online_store as online\n"
+        f"location = online.store_location({str(tmp_path / 'online.db')!r}, {str(tmp_path)!r})\n"
+        "rows = pd.DataFrame({'customerID': ['a', 'b'], 'tenure': [1, 2]})\n"
+        "assert online.open_store('churn', 'customerID', location).push([rows]) == 2\n"
+        "assert online.open_store('churn', 'customerID', location).get('b')['tenure'] == 2\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'scipy')))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    store = sqlite_store(tmp_path).store
+    entities = pd.DataFrame({"customerID": ["a"], "event_timestamp": [datetime.now(UTC)]})
+    with pytest.raises(NotImplementedError, match="batch scoring reads the validated snapshot"):
+        store.get_historical_features(entity_df=entities,
+                                      features=[f"{online.VIEW}:tenure"]).to_df()
+
+
+def test_numeric_ids_are_pushed_and_found_as_text(tmp_path: Path) -> None:
+    rows = pd.DataFrame({"customerID": [30, 4, 1000, 4], "tenure": [1, 2, 3, 5]})
+    assert sqlite_store(tmp_path).push([rows], slice_rows=2) == 3
+    reader = sqlite_store(tmp_path)
+    assert [reader.get(i)["tenure"] for i in ("4", "30", "1000")] == [5, 1, 3]
