@@ -3,15 +3,14 @@
 A fresh process is the only honest check: in the training process the package, its imports
 and its caches are already there, so a model that depends on them by accident would pass.
 Downstream services load ``models:/<name>/<version>`` with nothing but MLflow; so does this.
+Each check's process is a fork of a clean template interpreter that imported only what the
+child imports (``check_template``): as fresh as a new interpreter, minus its imports' cost.
 """
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import json
-import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -21,13 +20,14 @@ import pandas as pd
 
 from churn_assets.environment import child_environment
 from churn_assets.names import OUTPUT_COLUMNS
+from churn_assets.registry import check_template
 
 LATENCY_ROWS = 1_000  # predict's latency is reported per this many raw rows
 LATENCY_REPEATS = 20  # timed calls after one warm-up call; the p95 is over these
 
 # Runs in the child. It imports only what a downstream consumer has: mlflow, pandas, numpy.
-# Imports first, then it waits for its request (one JSON line on stdin): a child started
-# before the model exists (``prestart_load_check``) has paid them by the time it is asked.
+# Imports first (its template has made them before forking it: the child finds them done),
+# then it reads its request (one JSON line on stdin).
 _CHILD = """
 import importlib, json, sys
 import numpy as np, pandas as pd, mlflow, mlflow.artifacts, mlflow.pyfunc
@@ -153,41 +153,14 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "the check process failed without a message"
 
 
-class _CheckProcess:
-    """A fresh interpreter importing MLflow in its own temporary folder, waiting for a model
-    URI; it never shares memory with the process that trained the model."""
-
-    def __init__(self, tracking_uri: str, preload: Sequence[str] = ()):
-        self.tracking_uri = tracking_uri
-        self.folder = tempfile.TemporaryDirectory(prefix="churn-load-check-")
-        env = child_environment(MLFLOW_TRACKING_URI=tracking_uri,
-                                MLFLOW_REGISTRY_URI=tracking_uri)
-        self.child = subprocess.Popen([sys.executable, "-c", _CHILD, *preload], env=env,
-                                      cwd=self.folder.name, stdin=subprocess.PIPE,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      text=True)
-
-    def usable_for(self, tracking_uri: str) -> bool:
-        return self.tracking_uri == tracking_uri and self.child.poll() is None
-
-    def discard(self) -> None:
-        if self.child.poll() is None:
-            self.child.kill()
-        self.child.communicate()
-        self.folder.cleanup()
-
-
 # pip name -> module, where they differ
 _MODULE_OF = {"scikit-learn": "sklearn", "xgboost-cpu": "xgboost"}
-_PRESTARTED: list[_CheckProcess] = []  # at most one, waiting for the next check
+# The next check's (tracking URI, preload), set by ``prestart_load_check``; used once.
+_PRESTARTED: list[tuple[str, tuple[str, ...]]] = []
 
 
-def _discard_prestarted() -> None:
-    while _PRESTARTED:
-        _PRESTARTED.pop().discard()
-
-
-atexit.register(_discard_prestarted)
+def _child_environment(tracking_uri: str) -> dict[str, str]:
+    return child_environment(MLFLOW_TRACKING_URI=tracking_uri, MLFLOW_REGISTRY_URI=tracking_uri)
 
 
 def requirement_modules(requirements: Sequence[str]) -> list[str]:
@@ -198,20 +171,19 @@ def requirement_modules(requirements: Sequence[str]) -> list[str]:
 
 
 def prestart_load_check(tracking_uri: str, preload: Sequence[str] = ()) -> None:
-    """Start the next load check's process now, so its imports (seconds) overlap the caller's
-    work (tuning, scoring); the check itself still runs when ``PendingLoadCheck`` asks, in
-    this fresh process. ``preload``: modules the served model will import (its declared
-    requirements; they count in its peak memory, so only those of the model to be checked).
-    Only useful when that check runs in this same Python process, on a store that exists."""
-    _discard_prestarted()
-    _PRESTARTED.append(_CheckProcess(tracking_uri, preload))
+    """Start the next load check's template process now (``check_template``), so that its
+    imports (seconds) overlap the caller's work (tuning, scoring); the check itself still
+    runs when ``PendingLoadCheck`` asks, in a fresh fork of it. ``preload``: modules the
+    served model will import (its declared requirements; they count in its peak memory, so
+    only those of the model to be checked). Only useful when that check runs in this same
+    Python process, on a store that exists."""
+    _PRESTARTED[:] = [(tracking_uri, tuple(preload))]
+    check_template.prestart(_CHILD, preload, _child_environment(tracking_uri))
 
 
-def _take_process(tracking_uri: str) -> _CheckProcess:
-    if _PRESTARTED and _PRESTARTED[0].usable_for(tracking_uri):
-        return _PRESTARTED.pop()
-    _discard_prestarted()
-    return _CheckProcess(tracking_uri)
+def _take_preload(tracking_uri: str) -> tuple[str, ...]:
+    prestarted = _PRESTARTED.pop() if _PRESTARTED else ("", ())
+    return prestarted[1] if prestarted[0] == tracking_uri else ()
 
 
 class PendingLoadCheck:
@@ -221,26 +193,25 @@ class PendingLoadCheck:
     def __init__(self, model_uri: str, sample_rows: pd.DataFrame | None, tracking_uri: str,
                  timeout_seconds: float = 600.0, limits: ServingLimits = ServingLimits()):
         self._limits = limits
-        self._process = _take_process(tracking_uri)
-        self._child = self._process.child
-        tmp = self._process.folder.name
+        self._preload = _take_preload(tracking_uri)
+        self._env = _child_environment(tracking_uri)
+        check_template.prestart(_CHILD, self._preload, self._env)  # imports overlap ours
+        self._folder = tempfile.TemporaryDirectory(prefix="churn-load-check-")
         rows_path = ""
         if sample_rows is not None:
-            rows_path = str(Path(tmp) / "sample_rows.parquet")
+            rows_path = str(Path(self._folder.name) / "sample_rows.parquet")
             sample_rows.to_parquet(rows_path, index=False)
-        self._result_path = Path(tmp) / "result.json"
+        self._result_path = Path(self._folder.name) / "result.json"
         self._timeout = timeout_seconds
         self._request = json.dumps([model_uri, rows_path, str(self._result_path),
                                     str(LATENCY_ROWS), str(LATENCY_REPEATS), *OUTPUT_COLUMNS])
 
     def result(self) -> LoadCheck:
         try:
-            try:
-                _, stderr = self._child.communicate(self._request + "\n",
-                                                    timeout=self._timeout)
-            except subprocess.TimeoutExpired:
-                self._child.kill()
-                self._child.communicate()
+            returncode, stderr = check_template.run(_CHILD, self._preload, self._env,
+                                                    self._folder.name, self._request,
+                                                    self._timeout)
+            if returncode is None:
                 return LoadCheck(False, f"the load check timed out after {self._timeout:g}s",
                                  ())
             result = json.loads(self._result_path.read_text()) \
@@ -248,9 +219,9 @@ class PendingLoadCheck:
             error_path = self._result_path.with_name(self._result_path.name + ".error")
             error = error_path.read_text() if error_path.exists() else ""
         finally:
-            self._process.folder.cleanup()
+            self._folder.cleanup()
         columns = tuple(result.get("columns", ()))
-        if self._child.returncode != 0:
+        if returncode != 0:
             return LoadCheck(False, _last_line(error or stderr), columns)
         figures = ServedFigures(*(float(result[f.name]) for f in fields(ServedFigures)))
         breach = self._limits.breach(figures)

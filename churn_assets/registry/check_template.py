@@ -1,0 +1,202 @@
+"""Fresh check processes without paying their imports on every check (issues 28 and 31).
+
+A *template* is a new interpreter (never a fork of the caller) that imports only what the
+load check's child imports (numpy, pandas, MLflow, the model's declared requirements) and
+then only forks, one child per check. Each child starts from that clean state: it shares no
+memory with the caller nor with earlier checks (each is a fork of the template, never of the
+previous child), takes the caller's environment of the moment and its own folder, and then
+runs the body as ``python -c body`` would (uncaught errors reach ``sys.excepthook``; the
+interpreter's normal exit). A process running many checks (a test worker: dozens of whole
+graphs) pays the ~4.4 CPU s of imports once per template instead of once per check.
+
+Not ``multiprocessing``'s forkserver: it is one per process, shared with Dagster's step
+executor (whose preload is ``churn_assets.definitions``), started with the environment of
+its first use, and its children import the caller's ``__main__``; none of that is fresh.
+
+A template is kept per (environment, preload): a child must not see imports made under an
+environment its caller no longer has. Variables read only at use, never at import, are left
+out of the key. Protocol: the caller writes ``[folder, env, request]``, one JSON line; the
+template forks and answers ``["pid", n]``, then ``["exit", code]``. Stdin's EOF ends it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+
+_TEMPLATE = """
+import ctypes, importlib, io, json, os, sys, threading
+import numpy as np, pandas as pd, mlflow, mlflow.artifacts, mlflow.pyfunc
+
+for module in sys.argv[2:]:
+    importlib.import_module(module)
+
+
+def resident_file_pages():
+    # A fork counts the pages of mapped files (the libraries) in its memory only once it
+    # touches them again; a fresh process has them counted from its imports on. The child
+    # touches these so that its peak memory is the fresh process's.
+    page, pages = os.sysconf("SC_PAGE_SIZE"), []
+    with open("/proc/self/maps") as maps, open("/proc/self/pagemap", "rb") as pagemap:
+        for fields in (line.split() for line in maps):
+            if len(fields) < 6 or not fields[5].startswith("/") or "r" not in fields[1]:
+                continue
+            start, end = (int(address, 16) for address in fields[0].split("-"))
+            pagemap.seek(start // page * 8)
+            entries = pagemap.read((end - start) // page * 8)
+            pages += [start + i * page for i in range(len(entries) // 8)
+                      if entries[8 * i + 7] & 0x80]  # bit 63: present
+    return pages
+
+
+touch = resident_file_pages()
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        sys.exit(0)
+    folder, env, request = json.loads(line)
+    if threading.active_count() != 1:  # a lock held by a thread would stay held in the child
+        sys.exit("the load check template started a thread: it cannot fork safely")
+    pid = os.fork()
+    if pid == 0:
+        break
+    print(json.dumps(["pid", pid]), flush=True)
+    print(json.dumps(["exit", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])]), flush=True)
+
+for address in touch:
+    ctypes.string_at(address, 1)
+os.chdir(folder)
+os.environ.clear()
+os.environ.update(env)
+for fd, name in ((0, os.devnull), (1, os.devnull), (2, "stderr")):
+    opened = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
+    os.dup2(opened, fd)
+    os.close(opened)
+sys.stdin = io.StringIO(request + "\\n")
+body, sys.argv = sys.argv[1], ["-c", *sys.argv[2:]]
+exec(compile(body, "<string>", "exec"), {"__name__": "__main__"})
+"""
+
+MAX_TEMPLATES = 2  # e.g. two model families' requirements in one test process
+# Read at use, never at import: they reach each child but do not call for a new template.
+# (pytest names the running test in one; each test has its own tracking store.)
+_NOT_KEYED = frozenset({"PYTEST_CURRENT_TEST", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"})
+
+
+class _Template:
+    def __init__(self, body: str, preload: Sequence[str], env: dict[str, str]):
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+        self.process = subprocess.Popen([sys.executable, "-c", _TEMPLATE, body, *preload],
+                                        env=env, cwd="/", stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.errors)
+        self._unread = b""
+        self.busy = False
+
+    def answer(self, deadline: float) -> list | None:
+        """The template's next line; None at the deadline. Raises OSError if it ended."""
+        fd = self.process.stdout.fileno()
+        while b"\n" not in self._unread:
+            if not select.select([fd], [], [], max(deadline - time.monotonic(), 0))[0]:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                self.process.wait()
+                self.errors.seek(0)
+                message = self.errors.read().decode(errors="replace")
+                self.close()
+                raise OSError(message or "the load check's template process ended")
+            self._unread += chunk
+        line, self._unread = self._unread.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+        self.errors.close()
+
+
+_TEMPLATES: dict[tuple, _Template] = {}
+_OWNER = [os.getpid()]  # a forked copy of the caller must not use (nor end) its templates
+_LOCK = threading.Lock()
+
+
+def _close_all() -> None:
+    if _OWNER[0] == os.getpid():
+        for template in _TEMPLATES.values():
+            template.close()
+
+
+atexit.register(_close_all)
+
+
+def _template(body: str, preload: Sequence[str], env: dict[str, str]) -> _Template:
+    """The idle template for this body, preload and environment, started if there is none."""
+    if _OWNER[0] != os.getpid():
+        _TEMPLATES.clear()
+        _OWNER[0] = os.getpid()
+    key = (body, tuple(preload), tuple(sorted(i for i in env.items() if i[0] not in _NOT_KEYED)))
+    template = _TEMPLATES.get(key)
+    if template is not None and not template.busy and template.process.poll() is None:
+        _TEMPLATES[key] = _TEMPLATES.pop(key)  # most recently used last
+        return template
+    if template is not None and not template.busy:
+        _TEMPLATES.pop(key).close()
+    template = _Template(body, preload, env)
+    if key not in _TEMPLATES:  # a busy one stays; this one then serves a single check
+        while len(_TEMPLATES) >= MAX_TEMPLATES:
+            _TEMPLATES.pop(next(iter(_TEMPLATES))).close()
+        _TEMPLATES[key] = template
+    return template
+
+
+def prestart(body: str, preload: Sequence[str], env: dict[str, str]) -> None:
+    """Start the template now, so that its imports overlap the caller's own work."""
+    with _LOCK:
+        _template(body, preload, env)
+
+
+def run(body: str, preload: Sequence[str], env: dict[str, str], folder: str, request: str,
+        timeout: float) -> tuple[int | None, str]:
+    """Run ``body`` in a fork of the template, in ``folder`` with ``env``, ``request`` as its
+    stdin: (exit code as ``Popen.returncode`` gives it, its stderr); (None, "") on timeout,
+    the child (or the template, if it was still importing) killed."""
+    with _LOCK:
+        template = _template(body, preload, env)
+        transient = template not in _TEMPLATES.values()  # the kept one was busy
+        template.busy = True
+    deadline = time.monotonic() + timeout
+    try:
+        with contextlib.suppress(BrokenPipeError):  # it ended: answer() says why
+            template.process.stdin.write(json.dumps([folder, env, request]).encode() + b"\n")
+            template.process.stdin.flush()
+        pid = template.answer(deadline)
+        if pid is None:
+            template.close()
+            return None, ""
+        code = template.answer(deadline)
+        if code is None:
+            os.kill(pid[1], signal.SIGKILL)  # not yet reaped: the pid is still the child's
+            if template.answer(time.monotonic() + 60) is None:
+                template.close()
+            return None, ""
+    except OSError as error:  # the template failed, e.g. a preload's import
+        return 1, str(error)
+    finally:
+        template.busy = False
+        if transient:
+            template.close()
+    with open(os.path.join(folder, "stderr"), errors="replace") as f:
+        return code[1], f.read()
