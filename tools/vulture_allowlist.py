@@ -68,3 +68,12 @@ _exactly_one
 app_from_environment
 # Open question for the serving code's owner: used only by a test / not read anywhere yet.
 API_KEY_HEADER  # serving.settings
+
+# Feast: the offline store named by its import path in the RepoConfig (serving/no_offline_store);
+# Feast looks the classes and the OfflineStore interface's methods up by name.
+NoOfflineStoreConfig
+NoOfflineStore
+pull_latest_from_table_or_query
+pull_all_from_table_or_query
+offline_write_batch
+write_logged_features

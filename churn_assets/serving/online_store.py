@@ -282,11 +282,11 @@ class CustomerFeatures:
                 source = self.location.registry.rsplit("/", 1)[0] + f"/{VIEW}.parquet"
                 self.store.apply(feature_definitions(self.id_column, rows.dtypes, source))
                 view = self.store.get_feature_view(VIEW)
-            rows = push_frame(rows, self.id_column, datetime.now(UTC))
+            rows, pushed_at = rows.drop_duplicates(self.id_column, keep="last"), datetime.now(UTC)
             # In id order: SQLite's key index then grows at its end (20 % less CPU, measured).
-            order = np.argsort(rows[self.id_column].to_numpy(), kind="stable")
-            for part in slices(order, slice_rows):
-                self._write(view, rows.iloc[part])
+            order = np.argsort(rows[self.id_column].astype(str).to_numpy(), kind="stable")
+            for part in slices(order, slice_rows):  # a slice's copy as Feast reads it, not all
+                self._write(view, push_frame(rows.iloc[part], self.id_column, pushed_at))
             count += len(rows)
         self._schema = None
         return count

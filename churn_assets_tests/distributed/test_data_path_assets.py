@@ -29,8 +29,9 @@ from churn_assets.registry.model_registry import current_champion_version
 from churn_assets_tests.helpers.data_path import (
     DATA_ASSETS,
     TUNING,
-    data_path_cluster,
+    local_cluster,
     metadata_of,
+    switch_on_data_path,
 )
 from churn_assets_tests.helpers.s3_server import MotoS3Server, s3_in_environment
 from churn_assets_tests.helpers.workspace import (
@@ -57,18 +58,26 @@ WORKER_MEMORY = 768 * 2**20
 Read = Callable[..., pd.DataFrame]  # read(asset, **read_parquet_options): a stored dataset
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoS3Server]:
-    with s3_in_environment(monkeypatch, BUCKET) as server:
+@pytest.fixture(scope="module")
+def s3() -> Iterator[MotoS3Server]:
+    with pytest.MonkeyPatch.context() as monkeypatch, \
+            s3_in_environment(monkeypatch, BUCKET) as server:
         yield server
         server.reset()  # moto's state is process-wide
 
 
+@pytest.fixture(scope="module")
+def scheduler(s3: MotoS3Server) -> Iterator[str]:
+    """One cluster for the module. Its workers start after the S3 endpoint and credentials
+    are set: they inherit them."""
+    with local_cluster(memory_limit=WORKER_MEMORY) as address:
+        yield address
+
+
 @pytest.fixture
-def cluster(workspace: ChurnWorkspace, s3: MotoS3Server) -> Iterator[str]:
-    # The workers start only now: they inherit the S3 endpoint and credentials.
-    with data_path_cluster(workspace, memory_limit=WORKER_MEMORY) as scheduler:
-        yield scheduler
+def cluster(workspace: ChurnWorkspace, scheduler: str) -> str:
+    switch_on_data_path(workspace, scheduler)
+    return scheduler
 
 
 def worker_addresses(scheduler: str) -> set[str]:

@@ -15,18 +15,21 @@ TUNING = {"sample_rows": 5_000, "fit_rows": 20_000, "max_estimators": 100}
 
 
 @contextmanager
-def data_path_cluster(workspace: ChurnWorkspace, memory_limit: int | str = "auto"
-                      ) -> Iterator[str]:
-    """Two one-thread workers, the workspace's data path switched on to them. The workers
-    inherit the environment as it is now, so set the S3 endpoint and credentials (boto3's own
-    variables) before entering."""
+def local_cluster(memory_limit: int | str = "auto") -> Iterator[str]:
+    """Two one-thread workers on 127.0.0.1; the scheduler's address. The workers inherit the
+    environment as it is now, so set the S3 endpoint and credentials (boto3's own variables)
+    before entering."""
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=memory_limit,
                       host="127.0.0.1", dashboard_address=None) as local:
-        workspace.configure(dask_scheduler=local.scheduler_address, dask_data_path=True,
-                            dask_final_fit_min_rows=0)  # xgboost.dask on partitions
         yield local.scheduler_address
+
+
+def switch_on_data_path(workspace: ChurnWorkspace, scheduler: str) -> None:
+    """The workspace's data path on the cluster at ``scheduler``."""
+    workspace.configure(dask_scheduler=scheduler, dask_data_path=True,
+                        dask_final_fit_min_rows=0)  # xgboost.dask on partitions
 
 
 def metadata_of(result, asset: str) -> dict:

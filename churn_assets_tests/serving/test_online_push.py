@@ -158,3 +158,10 @@ def test_no_offline_store_is_loaded_and_offline_reads_say_why(tmp_path: Path) ->
     with pytest.raises(NotImplementedError, match="batch scoring reads the validated snapshot"):
         store.get_historical_features(entity_df=entities,
                                       features=[f"{online.VIEW}:tenure"]).to_df()
+
+
+def test_numeric_ids_are_pushed_and_found_as_text(tmp_path: Path) -> None:
+    rows = pd.DataFrame({"customerID": [30, 4, 1000, 4], "tenure": [1, 2, 3, 5]})
+    assert sqlite_store(tmp_path).push([rows], slice_rows=2) == 3
+    reader = sqlite_store(tmp_path)
+    assert [reader.get(i)["tenure"] for i in ("4", "30", "1000")] == [5, 1, 3]

@@ -74,3 +74,32 @@ def test_spooled_rows_are_replayed_once_when_the_database_opens(tmp_path: Path) 
     assert sorted(stored["log_id"]) == sorted(r["log_id"] for r in rows(0, 130))
     # rows arriving during the back-off are spooled too, then replayed with the rest
     assert log.counts["replayed"] >= 120 and log.counts["written"] == 130
+
+
+def test_a_reader_in_a_transaction_does_not_hold_up_the_sqlite_writer(tmp_path: Path) -> None:
+    """The default SQLite log is in write-ahead-log mode: a monitoring asset reading it (an
+    open read transaction) does not stop the writer's commits, which a rollback journal would
+    until the reader finished; and every row gathered over the flush time is written."""
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    log = PredictionLog(url, tmp_path / "spool.jsonl", flush_seconds=0.05).start()
+    try:
+        log.submit("prediction_log", rows(0, 1))
+        deadline = time.monotonic() + 30
+        while log.counts["written"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        reader = sa.create_engine(url).connect()
+        assert reader.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        reader.exec_driver_sql("BEGIN")
+        assert reader.exec_driver_sql("SELECT count(*) FROM prediction_log").scalar() == 1
+        for i in range(1, 31):  # 30 submissions while the reader's transaction is open
+            log.submit("prediction_log", rows(i, 1))
+        deadline = time.monotonic() + 10
+        while log.counts["written"] < 31 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert log.counts["written"] == 31 and log.counts["spooled"] == 0
+        assert reader.exec_driver_sql("SELECT count(*) FROM prediction_log").scalar() == 1
+        reader.exec_driver_sql("COMMIT")
+        assert reader.exec_driver_sql("SELECT count(*) FROM prediction_log").scalar() == 31
+        reader.close()
+    finally:
+        log.stop()

@@ -44,6 +44,15 @@ def chromium_page(width: int = 1400, height: int = 900) -> Iterator:
             browser.close()
 
 
+@contextmanager
+def parked(page) -> Iterator[None]:
+    """The page on about:blank while the test waits for a run or a sensor through the API: a
+    Dagster page left open re-renders every few seconds (live graph, logs, ticks) and costs
+    Chromium CPU for the whole wait. The caller opens the page it shows next."""
+    page.goto("about:blank")
+    yield
+
+
 class Steps:
     """``with steps("name"):`` runs one step; the log says what was seen."""
 

@@ -25,6 +25,7 @@ from churn_assets_tests.ui.browser import (
     metadata_row,
     metadata_value,
     open_markdown,
+    parked,
     readme_images_folder,
     save_readme_image,
 )
@@ -75,9 +76,11 @@ def test_a_person_sees_the_challenger_trials_evidence(tmp_path: Path) -> None:
             dismiss_community_dialog(page)
             customers(TRIAL_ROWS, seed=4).to_csv(project.root / "landing" / "week-1.csv",
                                                  index=False)
-            run_id = first_run_of(dagster, INTAKE_JOB, SENSOR_SECONDS)
-            assert run_id, f"new_customer_data_sensor launched no {INTAKE_JOB}"
-            status = wait_for_run(dagster, run_id, RUN_SECONDS)
+            with parked(page):
+                run_id = first_run_of(dagster, INTAKE_JOB, SENSOR_SECONDS)
+                assert run_id, f"new_customer_data_sensor launched no {INTAKE_JOB}"
+                status = wait_for_run(dagster, run_id, RUN_SECONDS)
+            page.goto(f"{dagster}/runs/{run_id}")  # the step's screenshot: the sensor's run
             steps.note(f"week-1.csv landed: the sensor's {INTAKE_JOB} run {run_id} ended "
                        f"{status}")
             assert status == "SUCCESS", f"{INTAKE_JOB} run {run_id} ended {status}"

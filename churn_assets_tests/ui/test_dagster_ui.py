@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from churn_assets_tests.ui.browser import (
@@ -27,6 +28,7 @@ from churn_assets_tests.ui.browser import (
     dismiss_community_dialog,
     metadata_value,
     open_markdown,
+    parked,
     readme_images_folder,
     save_readme_image,
 )
@@ -120,18 +122,32 @@ def launched_run_id(page) -> str:
     return link.get_attribute("href").rsplit("/runs/", 1)[1].split("?")[0]
 
 
-def switch_is_on(page, name: str) -> bool:
-    """The automation's on/off switch: the checkbox at the right end of its row (the
-    switches render once the instance state has loaded, after the names)."""
+def switch_is_on(page, name: str, seconds: float = 60) -> bool:
+    """The automation's on/off switch: the checkbox at the right end of its row. The switches
+    render once the instance state has loaded, after the names; on a busy machine a switch
+    may first show off, or an error icon in its place, while that state loads: look until it
+    shows on, reloading the page once halfway. Off (or absent) for the whole time fails."""
     width = page.viewport_size["width"]
-    for _ in range(60):
+    deadline = time.monotonic() + seconds
+    reload_at = deadline - seconds / 2
+    seen = None
+    while time.monotonic() < deadline:
         label = page.get_by_text(name, exact=True).first.bounding_box()
         for box in page.get_by_role("checkbox").all():
             where = box.bounding_box()
-            if where and where["x"] > width / 2 and abs(where["y"] - label["y"]) < 40:
-                return box.is_checked()
+            if label and where and where["x"] > width / 2 and abs(where["y"] - label["y"]) < 40:
+                seen = box.is_checked()
+                break
+        if seen:
+            return True
+        if reload_at and time.monotonic() > reload_at:
+            reload_at = 0
+            page.reload()
+            page.get_by_text(name, exact=True).first.wait_for()
         page.wait_for_timeout(500)
-    raise AssertionError(f"no on/off switch next to {name}")
+    if seen is None:
+        raise AssertionError(f"no on/off switch next to {name}")
+    return False
 
 
 def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> None:
@@ -171,7 +187,8 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
             page.get_by_role("button", name="Materialize all").click()
             run_id = launched_run_id(page)
             steps.note(f"launched run {run_id}")
-            status = wait_for_run(dagster, run_id, RUN_SECONDS)
+            with parked(page):
+                status = wait_for_run(dagster, run_id, RUN_SECONDS)
             page.goto(f"{dagster}/runs/{run_id}")
             page.get_by_text("Success").first.wait_for()
             assert status == "SUCCESS", f"run {run_id} ended {status}"
@@ -210,7 +227,9 @@ def test_a_person_trains_and_inspects_the_model_in_both_uis(tmp_path: Path) -> N
             steps.note(f"running: {', '.join(SENSORS_AND_SCHEDULES)}")
 
         with steps("second-champion"):
-            promote_a_second_version(project)
+            with parked(page):
+                promote_a_second_version(project)
+            page.goto(f"{dagster}/runs")  # the step's screenshot: the retrain run listed
             versions = champion_versions(project)
             steps.note(f"retrain: @champion v{versions[0]}, @previous_champion "
                        f"v{versions[1]}")
@@ -275,9 +294,11 @@ def launch_from_launchpad(page, dagster: str, job: str, config: dict, steps: Ste
         "b.innerText) && !b.disabled)")
     launch.click()
     page.wait_for_url(re.compile(r"/runs/"))
-    run_id = page.url.rsplit("/runs/", 1)[1].split("?")[0]
-    status = wait_for_run(dagster, run_id, RUN_SECONDS)
-    page.reload()
+    run_page = page.url
+    run_id = run_page.rsplit("/runs/", 1)[1].split("?")[0]
+    with parked(page):
+        status = wait_for_run(dagster, run_id, RUN_SECONDS)
+    page.goto(run_page)
     page.get_by_text("Success").first.wait_for()
     steps.note(f"{job} run {run_id} ended {status} (config typed in the launchpad: "
                f"{', '.join(config)})")
