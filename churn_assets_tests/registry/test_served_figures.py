@@ -10,6 +10,7 @@ import pytest
 
 from churn_assets.dataset_config import ConfigError, PromotionConfig, parse_dataset_config
 from churn_assets.names import CHALLENGER, CHAMPION
+from churn_assets.registry import check_template
 from churn_assets.registry.load_check import ServingLimits, check_model_loads
 from churn_assets.registry.model_registry import promote_candidate, version_for_alias
 from churn_assets_tests.helpers.served_champion import ServedChampion, register_champion
@@ -92,13 +93,15 @@ def test_a_prestarted_check_process_is_used_once_and_judges_the_model(
         == ["xgboost", "sklearn"]
     load_check.prestart_load_check(champion.tracking_uri,
                                    load_check.requirement_modules(["xgboost-cpu"]))
-    (prestarted,) = load_check._PRESTARTED
+    assert [(champion.tracking_uri, ("xgboost",))] == load_check._PRESTARTED
+    # its template is running (importing) already, before the check is asked for
+    assert any(key[1] == ("xgboost",) for key in check_template._TEMPLATES)
     pending = load_check.PendingLoadCheck(f"models:/{champion.name}/{champion.version}",
                                           champion.raw_rows.head(50), champion.tracking_uri)
-    assert pending._child is prestarted.child and not load_check._PRESTARTED
+    assert pending._preload == ("xgboost",) and not load_check._PRESTARTED
     check = pending.result()
     assert check.ok, check.error
-    assert prestarted.child.returncode == 0 and set(check.tags()) == FIGURE_TAGS
+    assert set(check.tags()) == FIGURE_TAGS
     # A model that does not load fails in the prestarted process just as in a new one.
     load_check.prestart_load_check(champion.tracking_uri)
     failed = load_check.PendingLoadCheck(f"models:/{champion.name}/999", None,
@@ -111,9 +114,9 @@ def test_a_prestarted_process_for_another_store_is_discarded(
     from churn_assets.registry import load_check
 
     load_check.prestart_load_check(f"sqlite:///{tmp_path / 'other.db'}")
-    (other,) = load_check._PRESTARTED
-    check = check_model_loads(f"models:/{champion.name}/{champion.version}",
-                              champion.raw_rows.head(20), champion.tracking_uri)
+    assert load_check._PRESTARTED
+    pending = load_check.PendingLoadCheck(f"models:/{champion.name}/{champion.version}",
+                                          champion.raw_rows.head(20), champion.tracking_uri)
+    assert pending._preload == () and not load_check._PRESTARTED
+    check = pending.result()
     assert check.ok, check.error
-    assert other.child.returncode is not None and not load_check._PRESTARTED
-    assert not Path(other.folder.name).exists()
