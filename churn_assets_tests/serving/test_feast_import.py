@@ -50,3 +50,14 @@ def test_the_service_imports_feast_before_its_threads_can(tmp_path: Path) -> Non
     assert "FeastMLflowHeaderProvider" in seen["providers"], seen
     assert seen["warnings"] == [], seen
     assert "circular import" not in done.stderr and "not installed" not in done.stderr
+
+
+def test_a_step_importing_feast_does_not_load_mlflows_header_registry() -> None:
+    """The registry (about 1 s) is the service's concern; `online_features` imports Feast only."""
+    code = ("import sys; from churn_assets.serving.online_store import feast_missing; "
+            "assert not feast_missing(); "
+            "print('mlflow.tracking.request_header.registry' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "False"
