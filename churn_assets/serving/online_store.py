@@ -205,14 +205,16 @@ class CustomerFeatures:
     def _open(self) -> FeatureStore:
         import_feast()
         from feast import FeatureStore, RepoConfig
-        from feast.infra.online_stores.redis import RedisOnlineStoreConfig
-        from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
         from feast.repo_config import RegistryConfig
 
-        if self.location.kind == "redis":
+        if self.location.kind == "redis":  # imports the redis client: only when it is used
+            from feast.infra.online_stores.redis import RedisOnlineStoreConfig
+
             online = RedisOnlineStoreConfig(
                 connection_string=redis_connection_string(self.location.online))
         else:
+            from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+
             path = Path(self.location.online.removeprefix("sqlite:///"))
             path.parent.mkdir(parents=True, exist_ok=True)
             online = SqliteOnlineStoreConfig(path=str(path))
