@@ -20,7 +20,7 @@ RUN set -eux; \
 # developer runs (browser tests, linters, audits, pytest), moto's CloudFormation extras
 # (cfn-lint and the sympy/networkx it drags in: 140 MB the S3 stand-in never imports) and the
 # mypy type checker Feast pulls in through SQLAlchemy[mypy] (75 MB, a plugin for type checking
-# that nothing imports at run time).
+# that nothing imports at run time), and uv (the Makefile's installer: here it runs from /tmp).
 # uv (pinned, used only here) fetches in parallel: the cold build's largest cost. The CA bundle
 # is the system's, which the debootstrap base extends with the host's CAs. Test suites inside
 # the numeric libraries go too (~200 MB). (Stripping the wheels' shared libraries would save
@@ -28,7 +28,7 @@ RUN set -eux; \
 ARG UV_VERSION=0.13.9
 COPY requirements.lock /tmp/requirements.lock
 RUN set -eux; \
-    grep -v -E '^(playwright|ruff|vulture|pip-audit|pip_audit|cyclonedx-python-lib|pip-requirements-parser|pip_api|license-expression|boolean\.py|packageurl-python|py-serializable|CacheControl|syrupy|pytest|pytest-xdist|iniconfig|pluggy|execnet|cfn-lint|sympy|mpmath|networkx|aws-xray-sdk|mypy|mypy_extensions|librt|ast_serialize|pathspec)==' \
+    grep -v -E '^(playwright|ruff|vulture|pip-audit|pip_audit|cyclonedx-python-lib|pip-requirements-parser|pip_api|license-expression|boolean\.py|packageurl-python|py-serializable|CacheControl|syrupy|pytest|pytest-xdist|iniconfig|pluggy|execnet|cfn-lint|sympy|mpmath|networkx|aws-xray-sdk|mypy|mypy_extensions|librt|ast_serialize|pathspec|uv)==' \
         /tmp/requirements.lock > /tmp/runtime.lock; \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt /opt/venv/bin/pip install --quiet \
         --no-cache-dir --disable-pip-version-check --target /tmp/uv "uv==${UV_VERSION}"; \
