@@ -57,15 +57,8 @@ def _unchecked(target=None, **_options):
 
 
 def import_feast() -> None:
-    """Import Feast, then MLflow's request-header registry; call it before starting threads.
-
-    Feast registers an MLflow request-header plugin (entry point
-    ``feast.infra.data_sources.mlflow.auth``) that MLflow loads, importing Feast, on its first
-    REST call from whichever thread makes it. The service's Feast warm-up thread and its
-    registry poll then imported Feast at once, and one of them got the other's partially
-    initialised ``feast.data_source`` ("circular import"): no online lookups ("Feast is not
-    installed"), or no plugin (1 of 9 starts of the stack's scoring container). Imported
-    here in this order, in one thread, the registry finds Feast complete.
+    """Import Feast (a service imports MLflow's request-header registry after it:
+    ``CustomerFeatures.import_library``).
 
     Feast is imported with typeguard's ``@typechecked`` as a no-op, as it is under ``python
     -O`` (typeguard's documented behaviour): Feast decorates its classes with it, and typeguard
@@ -75,7 +68,6 @@ def import_feast() -> None:
     if "feast" not in sys.modules:  # else imported already (or marked absent: None)
         _import_unchecked()
     import feast  # noqa: F401 - raises when absent
-    import mlflow.tracking.request_header.registry  # noqa: F401 - loads Feast's plugin
 
 
 def _import_unchecked() -> None:
@@ -213,14 +205,16 @@ class CustomerFeatures:
     def _open(self) -> FeatureStore:
         import_feast()
         from feast import FeatureStore, RepoConfig
-        from feast.infra.online_stores.redis import RedisOnlineStoreConfig
-        from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
         from feast.repo_config import RegistryConfig
 
-        if self.location.kind == "redis":
+        if self.location.kind == "redis":  # imports the redis client: only when it is used
+            from feast.infra.online_stores.redis import RedisOnlineStoreConfig
+
             online = RedisOnlineStoreConfig(
                 connection_string=redis_connection_string(self.location.online))
         else:
+            from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+
             path = Path(self.location.online.removeprefix("sqlite:///"))
             path.parent.mkdir(parents=True, exist_ok=True)
             online = SqliteOnlineStoreConfig(path=str(path))
@@ -239,10 +233,21 @@ class CustomerFeatures:
 
     @staticmethod
     def import_library() -> None:
-        """``import_feast`` in the caller's thread, before the service starts its others; a
-        failure is left to ``warm`` and the lookups to report."""
+        """Feast, then MLflow's request-header registry, in the caller's thread before the
+        service starts its others; a failure is left to ``warm`` and the lookups to report.
+
+        Feast registers an MLflow request-header plugin (entry point
+        ``feast.infra.data_sources.mlflow.auth``) that MLflow loads, importing Feast, on its
+        first REST call from whichever thread makes it. The service's Feast warm-up thread and
+        its registry poll then imported Feast at once, and one of them got the other's
+        partially initialised ``feast.data_source`` ("circular import"): no online lookups
+        ("Feast is not installed"), or no plugin (1 of 9 starts of the stack's scoring
+        container). Imported here in this order, in one thread, the registry finds Feast
+        complete. Only the service has those threads: a Dagster step importing Feast does
+        not load the registry (about 1 s) it may never use."""
         with contextlib.suppress(ImportError):
             import_feast()
+            import mlflow.tracking.request_header.registry  # noqa: F401 - loads Feast's plugin
 
     def warm(self) -> None:
         """Opens the store and reads the view once (the service's start, off the request);

@@ -50,3 +50,28 @@ def test_the_service_imports_feast_before_its_threads_can(tmp_path: Path) -> Non
     assert "FeastMLflowHeaderProvider" in seen["providers"], seen
     assert seen["warnings"] == [], seen
     assert "circular import" not in done.stderr and "not installed" not in done.stderr
+
+
+
+# What `online_features` does on the local (SQLite) store, in a fresh interpreter.
+PUSH = """
+import sys, pandas as pd
+from churn_assets.serving.online_store import feast_missing, open_store, store_location
+
+assert not feast_missing()
+store = open_store("churn-classifier", "customerID",
+                   store_location(sys.argv[1] + "/online.db", sys.argv[1]))
+store.push([pd.DataFrame({"customerID": ["a", "b"], "x": [1.0, 2.0]})])
+print(store.get("b") == {"customerID": "b", "x": 2.0},
+      "mlflow.tracking.request_header.registry" in sys.modules, "redis" in sys.modules)
+"""
+
+
+def test_a_push_to_sqlite_loads_neither_mlflows_header_registry_nor_redis(
+        tmp_path: Path) -> None:
+    """The registry (about 1 s) is the service's concern and the Redis client the Redis
+    store's: a step pushing to the local store imports neither."""
+    done = subprocess.run([sys.executable, "-c", PUSH, str(tmp_path)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "True False False"
