@@ -17,6 +17,8 @@ READERS = {
     "definitions.py": "defs(), Dagster's entry: Settings.from_environ(os.environ); and a "
                       "default for MLflow's progress bars before MLflow is imported",
     "cli/serve_command.py": "sets OpenMP's thread count for the server before models load",
+    "registry/check_template.py": "the load check's child takes the environment its caller "
+                                  "passed (child_environment) as its own: it sets, never reads",
 }
 
 
