@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 VIEW = "customers"
-NO_OFFLINE_STORE = "churn_assets.serving.no_offline_store.NoOfflineStore"
 PUSHED_AT = "churn_pushed_at"  # Feast's event time: the newer push of a customer wins
 REGISTRY_TTL_SECONDS = 60  # a service sees a changed feature view within this
 NO_ID_COLUMN = ("the dataset YAML has no id_column: no online lookups (set id_column to "
@@ -207,6 +206,8 @@ class CustomerFeatures:
         from feast import FeatureStore, RepoConfig
         from feast.repo_config import RegistryConfig
 
+        from churn_assets.serving import no_offline_store  # imports Feast: after import_feast
+
         if self.location.kind == "redis":  # imports the redis client: only when it is used
             from feast.infra.online_stores.redis import RedisOnlineStoreConfig
 
@@ -221,7 +222,7 @@ class CustomerFeatures:
         registry = self.location.registry
         config = RepoConfig(
             project=self.project, provider="local", online_store=online,
-            offline_store={"type": NO_OFFLINE_STORE},  # not Feast's dask: no_offline_store.py
+            offline_store={"type": no_offline_store.TYPE},  # not Feast's default (dask)
             registry=RegistryConfig(path=registry, cache_ttl_seconds=REGISTRY_TTL_SECONDS),
             entity_key_serialization_version=3,
             repo_path=Path(registry).parent if "://" not in registry else None)
