@@ -240,10 +240,6 @@ class PendingLoadCheck:
         self._request = json.dumps([model_uri, rows_path, str(self._result_path),
                                     str(LATENCY_ROWS), str(LATENCY_REPEATS), *OUTPUT_COLUMNS])
 
-    @property
-    def _preload(self) -> tuple[str, ...]:
-        return self._process.preload
-
     def result(self) -> LoadCheck:
         try:
             returncode, stderr = self._process.child.run(self._request, self._timeout)

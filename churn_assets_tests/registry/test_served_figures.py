@@ -101,7 +101,7 @@ def test_a_prestarted_check_process_is_used_once_and_judges_the_model(
     pending = load_check.PendingLoadCheck(f"models:/{champion.name}/{champion.version}",
                                           champion.raw_rows.head(50), champion.tracking_uri)
     assert pending._process is prestarted and not load_check._PRESTARTED
-    assert pending._preload == ("xgboost",)
+    assert pending._process.preload == ("xgboost",)
     check = pending.result()
     assert check.ok, check.error
     assert set(check.tags()) == FIGURE_TAGS
@@ -120,6 +120,6 @@ def test_a_prestarted_process_for_another_store_is_discarded(
     assert load_check._PRESTARTED
     pending = load_check.PendingLoadCheck(f"models:/{champion.name}/{champion.version}",
                                           champion.raw_rows.head(20), champion.tracking_uri)
-    assert pending._preload == () and not load_check._PRESTARTED
+    assert pending._process.preload == () and not load_check._PRESTARTED
     check = pending.result()
     assert check.ok, check.error
