@@ -79,6 +79,7 @@ class SideResult:
     tuning_s: float | None = None  # the script's own tuning; the graph's tuning step
     steps_s: dict[str, float] = field(default_factory=dict)
     steps_peak_rss_mib: dict[str, float] = field(default_factory=dict)  # tree RSS in the step
+    steps_done_at_s: dict[str, float] = field(default_factory=dict)  # since the process started
     error: str = ""
 
 
