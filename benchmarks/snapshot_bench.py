@@ -23,6 +23,7 @@ from benchmarks.bench import (
     _step_times,
     graph_env,
     run_measured,
+    step_cpu,
     step_peaks,
 )
 
@@ -50,6 +51,7 @@ def run_snapshot(work: Path, source: Path | None, rows: int | None) -> SideResul
     result = SideResult(figures)
     result.steps_s, status, windows = _step_times(work / "dagster_home")
     result.steps_peak_rss_mib = step_peaks(figures.samples, windows)
+    result.steps_cpu_s = step_cpu(figures.samples, windows)
     result.steps_done_at_s = {step: end - started for step, (_, end) in windows.items()}
     if figures.returncode or status:
         result.error = f"{JOB} {status or 'failed'} (exit {figures.returncode}), see {log}"
@@ -65,8 +67,8 @@ def snapshot_table(entries: list[dict[str, Any]]) -> tuple[str, list[str], list[
         p = s["process"]
         rows.append([f"{e['size']} (process)", f"{e['rows']:,}", _fmt(p["wall_s"]),
                      _fmt(p["wall_s"]), _fmt(p["cpu_s"]), _fmt(p["peak_tree_rss_mib"])])
-        rows += [[f"  {step}", "", _fmt(seconds), _fmt(s["steps_done_at_s"].get(step)), "",
-                  _fmt(s["steps_peak_rss_mib"].get(step))]
+        rows += [[f"  {step}", "", _fmt(seconds), _fmt(s["steps_done_at_s"].get(step)),
+                  _fmt(s["steps_cpu_s"].get(step)), _fmt(s["steps_peak_rss_mib"].get(step))]
                  for step, seconds in s["steps_s"].items()]
     # Scores and drift are what the snapshot is waited for; the online push runs last.
     return (f"snapshot to scores: {JOB} on a newly landed labeled snapshot, fresh process; "
