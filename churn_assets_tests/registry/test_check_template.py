@@ -66,6 +66,9 @@ def test_checks_are_forks_of_one_clean_template(tmp_path: Path) -> None:
             (False, False, False, False)
         assert (seen["marker"], seen["request"], seen["argv"]) == (marker, request,
                                                                     ["colorsys"])
+    # Nor is another instance's DAGSTER_HOME (each test's `instance_for_test` sets its own).
+    assert _run(tmp_path / "4", "four", "d", DAGSTER_HOME=str(tmp_path))[2]["template"] == \
+        first["template"]
     # Any other variable may change what an import does: a new template for it.
     assert _run(tmp_path / "3", "three", "c", CHECK_OTHER="1")[2]["template"] != \
         first["template"]

@@ -103,3 +103,43 @@ def test_a_reader_in_a_transaction_does_not_hold_up_the_sqlite_writer(tmp_path: 
         reader.close()
     finally:
         log.stop()
+
+
+def test_the_sqlite_insert_stores_what_sqlalchemy_stored(tmp_path: Path) -> None:
+    """The default log's one-``executemany`` insert against SQLAlchemy's own statement: the
+    same stored values (dates as SQLAlchemy writes them, NULLs, awkward text), the same rows
+    skipped when present, on all three tables."""
+    from sqlalchemy.dialects.sqlite import insert
+
+    from churn_assets.data.log_tables import METADATA, TABLES
+    from churn_assets.serving.prediction_log import _insert_ignoring_present
+
+    batch = rows(0, 30)
+    batch[3].update(customer_id=None, reasons=None, latency_ms=None, input_row='{"a": "é\\n"}')
+    batch[4]["logged_at"] = datetime(2026, 1, 2, 3, 4, 5, 6)  # naive, no microsecond padding
+    tables = {"prediction_log": batch,
+              "alias_history": [{"event_id": "e1", "served_from": datetime.now(UTC),
+                                 "model_name": "m", "alias": "champion", "version": "2",
+                                 "previous_version": "", "load_check": "ok", "host": "h:1"}],
+              "outcomes": [{"outcome_id": "c1:t", "customer_id": "c1", "churned": 1,
+                            "observed_at": datetime.now(UTC),
+                            "received_at": datetime.now(UTC)}]}
+    stored = []
+    for way in ("sqlalchemy", "ours"):
+        engine = sa.create_engine(f"sqlite:///{tmp_path / way}.db")
+        METADATA.create_all(engine)
+        for name, table_rows in tables.items():
+            for _ in range(2):  # the second time every row is present: nothing added
+                if way == "ours":
+                    _insert_ignoring_present(engine, name, table_rows)
+                else:
+                    with engine.begin() as connection:
+                        connection.execute(insert(TABLES[name]).on_conflict_do_nothing(),
+                                           table_rows)
+        with engine.connect() as connection:
+            stored.append({name: connection.exec_driver_sql(  # values and their SQLite types
+                "SELECT *, " + ", ".join(f"typeof({c.name})" for c in TABLES[name].columns)
+                + f" FROM {name} ORDER BY rowid").fetchall() for name in tables})
+        engine.dispose()
+    assert stored[0] == stored[1]
+    assert len(stored[1]["prediction_log"]) == 30

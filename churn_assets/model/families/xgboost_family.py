@@ -14,7 +14,8 @@ import pandas as pd
 import xgboost as xgb
 
 from .base import PRUNING_REPORT_EVERY, Dimension, ModelFamily
-from .tree_patterns import PatternContributions
+from .tree_patterns import MIN_ROWS, PatternContributions
+from .tree_tables import TreeTables
 
 EVAL_METRIC = "logloss"
 MODEL_FILE = "booster.json"
@@ -102,6 +103,7 @@ class XGBoostModel:
     classifier: xgb.XGBClassifier | None = None  # after a fit: predictions exactly as before
     family: str = "xgboost"
     _patterns: PatternContributions | None = field(default=None, repr=False, compare=False)
+    _tables: TreeTables | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, classifier: xgb.XGBClassifier) -> XGBoostModel:
@@ -126,11 +128,17 @@ class XGBoostModel:
         return self.booster.inplace_predict(matrix, validate_features=False).astype("float64")
 
     def contributions(self, features: pd.DataFrame) -> np.ndarray:
-        # Exact TreeSHAP; per decision pattern for shallow trees (tree_patterns), learnt
-        # tables kept across calls so a snapshot scored in batches asks XGBoost once.
+        # Exact TreeSHAP, with tables learnt from XGBoost kept across calls: a request's rows
+        # get XGBoost's own numbers bit for bit (tree_tables); a snapshot's many rows of
+        # shallow trees the per-pattern recursion (tree_patterns).
+        matrix = np.asarray(features, dtype=np.float32)
+        if len(matrix) < MIN_ROWS:
+            if self._tables is None:
+                self._tables = TreeTables(self.booster)
+            return self._tables.contributions(matrix)
         if self._patterns is None:
             self._patterns = PatternContributions(self.booster)
-        return self._patterns.contributions(np.asarray(features, dtype=np.float32))
+        return self._patterns.contributions(matrix)
 
     def importances(self) -> dict[str, float]:
         # Total gain (all splits), not the average per split, which favours features used once.
