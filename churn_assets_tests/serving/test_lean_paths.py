@@ -126,30 +126,3 @@ def test_small_requests_on_the_loop_answer_as_in_a_worker_thread(
     inline, threaded = answers(True), answers(False)
     assert len(inline) == 5 and "features" in inline[0]
     assert inline == threaded
-
-
-def test_the_direct_predict_answers_as_mlflow_predict(served, pyfunc) -> None:
-    """``LoadedModel.score`` skips ``PyFuncModel.predict``'s per-call bookkeeping (our
-    signatures declare no input schema): the same frames as MLflow's whole ``predict`` on
-    30 draws of 1 to 300 rows, awkward values included, and the same error."""
-    loaded = LoadedModel(served.name, "1", "champion", datetime.now(UTC), pyfunc)
-    assert loaded._direct is not None  # the direct path is the one under test
-    rng = np.random.default_rng(7)
-    raw = served.raw_rows
-    for draw in range(30):
-        size = int(rng.choice([1, 1, 1, 2, 5, 64, 65, 300]))
-        rows = raw.sample(size, replace=True, random_state=draw).reset_index(drop=True)
-        if draw % 3 == 0:  # unseen levels, blanks, missing values, numbers as text
-            rows = rows.astype(object)
-            for column in rng.choice(rows.columns, size=4, replace=False):
-                rows.loc[rng.random(size) < 0.5, column] = rng.choice(
-                    [None, np.nan, " ", "never seen", "12.5", 3])
-        expected = pyfunc.predict(rows, params={"reasons": True})
-        got = loaded.score(rows)
-        pd.testing.assert_frame_equal(got, expected, check_exact=True)
-    missing = raw.head(2).drop(columns=["tenure", "Contract"])
-    with pytest.raises(Exception) as theirs:
-        pyfunc.predict(missing, params={"reasons": True})
-    with pytest.raises(type(theirs.value)) as ours:
-        loaded.score(missing)
-    assert str(ours.value) == str(theirs.value)
