@@ -80,6 +80,7 @@ class SideResult:
     tuning_s: float | None = None  # the script's own tuning; the graph's tuning step
     steps_s: dict[str, float] = field(default_factory=dict)
     steps_peak_rss_mib: dict[str, float] = field(default_factory=dict)  # tree RSS in the step
+    steps_done_at_s: dict[str, float] = field(default_factory=dict)  # since the process started
     # the process tree's CPU seconds in each step's window (all steps run one at a time in
     # the local in-process executor); "(before run)": process start to RUN_START
     steps_cpu_s: dict[str, float] = field(default_factory=dict)

@@ -40,6 +40,7 @@ MAX_PATTERNS = 200_000  # table rows kept (x features x 4 bytes); past it, XGBoo
 CHECK_ROWS = 256  # rows of the first-use check
 FEW_ROWS = 8  # up to this many rows: per-row gathers summed by accumulate, else per tree
 LEARN_ROWS = 32  # calls with fewer rows never learn (new patterns: XGBoost for the call)
+DENSE_SPLITS = 16  # trees with at most this many splits also index patterns by an array
 
 
 class TreeTables:
@@ -61,7 +62,7 @@ class TreeTables:
         trees = model["model"]["trees"]
         if len(trees) != self.booster.num_boosted_rounds():  # forests, several classes
             return
-        features, thresholds, default_left, bits, starts, kept = [], [], [], [], [], []
+        features, thresholds, default_left, bits, starts, kept, dense = [], [], [], [], [], [], []
         for number, raw in enumerate(trees):
             left = np.asarray(raw["left_children"])
             nodes = np.flatnonzero(left != -1)
@@ -75,6 +76,8 @@ class TreeTables:
                 return
             starts.append(len(features))
             kept.append(number)
+            dense.append(np.full(1 << nodes.size, -1, dtype=np.intp)
+                         if nodes.size <= DENSE_SPLITS else None)
             features += [int(raw["split_indices"][n]) for n in nodes]
             thresholds += exact
             default_left += [bool(raw["default_left"][n]) for n in nodes]
@@ -88,6 +91,7 @@ class TreeTables:
         self._starts = np.asarray(starts, dtype=np.intp)
         self._trees = kept  # booster tree index of each code column
         self._slots: list[dict[int, int]] = [{} for _ in kept]  # pattern -> table row
+        self._dense: list[np.ndarray | None] = dense  # the same as arrays (-1: unknown)
         self._table = np.zeros((64, width), dtype=np.float32)
         self._count = 0
         self._width = width
@@ -173,21 +177,31 @@ class TreeTables:
             return np.array([[known[code] for known, code in zip(self._slots, row_codes,
                                                                  strict=True)]
                              for row_codes in listed], dtype=np.intp)
-        columns = []  # many rows: each tree's distinct codes looked up once
-        for column, known in enumerate(self._slots):
-            distinct, first, inverse = np.unique(codes[:, column], return_index=True,
-                                                 return_inverse=True)
-            columns.append((distinct.tolist(), inverse))
-            for code, row in zip(columns[-1][0], first.tolist(), strict=True):
-                if code not in known:
-                    if not learn:
-                        return None
-                    missing.setdefault(column, {})[code] = row
+        columns = []  # many rows: an array lookup, or each distinct code looked up once
+        for column, (known, dense) in enumerate(zip(self._slots, self._dense, strict=True)):
+            if dense is not None:
+                unknown = np.flatnonzero(dense[codes[:, column]] < 0)
+                distinct, first = np.unique(codes[unknown, column], return_index=True)
+                columns.append(None)
+                pairs = zip(distinct.tolist(), unknown[first].tolist(), strict=True)
+            else:
+                distinct, first, inverse = np.unique(codes[:, column], return_index=True,
+                                                     return_inverse=True)
+                columns.append((distinct.tolist(), inverse))
+                pairs = ((code, row) for code, row in zip(columns[-1][0], first.tolist(),
+                                                          strict=True) if code not in known)
+            for code, row in pairs:
+                if not learn:
+                    return None
+                missing.setdefault(column, {})[code] = row
         if missing and not self._learn(matrix, missing):
             return None
         slots = np.empty(codes.shape, dtype=np.intp)
-        for column, ((keys, inverse), known) in enumerate(zip(columns, self._slots,
-                                                              strict=True)):
+        for column, (unique, known) in enumerate(zip(columns, self._slots, strict=True)):
+            if unique is None:
+                slots[:, column] = self._dense[column][codes[:, column]]
+                continue
+            keys, inverse = unique
             found = np.fromiter((known[code] for code in keys), dtype=np.intp, count=len(keys))
             slots[:, column] = found[inverse]
         return slots
@@ -213,8 +227,11 @@ class TreeTables:
                 vectors = self._tree(self._trees[column]).predict(
                     xgb.DMatrix(rows), pred_contribs=True, validate_features=False)[:, :-1]
                 self._table[self._count:self._count + len(rows)] = vectors
+                dense = self._dense[column]
                 for offset, code in enumerate(patterns):  # published after the vectors
                     self._slots[column][code] = self._count + offset
+                    if dense is not None:
+                        dense[code] = self._count + offset
                 self._count += len(rows)
             return True
 
