@@ -65,8 +65,9 @@ class ProcessFigures:
     peak_rss_mib: float  # largest single process (ru_maxrss)
     peak_tree_rss_mib: float  # largest sum over the process tree, polled every 0.1 s
     returncode: int
-    # (unix time, tree RSS MiB) polls, for the per-step peaks; not written to the results
-    samples: list[tuple[float, float]] = field(default_factory=list, repr=False)
+    # (unix time, tree RSS MiB, tree CPU s) polls, for the per-step figures; not written to
+    # the results
+    samples: list[tuple[float, float, float]] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -79,11 +80,16 @@ class SideResult:
     tuning_s: float | None = None  # the script's own tuning; the graph's tuning step
     steps_s: dict[str, float] = field(default_factory=dict)
     steps_peak_rss_mib: dict[str, float] = field(default_factory=dict)  # tree RSS in the step
+    steps_done_at_s: dict[str, float] = field(default_factory=dict)  # since the process started
+    # the process tree's CPU seconds in each step's window (all steps run one at a time in
+    # the local in-process executor); "(before run)": process start to RUN_START
+    steps_cpu_s: dict[str, float] = field(default_factory=dict)
     error: str = ""
 
 
-def _tree_rss_kib(root_pid: int) -> int:
-    """Summed VmRSS of ``root_pid`` and all its descendants, from /proc."""
+def _tree_usage(root_pid: int) -> tuple[int, float]:
+    """Summed VmRSS (KiB) of ``root_pid`` and all its descendants, and their CPU seconds so
+    far (user + system, with their waited-for children's), from /proc."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -97,12 +103,26 @@ def _tree_rss_kib(root_pid: int) -> int:
         pid, ppid = int(entry.name), int(fields_.get("PPid", "0"))
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(fields_.get("VmRSS", "0 kB").split()[0])
-    total, todo = 0, [root_pid]
+    total, ticks, todo = 0, 0, [root_pid]
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
+        ticks += _cpu_ticks(pid)
         todo += children.get(pid, [])
-    return total
+    return total, ticks / CLOCK_TICKS
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_ticks(pid: int) -> int:
+    """utime + stime + cutime + cstime of ``pid`` (0 if it is gone): a reaped child's time
+    moves into its parent's cutime, so the tree's sum only grows."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return sum(int(v) for v in stat.rsplit(")", 1)[1].split()[11:15])
 
 
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> ProcessFigures:
@@ -111,13 +131,13 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> ProcessF
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     peak_tree, done = [0], threading.Event()
-    samples: list[tuple[float, float]] = []
+    samples: list[tuple[float, float, float]] = [(time.time(), 0.0, 0.0)]
 
     def poll() -> None:
         while not done.wait(0.1):
-            rss = _tree_rss_kib(process.pid)
+            rss, cpu = _tree_usage(process.pid)
             peak_tree[0] = max(peak_tree[0], rss)
-            samples.append((time.time(), rss / 1024))
+            samples.append((time.time(), rss / 1024, cpu))
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
@@ -209,11 +229,34 @@ def _step_times(dagster_home: Path) -> tuple[dict[str, float], str,
         return steps, status, windows
 
 
-def step_peaks(samples: list[tuple[float, float]], windows: dict[str, tuple[float, float]]
-               ) -> dict[str, float]:
+def step_peaks(samples: list[tuple[float, float, float]],
+               windows: dict[str, tuple[float, float]]) -> dict[str, float]:
     """The largest polled tree RSS (MiB) inside each step's window."""
-    return {step: max((rss for at, rss in samples if start <= at <= end), default=0.0)
+    return {step: max((rss for at, rss, _ in samples if start <= at <= end), default=0.0)
             for step, (start, end) in windows.items()}
+
+
+def _cpu_at(samples: list[tuple[float, float, float]], when: float) -> float:
+    """The tree's CPU seconds at ``when``, interpolated between the polls around it."""
+    before = max((s for s in samples if s[0] <= when), default=samples[0])
+    after = min((s for s in samples if s[0] >= when), default=samples[-1])
+    if after[0] <= before[0]:
+        return before[2]
+    share = (when - before[0]) / (after[0] - before[0])
+    return before[2] + share * (after[2] - before[2])
+
+
+def step_cpu(samples: list[tuple[float, float, float]],
+             windows: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """CPU seconds of the process tree inside each step's window (polls every 0.1 s, so
+    +-0.1 s or so), and "(before run)": from the first poll to RUN_START."""
+    if len(samples) < 2:
+        return {}
+    cpu = {step: _cpu_at(samples, end) - _cpu_at(samples, start)
+           for step, (start, end) in windows.items()}
+    if "(run)" in windows:
+        cpu["(before run)"] = _cpu_at(samples, windows["(run)"][0])
+    return cpu
 
 
 def _mlflow_figures(tracking_uri: str) -> tuple[dict[str, float], int | None]:
@@ -258,6 +301,9 @@ def run_graph(csv: Path, telco: bool, work: Path, init: bool = False) -> SideRes
     result = SideResult(figures)
     result.steps_s, status, windows = _step_times(home)
     result.steps_peak_rss_mib = step_peaks(figures.samples, windows)
+    result.steps_cpu_s = step_cpu(figures.samples, windows)
+    if "(run)" in windows:
+        result.steps_s["(before run)"] = windows["(run)"][0] - figures.samples[0][0]
     result.tuning_s = result.steps_s.get("tuned_churn_model")
     result.metrics, result.n_trials = _mlflow_figures(tracking_uri)
     if figures.returncode or status:
@@ -402,10 +448,12 @@ def report(entries: list[dict[str, Any]]) -> None:
                 header, rows)
     step_names = list(dict.fromkeys(k for e in entries for k in e["graph"]["steps_s"]))
     print_table("per-step seconds of (b), from the Dagster event log ((run) = RUN_START to end)"
-                "; peak tree RSS MiB polled inside each step",
-                ["step", *(f"{e['size']} {c}" for e in entries for c in ("s", "peak MiB"))],
+                "; CPU s of the process tree and peak tree RSS MiB polled inside each step",
+                ["step", *(f"{e['size']} {c}" for e in entries for c in ("s", "CPU s",
+                                                                          "peak MiB"))],
                 [[step, *(_fmt(v) for e in entries for v in (
                     e["graph"]["steps_s"].get(step),
+                    e["graph"].get("steps_cpu_s", {}).get(step),
                     e["graph"].get("steps_peak_rss_mib", {}).get(step)))]
                  for step in step_names])
     referenced = [e for e in entries if e.get("reference")]

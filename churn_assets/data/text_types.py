@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 LEADING_ZERO = re.compile(r"^\s*[+-]?0\d")
@@ -29,16 +30,40 @@ def distinct_texts(values: pd.Series) -> pd.Series:
     return pd.Series(values.dropna().unique(), dtype=object)
 
 
-def _as_numbers(present: pd.Series) -> pd.Series | None:
+def _factorized(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, distinct): each row's position in the distinct non-missing values (-1 where
+    missing), those values in order of first appearance (``distinct_texts``'s order). The
+    column is hashed once; every check then looks at the distinct values only, and a result
+    goes back to the rows through the codes."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    return codes, pd.Series(uniques, dtype=object)
+
+
+def _to_rows(distinct: np.ndarray, codes: np.ndarray, values: pd.Series) -> pd.Series:
+    """Per-distinct results back on the rows; a missing row becomes NaN (so float64), as
+    ``pd.to_numeric`` of the whole column gives."""
+    missing = codes < 0
+    if missing.any():
+        if distinct.dtype.kind not in "if":  # pandas keeps uint64-range numbers with gaps as text
+            return pd.to_numeric(values)
+        distinct = distinct.astype("float64")
+    rows = distinct.take(np.where(missing, 0, codes))
+    if missing.any():
+        rows[missing] = np.nan
+    return pd.Series(rows, index=values.index, name=values.name)
+
+
+def _as_numbers(present: pd.Series) -> np.ndarray | None:
     try:
-        return pd.to_numeric(present)
+        return pd.to_numeric(present).to_numpy()
     except (ValueError, TypeError):
         return None
 
 
-def _formatted_numbers(values: pd.Series, delimiter: str) -> tuple[pd.Series, str] | None:
+def _formatted_numbers(values: pd.Series, distinct: pd.Series, delimiter: str
+                       ) -> tuple[pd.Series, str] | None:
     """Parse numbers with separators; None unless every non-blank value fits one convention."""
-    present = distinct_texts(values).str.strip()
+    present = distinct.str.strip()
     present = present[present != ""]
     if present.empty or not present.str.contains(",", regex=False).any():
         return None
@@ -69,25 +94,25 @@ def type_columns(frame: pd.DataFrame, delimiter: str = ",",
         values = typed[column]
         if column in keep_text or values.dtype != object:
             continue
-        present = distinct_texts(values)
+        codes, present = _factorized(values)
         if present.empty:
             typed[column] = values.astype("float64")  # as pandas reads an all-empty column
             continue
-        numbers = _as_numbers(values)
+        numbers = _as_numbers(present)
         if numbers is not None:
             zeros = present[present.map(lambda v: bool(LEADING_ZERO.match(v)))]
             if zeros.empty:
-                typed[column] = numbers
+                typed[column] = _to_rows(numbers, codes, values)
             else:
                 with_zeros = values[values.isin(set(zeros))]
                 notes.append(f"column '{column}' kept as text: {len(with_zeros)} value(s) with "
                              f"leading zeros, e.g. '{with_zeros.iloc[0]}'")
             continue
         lowered = present.str.strip().str.lower()
-        if values.notna().all() and lowered.isin(list(BOOL_TEXT)).all():
-            typed[column] = values.str.strip().str.lower().map(BOOL_TEXT).astype(bool)
+        if (codes >= 0).all() and lowered.isin(list(BOOL_TEXT)).all():
+            typed[column] = _to_rows(lowered.map(BOOL_TEXT).to_numpy(dtype=bool), codes, values)
             continue
-        formatted = _formatted_numbers(values, delimiter)
+        formatted = _formatted_numbers(values, present, delimiter)
         if formatted is not None:
             numbers, label = formatted
             first = values.index[values.str.contains(",", regex=False, na=False)][0]

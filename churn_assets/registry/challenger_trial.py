@@ -52,6 +52,7 @@ from churn_assets.registry.sequential_evidence import (
     looks_from_json,
     looks_to_json,
 )
+from churn_assets.registry.version_tags import set_version_tags
 
 # mlflow is imported where it is used: the definitions import this module, and loading
 # them (code server, sensor, `dg check defs`) talks to no tracking server.
@@ -180,12 +181,10 @@ def judge_challenger(
             "promotion.why": why or f"challenger trial, {snapshot}",
             "promotion.decided_at": _now(),
         }
-        for key, value in audit.items():
-            client.set_model_version_tag(name, challenger, key, value)
-        for key, value in {"champion.replaced_by_version": challenger,
-                           "champion.replaced_at": _now(),
-                           "champion.replaced_because": verdict.reason}.items():
-            client.set_model_version_tag(name, champion, key, value)
+        set_version_tags(client, name, challenger, audit)
+        set_version_tags(client, name, champion, {
+            "champion.replaced_by_version": challenger, "champion.replaced_at": _now(),
+            "champion.replaced_because": verdict.reason})
         outcome = _finish(client, name, challenger, champion, verdict, looks, check)
         # Previous first: if we stop between the two moves, @champion is still intact.
         client.set_registered_model_alias(name, PREVIOUS_CHAMPION, champion)
@@ -196,10 +195,9 @@ def judge_challenger(
 def _finish(client: MlflowClient, name: str, challenger: str, champion: str,
             verdict: TrialVerdict, looks: list[Look], check: LoadCheck | None) -> TrialOutcome:
     """Record the verdict on the challenger; a finished trial gives up @challenger."""
-    for key, value in {"challenger.decision": verdict.decision,
-                       "challenger.reason": verdict.reason[:4000],
-                       "challenger.evidence": verdict.evidence.text()}.items():
-        client.set_model_version_tag(name, challenger, key, value)
+    set_version_tags(client, name, challenger, {
+        "challenger.decision": verdict.decision, "challenger.reason": verdict.reason[:4000],
+        "challenger.evidence": verdict.evidence.text()})
     if verdict.decision != CONTINUE:
         client.set_model_version_tag(name, challenger, TRIAL_STATUS_TAG, verdict.decision)
         client.delete_registered_model_alias(name, CHALLENGER)

@@ -15,8 +15,13 @@ its first use, and its children import the caller's ``__main__``; none of that i
 
 A template is kept per (environment, preload): a child must not see imports made under an
 environment its caller no longer has. Variables read only at use, never at import, are left
-out of the key. Protocol: the caller writes ``[folder, env, request]``, one JSON line; the
-template forks and answers ``["pid", n]``, then ``["exit", code]``. Stdin's EOF ends it.
+out of the key. A child may be forked before its request is known (``fork``): it then runs
+the body's first part (a service's start: connecting to the registry) while the caller
+works, and reads the request when ``Forked.run`` sends it. Protocol: the caller writes
+``[folder, env]``, one JSON line; the template forks and answers ``["pid", n]``; the caller
+writes the request as a JSON string (or ``null``: not needed, the child reads end of file);
+the template passes it to the child's stdin and answers ``["exit", code]``. Stdin's EOF ends
+it.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import time
 from collections.abc import Sequence
 
 _TEMPLATE = """
-import ctypes, importlib, io, json, os, sys, threading
+import contextlib, ctypes, importlib, json, os, sys, threading
 import numpy as np, pandas as pd, mlflow, mlflow.artifacts, mlflow.pyfunc
 
 for module in sys.argv[2:]:
@@ -64,13 +69,22 @@ while True:
     line = sys.stdin.readline()
     if not line:
         sys.exit(0)
-    folder, env, request = json.loads(line)
+    folder, env = json.loads(line)
     if threading.active_count() != 1:  # a lock held by a thread would stay held in the child
         sys.exit("the load check template started a thread: it cannot fork safely")
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(write_end)
         break
+    os.close(read_end)
     print(json.dumps(["pid", pid]), flush=True)
+    line = sys.stdin.readline()  # the child's request, when the caller has it
+    request = json.loads(line) if line.strip() else None
+    if request is not None:
+        with contextlib.suppress(BrokenPipeError):  # it ended before reading: its exit says why
+            os.write(write_end, (request + "\\n").encode())
+    os.close(write_end)
     print(json.dumps(["exit", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])]), flush=True)
 
 for address in touch:
@@ -82,7 +96,7 @@ for fd, name in ((0, os.devnull), (1, os.devnull), (2, "stderr")):
     opened = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
     os.dup2(opened, fd)
     os.close(opened)
-sys.stdin = io.StringIO(request + "\\n")
+sys.stdin = os.fdopen(read_end)
 body, sys.argv = sys.argv[1], ["-c", *sys.argv[2:]]
 exec(compile(body, "<string>", "exec"), {"__name__": "__main__"})
 """
@@ -104,9 +118,23 @@ class _Template:
                                         stdout=subprocess.PIPE, stderr=self.errors)
         self._unread = b""
         self.busy = False
+        self.skip = 0  # answers still due for cancelled children, read before the next ones
+
+    def write(self, item: object) -> None:
+        """One JSON line to the template (if it ended, ``answer`` says why)."""
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.write(json.dumps(item).encode() + b"\n")
+            self.process.stdin.flush()
 
     def answer(self, deadline: float) -> list | None:
         """The template's next line; None at the deadline. Raises OSError if it ended."""
+        while True:
+            line = self._line(deadline)
+            if line is None or not self.skip:
+                return line
+            self.skip -= 1
+
+    def _line(self, deadline: float) -> list | None:
         fd = self.process.stdout.fileno()
         while b"\n" not in self._unread:
             if not select.select([fd], [], [], max(deadline - time.monotonic(), 0))[0]:
@@ -165,41 +193,70 @@ def _template(body: str, preload: Sequence[str], env: dict[str, str]) -> _Templa
     return template
 
 
-def prestart(body: str, preload: Sequence[str], env: dict[str, str]) -> None:
-    """Start the template now, so that its imports overlap the caller's own work."""
+class Forked:
+    """A child forked from its template before its request is known: it runs the body up to
+    reading its stdin (e.g. connecting to a registry) while the caller works. Used once:
+    ``run`` sends the request and waits, ``cancel`` lets it end unused."""
+
+    def __init__(self, template: _Template, transient: bool, folder: str,
+                 env: dict[str, str]):
+        self.template, self.transient, self.folder, self.env = template, transient, folder, env
+        self.done = False
+        template.write([folder, env])  # queued: the template forks once its imports are done
+
+    def run(self, request: str, timeout: float) -> tuple[int | None, str]:
+        """``request`` as the child's stdin: (exit code as ``Popen.returncode`` gives it, its
+        stderr); (None, "") on timeout, the child (or the template, if it was still
+        importing) killed."""
+        template, deadline = self.template, time.monotonic() + timeout
+        try:
+            template.write(request)
+            pid = template.answer(deadline)
+            if pid is None:
+                template.close()
+                return None, ""
+            code = template.answer(deadline)
+            if code is None:
+                os.kill(pid[1], signal.SIGKILL)  # not yet reaped: the pid is still the child's
+                if template.answer(time.monotonic() + 60) is None:
+                    template.close()
+                return None, ""
+        except OSError as error:  # the template failed, e.g. a preload's import
+            return 1, str(error)
+        finally:
+            self._release()
+        with open(os.path.join(self.folder, "stderr"), errors="replace") as f:
+            return code[1], f.read()
+
+    def cancel(self) -> None:
+        """Not needed after all: the child reads end of file and ends (the body's own exit)."""
+        if self.done:
+            return
+        if not self.transient:
+            self.template.write(None)
+            self.template.skip += 2  # its pid and exit, read before the next child's
+        self._release()
+
+    def _release(self) -> None:
+        with _LOCK:
+            self.done, self.template.busy = True, False
+            if self.transient:  # a one-off template: its imports served this child only
+                self.template.close()
+
+
+def fork(body: str, preload: Sequence[str], env: dict[str, str], folder: str) -> Forked:
+    """A child of the template for this body, preload and environment (started if there is
+    none, its imports overlapping the caller's work), in ``folder`` with ``env``, waiting for
+    its request. Returns at once."""
     with _LOCK:
-        _template(body, preload, env)
+        template = _template(body, preload, env)
+        transient = template not in _TEMPLATES.values()  # the kept one was busy
+        template.busy = True
+    return Forked(template, transient, folder, env)
 
 
 def run(body: str, preload: Sequence[str], env: dict[str, str], folder: str, request: str,
         timeout: float) -> tuple[int | None, str]:
     """Run ``body`` in a fork of the template, in ``folder`` with ``env``, ``request`` as its
-    stdin: (exit code as ``Popen.returncode`` gives it, its stderr); (None, "") on timeout,
-    the child (or the template, if it was still importing) killed."""
-    with _LOCK:
-        template = _template(body, preload, env)
-        transient = template not in _TEMPLATES.values()  # the kept one was busy
-        template.busy = True
-    deadline = time.monotonic() + timeout
-    try:
-        with contextlib.suppress(BrokenPipeError):  # it ended: answer() says why
-            template.process.stdin.write(json.dumps([folder, env, request]).encode() + b"\n")
-            template.process.stdin.flush()
-        pid = template.answer(deadline)
-        if pid is None:
-            template.close()
-            return None, ""
-        code = template.answer(deadline)
-        if code is None:
-            os.kill(pid[1], signal.SIGKILL)  # not yet reaped: the pid is still the child's
-            if template.answer(time.monotonic() + 60) is None:
-                template.close()
-            return None, ""
-    except OSError as error:  # the template failed, e.g. a preload's import
-        return 1, str(error)
-    finally:
-        template.busy = False
-        if transient:
-            template.close()
-    with open(os.path.join(folder, "stderr"), errors="replace") as f:
-        return code[1], f.read()
+    stdin (``fork`` then ``Forked.run``)."""
+    return fork(body, preload, env, folder).run(request, timeout)

@@ -5,6 +5,8 @@ and its caches are already there, so a model that depends on them by accident wo
 Downstream services load ``models:/<name>/<version>`` with nothing but MLflow; so does this.
 Each check's process is a fork of a clean template interpreter that imported only what the
 child imports (``check_template``): as fresh as a new interpreter, minus its imports' cost.
+It is forked before the model is known (prestarted, or when the check is created) and
+connects to the registry as a service starts, while the caller works.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ LATENCY_REPEATS = 20  # timed calls after one warm-up call; the p95 is over thes
 
 # Runs in the child. It imports only what a downstream consumer has: mlflow, pandas, numpy.
 # Imports first (its template has made them before forking it: the child finds them done),
-# then it reads its request (one JSON line on stdin).
+# then the registry connection, then it waits for its request (one JSON line on stdin).
 _CHILD = """
 import importlib, json, sys
 import numpy as np, pandas as pd, mlflow, mlflow.artifacts, mlflow.pyfunc
@@ -155,12 +157,33 @@ def _last_line(text: str) -> str:
 
 # pip name -> module, where they differ
 _MODULE_OF = {"scikit-learn": "sklearn", "xgboost-cpu": "xgboost"}
-# The next check's (tracking URI, preload), set by ``prestart_load_check``; used once.
-_PRESTARTED: list[tuple[str, tuple[str, ...]]] = []
+
+
+@dataclass
+class _Prestarted:
+    """The next check's child, forked by ``prestart_load_check``; used once."""
+
+    tracking_uri: str
+    preload: tuple[str, ...]
+    folder: tempfile.TemporaryDirectory
+    child: check_template.Forked
+
+    def discard(self) -> None:
+        self.child.cancel()
+        self.folder.cleanup()
+
+
+_PRESTARTED: list[_Prestarted] = []  # at most one
 
 
 def _child_environment(tracking_uri: str) -> dict[str, str]:
     return child_environment(MLFLOW_TRACKING_URI=tracking_uri, MLFLOW_REGISTRY_URI=tracking_uri)
+
+
+def _fork(tracking_uri: str, preload: Sequence[str]) -> _Prestarted:
+    folder = tempfile.TemporaryDirectory(prefix="churn-load-check-")
+    child = check_template.fork(_CHILD, preload, _child_environment(tracking_uri), folder.name)
+    return _Prestarted(tracking_uri, tuple(preload), folder, child)
 
 
 def requirement_modules(requirements: Sequence[str]) -> list[str]:
@@ -171,46 +194,55 @@ def requirement_modules(requirements: Sequence[str]) -> list[str]:
 
 
 def prestart_load_check(tracking_uri: str, preload: Sequence[str] = ()) -> None:
-    """Start the next load check's template process now (``check_template``), so that its
-    imports (seconds) overlap the caller's work (tuning, scoring); the check itself still
-    runs when ``PendingLoadCheck`` asks, in a fresh fork of it. ``preload``: modules the
-    served model will import (its declared requirements; they count in its peak memory, so
-    only those of the model to be checked). Only useful when that check runs in this same
-    Python process, on a store that exists."""
-    _PRESTARTED[:] = [(tracking_uri, tuple(preload))]
-    check_template.prestart(_CHILD, preload, _child_environment(tracking_uri))
+    """Fork the next load check's child now (``check_template``: its template started if
+    needed), so that its imports (seconds) and its registry connection overlap the caller's
+    work (tuning, scoring); the model is checked when ``PendingLoadCheck`` asks, in this
+    child, if the caller's environment is still the one it was forked with. ``preload``:
+    modules the served model will import (its declared requirements; they count in its peak
+    memory, so only those of the model to be checked). Only useful when that check runs in
+    this same Python process, on a store that exists."""
+    _discard_prestarted()
+    _PRESTARTED.append(_fork(tracking_uri, preload))
 
 
-def _take_preload(tracking_uri: str) -> tuple[str, ...]:
-    prestarted = _PRESTARTED.pop() if _PRESTARTED else ("", ())
-    return prestarted[1] if prestarted[0] == tracking_uri else ()
+def _discard_prestarted() -> None:
+    while _PRESTARTED:
+        _PRESTARTED.pop().discard()
+
+
+def _take_prestarted(tracking_uri: str) -> _Prestarted | None:
+    """The prestarted child if it was forked for this store and this environment, else None
+    (it is discarded)."""
+    prestarted = _PRESTARTED.pop() if _PRESTARTED else None
+    if prestarted is not None and (prestarted.tracking_uri != tracking_uri or
+                                   prestarted.child.env != _child_environment(tracking_uri)):
+        prestarted.discard()
+        return None
+    return prestarted
 
 
 class PendingLoadCheck:
     """A load check running in its child process; ``result()`` waits for its verdict. The
-    child spends seconds importing MLflow, time the caller can use for its own work."""
+    child (prestarted, else forked here) imports MLflow and connects to the registry while
+    the caller works; ``result()`` sends it the model to check."""
 
     def __init__(self, model_uri: str, sample_rows: pd.DataFrame | None, tracking_uri: str,
                  timeout_seconds: float = 600.0, limits: ServingLimits = ServingLimits()):
         self._limits = limits
-        self._preload = _take_preload(tracking_uri)
-        self._env = _child_environment(tracking_uri)
-        check_template.prestart(_CHILD, self._preload, self._env)  # imports overlap ours
-        self._folder = tempfile.TemporaryDirectory(prefix="churn-load-check-")
+        self._process = _take_prestarted(tracking_uri) or _fork(tracking_uri, ())
+        folder = self._process.folder.name
         rows_path = ""
         if sample_rows is not None:
-            rows_path = str(Path(self._folder.name) / "sample_rows.parquet")
+            rows_path = str(Path(folder) / "sample_rows.parquet")
             sample_rows.to_parquet(rows_path, index=False)
-        self._result_path = Path(self._folder.name) / "result.json"
+        self._result_path = Path(folder) / "result.json"
         self._timeout = timeout_seconds
         self._request = json.dumps([model_uri, rows_path, str(self._result_path),
                                     str(LATENCY_ROWS), str(LATENCY_REPEATS), *OUTPUT_COLUMNS])
 
     def result(self) -> LoadCheck:
         try:
-            returncode, stderr = check_template.run(_CHILD, self._preload, self._env,
-                                                    self._folder.name, self._request,
-                                                    self._timeout)
+            returncode, stderr = self._process.child.run(self._request, self._timeout)
             if returncode is None:
                 return LoadCheck(False, f"the load check timed out after {self._timeout:g}s",
                                  ())
@@ -219,7 +251,7 @@ class PendingLoadCheck:
             error_path = self._result_path.with_name(self._result_path.name + ".error")
             error = error_path.read_text() if error_path.exists() else ""
         finally:
-            self._folder.cleanup()
+            self._process.folder.cleanup()
         columns = tuple(result.get("columns", ()))
         if returncode != 0:
             return LoadCheck(False, _last_line(error or stderr), columns)

@@ -19,6 +19,7 @@ from churn_assets.names import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from churn_assets.registry.load_check import LoadCheck, check_model_loads
 from churn_assets.registry.model_registry import current_champion_version, version_for_alias
 from churn_assets.registry.registry_lock import registry_lock
+from churn_assets.registry.version_tags import set_version_tags
 
 # mlflow is imported where it is used: `python -m churn_assets generate`, `init` and
 # `--help` never open the registry.
@@ -71,13 +72,12 @@ def promote_version(
                 f"stays on {'v' + current if current else 'nobody'}: {check.error}")
         audit = {"manual_promotion.requested_by": requested_by,
                  "manual_promotion.reason": reason, "manual_promotion.at": at}
-        for key, value in (audit | {"manual_promotion.from_version": current or "none",
-                                    "manual_promotion.load_check": check.text()}).items():
-            client.set_model_version_tag(name, version, key, value)
+        set_version_tags(client, name, version, audit | {
+            "manual_promotion.from_version": current or "none",
+            "manual_promotion.load_check": check.text()})
         if current is not None:
-            for key, value in (audit | {"manual_promotion.replaced_by_version": version}
-                               ).items():
-                client.set_model_version_tag(name, current, key, value)
+            set_version_tags(client, name, current,
+                             audit | {"manual_promotion.replaced_by_version": version})
             client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
         if version_for_alias(client, name, CHALLENGER) == version:
             client.delete_registered_model_alias(name, CHALLENGER)

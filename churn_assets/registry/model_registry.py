@@ -45,6 +45,7 @@ from churn_assets.registry.promotion_rule import (
 )
 from churn_assets.registry.registry_lock import registry_lock
 from churn_assets.registry.sequential_evidence import split_fingerprint
+from churn_assets.registry.version_tags import set_version_tags
 
 # mlflow is imported where it is used: the definitions import this module, and loading
 # them (code server, sensor, `dg check defs`) talks to no registry.
@@ -257,10 +258,9 @@ def promote_candidate(
             return RegistryOutcome(version, decision, check, previous, previous)
         end_trial(client, name, version, f"@{CHAMPION} moved to v{version}")
         if previous is not None:
-            for key, value in {"champion.replaced_by_version": version,
-                               "champion.replaced_at": _now(),
-                               "champion.replaced_because": decision.reason}.items():
-                client.set_model_version_tag(name, previous, key, value)
+            set_version_tags(client, name, previous, {
+                "champion.replaced_by_version": version, "champion.replaced_at": _now(),
+                "champion.replaced_because": decision.reason})
             # Previous first: if we stop between the two moves, @champion is still intact.
             client.set_registered_model_alias(name, PREVIOUS_CHAMPION, previous)
         client.set_registered_model_alias(name, CHAMPION, version)
@@ -270,9 +270,9 @@ def promote_candidate(
 def start_trial(client: MlflowClient, name: str, version: str, champion: str | None) -> None:
     """``version`` becomes @challenger against ``champion``; a trial it replaces ends."""
     end_trial(client, name, version, f"replaced by v{version}")
-    for key, value in {TRIAL_STATUS_TAG: "on_trial", TRIAL_CHAMPION_TAG: champion or "none",
-                       "challenger.since": _now()}.items():
-        client.set_model_version_tag(name, version, key, value)
+    set_version_tags(client, name, version, {
+        TRIAL_STATUS_TAG: "on_trial", TRIAL_CHAMPION_TAG: champion or "none",
+        "challenger.since": _now()})
     client.set_registered_model_alias(name, CHALLENGER, version)
 
 
@@ -290,8 +290,7 @@ def _write_version_record(
     model_card: Callable[[dict], str] | None, decision: PromotionDecision, check: LoadCheck,
     previous: str | None,
 ) -> None:
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, value)
+    set_version_tags(client, name, version, tags)
     if model_card is not None:
         facts = decision.facts() | {"previous_champion": previous, "load_check": check.text()}
         client.update_model_version(name, version, description=_fit_description(
@@ -336,10 +335,8 @@ def rollback(
                 f"stays on v{current}: {check.error}")
         audit = {"rollback.requested_by": requested_by, "rollback.reason": reason,
                  "rollback.at": at}
-        for key, value in (audit | {"rollback.from_version": current}).items():
-            client.set_model_version_tag(name, target, key, value)
-        for key, value in (audit | {"rollback.replaced_by_version": target}).items():
-            client.set_model_version_tag(name, current, key, value)
+        set_version_tags(client, name, target, audit | {"rollback.from_version": current})
+        set_version_tags(client, name, current, audit | {"rollback.replaced_by_version": target})
         client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
         client.set_registered_model_alias(name, CHAMPION, target)
     return RollbackOutcome(current, target, check)

@@ -33,6 +33,23 @@ def test_types_follow_pandas_for_plain_values() -> None:
     assert notes == []
 
 
+@pytest.mark.parametrize("values", [
+    ["3", "1", "3"], ["1", None, "2", "1"], ["1.5", "2", "-0.0", "inf", None],
+    ["18446744073709551615", "1"],
+    ["18446744073709551615", None, "1"],  # pandas keeps uint64-range numbers with gaps as text
+])
+def test_numbers_are_typed_as_pandas_types_the_whole_column(values) -> None:
+    """Typing looks at each distinct value once; the rows get what pandas gives the column."""
+    column = pd.Series(values, dtype=object, name="x")
+    typed, _ = type_columns(pd.DataFrame({"x": column}))
+    pd.testing.assert_series_equal(typed["x"], pd.to_numeric(column))
+
+
+def test_booleans_with_a_gap_stay_text() -> None:
+    typed, _ = type_columns(pd.DataFrame({"b": ["true", None, "False", "true"]}))
+    assert typed["b"].tolist() == ["true", None, "False", "true"]
+
+
 @pytest.mark.parametrize("delimiter,values,expected,label", [
     (";", ["29,85", "1.234,5", "7"], [29.85, 1234.5, 7.0], "decimal commas"),
     (",", ["1,234.5", "12", "1,000,000"], [1234.5, 12.0, 1e6], "thousands separators"),

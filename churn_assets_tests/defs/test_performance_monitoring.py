@@ -147,6 +147,10 @@ def test_the_new_champion_is_healthy_on_the_concept_it_was_retrained_for(monitor
     assert drift["realized_f1_high"] >= drift["reference_f1"] - 0.02  # not below the reference
     assert drift["retrain"] is False and drift["retrain_rule"] != "performance_decay"
     assert not monitor.operator.tick(drift_retraining_sensor).run_requests
+    # The online push runs last: nothing the snapshot is waited for (scores, drift, the trial)
+    # waits for it.
+    started = [e.step_key for e in intake.all_events if e.event_type_value == "STEP_START"]
+    assert started[-1] == "online_features", started
 
 
 def test_forced_retrain_on_unlabeled_data_trains_on_the_latest_labeled_snapshot(

@@ -52,13 +52,25 @@ def test_tables_give_xgboost_contributions_bit_for_bit(max_depth: int) -> None:
     booster = _booster(max_depth)
     tables = TreeTables(booster)
     rng = np.random.default_rng(1)
-    for count in (1, 2, 8, 9, 300, 1, 1_500):  # later calls reuse and extend the tables
+    for count in (1, 2, 8, 9, 40, 300, 1, 600):  # later calls reuse and extend the tables
         for rows in (_rows(rng, count), _threshold_rows(booster, rng, count)):
             ours = tables.contributions(rows)
             assert tables.usable  # the table path ran, not the fallback
             theirs = _theirs(booster, rows)
             assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
             assert np.array_equal(ours.view(np.int64), theirs.view(np.int64))  # -0.0 too
+    warm = _rows(rng, 300)
+    tables.contributions(warm)  # learns every pattern of these rows
+    learnt, before = tables._count, dict(tables.answered)
+    for i in range(5):  # a few rows of known patterns: from the tables, no XGBoost call
+        assert np.array_equal(tables.contributions(warm[i:i + 2]), _theirs(booster, warm[i:i + 2]))
+    assert tables.answered == {"tables": before["tables"] + 5, "xgboost": before["xgboost"]}
+    tables._slots = [{} for _ in tables._slots]  # forget every pattern: a small call ...
+    tables._dense = [None if d is None else np.full_like(d, -1) for d in tables._dense]
+    cold = _rows(rng, 3)
+    assert np.array_equal(tables.contributions(cold), _theirs(booster, cold))
+    assert tables.answered["xgboost"] == before["xgboost"] + 1  # ... goes to XGBoost
+    assert tables._count == learnt  # and learns nothing (one-tree calls cost ~0.4 ms each)
 
 
 def test_threads_share_the_tables() -> None:

@@ -93,12 +93,15 @@ def test_a_prestarted_check_process_is_used_once_and_judges_the_model(
         == ["xgboost", "sklearn"]
     load_check.prestart_load_check(champion.tracking_uri,
                                    load_check.requirement_modules(["xgboost-cpu"]))
-    assert [(champion.tracking_uri, ("xgboost",))] == load_check._PRESTARTED
-    # its template is running (importing) already, before the check is asked for
+    [prestarted] = load_check._PRESTARTED
+    assert (prestarted.tracking_uri, prestarted.preload) == (champion.tracking_uri, ("xgboost",))
+    # its template is running (importing) already, and its child asked for, before the check
     assert any(key[1] == ("xgboost",) for key in check_template._TEMPLATES)
+    assert prestarted.child.template.busy
     pending = load_check.PendingLoadCheck(f"models:/{champion.name}/{champion.version}",
                                           champion.raw_rows.head(50), champion.tracking_uri)
-    assert pending._preload == ("xgboost",) and not load_check._PRESTARTED
+    assert pending._process is prestarted and not load_check._PRESTARTED
+    assert pending._process.preload == ("xgboost",)
     check = pending.result()
     assert check.ok, check.error
     assert set(check.tags()) == FIGURE_TAGS
@@ -117,6 +120,6 @@ def test_a_prestarted_process_for_another_store_is_discarded(
     assert load_check._PRESTARTED
     pending = load_check.PendingLoadCheck(f"models:/{champion.name}/{champion.version}",
                                           champion.raw_rows.head(20), champion.tracking_uri)
-    assert pending._preload == () and not load_check._PRESTARTED
+    assert pending._process.preload == () and not load_check._PRESTARTED
     check = pending.result()
     assert check.ok, check.error

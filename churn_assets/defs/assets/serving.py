@@ -27,8 +27,10 @@ from churn_assets.distributed.local_views import is_partitioned
 from churn_assets.names import META_COLUMNS
 
 
+# Lowest step priority: the push runs after every other step of its run (scores, drift, the
+# trial), which a user waits for; at a million customers it takes minutes and nothing needs it.
 @dg.asset(group_name="serving", kinds={"feast", "redis", "sqlite"}, owners=OWNERS,
-          tags={"stage": "serving"}, code_version="2")
+          tags={"stage": "serving"}, op_tags={"dagster/priority": "-1"}, code_version="2")
 def online_features(context: dg.AssetExecutionContext, validated_customers: Table,
                     dataset: DatasetResource, serving_stores: ServingStores
                     ) -> dg.MaterializeResult:

@@ -1,0 +1,38 @@
+"""The suite's OpenMP wait policy (churn_assets_tests/__init__.py) changes how idle threads
+wait, never what is computed: XGBoost and scikit-learn fits with two threads give the same
+model, bit for bit, with spinning (ACTIVE) and sleeping (PASSIVE) threads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+FIT = """
+import hashlib, numpy as np, xgboost as xgb
+from sklearn.ensemble import HistGradientBoostingClassifier
+rng = np.random.default_rng(0)
+x = rng.normal(size=(3000, 12))
+y = (x[:, 0] + x[:, 1] * x[:, 2] + rng.normal(size=3000) > 0).astype(int)
+booster = xgb.XGBClassifier(n_estimators=60, max_depth=4, tree_method="hist", n_jobs=2,
+                            subsample=0.8, random_state=1).fit(x, y).get_booster()
+forest = HistGradientBoostingClassifier(max_iter=40, random_state=1).fit(x, y)
+print(hashlib.sha256(booster.save_raw("json")).hexdigest(),
+      hashlib.sha256(forest.predict_proba(x).tobytes()).hexdigest())
+"""
+
+
+def fitted_with(policy: str) -> str:
+    env = os.environ | {"OMP_WAIT_POLICY": policy, "OMP_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, "-c", FIT], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+def test_the_tests_run_with_passive_openmp_threads() -> None:
+    assert os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+
+
+def test_the_wait_policy_leaves_the_fitted_models_unchanged() -> None:
+    assert fitted_with("ACTIVE") == fitted_with("PASSIVE")
