@@ -1,6 +1,7 @@
-"""The data path on Dask partitions (LocalCluster, 2 one-thread workers with a memory limit on
-127.0.0.1) against the pandas path on the same tables: same roles, typed rows, check verdicts,
-splits, features, scores and drift; and a table larger than any worker's memory."""
+"""The data path on Dask partitions (LocalCluster, 2 one-thread workers on 127.0.0.1) against
+the pandas path on the same tables: same roles, typed rows, check verdicts, splits, features,
+scores and drift. A table larger than any worker's memory goes through the same partition
+steps in test_data_path_assets (every data asset, no worker restarted, every row featurized)."""
 
 from __future__ import annotations
 
@@ -40,10 +41,6 @@ from churn_assets_tests.helpers.served_champion import register_champion
 from churn_dev.data_path import drift_on_partitions, run_data_path, type_partitions
 
 CONFIG = load_dataset_config(DEFAULT_CONFIG_PATH)
-# Each worker process holds ~420 MB once the package is imported (churn_assets/__init__
-# loads the Dagster definitions, hence dagster and mlflow); this leaves ~60 MB to work in
-# before the worker pauses at 80% and restarts at 95%.
-WORKER_MEMORY = 600 * 2**20
 
 
 def local_cluster(memory_limit: int | None) -> Iterator[object]:
@@ -59,11 +56,6 @@ def local_cluster(memory_limit: int | None) -> Iterator[object]:
 def client() -> Iterator[object]:
     """Room for a loaded champion (xgboost, mlflow) on the workers."""
     yield from local_cluster(None)
-
-
-@pytest.fixture
-def small_client() -> Iterator[object]:
-    yield from local_cluster(WORKER_MEMORY)
 
 
 def write_messy_table(path: Path, rows: int, seed: int) -> pd.DataFrame:
@@ -214,21 +206,3 @@ def test_final_fit_through_xgboost_dask(tmp_path: Path, client) -> None:
     assert auc["dask"] > 0.75
     assert abs(auc["dask"] - auc["local"]) < 0.02
 
-
-def test_a_table_larger_than_any_worker_memory(tmp_path: Path, small_client) -> None:
-    """520,000 rows are 652 MiB as the pandas path holds them (text as Python strings), more
-    than either worker may hold (600 MiB each, ~420 MiB of it imports): the path completes
-    partition by partition, without a worker restarting for memory."""
-    path = tmp_path / "large.csv"
-    generate_customers(520_000, seed=2).to_csv(path, index=False)
-    in_memory = pd.read_csv(path, dtype=str).memory_usage(deep=True).sum()
-    assert in_memory > WORKER_MEMORY
-    workers = set(small_client.scheduler_info(n_workers=-1)["workers"])
-
-    found = run_data_path(str(path), CONFIG, str(tmp_path / "store"), blocksize="2MB")
-
-    assert not found.failed_checks
-    assert len(found.features) == 520_000
-    assert found.features.npartitions > 20
-    # A worker over its limit is restarted by its nanny under a new address.
-    assert set(small_client.scheduler_info(n_workers=-1)["workers"]) == workers

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pandas as pd
+import pyarrow.dataset
 import pytest
 
 from churn_assets.data.splits import assign_splits
@@ -197,12 +198,18 @@ def test_the_asset_graph_runs_as_partitions_on_the_cluster(
     assert large.success, [e.message for e in large.all_events if e.is_failure]
     # A worker over its limit is restarted by its nanny under a new address: none was.
     assert worker_addresses(cluster) == workers
-    assert all(e.passed for e in large.get_asset_check_evaluations())
+    checks = {e.check_name: e.passed for e in large.get_asset_check_evaluations()}
+    assert len(checks) >= 7 and all(checks.values()), checks  # no check failed
     assert metadata_of(large, "raw_customers")["dagster/row_count"] == LARGE_ROWS
     for asset in DATA_ASSETS:  # Parquet datasets, one file a partition, no single file
         folder = state / "assets" / f"{asset}.parts"
         assert len(list(folder.glob("*.parquet"))) > 1, asset
         assert not folder.with_suffix(".parquet").exists(), asset
+    # The feature table whole, partition by partition (as test_data_path's bench path once
+    # asserted on its own table larger than memory: the same partition steps).
+    features = state / "assets" / "customer_features.parts"
+    assert pyarrow.dataset.dataset(features).count_rows() == LARGE_ROWS
+    assert len(list(features.glob("*.parquet"))) > 20
     assert_scored_and_split_as_pandas(workspace, large, ids, in_state_folder(workspace),
                                       drift=True)
     assert metadata_of(large, "churn_scores")["champion_version"] == champion

@@ -1,6 +1,8 @@
-"""The suite's OpenMP wait policy (churn_assets_tests/__init__.py) changes how idle threads
-wait, never what is computed: XGBoost and scikit-learn fits with two threads give the same
-model, bit for bit, with spinning (ACTIVE) and sleeping (PASSIVE) threads."""
+"""The suite's quiet waits (churn_assets_tests/__init__.py) are in force, and change how idle
+threads wait, never what is computed: XGBoost and scikit-learn fits with two threads give the
+same model, bit for bit, with spinning (ACTIVE) and sleeping (PASSIVE) OpenMP threads; Dask
+reads the diagnostics settings from the environment (its workers get the same settings
+through their nanny)."""
 
 from __future__ import annotations
 
@@ -30,8 +32,15 @@ def fitted_with(policy: str) -> str:
     return done.stdout.strip()
 
 
-def test_the_tests_run_with_passive_openmp_threads() -> None:
+def test_the_tests_run_with_passive_openmp_threads_and_quiet_dask_diagnostics() -> None:
+    import dask
+    import distributed  # noqa: F401  (loads its own defaults under the environment's)
+
     assert os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+    assert dask.config.get("distributed.worker.profile.enabled") is False
+    assert dask.config.get("distributed.admin.tick.interval") == "500ms"
+    assert dask.config.get("distributed.admin.system-monitor.interval") == "2s"
+    assert dask.config.get("distributed.worker.memory.monitor-interval") == "100ms"
 
 
 def test_the_wait_policy_leaves_the_fitted_models_unchanged() -> None:
