@@ -45,3 +45,20 @@ def test_the_tests_run_with_passive_openmp_threads_and_quiet_dask_diagnostics() 
 
 def test_the_wait_policy_leaves_the_fitted_models_unchanged() -> None:
     assert fitted_with("ACTIVE") == fitted_with("PASSIVE")
+
+
+def test_the_libraries_and_the_project_are_imported_from_their_bytecode() -> None:
+    """`make` writes every module's bytecode at install and the project's before the tests:
+    where PYTHONDONTWRITEBYTECODE is set, Python writes none itself and each process would
+    compile MLflow, pandas and the project from source again."""
+    import importlib.util
+
+    import mlflow
+    import pandas
+    import xgboost
+
+    import churn_assets.definitions
+
+    missing = [module.__name__ for module in (mlflow, pandas, xgboost, churn_assets.definitions)
+               if not os.path.exists(importlib.util.cache_from_source(module.__file__))]
+    assert not missing, f"no bytecode for {missing}"

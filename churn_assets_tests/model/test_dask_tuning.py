@@ -26,7 +26,7 @@ from churn_assets.model.dask_tuning import (
     split_trials,
 )
 from churn_assets.model.families import get_family, load_fitted, save_fitted
-from churn_assets.model.families.xgboost_family import XGBoostModel
+from churn_assets.model.families.xgboost_family import XGBoostModel, cluster_settings
 from churn_assets.model.preprocessing import ChurnPreprocessor
 from churn_assets.model.tuning import study_storage, tune
 from churn_assets.names import LABEL, ROW_ID, SPLIT
@@ -120,6 +120,19 @@ def test_final_fit_through_xgboost_dask_gives_the_booster_the_served_model_loads
     assert np.isfinite(served_probability).all()
     assert abs(roc_auc_score(y_test, probability)
                - roc_auc_score(y_test, local_probability)) < 0.02
+
+
+def test_the_distributed_fit_trains_with_each_workers_own_threads(cluster: str) -> None:
+    """xgboost.dask resolves a worker's thread count from the fit's settings (its own
+    get_n_threads, run on the real one-thread workers): the training step's two threads
+    must not reach a one-thread worker."""
+    from distributed import Client
+    from xgboost.dask.utils import get_n_threads
+
+    settings = cluster_settings({"max_depth": 3}, TUNING.model_copy(update={"n_jobs": 2}))
+    with Client(cluster, set_as_default=False) as client:
+        threads = client.run(lambda dask_worker: get_n_threads(settings, dask_worker))
+    assert sorted(threads.values()) == [1, 1]
 
 
 @pytest.mark.slow

@@ -47,6 +47,16 @@ def classifier_settings(params: dict[str, Any], config: Any) -> dict[str, Any]:
     }
 
 
+def cluster_settings(params: dict[str, Any], config: Any) -> dict[str, Any]:
+    """``classifier_settings`` for ``xgboost.dask``, without ``n_jobs``: that is the training
+    step's thread count, and xgboost.dask lets it override each worker's own (two threads on
+    a one-thread worker spin against its other work); left unset, every worker trains with
+    the threads Dask gave it."""
+    settings = classifier_settings(params, config)
+    del settings["n_jobs"]
+    return settings
+
+
 class PlainEvalSetClassifier(xgb.XGBClassifier):
     """XGBClassifier whose early-stopping sets are plain ``DMatrix``es.
 
@@ -223,7 +233,7 @@ def fit_on_cluster(client: Any, params: dict[str, Any], config: Any, x_train: pd
     rows as Dask collections."""
     from xgboost.dask import DaskXGBClassifier
 
-    model = DaskXGBClassifier(**classifier_settings(params, config))
+    model = DaskXGBClassifier(**cluster_settings(params, config))
     model.client = client
     train, valid = partitioned(client, x_train, y_train), partitioned(client, x_valid, y_valid)
     with client.as_current():  # xgboost.dask looks up the current client even when given one
