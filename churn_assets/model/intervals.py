@@ -14,6 +14,7 @@ shrinks as 1 / sqrt(rows)). The estimate itself is always the metric on every ro
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -82,54 +83,66 @@ class _Scored:
         return cls(labels.astype(bool), predicted.astype(bool), order, starts, row_loss)
 
 
-def _f1_draws(scored: _Scored, counts: np.ndarray) -> np.ndarray:
+class _Block:
+    """One model's answers and a block of resamples' draw counts (``counts[r, i]``: how often
+    resample r drew row i). The counts per group of tied scores, which ROC-AUC and PR-AUC
+    both need, are gathered once per block (that gather is most of either metric's cost)."""
+
+    def __init__(self, scored: _Scored, counts: np.ndarray):
+        self.scored, self.counts = scored, counts
+
+    @functools.cached_property
+    def ranked(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each resample's positives and negatives per group of tied scores, highest first."""
+        scored = self.scored
+        ranked = self.counts[:, scored.order]
+        drawn = np.add.reduceat(ranked, scored.starts, axis=1)
+        positives = np.add.reduceat(ranked * scored.positive[scored.order], scored.starts, axis=1)
+        return positives, drawn - positives  # counts: whole numbers, so exact
+
+    @functools.cached_property
+    def classes(self) -> tuple[float, float]:
+        """Positives and negatives drawn: stratified, the same in every resample."""
+        positives = float(self.counts[0] @ self.scored.positive)
+        return positives, float(self.counts[0].sum()) - positives
+
+
+def _f1_draws(block: _Block) -> np.ndarray:
+    scored, counts = block.scored, block.counts
     tp = counts @ (scored.positive & scored.predicted)
     wrong = counts @ (scored.positive != scored.predicted)  # fp + fn
     return np.divide(2 * tp, 2 * tp + wrong, out=np.zeros(len(tp)), where=2 * tp + wrong > 0)
 
 
-def _ranked_counts(scored: _Scored, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each resample's positives and negatives per group of tied scores, highest first."""
-    ranked = counts[:, scored.order]
-    is_positive = scored.positive[scored.order]
-    return (np.add.reduceat(ranked * is_positive, scored.starts, axis=1),
-            np.add.reduceat(ranked * ~is_positive, scored.starts, axis=1))
-
-
-def _class_counts(scored: _Scored, counts: np.ndarray) -> tuple[float, float]:
-    positives = float(counts[0] @ scored.positive)  # stratified: the same in every resample
-    return positives, float(counts[0].sum()) - positives
-
-
-def _roc_auc_draws(scored: _Scored, counts: np.ndarray) -> np.ndarray:
+def _roc_auc_draws(block: _Block) -> np.ndarray:
     """Mann-Whitney U: a tie counts half, as in sklearn."""
-    positives, negatives = _class_counts(scored, counts)
-    pos, neg = _ranked_counts(scored, counts)
+    positives, negatives = block.classes
+    pos, neg = block.ranked
     below = negatives - np.cumsum(neg, axis=1)  # negatives scored strictly lower
     return (pos * (below + 0.5 * neg)).sum(axis=1) / (positives * negatives)
 
 
-def _pr_auc_draws(scored: _Scored, counts: np.ndarray) -> np.ndarray:
+def _pr_auc_draws(block: _Block) -> np.ndarray:
     """sklearn's average precision: the sum of recall steps times precision."""
-    positives, _ = _class_counts(scored, counts)
-    pos, neg = _ranked_counts(scored, counts)
+    positives, _ = block.classes
+    pos, neg = block.ranked
     hits, seen = np.cumsum(pos, axis=1), np.cumsum(pos + neg, axis=1)
     precision = np.divide(hits, seen, out=np.zeros(hits.shape), where=seen > 0)
     return (pos * precision).sum(axis=1) / positives
 
 
-def _log_loss_draws(scored: _Scored, counts: np.ndarray) -> np.ndarray:
-    return counts @ scored.row_loss / float(counts[0].sum())
+def _log_loss_draws(block: _Block) -> np.ndarray:
+    return block.counts @ block.scored.row_loss / float(block.counts[0].sum())
 
 
 @dataclass(frozen=True)
 class BootstrapMetric:
     """A metric an interval can be computed for: its value on one set of rows
-    (labels, probabilities, 0/1 answers), and its value on every resample at once from the
-    draw counts (``counts[r, i]``: how often resample r drew row i), as sums over rows."""
+    (labels, probabilities, 0/1 answers), and its value on every resample of a block at once
+    from the draw counts, as sums over rows."""
 
     score: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
-    draws: Callable[[_Scored, np.ndarray], np.ndarray]
+    draws: Callable[[_Block], np.ndarray]
 
 
 def _sklearn() -> ModuleType:
@@ -191,9 +204,10 @@ def _bootstrap_metrics(metrics: Sequence[str], labels: np.ndarray, models: list[
         _metric(metric)  # an unknown name fails here, before any work
     draws: dict[str, list[list[np.ndarray]]] = {m: [[] for _ in models] for m in metrics}
     for counts in stratified_counts(labels, resamples, seed):
+        blocks = [_Block(scored, counts) for scored in models]
         for metric in metrics:
-            for model_draws, scored in zip(draws[metric], models, strict=True):
-                model_draws.append(_metric(metric).draws(scored, counts))
+            for model_draws, block in zip(draws[metric], blocks, strict=True):
+                model_draws.append(_metric(metric).draws(block))
     return {m: [np.concatenate(parts) for parts in draws[m]] for m in metrics}
 
 

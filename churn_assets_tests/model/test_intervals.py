@@ -9,6 +9,7 @@ from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from churn_assets.model import intervals
 from churn_assets.model.intervals import (
     METRICS,
+    _Block,
     _Scored,
     metric_interval,
     metric_intervals,
@@ -77,7 +78,8 @@ def test_vectorised_draws_equal_sklearn_on_each_resample(scored):
     predictions = (probabilities >= 0.4).astype(int)
     [counts] = stratified_counts(labels, resamples=5, seed=2)
     model = _Scored.of(labels, probabilities, predictions)
-    draws = {metric: METRICS[metric].draws(model, counts) for metric in ("f1", "roc_auc", "pr_auc")}
+    block = _Block(model, counts)
+    draws = {metric: METRICS[metric].draws(block) for metric in ("f1", "roc_auc", "pr_auc")}
     for row, drawn in enumerate(counts.astype(int)):
         i = np.repeat(np.arange(labels.size), drawn)  # the resample as rows
         assert draws["f1"][row] == pytest.approx(f1_score(labels[i], predictions[i]), abs=1e-12)
@@ -86,7 +88,7 @@ def test_vectorised_draws_equal_sklearn_on_each_resample(scored):
         assert draws["pr_auc"][row] == pytest.approx(
             average_precision_score(labels[i], probabilities[i]), abs=1e-12)
     nobody = _Scored.of(labels, probabilities, np.zeros_like(predictions))
-    assert (METRICS["f1"].draws(nobody, counts) == 0).all()  # as sklearn's zero_division=0
+    assert (METRICS["f1"].draws(_Block(nobody, counts)) == 0).all()  # as sklearn's zero_division=0
 
 
 @pytest.mark.parametrize("metric", ["roc_auc", "f1"])
