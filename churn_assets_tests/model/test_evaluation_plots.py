@@ -13,9 +13,11 @@ from sklearn.metrics import brier_score_loss
 from churn_assets.model.candidate import split_matrix
 from churn_assets.model.evaluation_plots import (
     EMBED_LIMIT_BYTES,
+    SHAP_ROWS,
     markdown_with_images,
     parameter_importance_figure,
     shap_contributions,
+    shap_figure,
     top_features,
     write_evaluation_plots,
 )
@@ -70,6 +72,23 @@ def test_shap_contributions_add_up_to_the_prediction(trained: SmallCandidate) ->
     bias = margin - contributions.sum(axis=1).to_numpy()
     assert np.allclose(bias, bias[0], atol=1e-4)  # contributions + one constant = log-odds
     assert list(contributions.columns) == list(x_test.columns)
+
+
+def test_shap_picture_shows_xgboost_own_contributions(trained: SmallCandidate) -> None:
+    """Each dot of a feature's row is one sampled test customer at XGBoost's own TreeSHAP
+    value (``pred_contribs``) for that feature, however the model computes it."""
+    import xgboost as xgb
+
+    x_test, _ = split_matrix(trained.features, "test")
+    model = trained.candidate.model
+    ax = shap_figure(model, x_test).axes[0]
+    rows = x_test.sample(SHAP_ROWS, random_state=0) if len(x_test) > SHAP_ROWS else x_test
+    theirs = model.booster.predict(xgb.DMatrix(rows), pred_contribs=True).astype("float64")
+    shown = [label.get_text() for label in ax.get_yticklabels()]
+    assert len(shown) == len(ax.collections) > 0
+    for name, dots in zip(shown, ax.collections, strict=True):
+        column = list(x_test.columns).index(name)
+        assert np.array_equal(dots.get_offsets()[:, 0], theirs[:, column]), name
 
 
 def test_top_features_are_shares_of_gain(trained: SmallCandidate) -> None:
