@@ -36,10 +36,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # pandas, MLflow and XGBoost took 10.8 CPU s without the files, 3.2 with them (2 cores, load 5).
 LOCKED_INSTALL = $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) $(1) \
 	|| $(PY) -m pip install --quiet --disable-pip-version-check $(1)
-# The project's own modules the same way, before each command that starts many processes
-# (compileall rewrites only what changed since).
-PROJECT_BYTECODE = $(PY) -m compileall -q -j 0 churn_assets churn_dev churn_assets_tests benchmarks \
-	>/dev/null
+# Before each command that starts many processes: the project's own modules (compileall
+# rewrites only what changed since), and once the libraries of a .venv installed before its
+# installs wrote bytecode (an install with nothing new to add compiles nothing; the deps
+# recipe marks the venvs it made with $(VENV_BYTECODE)).
+VENV_BYTECODE := $(VENV)/.bytecode
+BYTECODE = { test -e $(VENV_BYTECODE) || { $(PY) -m compileall -q -j 0 $(VENV)/lib >/dev/null 2>&1; \
+	touch $(VENV_BYTECODE); }; } && \
+	$(PY) -m compileall -q -j 0 churn_assets churn_dev churn_assets_tests benchmarks >/dev/null
 
 # Lines of requirements.lock marked `# [serve]` belong to the optional serving extra: only
 # `make serve` and `make test` install them (SERVE_STAMP), so `make train` does not grow.
@@ -49,7 +53,7 @@ $(DEPS_STAMP): requirements.lock pyproject.toml
 		"$$(grep '^uv==' requirements.lock)" || true
 	$(call LOCKED_INSTALL,-r <(grep -v '# \[serve\]' requirements.lock))
 	$(call LOCKED_INSTALL,--no-deps -e .)
-	@rm -f $(VENV)/.deps-* $(VENV)/.serve-* && touch $@
+	@rm -f $(VENV)/.deps-* $(VENV)/.serve-* && touch $@ $(VENV_BYTECODE)
 
 SERVE_STAMP := $(VENV)/.serve-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 $(SERVE_STAMP): $(DEPS_STAMP)
@@ -68,7 +72,7 @@ system-packages:
 
 ## Materialize the whole graph on the bundled data, then show the champion.
 train: $(DEPS_STAMP)
-	@$(PROJECT_BYTECODE)
+	@$(BYTECODE)
 	$(VENV)/bin/dg launch --assets '*'
 	$(PY) -m churn_assets champion
 
@@ -77,7 +81,7 @@ test: $(DEPS_STAMP) $(SERVE_STAMP) system-packages lint
 	@# Findings are printed; they fail `make audit`, not the tests (the vulnerability database
 	@# changes without our code changing, and may be unreachable).
 	-@$(MAKE) --no-print-directory audit
-	@$(PROJECT_BYTECODE)
+	@$(BYTECODE)
 	$(VENV)/bin/dg check defs
 	@tmp=$$(mktemp -d $(TEST_TMP_PARENT)/churn-tests.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && \
 	chmod 1777 "$$tmp" && \
@@ -94,12 +98,12 @@ screenshots: $(DEPS_STAMP) system-packages
 
 ## The Dagster UI on http://127.0.0.1:3000 with the daemon (sensors, schedule).
 dev: $(DEPS_STAMP)
-	@$(PROJECT_BYTECODE)
+	@$(BYTECODE)
 	$(VENV)/bin/dagster dev --host 127.0.0.1 --port 3000
 
 ## Speed and memory figures, measured side by side.
 bench: $(DEPS_STAMP) $(SERVE_STAMP)
-	@$(PROJECT_BYTECODE)
+	@$(BYTECODE)
 	$(PY) -m benchmarks.bench
 
 ## The scoring service against `mlflow models serve`, side by side (docs/serving.md).

@@ -10,7 +10,6 @@ reasons, drift, the champion's realized performance, the monitoring history and 
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +44,13 @@ def run_snapshot(work: Path, source: Path | None, rows: int | None) -> SideResul
     config.write_text(yaml.safe_dump(
         {"ops": {"raw_customers": {"config": {"source_uri": str(snapshot)}}}}))
     log = work / "snapshot.log"
-    started = time.time()
     figures = run_measured([sys.executable, "-m", "dagster", "job", "execute", "-m",
                             "churn_assets", "-j", JOB, "-c", str(config)], graph_env(work), log)
     result = SideResult(figures)
     result.steps_s, status, windows = _step_times(work / "dagster_home")
     result.steps_peak_rss_mib = step_peaks(figures.samples, windows)
     result.steps_cpu_s = step_cpu(figures.samples, windows)
+    started = figures.samples[0][0]  # the first poll: the process's start
     result.steps_done_at_s = {step: end - started for step, (_, end) in windows.items()}
     if figures.returncode or status:
         result.error = f"{JOB} {status or 'failed'} (exit {figures.returncode}), see {log}"

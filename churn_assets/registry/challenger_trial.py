@@ -195,11 +195,12 @@ def judge_challenger(
 def _finish(client: MlflowClient, name: str, challenger: str, champion: str,
             verdict: TrialVerdict, looks: list[Look], check: LoadCheck | None) -> TrialOutcome:
     """Record the verdict on the challenger; a finished trial gives up @challenger."""
+    finished = verdict.decision != CONTINUE
     set_version_tags(client, name, challenger, {
         "challenger.decision": verdict.decision, "challenger.reason": verdict.reason[:4000],
-        "challenger.evidence": verdict.evidence.text()})
-    if verdict.decision != CONTINUE:
-        client.set_model_version_tag(name, challenger, TRIAL_STATUS_TAG, verdict.decision)
+        "challenger.evidence": verdict.evidence.text()}
+        | ({TRIAL_STATUS_TAG: verdict.decision} if finished else {}))
+    if finished:
         client.delete_registered_model_alias(name, CHALLENGER)
     after = challenger if verdict.decision == PROMOTED else champion
     return TrialOutcome(challenger, champion, verdict, looks, check, after)

@@ -297,7 +297,7 @@ def test_challenger_on_trial_is_promoted_by_a_fresh_snapshot_with_an_audit_trail
     assert tags["promotion.reason"] == trial.verdict.reason
     assert tags["promotion.load_check"] == "passed"
     assert tags["promotion.previous_champion_version"] == "1"
-    assert tags["challenger.decision"] == "promoted"
+    assert (tags["challenger.decision"], tags["challenger.status"]) == ("promoted", "promoted")
     assert [look["snapshot"] for look in json.loads(tags[LOOKS_TAG])] == ["snapshot-1.csv"]
     assert client.get_model_version(name, "1").tags["champion.replaced_by_version"] == version
     # The next snapshot finds no trial: nothing moves.
