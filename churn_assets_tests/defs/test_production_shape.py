@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 
 from churn_assets.dataset_config import PROJECT_ROOT
 from churn_assets.model.dask_tuning import WORKER_ATTR
+from churn_assets_tests.helpers.production_job import production_graph_job
 from churn_assets_tests.helpers.s3_server import REGION, running_s3_server
 from churn_assets_tests.helpers.services import running_mlflow_server
 from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers
@@ -28,14 +31,6 @@ from churn_assets_tests.helpers.workspace import ChurnWorkspace, customers
 pytestmark = pytest.mark.slow
 
 BUCKET = "churn-prod"
-
-
-def production_graph_job() -> dg.JobDefinition:
-    """Every asset and check, on the deployment's executor; rebuilt from here by each step."""
-    from churn_assets.definitions import defs
-
-    job = dg.define_asset_job("production_graph_job", selection=dg.AssetSelection.all())
-    return dg.Definitions.merge(defs(), dg.Definitions(jobs=[job])).resolve_job_def(job.name)
 
 
 @pytest.fixture
@@ -99,3 +94,12 @@ def test_whole_graph_in_the_production_shape(production) -> None:
                               run_ids=[run.info.run_id])
     assert table[f"user_attrs_{WORKER_ATTR}"].nunique() == 2  # both workers ran trials
 
+
+def test_each_step_imports_only_the_job_and_the_definitions() -> None:
+    """Every step process imports the module the job comes from: as a deployed step, it
+    loads Dagster and the definitions, not the test's services (moto's server, pytest)."""
+    module = dg.reconstructable(production_graph_job).repository.pointer.module
+    probe = f"import sys, {module}; print(sorted({{'moto', 'pytest'}} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]", f"{module} imports {loaded}"
