@@ -20,10 +20,15 @@ from churn_assets.dataset_config import PROJECT_ROOT
 from churn_assets.names import CHAMPION, PREVIOUS_CHAMPION
 from churn_assets_tests.helpers.workspace import FAST_TUNING, SMALL_EXPECTATIONS, customers
 
-pytestmark = pytest.mark.slow  # whole-graph runs in fresh processes (imports included)
+pytestmark = pytest.mark.slow  # training runs in fresh processes (imports included)
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 MODEL = "churn-proc"
+# Every assertion here reads the registry, which only the steps up to champion_model write
+# (the steps after it read @champion; challenger_trial writes only on a @challenger, which
+# this YAML's direct promotion never sets), so the runs stop there: the scoring, drift,
+# monitoring and Feast steps of four fresh processes proved nothing this test asserts.
+UP_TO_PROMOTION = "*champion_model"
 
 
 @dataclass
@@ -56,7 +61,7 @@ class Deployment:
     def start(self, log: Path | None = None) -> subprocess.Popen:
         """The run's output goes to ``log``, else to a pipe for ``kill_when`` to read."""
         return subprocess.Popen(
-            [DAGSTER, "asset", "materialize", "-m", "churn_assets", "--select", "*"],
+            [DAGSTER, "asset", "materialize", "-m", "churn_assets", "--select", UP_TO_PROMOTION],
             cwd=self.root, env=self.env(), stderr=subprocess.STDOUT, text=True,
             stdout=log.open("w") if log else subprocess.PIPE,
             start_new_session=True)  # its own group: the kill takes every child
@@ -106,7 +111,7 @@ def assert_every_alias_holder_is_complete(client: mlflow.MlflowClient) -> None:
 def test_two_runs_at_once_end_with_one_champion_and_a_run_killed_after_leaves_it_whole(
     tmp_path: Path,
 ) -> None:
-    """One scenario (each whole-graph run is a fresh process importing everything): two runs
+    """One scenario (each training run is a fresh process importing everything): two runs
     at once, then a run killed during tuning on the registry they left, then the next run."""
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
     left = Deployment(tmp_path / "left", tracking_uri)
