@@ -26,15 +26,21 @@ seen = {name: name in sys.modules for name in ("churn_assets", "pytest", "wave",
                                                "mlflow.pyfunc", "sklearn")}
 seen |= {"marker": os.environ.get("MLFLOW_TRACKING_URI"), "cwd": os.getcwd(), "request": request,
          "argv": sys.argv[1:], "pid": os.getpid(), "template": os.getppid()}
-import wave
+import atexit, threading, wave
 with open("seen.json", "w") as f:
     json.dump(seen, f)
+# Exit duties a normal exit performs: a non-daemon thread finishes, then the exit handlers run.
+threading.Thread(target=lambda: (time.sleep(0.5), open("thread.txt", "w").close())).start()
+atexit.register(lambda: open("atexit.txt", "w").write(str(os.path.exists("thread.txt"))))
 if request == "fail":
     raise ValueError("asked to fail")
 if request == "hang":
     time.sleep(600)
 if request == "die":
     os.kill(os.getpid(), 9)
+if request.startswith("exit "):
+    code = request.removeprefix("exit ")
+    sys.exit(int(code) if code.isdigit() else code)
 """
 
 
@@ -82,6 +88,19 @@ def test_a_failing_hung_or_killed_child_is_reported_and_the_template_serves_on(
     assert _run(tmp_path / "die", "die", "e")[0] == -9
     code, _, after = _run(tmp_path / "after", "after", "f")
     assert code == 0 and after["template"] == seen["template"] and not after["wave"]
+
+
+def test_a_child_exits_as_python_c_would(tmp_path: Path) -> None:
+    """Exit status, message, thread and exit handlers as ``python -c`` gives them, though the
+    child skips the interpreter's teardown."""
+    for name, request, status, last_line in (("ok", "ok", 0, None), ("three", "exit 3", 3, None),
+                                             ("text", "exit no model", 1, "no model"),
+                                             ("fail", "fail", 1, "ValueError: asked to fail")):
+        code, stderr, _ = _run(tmp_path / name, request, "g")
+        assert code == status, (request, stderr)
+        if last_line:
+            assert stderr.strip().splitlines()[-1] == last_line
+        assert (tmp_path / name / "atexit.txt").read_text() == "True", request
 
 
 MODEL_CODE = """

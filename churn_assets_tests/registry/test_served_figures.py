@@ -95,8 +95,11 @@ def test_a_prestarted_check_process_is_used_once_and_judges_the_model(
                                    load_check.requirement_modules(["xgboost-cpu"]))
     [prestarted] = load_check._PRESTARTED
     assert (prestarted.tracking_uri, prestarted.preload) == (champion.tracking_uri, ("xgboost",))
-    # its template is running (importing) already, and its child asked for, before the check
-    assert any(key[1] == ("xgboost",) for key in check_template._TEMPLATES)
+    # its template is running (importing) already, and its child asked for, before the check;
+    # a database store's client modules (SQLite here) are imported there too, once
+    assert champion.tracking_uri.startswith("sqlite:")
+    assert any(key[1] == (*load_check.DATABASE_STORE_MODULES, "xgboost")
+               for key in check_template._TEMPLATES)
     assert prestarted.child.template.busy
     pending = load_check.PendingLoadCheck(f"models:/{champion.name}/{champion.version}",
                                           champion.raw_rows.head(50), champion.tracking_uri)
@@ -123,3 +126,14 @@ def test_a_prestarted_process_for_another_store_is_discarded(
     assert pending._process.preload == () and not load_check._PRESTARTED
     check = pending.result()
     assert check.ok, check.error
+
+
+@pytest.mark.parametrize(("uri", "database"), [
+    ("sqlite:////tmp/mlflow.db", True), ("postgresql+psycopg2://u@127.0.0.1/mlflow", True),
+    ("http://127.0.0.1:5000", False), ("file:///tmp/mlruns", False)])
+def test_a_check_template_imports_a_database_stores_client_only_for_a_database(
+        uri: str, database: bool) -> None:
+    from churn_assets.registry import load_check
+
+    assert load_check._store_modules(uri) == (load_check.DATABASE_STORE_MODULES if database
+                                              else ())
