@@ -24,10 +24,11 @@ pytestmark = pytest.mark.slow  # training runs in fresh processes (imports inclu
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 MODEL = "churn-proc"
-# Every assertion here reads the registry, which only the steps up to champion_model write
-# (the steps after it read @champion; challenger_trial writes only on a @challenger, which
-# this YAML's direct promotion never sets), so the runs stop there: the scoring, drift,
-# monitoring and Feast steps of four fresh processes proved nothing this test asserts.
+# Every assertion here reads the registry as promotion leaves it, and only the steps up to
+# champion_model write it (scoring, drift, monitoring and Feast read @champion;
+# challenger_trial acts only when promotion put a candidate on trial as @challenger, which
+# this scenario does not assert on and the alias checks cover either way), so the runs
+# stop there instead of paying those steps in four fresh processes.
 UP_TO_PROMOTION = "*champion_model"
 
 
