@@ -78,15 +78,17 @@ train: $(DEPS_STAMP)
 
 ## The test suite (the same set-up as train): definitions check, lint, then every test.
 test: $(DEPS_STAMP) $(SERVE_STAMP) system-packages lint
-	@# Findings are printed; they fail `make audit`, not the tests (the vulnerability database
-	@# changes without our code changing, and may be unreachable).
-	-@$(MAKE) --no-print-directory audit
 	@$(BYTECODE)
 	$(VENV)/bin/dg check defs
+	@# The vulnerability audit mostly waits on the network (~15 s): it runs beside the tests and
+	@# its findings are printed after them. They fail `make audit`, not the tests (the database
+	@# changes without our code changing, and may be unreachable).
 	@tmp=$$(mktemp -d $(TEST_TMP_PARENT)/churn-tests.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && \
 	chmod 1777 "$$tmp" && \
+	{ $(MAKE) --no-print-directory audit > "$$tmp/audit.txt" 2>&1 & } && \
 	echo "test files in $$tmp" && TMPDIR=$$tmp $(PY) -m pytest -n $(TEST_WORKERS) \
-		--dist loadscope --no-loadscope-reorder --durations=25
+		--dist loadscope --no-loadscope-reorder --durations=25; \
+	status=$$?; wait; cat "$$tmp/audit.txt"; exit $$status
 
 ## Only the browser test of the Dagster and MLflow UIs (Debian's chromium, Playwright).
 test-ui: $(DEPS_STAMP) system-packages

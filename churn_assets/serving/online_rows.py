@@ -48,9 +48,9 @@ def distinct(values: np.ndarray, convert: Callable[[np.ndarray], list]
 
 
 def objects(items: list) -> np.ndarray:
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out
+    # Not ``out[:] = items``: numpy asks each item whether it is a sequence (300k protos:
+    # 0.84 CPU s, 0.01 s this way, measured).
+    return np.fromiter(items, dtype=object, count=len(items))
 
 
 @dataclass(frozen=True)

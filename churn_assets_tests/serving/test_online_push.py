@@ -165,3 +165,25 @@ def test_numeric_ids_are_pushed_and_found_as_text(tmp_path: Path) -> None:
     assert sqlite_store(tmp_path).push([rows], slice_rows=2) == 3
     reader = sqlite_store(tmp_path)
     assert [reader.get(i)["tenure"] for i in ("4", "30", "1000")] == [5, 1, 3]
+
+
+def test_a_customer_repeated_within_a_slice_keeps_its_last_row_as_in_feast(
+        tmp_path: Path) -> None:
+    """``sqlite_rows.write`` given a slice holding a customer twice (the push deduplicates
+    first; the writer does not rely on it): the later row wins, as in Feast's loop."""
+    stores = [sqlite_store(tmp_path / name) for name in ("ours", "feast")]
+    frame = customers(50).drop(columns="Churn")
+    rows = online.push_frame(frame, "customerID", datetime(2026, 1, 5, tzinfo=UTC))
+    rows = pd.concat([rows, rows.iloc[[3, 10]].assign(tenure=[123, 456])], ignore_index=True)
+    for store in stores:
+        Path(store.location.registry).parent.mkdir(parents=True, exist_ok=True)
+        store.store.apply(online.feature_definitions("customerID", frame.dtypes,
+                                                     str(tmp_path / "unused.parquet")))
+    ours, feasts = stores
+    view = ours.store.get_feature_view(online.VIEW)
+    sqlite_rows.write(ours.store._get_provider().online_store._get_conn(ours.store.config),
+                      ours.store.config, view, online.convert(rows, view))
+    feasts.store._get_provider().online_write_batch(
+        feasts.store.config, view, online.convert(rows, view).rows(), progress=None)
+    assert stored(ours.location, with_times=True) == stored(feasts.location, True)
+    assert sqlite_store(tmp_path / "ours").get(rows.loc[3, "customerID"])["tenure"] == 123
