@@ -37,6 +37,7 @@ jensen_shannon_threshold
 customer_expectations  # @dg.multi_asset_check, collected by the definitions
 teardown_after_execution  # ConfigurableResource hook
 setup_for_execution  # ConfigurableResource hook
+get_object_to_set_on_execution_context  # ConfigurableResource hook (resources/s3.py)
 extension  # dg.UPathIOManager's file suffix
 dump_to_path  # dg.UPathIOManager interface
 load_from_path

@@ -23,7 +23,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from churn_assets.defs.resources.alerting import Alerting
 from churn_assets.defs.resources.dask_cluster import (
@@ -34,6 +33,7 @@ from churn_assets.defs.resources.dataset import DatasetResource
 from churn_assets.defs.resources.io_manager import ChurnIOManagerFactory
 from churn_assets.defs.resources.mlflow_tracking import MlflowTracking
 from churn_assets.defs.resources.optuna_storage import OptunaStorage
+from churn_assets.defs.resources.s3 import LazyS3Resource
 from churn_assets.defs.resources.scores_database import ScoresDatabase
 from churn_assets.defs.resources.serving_stores import ServingStores
 from churn_assets.distributed.local_views import BLOCKSIZE
@@ -110,7 +110,7 @@ def resources(settings: Settings) -> dict[str, object]:
             url=optuna_url.get("value", OptunaStorage.journal_url(settings.state_dir)),
             dask_cluster=dask),
         # boto3 reads AWS_ENDPOINT_URL_S3 / AWS_* credentials from the environment itself.
-        "s3": S3Resource(),
+        "s3": LazyS3Resource(),
         "io_manager": ChurnIOManagerFactory(
             base_path=_location(settings.storage_uri, STORAGE_URI_ENV)),
         "scores_database": ScoresDatabase(table=settings.scores_table, **(
