@@ -58,6 +58,9 @@ def running_mlflow_server(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+START_SECONDS = 300  # an upper bound for `mlflow server` to answer on a busy machine
+
+
 class MlflowServer:
     """`mlflow server` on a free port of 127.0.0.1 that can be killed and started again at the
     same URI (fault tests: a tracking server outage)."""
@@ -79,7 +82,10 @@ class MlflowServer:
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                         env=os.environ | MLFLOW_SERVER_ENV,
                                         start_new_session=True)
-        for _ in range(180):
+        # A deadline, not a count of tries: on a loaded machine each refused try returns at
+        # once and the server's imports alone can take a minute and more.
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"{self.url}/health", timeout=2)
                 return
