@@ -112,6 +112,23 @@ def test_the_rows_stored_equal_feasts_own_write(tmp_path: Path) -> None:
     assert len(stored(ours.location)) == 301 * 5
 
 
+def write_both(stores: list, rows: pd.DataFrame, dtypes: pd.Series, tmp_path: Path) -> list:
+    """``rows`` written into the first store by ``sqlite_rows.write`` and into the second by
+    Feast's own ``online_write_batch``, each store's definitions applied first."""
+    for store in stores:
+        Path(store.location.registry).parent.mkdir(parents=True, exist_ok=True)
+        store.store.apply(online.feature_definitions("customerID", dtypes,
+                                                     str(tmp_path / "unused.parquet")))
+    ours, feasts = stores
+    view = ours.store.get_feature_view(online.VIEW)
+    assert sqlite_rows.fast_path(ours.store.config)
+    sqlite_rows.write(ours.store._get_provider().online_store._get_conn(ours.store.config),
+                      ours.store.config, view, online.convert(rows, view))
+    feasts.store._get_provider().online_write_batch(
+        feasts.store.config, view, online.convert(rows, view).rows(), progress=None)
+    return stores
+
+
 def test_the_sqlite_writer_stores_what_feasts_writer_stores(tmp_path: Path) -> None:
     """The same converted rows through ``sqlite_rows.write`` and through Feast's
     ``online_write_batch``: the same table, event times included, after an update too."""
@@ -119,18 +136,8 @@ def test_the_sqlite_writer_stores_what_feasts_writer_stores(tmp_path: Path) -> N
     first = customers(200).drop(columns="Churn")
     for frame, at in ((first, datetime(2026, 1, 5, 9, 30, tzinfo=UTC)),
                       (next_month(first), datetime(2026, 2, 5, 9, 30, tzinfo=UTC))):
-        rows = online.push_frame(frame, "customerID", at)
-        for store in stores:
-            Path(store.location.registry).parent.mkdir(parents=True, exist_ok=True)
-            store.store.apply(online.feature_definitions("customerID", frame.dtypes,
-                                                         str(tmp_path / "unused.parquet")))
-        ours, feasts = stores
-        view = ours.store.get_feature_view(online.VIEW)
-        assert sqlite_rows.fast_path(ours.store.config)
-        sqlite_rows.write(ours.store._get_provider().online_store._get_conn(ours.store.config),
-                          ours.store.config, view, online.convert(rows, view))
-        feasts.store._get_provider().online_write_batch(
-            feasts.store.config, view, online.convert(rows, view).rows(), progress=None)
+        ours, feasts = write_both(stores, online.push_frame(frame, "customerID", at),
+                                  frame.dtypes, tmp_path)
         assert stored(ours.location, with_times=True) == stored(feasts.location, True)
     # The customer absent from the newer snapshot keeps the older row (as in Feast).
     assert event_times(ours.location) == {int(datetime(2026, month, 5, 9, 30).timestamp())
@@ -175,15 +182,6 @@ def test_a_customer_repeated_within_a_slice_keeps_its_last_row_as_in_feast(
     frame = customers(50).drop(columns="Churn")
     rows = online.push_frame(frame, "customerID", datetime(2026, 1, 5, tzinfo=UTC))
     rows = pd.concat([rows, rows.iloc[[3, 10]].assign(tenure=[123, 456])], ignore_index=True)
-    for store in stores:
-        Path(store.location.registry).parent.mkdir(parents=True, exist_ok=True)
-        store.store.apply(online.feature_definitions("customerID", frame.dtypes,
-                                                     str(tmp_path / "unused.parquet")))
-    ours, feasts = stores
-    view = ours.store.get_feature_view(online.VIEW)
-    sqlite_rows.write(ours.store._get_provider().online_store._get_conn(ours.store.config),
-                      ours.store.config, view, online.convert(rows, view))
-    feasts.store._get_provider().online_write_batch(
-        feasts.store.config, view, online.convert(rows, view).rows(), progress=None)
+    ours, feasts = write_both(stores, rows, frame.dtypes, tmp_path)
     assert stored(ours.location, with_times=True) == stored(feasts.location, True)
     assert sqlite_store(tmp_path / "ours").get(rows.loc[3, "customerID"])["tenure"] == 123
