@@ -185,12 +185,13 @@ def _child_environment(tracking_uri: str) -> dict[str, str]:
 # models): ~0.8 CPU s a child paid itself; its template imports them once for all its children.
 DATABASE_STORE_MODULES = ("mlflow.store.tracking.sqlalchemy_store",
                           "mlflow.store.model_registry.sqlalchemy_store")
-DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")  # MLflow's database engines
 
 
 def _store_modules(tracking_uri: str) -> tuple[str, ...]:
+    from mlflow.store.db.db_types import DATABASE_ENGINES  # the schemes MLflow serves by SQL
+
     scheme = urlsplit(tracking_uri).scheme.split("+")[0]
-    return DATABASE_STORE_MODULES if scheme in DATABASE_SCHEMES else ()
+    return DATABASE_STORE_MODULES if scheme in DATABASE_ENGINES else ()
 
 
 def _fork(tracking_uri: str, preload: Sequence[str]) -> _Prestarted:
